@@ -1,0 +1,84 @@
+// Lint rules. Beyond typescript-eslint's recommended type-aware set, no-restricted-imports
+// enforces the layering in docs/architecture.md: only src/runtime/ may import onnxruntime-node,
+// and lower layers never import the layers above them.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const restrict = (patterns, message) => ({
+  'no-restricted-imports': ['error', { patterns: [{ group: patterns, message }] }],
+});
+
+const ORT = ['onnxruntime-node', 'onnxruntime-common', 'onnxruntime-*'];
+const LAYERS = {
+  protocols: ['**/protocols/**'],
+  server: ['**/server.js', '**/cli/**'],
+  repository: ['**/repository/**'],
+  scheduler: ['**/scheduler/**'],
+  runtime: ['**/runtime/**'],
+};
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'examples/**', 'bench/results/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-console': 'error',
+    },
+  },
+  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.js'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/runtime/**'],
+    rules: restrict(ORT, 'only src/runtime/ may import onnxruntime-node (docs/architecture.md)'),
+  },
+  {
+    files: [
+      'src/tensor/**/*.ts',
+      'src/errors/**/*.ts',
+      'src/config/**/*.ts',
+      'src/observability/**/*.ts',
+      'src/pipeline/**/*.ts',
+    ],
+    rules: restrict(
+      [...ORT, ...LAYERS.protocols, ...LAYERS.server, ...LAYERS.repository, ...LAYERS.scheduler, ...LAYERS.runtime],
+      'this layer sits below runtime, scheduler, repository and the protocol edges (docs/architecture.md)',
+    ),
+  },
+  {
+    files: ['src/runtime/**/*.ts'],
+    rules: restrict(
+      [...LAYERS.protocols, ...LAYERS.server, ...LAYERS.repository, ...LAYERS.scheduler],
+      'runtime must not import the layers above it (docs/architecture.md)',
+    ),
+  },
+  {
+    files: ['src/scheduler/**/*.ts', 'src/core/**/*.ts'],
+    rules: restrict(
+      [...ORT, ...LAYERS.protocols, ...LAYERS.server, ...LAYERS.repository],
+      'the scheduler and core know nothing of protocols or the repository',
+    ),
+  },
+  {
+    files: ['src/repository/**/*.ts'],
+    rules: restrict([...ORT, ...LAYERS.protocols, ...LAYERS.server], 'the repository knows nothing of protocols'),
+  },
+  {
+    files: ['src/protocols/**/*.ts'],
+    rules: restrict(
+      [...ORT, ...LAYERS.server, '**/runtime/session-worker*'],
+      'protocol edges translate wire formats; they never touch onnxruntime',
+    ),
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'tools/**/*.ts'],
+    rules: { 'no-console': 'off', '@typescript-eslint/no-floating-promises': 'off' },
+  },
+);

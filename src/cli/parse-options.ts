@@ -1,0 +1,53 @@
+// Argument parsers for commander options: each names the option and echoes the bad value.
+
+import { InvalidArgumentError } from 'commander';
+
+export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError(`expected an integer, got '${value}'`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`expected ${min}..${max}, got ${n}`);
+    return n;
+  };
+}
+
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got '${value}'`);
+  return n;
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
+
+/** Sizes like 64MB, 512k or 1048576 (binary units). */
+export function byteSize(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = SIZE_UNITS[(m?.[2] ?? '').toLowerCase()];
+  if (m === null || unit === undefined)
+    throw new InvalidArgumentError(`expected a size such as 64MB, 512KB or 1048576, got '${value}'`);
+  const n = Math.floor(Number(m[1]) * unit);
+  if (n <= 0) throw new InvalidArgumentError(`size must be positive, got '${value}'`);
+  return n;
+}
+
+/** A port number, or 'off' to disable the listener. */
+export function portOrOff(value: string): number | 'off' {
+  if (value === 'off') return 'off';
+  return integer(0, 65535)(value);
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

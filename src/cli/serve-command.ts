@@ -1,0 +1,103 @@
+// `inferd serve`: start the server and stop it gracefully on SIGTERM / SIGINT.
+
+import { Command, Option } from 'commander';
+import { startServer } from '../server.js';
+import { byteSize, collect, integer, portOrOff, positiveNumber } from './parse-options.js';
+
+interface ServeOptions {
+  modelRepository: string;
+  host: string;
+  httpPort: number;
+  metricsPort: number | 'off';
+  modelControlMode: 'none' | 'poll' | 'explicit';
+  loadModel: string[];
+  repositoryPollSecs: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  maxBodySize: number;
+  maxTensorSize: number;
+  cpuCores?: number;
+  shutdownGraceSecs: number;
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('serve the models of a repository over KServe v2 REST, with Prometheus metrics')
+    .requiredOption(
+      '-m, --model-repository <path>',
+      'model repository: <repo>/<model>/<version>/model.onnx (+ optional config.yaml)',
+    )
+    .option('--host <address>', 'address to listen on', '0.0.0.0')
+    .option('--http-port <port>', 'KServe v2 REST port (0 = any free port)', integer(0, 65535), 8000)
+    .option(
+      '--metrics-port <port|off>',
+      "separate Prometheus port as Triton has ('off' = only /metrics on the HTTP port)",
+      portOrOff,
+      8002,
+    )
+    .addOption(
+      new Option(
+        '--model-control-mode <mode>',
+        'none: load all at start; poll: also reload on change; explicit: load/unload via the repository API',
+      )
+        .choices(['none', 'poll', 'explicit'])
+        .default('none'),
+    )
+    .option('--load-model <name>', "model to load at start in explicit mode (repeatable; '*' = all)", collect, [])
+    .option('--repository-poll-secs <seconds>', 'poll interval in poll mode', positiveNumber, 15)
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default('info'),
+    )
+    .option('--max-body-size <size>', 'largest request body accepted (e.g. 64MB)', byteSize, 64 * 1024 * 1024)
+    .option(
+      '--max-tensor-size <size>',
+      'largest single tensor accepted, checked before allocating',
+      byteSize,
+      64 * 1024 * 1024,
+    )
+    .option('--cpu-cores <n>', 'cores the runtime may use in total (default: all available)', integer(1, 4096))
+    .option('--shutdown-grace-secs <seconds>', 'time allowed for in-flight requests at shutdown', positiveNumber, 30)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ inferd serve --model-repository examples/models
+  $ inferd serve -m ./models --model-control-mode explicit --load-model simple --http-port 9000
+  $ curl localhost:8000/v2/models/simple`,
+    )
+    .action(async (opts: ServeOptions) => {
+      const server = await startServer({
+        modelRepository: opts.modelRepository,
+        host: opts.host,
+        httpPort: opts.httpPort,
+        metricsPort: opts.metricsPort === 'off' ? null : opts.metricsPort,
+        modelControlMode: opts.modelControlMode,
+        loadModels: opts.loadModel,
+        repositoryPollSeconds: opts.repositoryPollSecs,
+        logLevel: opts.logLevel,
+        maxBodyBytes: opts.maxBodySize,
+        maxTensorBytes: opts.maxTensorSize,
+        ...(opts.cpuCores === undefined ? {} : { cpuCores: opts.cpuCores }),
+        shutdownGraceSeconds: opts.shutdownGraceSecs,
+      });
+      let signals = 0;
+      const stop = (signal: string): void => {
+        signals++;
+        if (signals > 1) {
+          server.logger.warn(`second ${signal}: exiting now`);
+          process.exit(1);
+        }
+        server.logger.info({ signal }, 'signal received');
+        server.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            server.logger.error({ err }, 'error during shutdown');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}

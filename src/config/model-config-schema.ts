@@ -1,0 +1,103 @@
+// The model configuration schema (config.yaml / config.json beside a model's version folders).
+// One zod schema is the source of the TypeScript types, the validation and the JSON Schema
+// (`inferd models schema`). Field names follow Triton's model_config.proto in its JSON form.
+
+import { z } from 'zod';
+
+const CONFIG_TYPE_NAMES = [
+  'TYPE_BOOL',
+  'TYPE_UINT8',
+  'TYPE_UINT16',
+  'TYPE_UINT32',
+  'TYPE_UINT64',
+  'TYPE_INT8',
+  'TYPE_INT16',
+  'TYPE_INT32',
+  'TYPE_INT64',
+  'TYPE_FP16',
+  'TYPE_FP32',
+  'TYPE_FP64',
+  'TYPE_STRING',
+  'TYPE_BF16',
+] as const;
+
+const dims = z
+  .array(z.number().int().min(-1, 'dimensions are -1 (dynamic) or a non-negative size'))
+  .max(16, 'at most 16 dimensions');
+
+export const tensorConfigSchema = z
+  .object({
+    name: z.string().min(1),
+    data_type: z.enum(CONFIG_TYPE_NAMES),
+    dims,
+    /** Labels file (one label per line, in class-index order) for the classification extension. */
+    label_filename: z.string().min(1).optional(),
+    optional: z.boolean().optional(),
+  })
+  .strict();
+
+const versionPolicySchema = z.union([
+  z.object({ latest: z.object({ num_versions: z.number().int().min(1) }).strict() }).strict(),
+  z.object({ all: z.object({}).strict() }).strict(),
+  z.object({ specific: z.object({ versions: z.array(z.number().int().min(1)).min(1) }).strict() }).strict(),
+]);
+
+const instanceGroupSchema = z
+  .object({
+    name: z.string().optional(),
+    count: z.number().int().min(1).max(64).default(1),
+    kind: z.enum(['KIND_AUTO', 'KIND_CPU', 'KIND_GPU']).default('KIND_AUTO'),
+    gpus: z.array(z.number().int().min(0)).optional(),
+  })
+  .strict();
+
+export const EXECUTION_PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+
+const optimizationSchema = z
+  .object({
+    /** ORT graph optimization level. */
+    graph_level: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
+    /** Threads per instance for intra-op parallelism; 0 = divide the cores between instances. */
+    intra_op_threads: z.number().int().min(0).default(0),
+    inter_op_threads: z.number().int().min(0).default(1),
+    /** Execution providers in order of preference; ORT falls back along the list. */
+    execution_providers: z.array(z.enum(EXECUTION_PROVIDERS)).min(1).default(['cpu']),
+  })
+  .strict();
+
+const queuePolicySchema = z
+  .object({
+    /** Requests that may wait per model version; more are refused at once with 429. */
+    max_queue_size: z.number().int().min(1).default(1024),
+    /** Applied when a request gives no `timeout`; 0 = none. */
+    default_timeout_microseconds: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+export const modelConfigSchema = z
+  .object({
+    name: z.string().min(1).optional(),
+    platform: z.literal('onnxruntime_onnx').default('onnxruntime_onnx'),
+    backend: z.literal('onnxruntime').optional(),
+    /** 0 = the model has no batch dimension; > 0 = first dimension is the batch, up to this size. */
+    max_batch_size: z.number().int().min(0).optional(),
+    input: z.array(tensorConfigSchema).optional(),
+    output: z.array(tensorConfigSchema).optional(),
+    version_policy: versionPolicySchema.default({ latest: { num_versions: 1 } }),
+    instance_group: z.array(instanceGroupSchema).min(1).optional(),
+    optimization: optimizationSchema.optional(),
+    queue_policy: queuePolicySchema.optional(),
+    parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  })
+  .strict();
+
+export type ModelConfigInput = z.input<typeof modelConfigSchema>;
+export type ParsedModelConfig = z.output<typeof modelConfigSchema>;
+export type TensorConfig = z.output<typeof tensorConfigSchema>;
+export type VersionPolicy = z.output<typeof versionPolicySchema>;
+
+/** The JSON Schema of the model configuration, for editors and `inferd models schema`. */
+export function modelConfigJsonSchema(): unknown {
+  return z.toJSONSchema(modelConfigSchema, { io: 'input' });
+}

@@ -1,0 +1,51 @@
+// Server options with their defaults (units in the names), validated once and frozen.
+
+import os from 'node:os';
+import { z } from 'zod';
+import { InferdError } from '../errors/index.js';
+import { deepFreeze } from './deep-freeze.js';
+import { formatIssues, issuesFromZod } from './config-issues.js';
+
+const port = z.number().int().min(0).max(65535);
+
+export const serverConfigSchema = z
+  .object({
+    modelRepository: z.string().min(1),
+    host: z.string().min(1).default('0.0.0.0'),
+    httpPort: port.default(8000),
+    /** Separate metrics listener as Triton has on 8002; null = only `/metrics` on the HTTP port. */
+    metricsPort: port.nullable().default(8002),
+    modelControlMode: z.enum(['none', 'poll', 'explicit']).default('none'),
+    /** Models loaded at start in explicit mode ('*' = all). */
+    loadModels: z.array(z.string().min(1)).default([]),
+    repositoryPollSeconds: z.number().positive().default(15),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Largest request body accepted, in bytes (64 MiB). */
+    maxBodyBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024 * 1024),
+    /** Largest single tensor accepted, in bytes; checked against the declared shape before allocating. */
+    maxTensorBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024 * 1024),
+    /** Cores the runtime may use in total; instances × intra-op threads stay within it. */
+    cpuCores: z.number().int().positive().default(os.availableParallelism()),
+    /** Time allowed for in-flight requests to finish on SIGTERM/SIGINT. */
+    shutdownGraceSeconds: z.number().nonnegative().default(30),
+  })
+  .strict();
+
+export type ServerConfigInput = z.input<typeof serverConfigSchema>;
+export type ServerConfig = Readonly<z.output<typeof serverConfigSchema>>;
+
+export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
+  const result = serverConfigSchema.safeParse(input);
+  if (!result.success) {
+    throw new InferdError('INF_ERR_INVALID_CONFIG', formatIssues(issuesFromZod('server options', result.error)));
+  }
+  return deepFreeze(result.data);
+}

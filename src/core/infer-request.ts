@@ -1,0 +1,27 @@
+// The core request and result that protocol edges build and the scheduler executes.
+
+import type { Tensor } from '../tensor/tensor.js';
+import type { RunTimings } from '../runtime/index.js';
+
+export interface InferRequest {
+  /** Correlation id for logs (the client's `id` when given, else generated). */
+  readonly requestId: string;
+  readonly inputs: readonly Tensor[];
+  /** Outputs to compute, by name; already checked against the model. */
+  readonly outputNames: readonly string[];
+  /** Batch size of this request (first dimension), 1 for models without batching. */
+  readonly batchSize: number;
+  /** 0 = the model's default; a lower value is a higher priority (1 highest). */
+  readonly priority: number;
+  /** Microseconds from arrival after which the request is dropped; 0 = none. */
+  readonly timeoutUs: number;
+  /** process.hrtime.bigint() when the edge received the request. */
+  readonly arrivalNs: bigint;
+  /** Aborted when the client goes away; queued work is then dropped before it runs. */
+  readonly signal?: AbortSignal;
+}
+
+export interface InferResult {
+  readonly outputs: Tensor[];
+  readonly timings: RunTimings & { readonly queueNs: number };
+}

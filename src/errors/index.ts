@@ -1,0 +1,2 @@
+// Public surface of the error taxonomy.
+export * from './inferd-error.js';

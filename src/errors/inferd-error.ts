@@ -1,0 +1,91 @@
+// The one error taxonomy. Every failure a client can see is an InferdError with a stable code;
+// the table below maps each code to its HTTP status, gRPC status and OpenAI error type, in one place.
+
+/** gRPC status codes (grpc/grpc doc/statuscodes.md) used by the mapping. */
+export const GrpcStatus = {
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  CANCELLED: 1,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const;
+
+interface ErrorKind {
+  readonly http: number;
+  readonly grpc: number;
+  readonly openai: string;
+}
+
+/**
+ * Error codes. HTTP statuses follow Triton's mapping (INTERNAL→500, NOT_FOUND→404,
+ * UNAVAILABLE→503, UNSUPPORTED→501, invalid argument and the rest→400), with 413 for bodies over
+ * the limit, 429 for a full queue and 504 for an expired deadline.
+ */
+export const ERROR_CODES = {
+  INF_ERR_INVALID_ARGUMENT: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, openai: 'invalid_request_error' },
+  INF_ERR_MALFORMED_BODY: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, openai: 'invalid_request_error' },
+  INF_ERR_BODY_TOO_LARGE: { http: 413, grpc: GrpcStatus.RESOURCE_EXHAUSTED, openai: 'invalid_request_error' },
+  INF_ERR_TENSOR_TOO_LARGE: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, openai: 'invalid_request_error' },
+  INF_ERR_MODEL_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND, openai: 'not_found_error' },
+  INF_ERR_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND, openai: 'not_found_error' },
+  INF_ERR_MODEL_UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE, openai: 'service_unavailable' },
+  INF_ERR_UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE, openai: 'service_unavailable' },
+  INF_ERR_UNSUPPORTED: { http: 501, grpc: GrpcStatus.UNIMPLEMENTED, openai: 'invalid_request_error' },
+  INF_ERR_QUEUE_FULL: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED, openai: 'rate_limit_error' },
+  INF_ERR_DEADLINE_EXCEEDED: { http: 504, grpc: GrpcStatus.DEADLINE_EXCEEDED, openai: 'timeout_error' },
+  INF_ERR_CANCELLED: { http: 499, grpc: GrpcStatus.CANCELLED, openai: 'cancelled' },
+  INF_ERR_INVALID_CONFIG: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, openai: 'invalid_request_error' },
+  INF_ERR_MODEL_LOAD: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, openai: 'invalid_request_error' },
+  INF_ERR_RUNTIME: { http: 500, grpc: GrpcStatus.INTERNAL, openai: 'server_error' },
+  INF_ERR_INTERNAL: { http: 500, grpc: GrpcStatus.INTERNAL, openai: 'server_error' },
+} as const satisfies Record<string, ErrorKind>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class InferdError extends Error {
+  readonly code: ErrorCode;
+  /** Extra response headers (e.g. Retry-After for a full queue). */
+  readonly headers: Readonly<Record<string, string>> | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'InferdError';
+    this.code = code;
+    this.headers = options?.headers;
+  }
+
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].http;
+  }
+
+  get grpcStatus(): number {
+    return ERROR_CODES[this.code].grpc;
+  }
+
+  get openaiType(): string {
+    return ERROR_CODES[this.code].openai;
+  }
+}
+
+export function invalidArgument(message: string): InferdError {
+  return new InferdError('INF_ERR_INVALID_ARGUMENT', message);
+}
+
+export function isInferdError(err: unknown): err is InferdError {
+  return err instanceof InferdError;
+}
+
+/**
+ * Reduces any thrown value to an InferdError. Unknown failures become INF_ERR_INTERNAL with a
+ * generic message; the caller logs the original with the request id.
+ */
+export function toInferdError(err: unknown, requestId?: string): InferdError {
+  if (err instanceof InferdError) return err;
+  const suffix = requestId === undefined ? '' : ` (request id ${requestId})`;
+  return new InferdError('INF_ERR_INTERNAL', `internal error${suffix}`, { cause: err });
+}

@@ -1,0 +1,143 @@
+// Every Prometheus metric inferd exports, declared in one place. Names and labels follow
+// Triton's (nv_*) so existing dashboards work; latency histograms (inferd_*) are our addition.
+// Label values are bounded: model, version, reason, phase — never request ids.
+
+import os from 'node:os';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Seconds buckets from 25 µs to ~13 s (×2 steps): small models are fast, big ones are not. */
+const LATENCY_BUCKETS_SECONDS = Array.from({ length: 20 }, (_, i) => 25e-6 * 2 ** i);
+
+export type FailureReason = 'REJECTED' | 'CANCELED' | 'BACKEND' | 'OTHER';
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly requestSuccess = new Counter({
+    name: 'nv_inference_request_success',
+    help: 'Number of successful inference requests, all batch sizes',
+    labelNames: ['model', 'version'] as const,
+    registers: [this.registry],
+  });
+  readonly requestFailure = new Counter({
+    name: 'nv_inference_request_failure',
+    help: 'Number of failed inference requests, all batch sizes',
+    labelNames: ['model', 'version', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly inferenceCount = new Counter({
+    name: 'nv_inference_count',
+    help: 'Number of inferences performed (a batch of n counts n)',
+    labelNames: ['model', 'version'] as const,
+    registers: [this.registry],
+  });
+  readonly execCount = new Counter({
+    name: 'nv_inference_exec_count',
+    help: 'Number of model executions performed',
+    labelNames: ['model', 'version'] as const,
+    registers: [this.registry],
+  });
+  readonly pendingRequests = new Gauge({
+    name: 'nv_inference_pending_request_count',
+    help: 'Instantaneous number of requests waiting or executing',
+    labelNames: ['model', 'version'] as const,
+    registers: [this.registry],
+  });
+  readonly requestDurationUs = this.usCounter(
+    'nv_inference_request_duration_us',
+    'Cumulative inference request duration in microseconds',
+  );
+  readonly queueDurationUs = this.usCounter(
+    'nv_inference_queue_duration_us',
+    'Cumulative inference queuing duration in microseconds',
+  );
+  readonly computeInputDurationUs = this.usCounter(
+    'nv_inference_compute_input_duration_us',
+    'Cumulative compute input duration in microseconds',
+  );
+  readonly computeInferDurationUs = this.usCounter(
+    'nv_inference_compute_infer_duration_us',
+    'Cumulative compute inference duration in microseconds',
+  );
+  readonly computeOutputDurationUs = this.usCounter(
+    'nv_inference_compute_output_duration_us',
+    'Cumulative inference compute output duration in microseconds',
+  );
+  readonly modelLoadDurationSecs = new Gauge({
+    name: 'nv_model_load_duration_secs',
+    help: 'Time taken to load the model version, in seconds',
+    labelNames: ['model', 'version'] as const,
+    registers: [this.registry],
+  });
+  readonly requestLatency = this.histogram(
+    'inferd_request_duration_seconds',
+    'Server-side request latency, arrival to response',
+  );
+  readonly queueLatency = this.histogram('inferd_queue_duration_seconds', 'Time requests wait in the queue');
+  readonly computeLatency = this.histogram(
+    'inferd_compute_duration_seconds',
+    'Execution time (compute input + infer + output) per request',
+  );
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'nv_cpu_utilization',
+      help: 'CPU utilization rate [0.0 - 1.0] since the last scrape',
+      registers: [this.registry],
+      collect: cpuUtilizationCollector(),
+    });
+    new Gauge({
+      name: 'nv_cpu_memory_total_bytes',
+      help: 'CPU total memory (RAM), in bytes',
+      registers: [this.registry],
+      collect() {
+        this.set(os.totalmem());
+      },
+    });
+    new Gauge({
+      name: 'nv_cpu_memory_used_bytes',
+      help: 'CPU used memory (RAM), in bytes',
+      registers: [this.registry],
+      collect() {
+        this.set(os.totalmem() - os.freemem());
+      },
+    });
+  }
+
+  private usCounter(name: string, help: string): Counter<'model' | 'version'> {
+    return new Counter({ name, help, labelNames: ['model', 'version'] as const, registers: [this.registry] });
+  }
+
+  private histogram(name: string, help: string): Histogram<'model' | 'version'> {
+    return new Histogram({
+      name,
+      help,
+      labelNames: ['model', 'version'] as const,
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers: [this.registry],
+    });
+  }
+}
+
+function cpuUtilizationCollector(): (this: Gauge) => void {
+  let last = cpuTimes();
+  return function collect(this: Gauge) {
+    const now = cpuTimes();
+    const total = now.total - last.total;
+    this.set(total > 0 ? (now.busy - last.busy) / total : 0);
+    last = now;
+  };
+}
+
+function cpuTimes(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const cpu of os.cpus()) {
+    const t = cpu.times;
+    const sum = t.user + t.nice + t.sys + t.idle + t.irq;
+    total += sum;
+    busy += sum - t.idle;
+  }
+  return { busy, total };
+}

@@ -1,0 +1,56 @@
+// The JSON views of a model the REST (and later gRPC) edges return: metadata and config.
+
+import { fullShape } from '../../config/resolved-model-config.js';
+import type { ModelVersion } from '../../repository/model-version.js';
+import { configTypeName } from '../../tensor/datatype.js';
+
+export function modelMetadataView(mv: ModelVersion, servingVersions: readonly number[]): unknown {
+  const c = mv.config;
+  return {
+    name: mv.name,
+    versions: servingVersions.map(String),
+    platform: c.platform,
+    inputs: c.inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: fullShape(c, t) })),
+    outputs: c.outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: fullShape(c, t) })),
+  };
+}
+
+/** The resolved configuration in Triton's model_config JSON form. */
+export function modelConfigView(mv: ModelVersion): unknown {
+  const c = mv.config;
+  const tensor = (t: (typeof c.inputs)[number]) => ({
+    name: t.name,
+    data_type: configTypeName(t.datatype),
+    dims: [...t.dims],
+    ...(t.labelFilename === undefined ? {} : { label_filename: t.labelFilename }),
+    ...(t.optional ? { optional: true } : {}),
+  });
+  return {
+    name: c.name,
+    platform: c.platform,
+    backend: 'onnxruntime',
+    version_policy: c.versionPolicy,
+    max_batch_size: c.maxBatchSize,
+    input: c.inputs.map(tensor),
+    output: c.outputs.map(tensor),
+    instance_group: c.instanceGroups.map((g, i) => ({
+      name: `${c.name}_${i}`,
+      kind: g.kind,
+      count: g.count,
+      gpus: [...g.gpus],
+    })),
+    optimization: {
+      graph_level: c.optimization.graphLevel,
+      intra_op_threads: c.optimization.intraOpThreads,
+      inter_op_threads: c.optimization.interOpThreads,
+      execution_providers: [...c.optimization.executionProviders],
+    },
+    queue_policy: {
+      max_queue_size: c.queuePolicy.maxQueueSize,
+      default_timeout_microseconds: c.queuePolicy.defaultTimeoutMicroseconds,
+    },
+    parameters: c.parameters,
+    default_model_filename: 'model.onnx',
+    runtime: { execution_providers_in_use: [...mv.providers], auto_completed: c.autoCompleted },
+  };
+}

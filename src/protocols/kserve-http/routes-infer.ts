@@ -1,0 +1,50 @@
+// POST /v2/models/{m}[/versions/{v}]/infer: decode, schedule, encode. No business logic here.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ModelRepository } from '../../repository/model-repository.js';
+import { decodeInferBody, parseHeaderLength } from './infer-request-decoder.js';
+import { encodeInferResponse, outputNamesFor } from './infer-response-encoder.js';
+
+interface InferParams {
+  model: string;
+  version?: string;
+}
+
+export function registerInferRoutes(app: FastifyInstance, repository: ModelRepository, maxTensorBytes: number): void {
+  const handler = async (request: FastifyRequest<{ Params: InferParams }>, reply: FastifyReply): Promise<void> => {
+    const arrivalNs = process.hrtime.bigint();
+    const mv = repository.resolve(request.params.model, request.params.version);
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const headerLength = parseHeaderLength(request.headers['inference-header-content-length'], body.length);
+    const decoded = decodeInferBody(mv.config, body, headerLength, { maxTensorBytes });
+
+    // A client that goes away cancels its queued work.
+    const abort = new AbortController();
+    const onClose = (): void => {
+      if (!reply.raw.writableFinished) abort.abort();
+    };
+    reply.raw.once('close', onClose);
+
+    const result = await mv.scheduler.infer({
+      requestId: decoded.id ?? String(request.id),
+      inputs: decoded.inputs,
+      outputNames: outputNamesFor(mv, decoded),
+      batchSize: decoded.batchSize,
+      priority: decoded.priority,
+      timeoutUs: decoded.timeoutUs,
+      arrivalNs,
+      signal: abort.signal,
+    });
+    const encoded = encodeInferResponse(mv, decoded, result.outputs);
+    if (encoded.headerLength !== undefined) {
+      void reply
+        .header('inference-header-content-length', String(encoded.headerLength))
+        .type('application/octet-stream');
+    } else {
+      void reply.type('application/json');
+    }
+    await reply.send(encoded.body);
+  };
+  app.post('/v2/models/:model/infer', handler);
+  app.post('/v2/models/:model/versions/:version/infer', handler);
+}

@@ -1,0 +1,130 @@
+// Health, server metadata, model metadata / readiness / config, statistics and the repository
+// extension, as KServe v2 and Triton's extensions define them.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { InferdError, invalidArgument } from '../../errors/index.js';
+import type { ModelRepository } from '../../repository/model-repository.js';
+import { assertValidModelName, parseVersion } from '../../repository/model-name.js';
+import { modelConfigView, modelMetadataView } from './model-views.js';
+
+/** Extensions this server implements (GET /v2 lists them). */
+export const EXTENSIONS = [
+  'classification',
+  'model_repository',
+  'model_configuration',
+  'binary_tensor_data',
+  'parameters',
+  'statistics',
+] as const;
+
+interface ModelParams {
+  model: string;
+  version?: string;
+}
+
+export interface ServerState {
+  readonly name: string;
+  readonly version: string;
+  /** Ready once the repository finished its start-up loads, until shutdown begins. */
+  ready(): boolean;
+}
+
+function emptyStatus(reply: FastifyReply, status: number): void {
+  void reply.code(status).header('content-length', '0').send();
+}
+
+function asObject(body: unknown): Record<string, unknown> {
+  if (body === undefined || body === null) return {};
+  if (Buffer.isBuffer(body)) {
+    if (body.length === 0) return {};
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      throw new InferdError('INF_ERR_MALFORMED_BODY', `malformed JSON in request body: ${(err as Error).message}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw invalidArgument('request body must be a JSON object');
+    return parsed as Record<string, unknown>;
+  }
+  return body as Record<string, unknown>;
+}
+
+export function registerModelRoutes(app: FastifyInstance, repository: ModelRepository, server: ServerState): void {
+  app.get('/v2/health/live', (_req, reply) => emptyStatus(reply, 200));
+  app.get('/v2/health/ready', (_req, reply) => emptyStatus(reply, server.ready() ? 200 : 400));
+  app.get('/v2', () => ({ name: server.name, version: server.version, extensions: EXTENSIONS }));
+
+  const metadata = (req: FastifyRequest<{ Params: ModelParams }>) => {
+    const mv = repository.resolve(req.params.model, req.params.version);
+    return modelMetadataView(
+      mv,
+      repository.servingVersions(mv.name).map((v) => v.version),
+    );
+  };
+  app.get('/v2/models/:model', metadata);
+  app.get('/v2/models/:model/versions/:version', metadata);
+
+  const ready = (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    assertValidModelName(req.params.model);
+    emptyStatus(reply, repository.isReady(req.params.model, req.params.version) ? 200 : 400);
+  };
+  app.get('/v2/models/:model/ready', ready);
+  app.get('/v2/models/:model/versions/:version/ready', ready);
+
+  const config = (req: FastifyRequest<{ Params: ModelParams }>) =>
+    modelConfigView(repository.resolve(req.params.model, req.params.version));
+  app.get('/v2/models/:model/config', config);
+  app.get('/v2/models/:model/versions/:version/config', config);
+
+  const stats = (req: FastifyRequest<{ Params: Partial<ModelParams> }>) => {
+    const { model, version } = req.params;
+    if (model === undefined) return { model_stats: repository.servingVersions().map((mv) => mv.stats.toJSON()) };
+    assertValidModelName(model);
+    let versions = repository.servingVersions(model);
+    if (version !== undefined) {
+      const v = parseVersion(version);
+      if (v === undefined)
+        throw invalidArgument(`invalid version ${JSON.stringify(version)}: versions are positive integers`);
+      versions = versions.filter((mv) => mv.version === v);
+    }
+    if (versions.length === 0) {
+      throw new InferdError(
+        'INF_ERR_MODEL_NOT_FOUND',
+        `no statistics: model '${model}'${version === undefined ? '' : ` version ${version}`} is not loaded`,
+      );
+    }
+    return { model_stats: versions.map((mv) => mv.stats.toJSON()) };
+  };
+  app.get('/v2/models/stats', stats);
+  app.get('/v2/models/:model/stats', stats);
+  app.get('/v2/models/:model/versions/:version/stats', stats);
+
+  app.post('/v2/repository/index', async (req) => {
+    const body = asObject(req.body);
+    if (body.ready !== undefined && typeof body.ready !== 'boolean')
+      throw invalidArgument('"ready" must be true or false');
+    return repository.index(body.ready === true);
+  });
+  app.post('/v2/repository/models/:model/load', async (req: FastifyRequest<{ Params: ModelParams }>, reply) => {
+    const body = asObject(req.body);
+    const params = body.parameters;
+    if (
+      typeof params === 'object' &&
+      params !== null &&
+      Object.keys(params).some((k) => k === 'config' || k.startsWith('file:'))
+    ) {
+      throw new InferdError(
+        'INF_ERR_UNSUPPORTED',
+        'loading with config or file overrides in parameters is not supported; edit the repository and load again',
+      );
+    }
+    await repository.load(req.params.model);
+    return reply.code(200).type('application/json').send('{}');
+  });
+  app.post('/v2/repository/models/:model/unload', async (req: FastifyRequest<{ Params: ModelParams }>, reply) => {
+    asObject(req.body);
+    await repository.unload(req.params.model);
+    return reply.code(200).type('application/json').send('{}');
+  });
+}

@@ -1,0 +1,29 @@
+// A loaded, servable model version: its resolved config, labels, instances and scheduler.
+
+import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
+import type { ModelStats } from '../observability/model-stats.js';
+import type { ModelInstance } from '../runtime/index.js';
+import type { DirectScheduler } from '../scheduler/direct-scheduler.js';
+
+export interface ModelVersion {
+  readonly name: string;
+  readonly version: number;
+  readonly config: ResolvedModelConfig;
+  /** Classification labels per output name. */
+  readonly labels: ReadonlyMap<string, readonly string[]>;
+  readonly scheduler: DirectScheduler;
+  readonly stats: ModelStats;
+  readonly instances: readonly ModelInstance[];
+  /** Execution providers the instances actually use. */
+  readonly providers: readonly string[];
+}
+
+/** States as the repository extension reports them. */
+export type ModelState = 'READY' | 'LOADING' | 'UNLOADING' | 'UNAVAILABLE';
+
+export interface RepositoryIndexEntry {
+  readonly name: string;
+  readonly version: string;
+  readonly state: ModelState;
+  readonly reason: string;
+}

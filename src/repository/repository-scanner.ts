@@ -1,0 +1,64 @@
+// Reads a model repository in Triton's layout: <repo>/<model>/<version>/model.onnx, with an
+// optional <repo>/<model>/config.yaml (or .yml / .json) and label files beside it.
+
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { isValidModelName, parseVersion } from './model-name.js';
+
+export const MODEL_FILE = 'model.onnx';
+export const CONFIG_FILES = ['config.yaml', 'config.yml', 'config.json'] as const;
+
+export interface ModelFolder {
+  readonly name: string;
+  readonly dir: string;
+  /** Version folders that contain a model file. */
+  readonly versions: readonly number[];
+  /** Config files present (more than one is an error the loader reports). */
+  readonly configFiles: readonly string[];
+  /** Changes whenever a config, label or model file changes: drives reloads in poll mode. */
+  readonly fingerprint: string;
+}
+
+/** Names of the model folders in the repository (invalid names are listed so they can be reported). */
+export async function listModelNames(repository: string): Promise<string[]> {
+  const entries = await readdir(repository, { withFileTypes: true });
+  return entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
+}
+
+export async function scanModelFolder(repository: string, name: string): Promise<ModelFolder | undefined> {
+  if (!isValidModelName(name)) return undefined;
+  const dir = path.join(repository, name);
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return undefined;
+  }
+  const versions: number[] = [];
+  const configFiles: string[] = [];
+  const parts: string[] = [];
+  for (const e of entries) {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      const v = parseVersion(e.name);
+      if (v === undefined) continue;
+      try {
+        const s = await stat(path.join(full, MODEL_FILE));
+        versions.push(v);
+        parts.push(`${v}:${s.size}:${s.mtimeMs}`);
+      } catch {
+        // A version folder without a model file is not a version (yet).
+      }
+    } else if (e.isFile()) {
+      if ((CONFIG_FILES as readonly string[]).includes(e.name)) configFiles.push(e.name);
+      const s = await stat(full);
+      parts.push(`${e.name}:${s.size}:${s.mtimeMs}`);
+    }
+  }
+  versions.sort((a, b) => a - b);
+  parts.sort();
+  return { name, dir, versions, configFiles: configFiles.sort(), fingerprint: parts.join('|') };
+}

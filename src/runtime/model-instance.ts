@@ -1,0 +1,172 @@
+// One execution instance of a model: a worker thread holding one onnxruntime session. The main
+// thread only posts tensors (buffers transferred) and awaits results; the scheduler decides when.
+
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { InferdError } from '../errors/index.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type {
+  FromWorker,
+  IoMetadata,
+  RunTimings,
+  SessionOptionsWire,
+  ToWorker,
+  WireTensor,
+} from './worker-messages.js';
+
+// Under a TypeScript loader (tests, tsx) this module is .ts; built, it is .js. The worker matches.
+const here = fileURLToPath(import.meta.url);
+const WORKER_FILE = path.join(path.dirname(here), `session-worker${path.extname(here)}`);
+
+export interface InstanceMetadata {
+  readonly inputs: readonly IoMetadata[];
+  readonly outputs: readonly IoMetadata[];
+  /** Execution providers actually in use (unavailable ones are dropped). */
+  readonly providers: readonly string[];
+}
+
+export interface RunResult {
+  readonly outputs: Tensor[];
+  readonly timings: RunTimings;
+}
+
+interface Pending {
+  resolve(result: RunResult): void;
+  reject(err: Error): void;
+}
+
+/**
+ * Copies a view into its own ArrayBuffer unless it already owns one whole buffer, so that
+ * transferring it never detaches memory that other views share (Node's pooled Buffers).
+ */
+function transferable(view: ArrayBufferView): ArrayBufferView {
+  if (view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer) {
+    return view;
+  }
+  const ctor = view.constructor as new (buffer: ArrayBuffer) => ArrayBufferView;
+  const copy = new ArrayBuffer(view.byteLength);
+  new Uint8Array(copy).set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+  return new ctor(copy);
+}
+
+export class ModelInstance {
+  readonly label: string;
+  private readonly worker: Worker;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private loadWaiter: { resolve(m: InstanceMetadata): void; reject(e: Error): void } | undefined;
+  private closeWaiter: (() => void) | undefined;
+  private exited = false;
+
+  private constructor(label: string) {
+    this.label = label;
+    this.worker = new Worker(WORKER_FILE);
+    this.worker.on('message', (msg: FromWorker) => this.onMessage(msg));
+    this.worker.on('error', (err) => this.failAll(err));
+    this.worker.on('exit', () => {
+      this.exited = true;
+      this.failAll(new Error('instance worker exited'));
+      this.closeWaiter?.();
+    });
+  }
+
+  /** Starts a worker and loads the model into it; rejects with the loader's reason. */
+  static async load(
+    label: string,
+    modelPath: string,
+    options: SessionOptionsWire,
+  ): Promise<{ instance: ModelInstance; metadata: InstanceMetadata }> {
+    const instance = new ModelInstance(label);
+    try {
+      const metadata = await new Promise<InstanceMetadata>((resolve, reject) => {
+        instance.loadWaiter = { resolve, reject };
+        instance.post({ type: 'load', modelPath, options });
+      });
+      return { instance, metadata };
+    } catch (err) {
+      await instance.worker.terminate();
+      throw err;
+    }
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  /** Runs the session once. The caller guarantees the inputs match the model. */
+  run(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<RunResult> {
+    if (this.exited)
+      return Promise.reject(new InferdError('INF_ERR_UNAVAILABLE', `instance ${this.label} is not running`));
+    const id = this.nextId++;
+    const wire: WireTensor[] = [];
+    const transfer: ArrayBuffer[] = [];
+    for (const t of inputs) {
+      if (t.datatype === 'BYTES') {
+        wire.push({ name: t.name, datatype: t.datatype, shape: t.shape, data: t.data });
+      } else {
+        const data = transferable(t.data as ArrayBufferView);
+        transfer.push(data.buffer as ArrayBuffer);
+        wire.push({ name: t.name, datatype: t.datatype, shape: t.shape, data });
+      }
+    }
+    return new Promise<RunResult>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.post({ type: 'run', id, inputs: wire, outputNames }, transfer);
+    });
+  }
+
+  /** Releases the session and stops the worker. */
+  async close(): Promise<void> {
+    if (this.exited) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 5000);
+      this.closeWaiter = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.post({ type: 'close' });
+    });
+    await this.worker.terminate();
+  }
+
+  private post(msg: ToWorker, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(msg, transfer);
+  }
+
+  private onMessage(msg: FromWorker): void {
+    switch (msg.type) {
+      case 'loaded':
+        this.loadWaiter?.resolve({ inputs: msg.inputs, outputs: msg.outputs, providers: msg.providers });
+        this.loadWaiter = undefined;
+        break;
+      case 'load-error':
+        this.loadWaiter?.reject(new InferdError('INF_ERR_MODEL_LOAD', msg.message));
+        this.loadWaiter = undefined;
+        break;
+      case 'result': {
+        const p = this.pending.get(msg.id);
+        this.pending.delete(msg.id);
+        p?.resolve({ outputs: msg.outputs as Tensor[], timings: msg.timings });
+        break;
+      }
+      case 'run-error': {
+        const p = this.pending.get(msg.id);
+        this.pending.delete(msg.id);
+        p?.reject(new InferdError('INF_ERR_RUNTIME', `onnxruntime failed: ${msg.message}`));
+        break;
+      }
+      case 'closed':
+        this.closeWaiter?.();
+        break;
+    }
+  }
+
+  private failAll(err: Error): void {
+    const wrapped = new InferdError('INF_ERR_RUNTIME', `instance ${this.label} failed: ${err.message}`, { cause: err });
+    this.loadWaiter?.reject(wrapped);
+    this.loadWaiter = undefined;
+    for (const p of this.pending.values()) p.reject(wrapped);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,202 @@
+// The one place requests wait for a model version: a bounded queue in front of the version's
+// instances. Requests run one per free instance, in priority then arrival order; a full queue
+// is refused at once, and expired or cancelled requests are dropped before they reach a worker.
+
+import { InferdError } from '../errors/index.js';
+import type { ModelInstance } from '../runtime/index.js';
+import type { ModelStats } from '../observability/model-stats.js';
+import type { FailureReason } from '../observability/metrics.js';
+import type { InferRequest, InferResult } from '../core/infer-request.js';
+
+export interface SchedulerOptions {
+  readonly maxQueueSize: number;
+  readonly defaultTimeoutUs: number;
+}
+
+interface Queued {
+  readonly request: InferRequest;
+  readonly deadlineNs: bigint | undefined;
+  resolve(result: InferResult): void;
+  reject(err: Error): void;
+  onAbort: (() => void) | undefined;
+  done: boolean;
+}
+
+export class DirectScheduler {
+  private readonly idle: ModelInstance[];
+  /** One FIFO per priority level present; lower number first. */
+  private readonly queues = new Map<number, Queued[]>();
+  private queued = 0;
+  private inFlight = 0;
+  private draining = false;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly instances: readonly ModelInstance[],
+    private readonly stats: ModelStats,
+    private readonly options: SchedulerOptions,
+  ) {
+    this.idle = [...instances];
+  }
+
+  /** Requests queued or executing. */
+  get pending(): number {
+    return this.queued + this.inFlight;
+  }
+
+  infer(request: InferRequest): Promise<InferResult> {
+    if (this.draining) {
+      return Promise.reject(
+        new InferdError('INF_ERR_UNAVAILABLE', `model '${this.stats.name}' version ${this.stats.version} is unloading`),
+      );
+    }
+    if (request.signal?.aborted === true) {
+      this.fail(request, 'CANCELED');
+      return Promise.reject(new InferdError('INF_ERR_CANCELLED', 'request was cancelled by the client'));
+    }
+    if (this.queued >= this.options.maxQueueSize) {
+      this.fail(request, 'REJECTED');
+      return Promise.reject(
+        new InferdError(
+          'INF_ERR_QUEUE_FULL',
+          `queue for model '${this.stats.name}' is full (${this.options.maxQueueSize} requests waiting)`,
+          {
+            headers: { 'retry-after': '1' },
+          },
+        ),
+      );
+    }
+    const timeoutUs = request.timeoutUs > 0 ? request.timeoutUs : this.options.defaultTimeoutUs;
+    const deadlineNs = timeoutUs > 0 ? request.arrivalNs + BigInt(timeoutUs) * 1000n : undefined;
+    return new Promise<InferResult>((resolve, reject) => {
+      const item: Queued = { request, deadlineNs, resolve, reject, onAbort: undefined, done: false };
+      if (request.signal !== undefined) {
+        item.onAbort = () => this.cancelQueued(item);
+        request.signal.addEventListener('abort', item.onAbort, { once: true });
+      }
+      let q = this.queues.get(request.priority);
+      if (q === undefined) {
+        q = [];
+        this.queues.set(request.priority, q);
+      }
+      q.push(item);
+      this.queued++;
+      this.stats.pendingChanged(1);
+      this.dispatch();
+    });
+  }
+
+  /** Refuses new work and resolves once everything queued or running has finished. */
+  drain(): Promise<void> {
+    this.draining = true;
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private next(): Queued | undefined {
+    if (this.queued === 0) return undefined;
+    const levels = [...this.queues.keys()].sort((a, b) => a - b);
+    for (const level of levels) {
+      const q = this.queues.get(level);
+      if (q === undefined) continue;
+      const item = q.shift();
+      if (q.length === 0) this.queues.delete(level);
+      if (item !== undefined) {
+        this.queued--;
+        return item;
+      }
+    }
+    return undefined;
+  }
+
+  private dispatch(): void {
+    while (this.idle.length > 0 && this.queued > 0) {
+      const item = this.next();
+      if (item === undefined) break;
+      if (item.done) continue;
+      const now = process.hrtime.bigint();
+      if (item.deadlineNs !== undefined && now > item.deadlineNs) {
+        this.settleError(
+          item,
+          new InferdError(
+            'INF_ERR_DEADLINE_EXCEEDED',
+            `request timed out after ${item.request.timeoutUs || this.options.defaultTimeoutUs} µs in the queue`,
+          ),
+          'REJECTED',
+        );
+        continue;
+      }
+      const instance = this.idle.pop();
+      if (instance === undefined) break;
+      this.execute(item, instance, Number(now - item.request.arrivalNs));
+    }
+    this.checkDrained();
+  }
+
+  private execute(item: Queued, instance: ModelInstance, queueNs: number): void {
+    this.inFlight++;
+    if (item.onAbort !== undefined) item.request.signal?.removeEventListener('abort', item.onAbort);
+    instance.run(item.request.inputs, item.request.outputNames).then(
+      (result) => {
+        this.inFlight--;
+        this.release(instance);
+        item.done = true;
+        this.stats.pendingChanged(-1);
+        const requestNs = Number(process.hrtime.bigint() - item.request.arrivalNs);
+        this.stats.recordSuccess({ requestNs, queueNs, ...result.timings }, item.request.batchSize);
+        item.resolve({ outputs: result.outputs, timings: { ...result.timings, queueNs } });
+        this.dispatch();
+      },
+      (err: unknown) => {
+        this.inFlight--;
+        this.release(instance);
+        this.settleError(item, err instanceof Error ? err : new Error(String(err)), 'BACKEND');
+        this.dispatch();
+      },
+    );
+  }
+
+  private release(instance: ModelInstance): void {
+    if (instance.alive) this.idle.push(instance);
+  }
+
+  private cancelQueued(item: Queued): void {
+    if (item.done) return;
+    // Cancelled while waiting: take it out of its queue so it never reaches a worker.
+    this.queued--;
+    for (const [level, q] of this.queues) {
+      const i = q.indexOf(item);
+      if (i >= 0) {
+        q.splice(i, 1);
+        if (q.length === 0) this.queues.delete(level);
+        break;
+      }
+    }
+    this.settleError(item, new InferdError('INF_ERR_CANCELLED', 'request was cancelled by the client'), 'CANCELED');
+    this.checkDrained();
+  }
+
+  private settleError(item: Queued, err: Error, reason: FailureReason): void {
+    if (item.done) return;
+    item.done = true;
+    this.stats.pendingChanged(-1);
+    if (item.onAbort !== undefined) item.request.signal?.removeEventListener('abort', item.onAbort);
+    this.fail(item.request, reason);
+    item.reject(err);
+  }
+
+  private fail(request: InferRequest, reason: FailureReason): void {
+    this.stats.recordFailure(Number(process.hrtime.bigint() - request.arrivalNs), reason);
+  }
+
+  private checkDrained(): void {
+    if (this.draining && this.pending === 0) {
+      for (const w of this.drainWaiters) w();
+      this.drainWaiters = [];
+    }
+  }
+
+  get instanceCount(): number {
+    return this.instances.length;
+  }
+}

@@ -1,0 +1,91 @@
+// The composition root: wires the repository, the protocol edges and observability, and owns
+// start-up and graceful shutdown (stop accepting, finish in-flight work, then exit).
+
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { resolveServerConfig, type ServerConfig, type ServerConfigInput } from './config/server-config.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { buildHttpServer, buildMetricsServer } from './protocols/kserve-http/http-server.js';
+import { ModelRepository } from './repository/model-repository.js';
+import { VERSION } from './version.js';
+
+export interface RunningServer {
+  readonly config: ServerConfig;
+  readonly repository: ModelRepository;
+  readonly logger: Logger;
+  /** Bound HTTP port (useful when started on port 0). */
+  readonly httpPort: number;
+  readonly metricsPort: number | undefined;
+  readonly url: string;
+  /** Stops accepting, lets in-flight requests finish (up to the grace period), unloads models. */
+  close(): Promise<void>;
+}
+
+export async function startServer(
+  input: ServerConfigInput,
+  options?: { logDestination?: NodeJS.WritableStream },
+): Promise<RunningServer> {
+  const config = resolveServerConfig(input);
+  const logger = createLogger(config.logLevel, options?.logDestination);
+  const metrics = new Metrics();
+  const repository = new ModelRepository({
+    path: config.modelRepository,
+    controlMode: config.modelControlMode,
+    loadModels: config.loadModels,
+    pollSeconds: config.repositoryPollSeconds,
+    cpuCores: config.cpuCores,
+    metrics,
+    logger,
+  });
+  let ready = false;
+  const http = buildHttpServer({
+    repository,
+    metrics,
+    logger,
+    server: { name: 'inferd', version: VERSION, ready: () => ready },
+    maxBodyBytes: config.maxBodyBytes,
+    maxTensorBytes: config.maxTensorBytes,
+  });
+  let metricsServer: FastifyInstance | undefined;
+
+  await repository.start();
+  await http.listen({ host: config.host, port: config.httpPort });
+  if (config.metricsPort !== null) {
+    metricsServer = buildMetricsServer(metrics, logger);
+    await metricsServer.listen({ host: config.host, port: config.metricsPort });
+  }
+  ready = true;
+  const httpPort = (http.server.address() as AddressInfo).port;
+  const metricsPort = metricsServer === undefined ? undefined : (metricsServer.server.address() as AddressInfo).port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  logger.info(
+    { httpPort, metricsPort, repository: config.modelRepository, controlMode: config.modelControlMode },
+    'inferd is serving',
+  );
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      ready = false;
+      logger.info('shutting down: no new connections, finishing in-flight requests');
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceSeconds * 1000).unref());
+      await Promise.race([http.close(), grace]);
+      await metricsServer?.close();
+      await repository.close();
+      logger.info('shut down');
+      logger.flush();
+    })();
+    return closing;
+  };
+
+  return {
+    config,
+    repository,
+    logger,
+    httpPort,
+    metricsPort,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${httpPort}`,
+    close,
+  };
+}
