@@ -2,7 +2,7 @@
 // thread only posts tensors (buffers transferred) and awaits results; the scheduler decides when.
 
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InferdError } from '../errors/index.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -18,6 +18,18 @@ import type {
 // Under a TypeScript loader (tests, tsx) this module is .ts; built, it is .js. The worker matches.
 const here = fileURLToPath(import.meta.url);
 const WORKER_FILE = path.join(path.dirname(here), `session-worker${path.extname(here)}`);
+
+function spawnWorker(): Worker {
+  if (WORKER_FILE.endsWith('.ts')) {
+    // Running from TypeScript sources (tests): Node 20 does not carry the tsx loader into worker
+    // threads, so the worker loads its entry through tsx's API. Built code never takes this path.
+    const url = JSON.stringify(pathToFileURL(WORKER_FILE).href);
+    return new Worker(`import('tsx/esm/api').then(({ tsImport }) => tsImport(${url}, ${JSON.stringify(import.meta.url)}))`, {
+      eval: true,
+    });
+  }
+  return new Worker(WORKER_FILE);
+}
 
 export interface InstanceMetadata {
   readonly inputs: readonly IoMetadata[];
@@ -61,7 +73,7 @@ export class ModelInstance {
 
   private constructor(label: string) {
     this.label = label;
-    this.worker = new Worker(WORKER_FILE);
+    this.worker = spawnWorker();
     this.worker.on('message', (msg: FromWorker) => this.onMessage(msg));
     this.worker.on('error', (err) => this.failAll(err));
     this.worker.on('exit', () => {
@@ -94,7 +106,11 @@ export class ModelInstance {
     return !this.exited;
   }
 
-  /** Runs the session once. The caller guarantees the inputs match the model. */
+  /**
+   * Runs the session once. The caller guarantees the inputs match the model. Input arrays that own
+   * their whole ArrayBuffer are transferred to the worker (detached here), so callers must not
+   * reuse them; views into shared memory are copied first.
+   */
   run(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<RunResult> {
     if (this.exited)
       return Promise.reject(new InferdError('INF_ERR_UNAVAILABLE', `instance ${this.label} is not running`));
