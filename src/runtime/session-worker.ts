@@ -56,13 +56,25 @@ function metadataOf(list: readonly ort.InferenceSession.ValueMetadata[]): IoMeta
 async function load(modelPath: string, options: SessionOptionsWire): Promise<void> {
   const providers = options.executionProviders.filter(providerAvailable);
   if (providers.length === 0) providers.push('cpu');
-  session = await ort.InferenceSession.create(modelPath, {
-    intraOpNumThreads: options.intraOpNumThreads,
-    interOpNumThreads: options.interOpNumThreads,
-    graphOptimizationLevel: options.graphOptimizationLevel,
-    executionProviders: providers,
-    executionMode: 'sequential',
-  });
+  try {
+    session = await ort.InferenceSession.create(modelPath, {
+      intraOpNumThreads: options.intraOpNumThreads,
+      interOpNumThreads: options.interOpNumThreads,
+      graphOptimizationLevel: options.graphOptimizationLevel,
+      executionProviders: providers,
+      executionMode: 'sequential',
+    });
+  } catch (err) {
+    // onnxruntime-node refuses graph inputs/outputs of element types it has no JS type for (BF16,
+    // float8, 4-bit) with only the ONNX type number; name the type so the reason is actionable.
+    const unsupported = /^Unsupported data type: (\d+)$/.exec(messageOf(err));
+    if (unsupported === null) throw err;
+    const code = Number(unsupported[1]);
+    const typeName = code === 16 ? 'BF16 (bfloat16)' : `ONNX element type ${code}`;
+    throw new Error(
+      `a graph input or output has element type ${typeName}, which onnxruntime-node does not support; convert the model to a supported type`,
+    );
+  }
   send({
     type: 'loaded',
     inputs: metadataOf(session.inputMetadata),

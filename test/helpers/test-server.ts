@@ -35,7 +35,9 @@ export interface TestServer extends RunningServer {
 }
 
 /** Starts the real server on 127.0.0.1:0 (no separate metrics port unless asked), capturing logs. */
-export async function startTestServer(options: Partial<ServerConfigInput> & { modelRepository: string }): Promise<TestServer> {
+export async function startTestServer(
+  options: Partial<ServerConfigInput> & { modelRepository: string },
+): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
   let pending = '';
   const destination = new Writable({
@@ -55,7 +57,15 @@ export async function startTestServer(options: Partial<ServerConfigInput> & { mo
     },
   });
   const server = await startServer(
-    { host: '127.0.0.1', httpPort: 0, metricsPort: null, logLevel: 'debug', cpuCores: 2, shutdownGraceSeconds: 5, ...options },
+    {
+      host: '127.0.0.1',
+      httpPort: 0,
+      metricsPort: null,
+      logLevel: 'debug',
+      cpuCores: 2,
+      shutdownGraceSeconds: 5,
+      ...options,
+    },
     { logDestination: destination },
   );
   return Object.assign(server, { logs });

@@ -8,14 +8,23 @@ import { ModelInstance } from '../../src/runtime/index.js';
 import { slowModel } from '../fixtures/slow-model.js';
 import { EXAMPLES_DIR, makeRepository, removeRepository } from '../helpers/test-server.js';
 
-const OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'] } as const;
+const OPTIONS = {
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  graphOptimizationLevel: 'all',
+  executionProviders: ['cpu'],
+} as const;
 
 describe('ModelInstance', () => {
   let simple: ModelInstance;
   let slowDir: string;
 
   before(async () => {
-    ({ instance: simple } = await ModelInstance.load('simple#0', path.join(EXAMPLES_DIR, 'simple/1/model.onnx'), OPTIONS));
+    ({ instance: simple } = await ModelInstance.load(
+      'simple#0',
+      path.join(EXAMPLES_DIR, 'simple/1/model.onnx'),
+      OPTIONS,
+    ));
     slowDir = await makeRepository(slowModel('slow', 384, 40));
   });
   after(async () => {
@@ -24,7 +33,11 @@ describe('ModelInstance', () => {
   });
 
   it('reports the graph inputs and outputs with dynamic dimensions as -1', async () => {
-    const { instance, metadata } = await ModelInstance.load('meta', path.join(EXAMPLES_DIR, 'simple/1/model.onnx'), OPTIONS);
+    const { instance, metadata } = await ModelInstance.load(
+      'meta',
+      path.join(EXAMPLES_DIR, 'simple/1/model.onnx'),
+      OPTIONS,
+    );
     await instance.close();
     assert.deepEqual(
       metadata.inputs.map((m) => [m.name, m.ortType, m.shape]),
@@ -101,7 +114,10 @@ describe('ModelInstance', () => {
       let ticks = 0;
       const timer = setInterval(() => ticks++, 1);
       const started = performance.now();
-      const result = await instance.run([{ name: 'X', datatype: 'FP32', shape: [384, 384], data: new Float32Array(384 * 384).fill(0.5) }], ['Y']);
+      const result = await instance.run(
+        [{ name: 'X', datatype: 'FP32', shape: [384, 384], data: new Float32Array(384 * 384).fill(0.5) }],
+        ['Y'],
+      );
       const elapsed = performance.now() - started;
       clearInterval(timer);
       assert.equal((result.outputs[0]?.data as Float32Array)[1000], 0.5);

@@ -1,0 +1,79 @@
+// A full queue is refused at once with Retry-After; expired and cancelled requests are dropped
+// before they reach an instance; a draining scheduler refuses new work but finishes the old.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { request, schedulerFixture, type Fixture } from './scheduler-fixture.js';
+
+function code(err: unknown): string | undefined {
+  return (err as { code?: string }).code;
+}
+
+describe('DirectScheduler refusals', () => {
+  let f: Fixture;
+  before(async () => (f = await schedulerFixture({ maxQueueSize: 2 })));
+  after(async () => f.close());
+
+  it('refuses a request when the queue is full, with a 429-class error and Retry-After', async () => {
+    const running = f.scheduler.infer(request(1));
+    const queued = [f.scheduler.infer(request(2)), f.scheduler.infer(request(3))];
+    await assert.rejects(f.scheduler.infer(request(4)), (err) => {
+      assert.equal(code(err), 'INF_ERR_QUEUE_FULL');
+      assert.equal((err as { headers?: Record<string, string> }).headers?.['retry-after'], '1');
+      assert.match((err as Error).message, /queue for model 'slow' is full \(2 requests waiting\)/);
+      return true;
+    });
+    await Promise.all([running, ...queued]);
+  });
+
+  it('drops a request whose timeout expires while it waits, without running it', async () => {
+    const execBefore = f.stats.executionCount;
+    const running = f.scheduler.infer(request(1));
+    const expiring = f.scheduler.infer(request(2, { timeoutUs: 1000 }));
+    await assert.rejects(expiring, (err) => code(err) === 'INF_ERR_DEADLINE_EXCEEDED');
+    await running;
+    assert.equal(f.stats.executionCount, execBefore + 1, 'only the first request executed');
+    assert.equal(f.stats.fail.count > 0, true);
+  });
+
+  it('drops a queued request when its client cancels, before it reaches the instance', async () => {
+    const execBefore = f.stats.executionCount;
+    const abort = new AbortController();
+    const running = f.scheduler.infer(request(1));
+    const cancelled = f.scheduler.infer(request(2, { signal: abort.signal }));
+    abort.abort();
+    await assert.rejects(cancelled, (err) => code(err) === 'INF_ERR_CANCELLED');
+    await running;
+    assert.equal(f.stats.executionCount, execBefore + 1);
+    assert.equal(f.scheduler.pending, 0);
+  });
+
+  it('refuses an already-cancelled request without queueing it', async () => {
+    const abort = new AbortController();
+    abort.abort();
+    await assert.rejects(
+      f.scheduler.infer(request(1, { signal: abort.signal })),
+      (err) => code(err) === 'INF_ERR_CANCELLED',
+    );
+    assert.equal(f.scheduler.pending, 0);
+  });
+});
+
+describe('DirectScheduler drain', () => {
+  it('finishes queued and running work, then refuses new requests as unavailable', async () => {
+    const f = await schedulerFixture();
+    try {
+      const inFlight = [f.scheduler.infer(request(1)), f.scheduler.infer(request(2))];
+      const drained = f.scheduler.drain();
+      await assert.rejects(f.scheduler.infer(request(3)), (err) => code(err) === 'INF_ERR_UNAVAILABLE');
+      const results = await Promise.all(inFlight);
+      await drained;
+      assert.deepEqual(
+        results.map((r) => (r.outputs[0]?.data as Float32Array)[0]),
+        [1, 2],
+      );
+    } finally {
+      await f.close();
+    }
+  });
+});
