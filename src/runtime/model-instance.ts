@@ -24,9 +24,12 @@ function spawnWorker(): Worker {
     // Running from TypeScript sources (tests): Node 20 does not carry the tsx loader into worker
     // threads, so the worker loads its entry through tsx's API. Built code never takes this path.
     const url = JSON.stringify(pathToFileURL(WORKER_FILE).href);
-    return new Worker(`import('tsx/esm/api').then(({ tsImport }) => tsImport(${url}, ${JSON.stringify(import.meta.url)}))`, {
-      eval: true,
-    });
+    return new Worker(
+      `import('tsx/esm/api').then(({ tsImport }) => tsImport(${url}, ${JSON.stringify(import.meta.url)}))`,
+      {
+        eval: true,
+      },
+    );
   }
   return new Worker(WORKER_FILE);
 }
@@ -64,23 +67,24 @@ function transferable(view: ArrayBufferView): ArrayBufferView {
 
 export class ModelInstance {
   readonly label: string;
-  private readonly worker: Worker;
+  private worker: Worker;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private loadWaiter: { resolve(m: InstanceMetadata): void; reject(e: Error): void } | undefined;
   private closeWaiter: (() => void) | undefined;
+  private closing = false;
   private exited = false;
+  /** Set while a crashed worker is being replaced; runs wait for it. */
+  private restarting: Promise<void> | undefined;
+  private restarts = 0;
 
-  private constructor(label: string) {
+  private constructor(
+    label: string,
+    private readonly modelPath: string,
+    private readonly options: SessionOptionsWire,
+  ) {
     this.label = label;
-    this.worker = spawnWorker();
-    this.worker.on('message', (msg: FromWorker) => this.onMessage(msg));
-    this.worker.on('error', (err) => this.failAll(err));
-    this.worker.on('exit', () => {
-      this.exited = true;
-      this.failAll(new Error('instance worker exited'));
-      this.closeWaiter?.();
-    });
+    this.worker = this.spawn();
   }
 
   /** Starts a worker and loads the model into it; rejects with the loader's reason. */
@@ -89,21 +93,24 @@ export class ModelInstance {
     modelPath: string,
     options: SessionOptionsWire,
   ): Promise<{ instance: ModelInstance; metadata: InstanceMetadata }> {
-    const instance = new ModelInstance(label);
+    const instance = new ModelInstance(label, modelPath, options);
     try {
-      const metadata = await new Promise<InstanceMetadata>((resolve, reject) => {
-        instance.loadWaiter = { resolve, reject };
-        instance.post({ type: 'load', modelPath, options });
-      });
-      return { instance, metadata };
+      return { instance, metadata: await instance.loadModel() };
     } catch (err) {
+      instance.closing = true;
       await instance.worker.terminate();
       throw err;
     }
   }
 
+  /** False once closed, or when a crashed worker could not be replaced. */
   get alive(): boolean {
     return !this.exited;
+  }
+
+  /** Times the worker died and was replaced. */
+  get restartCount(): number {
+    return this.restarts;
   }
 
   /**
@@ -111,9 +118,9 @@ export class ModelInstance {
    * their whole ArrayBuffer are transferred to the worker (detached here), so callers must not
    * reuse them; views into shared memory are copied first.
    */
-  run(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<RunResult> {
-    if (this.exited)
-      return Promise.reject(new InferdError('INF_ERR_UNAVAILABLE', `instance ${this.label} is not running`));
+  async run(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<RunResult> {
+    if (this.restarting !== undefined) await this.restarting;
+    if (this.exited) throw new InferdError('INF_ERR_UNAVAILABLE', `instance ${this.label} is not running`);
     const id = this.nextId++;
     const wire: WireTensor[] = [];
     const transfer: ArrayBuffer[] = [];
@@ -132,8 +139,50 @@ export class ModelInstance {
     });
   }
 
+  private spawn(): Worker {
+    const worker = spawnWorker();
+    worker.on('message', (msg: FromWorker) => this.onMessage(msg));
+    worker.on('error', (err) => this.failAll(err));
+    worker.on('exit', (code) => this.onExit(worker, code));
+    return worker;
+  }
+
+  private loadModel(): Promise<InstanceMetadata> {
+    return new Promise<InstanceMetadata>((resolve, reject) => {
+      this.loadWaiter = { resolve, reject };
+      this.post({ type: 'load', modelPath: this.modelPath, options: this.options });
+    });
+  }
+
+  /**
+   * A worker that dies (out of memory, a native crash) fails what it was running and is replaced
+   * with a fresh one holding the same model, so the instance keeps serving.
+   */
+  private onExit(worker: Worker, code: number): void {
+    if (worker !== this.worker) return;
+    this.failAll(new Error(`worker exited with code ${code}`));
+    if (this.closing) {
+      this.exited = true;
+      this.closeWaiter?.();
+      return;
+    }
+    this.restarts++;
+    this.restarting = (async () => {
+      try {
+        this.worker = this.spawn();
+        await this.loadModel();
+      } catch {
+        this.exited = true;
+      } finally {
+        this.restarting = undefined;
+      }
+    })();
+  }
+
   /** Releases the session and stops the worker. */
   async close(): Promise<void> {
+    this.closing = true;
+    if (this.restarting !== undefined) await this.restarting;
     if (this.exited) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 5000);

@@ -130,6 +130,17 @@ export class DirectScheduler {
       if (instance === undefined) break;
       this.execute(item, instance, Number(now - item.request.arrivalNs));
     }
+    if (this.idle.length === 0 && this.inFlight === 0 && this.queued > 0) {
+      // Every instance is gone for good: nothing will ever take these requests.
+      let item;
+      while ((item = this.next()) !== undefined) {
+        this.settleError(
+          item,
+          new InferdError('INF_ERR_UNAVAILABLE', `model '${this.stats.name}' has no running instance`),
+          'OTHER',
+        );
+      }
+    }
     this.checkDrained();
   }
 

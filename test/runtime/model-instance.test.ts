@@ -136,3 +136,30 @@ describe('ModelInstance', () => {
     );
   });
 });
+
+describe('ModelInstance after its worker dies', () => {
+  it('fails the run in flight, replaces the worker and serves the next run', async () => {
+    const dir = await makeRepository(slowModel('slow', 384, 40));
+    const { instance } = await ModelInstance.load('slow', path.join(dir, 'slow/1/model.onnx'), OPTIONS);
+    try {
+      const input = () => [
+        { name: 'X', datatype: 'FP32' as const, shape: [1, 384], data: new Float32Array(384).fill(3) },
+      ];
+      const inFlight = instance.run(input(), ['Y']);
+      // Simulates a native crash or an out-of-memory kill of the worker thread.
+      await (instance as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+      await assert.rejects(
+        inFlight,
+        (err: Error & { code?: string }) => err.code === 'INF_ERR_RUNTIME' && /exited/.test(err.message),
+      );
+      const next = await instance.run(input(), ['Y']);
+      assert.equal((next.outputs[0]?.data as Float32Array)[0], 3);
+      assert.equal(instance.restartCount, 1);
+      assert.equal(instance.alive, true);
+    } finally {
+      await instance.close();
+      await removeRepository(dir);
+    }
+    assert.equal(instance.alive, false);
+  });
+});
