@@ -146,14 +146,6 @@ async function run(id: number, inputs: readonly WireTensor[], outputNames: reado
   );
 }
 
-/** onnxruntime-node refuses bfloat16 graph inputs/outputs with a bare type number; say what it means. */
-function loadErrorText(err: unknown): string {
-  const text = messageOf(err);
-  return /Unsupported data type: 16\b/.test(text)
-    ? `${text} (a BF16 / bfloat16 input or output: onnxruntime-node cannot carry bfloat16 tensors; convert the model to FP16 or FP32)`
-    : text;
-}
-
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -161,7 +153,7 @@ function messageOf(err: unknown): string {
 port.on('message', (msg: ToWorker) => {
   switch (msg.type) {
     case 'load':
-      load(msg.modelPath, msg.options).catch((err: unknown) => send({ type: 'load-error', message: loadErrorText(err) }));
+      load(msg.modelPath, msg.options).catch((err: unknown) => send({ type: 'load-error', message: messageOf(err) }));
       break;
     case 'run':
       run(msg.id, msg.inputs, msg.outputNames).catch((err: unknown) =>
