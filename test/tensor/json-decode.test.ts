@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import type { Datatype } from '../../src/tensor/datatype.js';
+import type { Datatype, TensorDataMap } from '../../src/tensor/datatype.js';
 import { decodeJsonTensorData, MAX_JSON_NESTING } from '../../src/tensor/json-codec.js';
 import { assertInferdError } from './expect-inferd-error.js';
 
 const LIMIT = 1 << 20;
-const decode = (datatype: Datatype, shape: number[], data: unknown, maxBytes = LIMIT) =>
+const decode = <D extends Datatype>(datatype: D, shape: number[], data: unknown, maxBytes = LIMIT): TensorDataMap[D] =>
   decodeJsonTensorData('INPUT0', datatype, shape, data, maxBytes);
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
 
@@ -17,7 +17,7 @@ describe('decodeJsonTensorData: every datatype', () => {
     assert.deepEqual(Array.from(out), [1, 0, 1]);
   });
 
-  const ints: [Datatype, Function, number, number][] = [
+  const ints: [Datatype, new (n: number) => ArrayLike<number>, number, number][] = [
     ['UINT8', Uint8Array, 0, 255],
     ['UINT16', Uint16Array, 0, 65535],
     ['UINT32', Uint32Array, 0, 4294967295],
@@ -35,7 +35,11 @@ describe('decodeJsonTensorData: every datatype', () => {
         'INF_ERR_INVALID_ARGUMENT',
         `input 'INPUT0': ${datatype} element 1 is ${max + 1}, out of range [${min}, ${max}]`,
       );
-      assertInferdError(() => decode(datatype, [1], [min - 1]), 'INF_ERR_INVALID_ARGUMENT', /element 0 is -?\d+, out of range/);
+      assertInferdError(
+        () => decode(datatype, [1], [min - 1]),
+        'INF_ERR_INVALID_ARGUMENT',
+        /element 0 is -?\d+, out of range/,
+      );
     });
 
     it(`${datatype} refuses non-integers and non-numbers, naming index and value`, () => {
@@ -44,22 +48,30 @@ describe('decodeJsonTensorData: every datatype', () => {
         'INF_ERR_INVALID_ARGUMENT',
         `input 'INPUT0': ${datatype} element 2 must be an integer but got 2.5`,
       );
-      assertInferdError(() => decode(datatype, [1], ['3']), 'INF_ERR_INVALID_ARGUMENT', /element 0 must be an integer but got "3"$/);
+      assertInferdError(
+        () => decode(datatype, [1], ['3']),
+        'INF_ERR_INVALID_ARGUMENT',
+        /element 0 must be an integer but got "3"$/,
+      );
       assertInferdError(() => decode(datatype, [1], [true]), 'INF_ERR_INVALID_ARGUMENT', /but got true$/);
       assertInferdError(() => decode(datatype, [1], [null]), 'INF_ERR_INVALID_ARGUMENT', /but got null$/);
     });
   }
 
   it('INT64 from numbers, decimal strings and bigints, exact across the whole range', () => {
-    const out = decode('INT64', [7], [
-      -1,
-      2 ** 40 + 3,
-      -(2 ** 52) - 5,
-      '9223372036854775807',
-      '-9223372036854775808',
-      '-9007199254740993',
-      12345678901234567890n - 12345678901234567000n,
-    ]);
+    const out = decode(
+      'INT64',
+      [7],
+      [
+        -1,
+        2 ** 40 + 3,
+        -(2 ** 52) - 5,
+        '9223372036854775807',
+        '-9223372036854775808',
+        '-9007199254740993',
+        12345678901234567890n - 12345678901234567000n,
+      ],
+    );
     assert.ok(out instanceof BigInt64Array);
     assert.deepEqual(Array.from(out), [
       -1n,
@@ -83,21 +95,45 @@ describe('decodeJsonTensorData: every datatype', () => {
       'INF_ERR_INVALID_ARGUMENT',
       `input 'INPUT0': INT64 element 0 is "9223372036854775808", out of range [-9223372036854775808, 9223372036854775807]`,
     );
-    assertInferdError(() => decode('INT64', [1], [2 ** 63]), 'INF_ERR_INVALID_ARGUMENT', /element 0 is 9223372036854776000, out of range/);
-    assertInferdError(() => decode('INT64', [2], [1, 0.5]), 'INF_ERR_INVALID_ARGUMENT', /element 1 must be an integer but got 0\.5$/);
-    assertInferdError(() => decode('INT64', [1], ['1.5']), 'INF_ERR_INVALID_ARGUMENT', /element 0 must be an integer or a decimal integer string but got "1\.5"$/);
+    assertInferdError(
+      () => decode('INT64', [1], [2 ** 63]),
+      'INF_ERR_INVALID_ARGUMENT',
+      /element 0 is 9223372036854776000, out of range/,
+    );
+    assertInferdError(
+      () => decode('INT64', [2], [1, 0.5]),
+      'INF_ERR_INVALID_ARGUMENT',
+      /element 1 must be an integer but got 0\.5$/,
+    );
+    assertInferdError(
+      () => decode('INT64', [1], ['1.5']),
+      'INF_ERR_INVALID_ARGUMENT',
+      /element 0 must be an integer or a decimal integer string but got "1\.5"$/,
+    );
     assertInferdError(() => decode('INT64', [1], [' 1']), 'INF_ERR_INVALID_ARGUMENT', /but got " 1"$/);
     assertInferdError(() => decode('INT64', [1], ['1'.repeat(30)]), 'INF_ERR_INVALID_ARGUMENT', /out of range/);
-    assertInferdError(() => decode('INT64', [1], [2n ** 63n]), 'INF_ERR_INVALID_ARGUMENT', /element 0 is 9223372036854775808n, out of range/);
+    assertInferdError(
+      () => decode('INT64', [1], [2n ** 63n]),
+      'INF_ERR_INVALID_ARGUMENT',
+      /element 0 is 9223372036854775808n, out of range/,
+    );
   });
 
   it('UINT64 covers [0, 2^64 - 1] and refuses negatives', () => {
     const out = decode('UINT64', [3], [0, '18446744073709551615', 2 ** 63]);
     assert.ok(out instanceof BigUint64Array);
     assert.deepEqual(Array.from(out), [0n, 18446744073709551615n, 2n ** 63n]);
-    assertInferdError(() => decode('UINT64', [1], [-1]), 'INF_ERR_INVALID_ARGUMENT', /UINT64 element 0 is -1, out of range \[0, 18446744073709551615\]$/);
+    assertInferdError(
+      () => decode('UINT64', [1], [-1]),
+      'INF_ERR_INVALID_ARGUMENT',
+      /UINT64 element 0 is -1, out of range \[0, 18446744073709551615\]$/,
+    );
     assertInferdError(() => decode('UINT64', [1], [2 ** 64]), 'INF_ERR_INVALID_ARGUMENT', /out of range/);
-    assertInferdError(() => decode('UINT64', [1], ['18446744073709551616']), 'INF_ERR_INVALID_ARGUMENT', /out of range/);
+    assertInferdError(
+      () => decode('UINT64', [1], ['18446744073709551616']),
+      'INF_ERR_INVALID_ARGUMENT',
+      /out of range/,
+    );
   });
 
   it('FP32 rounds to float32 and accepts the non-finite strings', () => {
@@ -117,7 +153,11 @@ describe('decodeJsonTensorData: every datatype', () => {
       'INF_ERR_INVALID_ARGUMENT',
       `input 'INPUT0': FP32 element 1 is 1e+39, out of range for FP32 (largest finite 3.4028234663852886e38)`,
     );
-    assertInferdError(() => decode('FP32', [1], ['1.5']), 'INF_ERR_INVALID_ARGUMENT', /FP32 element 0 must be a number but got "1\.5"$/);
+    assertInferdError(
+      () => decode('FP32', [1], ['1.5']),
+      'INF_ERR_INVALID_ARGUMENT',
+      /FP32 element 0 must be a number but got "1\.5"$/,
+    );
     assertInferdError(() => decode('FP32', [1], [null]), 'INF_ERR_INVALID_ARGUMENT', /must be a number but got null$/);
   });
 
@@ -125,7 +165,11 @@ describe('decodeJsonTensorData: every datatype', () => {
     const out = decode('FP64', [3], [0.1, 1e300, '-Infinity']);
     assert.ok(out instanceof Float64Array);
     assert.deepEqual(Array.from(out), [0.1, 1e300, -Infinity]);
-    assertInferdError(() => decode('FP64', [1], [false]), 'INF_ERR_INVALID_ARGUMENT', /FP64 element 0 must be a number but got false$/);
+    assertInferdError(
+      () => decode('FP64', [1], [false]),
+      'INF_ERR_INVALID_ARGUMENT',
+      /FP64 element 0 must be a number but got false$/,
+    );
   });
 
   it('FP16 stores round-to-nearest-even bit patterns', () => {
@@ -145,7 +189,11 @@ describe('decodeJsonTensorData: every datatype', () => {
   it('BF16 stores round-to-nearest-even bit patterns', () => {
     const out = decode('BF16', [3], [1, -2, 1 + 3 * 2 ** -8]);
     assert.deepEqual(Array.from(out), [0x3f80, 0xc000, 0x3f82]);
-    assertInferdError(() => decode('BF16', [1], [3.4e38]), 'INF_ERR_INVALID_ARGUMENT', /BF16 element 0 is 3\.4e\+38, out of range for BF16/);
+    assertInferdError(
+      () => decode('BF16', [1], [3.4e38]),
+      'INF_ERR_INVALID_ARGUMENT',
+      /BF16 element 0 is 3\.4e\+38, out of range for BF16/,
+    );
   });
 
   it('BYTES from strings, UTF-8 encoded', () => {
@@ -177,10 +225,14 @@ describe('decodeJsonTensorData: every datatype', () => {
 describe('decodeJsonTensorData: layout', () => {
   it('reads nested data row-major, giving the same result as flat data', () => {
     const flat = decode('INT32', [2, 3], [1, 2, 3, 4, 5, 6]);
-    const nested = decode('INT32', [2, 3], [
-      [1, 2, 3],
-      [4, 5, 6],
-    ]);
+    const nested = decode(
+      'INT32',
+      [2, 3],
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+    );
     assert.deepEqual(Array.from(nested), Array.from(flat));
     assert.deepEqual(Array.from(flat), [1, 2, 3, 4, 5, 6]);
   });
@@ -204,7 +256,11 @@ describe('decodeJsonTensorData: layout', () => {
       'INF_ERR_INVALID_ARGUMENT',
       `input 'INPUT0': expected 32 elements for shape [2,16] but got 31`,
     );
-    assertInferdError(() => decode('FP32', [2], [1, 2, 3]), 'INF_ERR_INVALID_ARGUMENT', /expected 2 elements for shape \[2\] but got 3$/);
+    assertInferdError(
+      () => decode('FP32', [2], [1, 2, 3]),
+      'INF_ERR_INVALID_ARGUMENT',
+      /expected 2 elements for shape \[2\] but got 3$/,
+    );
   });
 
   it('refuses nested data with too few or too many leaves, counting them all', () => {
@@ -214,22 +270,43 @@ describe('decodeJsonTensorData: layout', () => {
       `input 'INPUT0': expected 4 elements for shape [2,2] but got 3`,
     );
     assertInferdError(
-      () => decode('INT8', [2, 2], [[1, 2], [3, 4], [5, 6, 7]]),
+      () =>
+        decode(
+          'INT8',
+          [2, 2],
+          [
+            [1, 2],
+            [3, 4],
+            [5, 6, 7],
+          ],
+        ),
       'INF_ERR_INVALID_ARGUMENT',
       `input 'INPUT0': expected 4 elements for shape [2,2] but got 7`,
     );
   });
 
   it('requires data to be an array, even for a scalar', () => {
-    assertInferdError(() => decode('FP32', [], 1.5), 'INF_ERR_INVALID_ARGUMENT', `input 'INPUT0': data must be an array but got 1.5`);
-    assertInferdError(() => decode('FP32', [1], { 0: 1 }), 'INF_ERR_INVALID_ARGUMENT', /data must be an array but got an object$/);
+    assertInferdError(
+      () => decode('FP32', [], 1.5),
+      'INF_ERR_INVALID_ARGUMENT',
+      `input 'INPUT0': data must be an array but got 1.5`,
+    );
+    assertInferdError(
+      () => decode('FP32', [1], { 0: 1 }),
+      'INF_ERR_INVALID_ARGUMENT',
+      /data must be an array but got an object$/,
+    );
     assertInferdError(() => decode('FP32', [1], undefined), 'INF_ERR_INVALID_ARGUMENT', /but got undefined$/);
   });
 
   it(`refuses data nested deeper than ${MAX_JSON_NESTING} levels`, () => {
     let deep: unknown = [1];
     for (let i = 0; i < MAX_JSON_NESTING; i++) deep = [deep];
-    assertInferdError(() => decode('FP32', [1], deep), 'INF_ERR_INVALID_ARGUMENT', `input 'INPUT0': data is nested more than ${MAX_JSON_NESTING} levels deep`);
+    assertInferdError(
+      () => decode('FP32', [1], deep),
+      'INF_ERR_INVALID_ARGUMENT',
+      `input 'INPUT0': data is nested more than ${MAX_JSON_NESTING} levels deep`,
+    );
     let ok: unknown = [1];
     for (let i = 0; i < MAX_JSON_NESTING - 2; i++) ok = [ok];
     assert.deepEqual(Array.from(decode('FP32', [1], ok)), [1]);
@@ -254,7 +331,11 @@ describe('decodeJsonTensorData: limits', () => {
   });
 
   it('checks the limit before the element count', () => {
-    assertInferdError(() => decode('FP64', [4], [1], 31), 'INF_ERR_TENSOR_TOO_LARGE', /needs 32 bytes, over the limit of 31 bytes$/);
+    assertInferdError(
+      () => decode('FP64', [4], [1], 31),
+      'INF_ERR_TENSOR_TOO_LARGE',
+      /needs 32 bytes, over the limit of 31 bytes$/,
+    );
   });
 
   it('refuses BYTES whose UTF-8 size plus length prefixes exceeds the limit', () => {

@@ -34,7 +34,10 @@ describe('encodeJsonTensorData and jsonTensorDataString', () => {
       const shape = [data.length];
       const back = decodeJsonTensorData('OUT', datatype, shape, JSON.parse(textValue), 1 << 20);
       if (datatype === 'BYTES') {
-        assert.deepEqual((back as Uint8Array[]).map((b) => Array.from(b)), (data as Uint8Array[]).map((b) => Array.from(b)));
+        assert.deepEqual(
+          (back as Uint8Array[]).map((b) => Array.from(b)),
+          (data as Uint8Array[]).map((b) => Array.from(b)),
+        );
       } else {
         assert.deepEqual(back, data);
       }

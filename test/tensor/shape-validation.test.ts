@@ -72,6 +72,13 @@ describe('byteSizeOf', () => {
     assert.equal(safeElementCount([2 ** 52, 2 ** 52, 0]), 0);
   });
 
+  it('counts elements exactly up to 2^53 - 1 and reports anything larger as Infinity', () => {
+    assert.equal(safeElementCount([]), 1);
+    assert.equal(safeElementCount([2 ** 53 - 1]), 2 ** 53 - 1);
+    assert.equal(safeElementCount([2 ** 26, 2 ** 27]), Infinity);
+    assert.equal(safeElementCount([2 ** 30, 2 ** 30]), Infinity);
+  });
+
   it('refuses sizes beyond 2^53 instead of returning an inexact number', () => {
     assertInferdError(
       () => byteSizeOf('FP32', [1e6, 1e6, 1e6], 'BIG'),
