@@ -226,8 +226,9 @@ export class ModelRepository {
         void this.enqueue(name, () => this.loadInternal(name)).catch(() => undefined);
       }
     }
-    for (const name of this.entries.keys()) {
-      if (!names.includes(name))
+    for (const [name, e] of this.entries) {
+      // Unloading clears the fingerprint: a removed model is unloaded once, not on every poll.
+      if (!names.includes(name) && (e.fingerprint !== undefined || e.versions.size > 0))
         void this.enqueue(name, () => this.unloadInternal(name, 'removed from the repository')).catch(() => undefined);
     }
   }

@@ -3,3 +3,4 @@ export { ModelInstance, type InstanceMetadata, type RunResult } from './model-in
 export { sessionOptionsFor, instanceCount } from './session-options.js';
 export { datatypeFromOrt, ortTypeOf } from './ort-datatype.js';
 export type { IoMetadata, RunTimings, SessionOptionsWire } from './worker-messages.js';
+export { assertStringTensorCarriable } from './string-tensor.js';

@@ -3,7 +3,7 @@
 // is refused at once, and expired or cancelled requests are dropped before they reach a worker.
 
 import { InferdError } from '../errors/index.js';
-import type { ModelInstance } from '../runtime/index.js';
+import { assertStringTensorCarriable, type ModelInstance } from '../runtime/index.js';
 import type { ModelStats } from '../observability/model-stats.js';
 import type { FailureReason } from '../observability/metrics.js';
 import type { InferRequest, InferResult } from '../core/infer-request.js';
@@ -53,6 +53,12 @@ export class DirectScheduler {
     if (request.signal?.aborted === true) {
       this.fail(request, 'CANCELED');
       return Promise.reject(new InferdError('INF_ERR_CANCELLED', 'request was cancelled by the client'));
+    }
+    try {
+      for (const t of request.inputs) assertStringTensorCarriable(t);
+    } catch (err) {
+      this.fail(request, 'OTHER');
+      return Promise.reject(err as Error);
     }
     if (this.queued >= this.options.maxQueueSize) {
       this.fail(request, 'REJECTED');

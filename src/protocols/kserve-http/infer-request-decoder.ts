@@ -166,7 +166,7 @@ function decodeRequestedOutputs(config: ResolvedModelConfig, raw: unknown): Requ
   const seen = new Set<string>();
   return raw.map((o, i) => {
     if (!isObject(o) || typeof o.name !== 'string') throw invalidArgument(`outputs[${i}] needs a "name" string`);
-    findOutput(config, o.name);
+    const spec = findOutput(config, o.name);
     if (seen.has(o.name)) throw invalidArgument(`output '${o.name}' is requested more than once`);
     seen.add(o.name);
     const p = parameters(o.parameters, `output '${o.name}'`);
@@ -175,6 +175,9 @@ function decodeRequestedOutputs(config: ResolvedModelConfig, raw: unknown): Requ
       throw invalidArgument(`output '${o.name}' binary_data must be true or false`);
     const classification =
       p.classification === undefined ? 0 : nonNegativeInt(p.classification, `output '${o.name}' classification`);
+    // Refused here rather than after the model has run (classify() repeats the check).
+    if (classification > 0 && spec.datatype === 'BYTES')
+      throw invalidArgument(`output '${o.name}' is BYTES and cannot be classified`);
     return { name: o.name, binary, classification };
   });
 }
