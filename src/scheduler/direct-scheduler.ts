@@ -58,7 +58,7 @@ export class DirectScheduler {
       for (const t of request.inputs) assertStringTensorCarriable(t);
     } catch (err) {
       this.fail(request, 'OTHER');
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
     if (this.queued >= this.options.maxQueueSize) {
       this.fail(request, 'REJECTED');
