@@ -58,7 +58,7 @@ export class DirectScheduler {
       for (const t of request.inputs) assertStringTensorCarriable(t);
     } catch (err) {
       this.fail(request, 'OTHER');
-      return Promise.reject(err);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     if (this.queued >= this.options.maxQueueSize) {
       this.fail(request, 'REJECTED');
