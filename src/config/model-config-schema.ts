@@ -72,6 +72,8 @@ const queuePolicySchema = z
     max_queue_size: z.number().int().min(1).default(1024),
     /** Applied when a request gives no `timeout`; 0 = none. */
     default_timeout_microseconds: z.number().int().min(0).default(0),
+    /** Level of requests sent with priority 0 (none); 1 is the highest level, larger is lower. */
+    default_priority_level: z.number().int().min(1).default(1),
   })
   .strict();
 

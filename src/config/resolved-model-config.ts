@@ -34,6 +34,7 @@ export interface ResolvedModelConfig {
   readonly queuePolicy: {
     readonly maxQueueSize: number;
     readonly defaultTimeoutMicroseconds: number;
+    readonly defaultPriorityLevel: number;
   };
   readonly parameters: Readonly<Record<string, string | number | boolean>>;
   /** Whether the config was completed from the ONNX graph (no file, or a file without inputs/outputs). */

@@ -11,7 +11,7 @@ export interface InferRequest {
   readonly outputNames: readonly string[];
   /** Batch size of this request (first dimension), 1 for models without batching. */
   readonly batchSize: number;
-  /** 0 = the model's default; a lower value is a higher priority (1 highest). */
+  /** 0 = the model's default level; otherwise the level, 1 highest, larger numbers lower. */
   readonly priority: number;
   /** Microseconds from arrival after which the request is dropped; 0 = none. */
   readonly timeoutUs: number;

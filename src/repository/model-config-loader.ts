@@ -202,6 +202,7 @@ export function resolveModelConfig(
     queuePolicy: {
       maxQueueSize: queue?.max_queue_size ?? 1024,
       defaultTimeoutMicroseconds: queue?.default_timeout_microseconds ?? 0,
+      defaultPriorityLevel: queue?.default_priority_level ?? 1,
     },
     parameters: parsed.parameters ?? {},
     autoCompleted: parsed.input === undefined || parsed.output === undefined,

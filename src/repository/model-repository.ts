@@ -366,6 +366,7 @@ export class ModelRepository {
     const scheduler = new DirectScheduler(instances, stats, {
       maxQueueSize: config.queuePolicy.maxQueueSize,
       defaultTimeoutUs: config.queuePolicy.defaultTimeoutMicroseconds,
+      defaultPriorityLevel: config.queuePolicy.defaultPriorityLevel,
     });
     stats.recordLoadSeconds((performance.now() - started) / 1000);
     return {

@@ -11,6 +11,8 @@ import type { InferRequest, InferResult } from '../core/infer-request.js';
 export interface SchedulerOptions {
   readonly maxQueueSize: number;
   readonly defaultTimeoutUs: number;
+  /** Level for requests with priority 0 (none given); 1 is the highest. */
+  readonly defaultPriorityLevel?: number;
 }
 
 interface Queued {
@@ -80,10 +82,11 @@ export class DirectScheduler {
         item.onAbort = () => this.cancelQueued(item);
         request.signal.addEventListener('abort', item.onAbort, { once: true });
       }
-      let q = this.queues.get(request.priority);
+      const level = request.priority === 0 ? (this.options.defaultPriorityLevel ?? 1) : request.priority;
+      let q = this.queues.get(level);
       if (q === undefined) {
         q = [];
-        this.queues.set(request.priority, q);
+        this.queues.set(level, q);
       }
       q.push(item);
       this.queued++;

@@ -23,6 +23,16 @@ describe('DirectScheduler ordering', () => {
     assert.deepEqual(finished, [1, 4, 6, 5, 2, 3]);
   });
 
+  it('places requests without a priority (0) at the default level, 1 unless configured', async () => {
+    const finished: number[] = [];
+    const track = (value: number, priority: number) =>
+      f.scheduler.infer(request(value, { priority })).then(() => finished.push(value));
+    const first = track(1, 0);
+    // Level 1 and "no priority" share one FIFO; level 2 waits behind both.
+    await Promise.all([first, track(2, 2), track(3, 0), track(4, 1)]);
+    assert.deepEqual(finished, [1, 3, 4, 2]);
+  });
+
   it('reports queued and executing requests as pending, and none when done', async () => {
     const a = f.scheduler.infer(request(1));
     const b = f.scheduler.infer(request(2));

@@ -45,6 +45,9 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   });
   app.addHook('onSend', (req, reply, payload, done) => {
     void reply.header('x-request-id', req.id);
+    // While shutting down, a keep-alive connection whose request finishes would otherwise stay
+    // open until its idle timeout and hold the shutdown for the whole grace period.
+    if (!options.server.ready()) void reply.header('connection', 'close');
     done(null, payload);
   });
 

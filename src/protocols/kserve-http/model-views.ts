@@ -48,6 +48,7 @@ export function modelConfigView(mv: ModelVersion): unknown {
     queue_policy: {
       max_queue_size: c.queuePolicy.maxQueueSize,
       default_timeout_microseconds: c.queuePolicy.defaultTimeoutMicroseconds,
+      default_priority_level: c.queuePolicy.defaultPriorityLevel,
     },
     parameters: c.parameters,
     default_model_filename: 'model.onnx',
