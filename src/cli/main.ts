@@ -6,14 +6,21 @@ import { inferCommand } from './infer-command.js';
 import { modelsCommand } from './models-command.js';
 import { serveCommand } from './serve-command.js';
 
+/** Commands added with addCommand do not inherit the hint; give it to each, nested ones included. */
+function withHelpHint(cmd: Command): Command {
+  cmd.showHelpAfterError('(add --help for usage)');
+  for (const sub of cmd.commands) withHelpHint(sub);
+  return cmd;
+}
+
 export function buildProgram(): Command {
   return new Command('inferd')
     .description('Inference server for ONNX models: KServe v2 / Open Inference Protocol over REST, Prometheus metrics')
     .version(VERSION)
     .showHelpAfterError('(add --help for usage)')
-    .addCommand(serveCommand())
-    .addCommand(modelsCommand())
-    .addCommand(inferCommand());
+    .addCommand(withHelpHint(serveCommand()))
+    .addCommand(withHelpHint(modelsCommand()))
+    .addCommand(withHelpHint(inferCommand()));
 }
 
 export async function main(argv: readonly string[]): Promise<void> {

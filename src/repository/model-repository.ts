@@ -2,6 +2,7 @@
 // (load, reload, unload) under the control modes none, poll and explicit. A reload loads the new
 // versions beside the old ones, swaps them in, then drains the old ones, so no request fails.
 
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { formatIssues, type ConfigIssue } from '../config/config-issues.js';
@@ -61,6 +62,7 @@ export class ModelRepository {
   /** Loads the models the control mode calls for; failures are recorded, never thrown. */
   async start(): Promise<void> {
     const { controlMode, loadModels } = this.options;
+    await assertRepositoryFolder(this.options.path);
     let names: string[];
     if (controlMode === 'explicit' && !loadModels.includes('*')) names = [...loadModels];
     else names = await listModelNames(this.options.path);
@@ -75,7 +77,7 @@ export class ModelRepository {
   resolve(name: string, versionText?: string): ModelVersion {
     assertValidModelName(name);
     const entry = this.entries.get(name);
-    if (entry === undefined) throw new InferdError('INF_ERR_MODEL_NOT_FOUND', `unknown model '${name}'`);
+    if (entry === undefined) throw unknownModel(name);
     if (versionText !== undefined && versionText !== '') {
       const version = parseVersion(versionText);
       if (version === undefined)
@@ -87,7 +89,7 @@ export class ModelRepository {
         if (entry.versions.size === 0) throw this.notReady(entry);
         throw new InferdError(
           'INF_ERR_MODEL_NOT_FOUND',
-          `unknown version ${version} of model '${name}'; serving version(s) ${[...entry.versions.keys()].join(', ')}`,
+          `Request for unknown model: '${name}' version ${version} is not found; serving version(s) ${[...entry.versions.keys()].join(', ')}`,
         );
       }
       return mv;
@@ -156,7 +158,7 @@ export class ModelRepository {
   async unload(name: string): Promise<void> {
     this.assertExplicit('unload');
     assertValidModelName(name);
-    if (!this.entries.has(name)) throw new InferdError('INF_ERR_MODEL_NOT_FOUND', `unknown model '${name}'`);
+    if (!this.entries.has(name)) throw unknownModel(name);
     await this.enqueue(name, () => this.unloadInternal(name, 'unloaded'));
   }
 
@@ -245,7 +247,8 @@ export class ModelRepository {
     const folder = await scanModelFolder(this.options.path, name);
     if (folder === undefined) {
       const reason = `no model folder '${name}' in repository ${this.options.path}`;
-      if (e.versions.size === 0) this.markFailed(e, reason);
+      // A name that was never served leaves nothing behind: clients cannot grow the model table.
+      if (e.versions.size === 0) this.entries.delete(name);
       throw new InferdError('INF_ERR_MODEL_NOT_FOUND', reason);
     }
     e.fingerprint = folder.fingerprint;
@@ -411,4 +414,19 @@ export class ModelRepository {
     e.state = 'UNAVAILABLE';
     e.reason = reason;
   }
+}
+
+async function assertRepositoryFolder(dir: string): Promise<void> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(dir)).isDirectory();
+  } catch {
+    throw new InferdError('INF_ERR_INVALID_CONFIG', `model repository '${dir}' does not exist`);
+  }
+  if (!isDir) throw new InferdError('INF_ERR_INVALID_CONFIG', `model repository '${dir}' is not a folder`);
+}
+
+/** Triton's wording, which its clients and examples match on. */
+function unknownModel(name: string): InferdError {
+  return new InferdError('INF_ERR_MODEL_NOT_FOUND', `Request for unknown model: '${name}' is not found`);
 }

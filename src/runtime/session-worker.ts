@@ -63,6 +63,8 @@ async function load(modelPath: string, options: SessionOptionsWire): Promise<voi
       graphOptimizationLevel: options.graphOptimizationLevel,
       executionProviders: providers,
       executionMode: 'sequential',
+      // onnxruntime would print its own copy of every failure to stderr; inferd reports and logs them.
+      logSeverityLevel: 4,
     });
   } catch (err) {
     // onnxruntime-node refuses graph inputs/outputs of element types it has no JS type for (BF16,

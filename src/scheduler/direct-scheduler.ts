@@ -21,6 +21,8 @@ interface Queued {
   resolve(result: InferResult): void;
   reject(err: Error): void;
   onAbort: (() => void) | undefined;
+  /** Fires at the deadline, so a request expires while it waits, not only when an instance frees. */
+  timer: NodeJS.Timeout | undefined;
   done: boolean;
 }
 
@@ -77,9 +79,19 @@ export class DirectScheduler {
     const timeoutUs = request.timeoutUs > 0 ? request.timeoutUs : this.options.defaultTimeoutUs;
     const deadlineNs = timeoutUs > 0 ? request.arrivalNs + BigInt(timeoutUs) * 1000n : undefined;
     return new Promise<InferResult>((resolve, reject) => {
-      const item: Queued = { request, deadlineNs, resolve, reject, onAbort: undefined, done: false };
+      const item: Queued = { request, deadlineNs, resolve, reject, onAbort: undefined, timer: undefined, done: false };
+      if (deadlineNs !== undefined) {
+        const ms = Math.max(0, Number(deadlineNs - process.hrtime.bigint()) / 1e6);
+        item.timer = setTimeout(() => this.removeQueued(item, this.deadlineError(item), 'REJECTED'), ms);
+        item.timer.unref();
+      }
       if (request.signal !== undefined) {
-        item.onAbort = () => this.cancelQueued(item);
+        item.onAbort = () =>
+          this.removeQueued(
+            item,
+            new InferdError('INF_ERR_CANCELLED', 'request was cancelled by the client'),
+            'CANCELED',
+          );
         request.signal.addEventListener('abort', item.onAbort, { once: true });
       }
       const level = request.priority === 0 ? (this.options.defaultPriorityLevel ?? 1) : request.priority;
@@ -125,14 +137,7 @@ export class DirectScheduler {
       if (item.done) continue;
       const now = process.hrtime.bigint();
       if (item.deadlineNs !== undefined && now > item.deadlineNs) {
-        this.settleError(
-          item,
-          new InferdError(
-            'INF_ERR_DEADLINE_EXCEEDED',
-            `request timed out after ${item.request.timeoutUs || this.options.defaultTimeoutUs} µs in the queue`,
-          ),
-          'REJECTED',
-        );
+        this.settleError(item, this.deadlineError(item), 'REJECTED');
         continue;
       }
       const instance = this.idle.pop();
@@ -155,7 +160,7 @@ export class DirectScheduler {
 
   private execute(item: Queued, instance: ModelInstance, queueNs: number): void {
     this.inFlight++;
-    if (item.onAbort !== undefined) item.request.signal?.removeEventListener('abort', item.onAbort);
+    this.detach(item);
     instance.run(item.request.inputs, item.request.outputNames).then(
       (result) => {
         this.inFlight--;
@@ -180,9 +185,23 @@ export class DirectScheduler {
     if (instance.alive) this.idle.push(instance);
   }
 
-  private cancelQueued(item: Queued): void {
+  private deadlineError(item: Queued): InferdError {
+    const us = item.request.timeoutUs || this.options.defaultTimeoutUs;
+    return new InferdError(
+      'INF_ERR_DEADLINE_EXCEEDED',
+      `request timed out: its ${us} µs timeout passed while it waited in the queue`,
+    );
+  }
+
+  /** Stops listening for cancellation and the deadline once a request leaves the queue. */
+  private detach(item: Queued): void {
+    if (item.onAbort !== undefined) item.request.signal?.removeEventListener('abort', item.onAbort);
+    if (item.timer !== undefined) clearTimeout(item.timer);
+  }
+
+  /** Cancelled or expired while waiting: taken out of its queue so it never reaches a worker. */
+  private removeQueued(item: Queued, err: InferdError, reason: FailureReason): void {
     if (item.done) return;
-    // Cancelled while waiting: take it out of its queue so it never reaches a worker.
     this.queued--;
     for (const [level, q] of this.queues) {
       const i = q.indexOf(item);
@@ -192,7 +211,7 @@ export class DirectScheduler {
         break;
       }
     }
-    this.settleError(item, new InferdError('INF_ERR_CANCELLED', 'request was cancelled by the client'), 'CANCELED');
+    this.settleError(item, err, reason);
     this.checkDrained();
   }
 
@@ -200,7 +219,7 @@ export class DirectScheduler {
     if (item.done) return;
     item.done = true;
     this.stats.pendingChanged(-1);
-    if (item.onAbort !== undefined) item.request.signal?.removeEventListener('abort', item.onAbort);
+    this.detach(item);
     this.fail(item.request, reason);
     item.reject(err);
   }

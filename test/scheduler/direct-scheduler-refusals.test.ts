@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { request, schedulerFixture, type Fixture } from './scheduler-fixture.js';
+import { N, request, schedulerFixture, type Fixture } from './scheduler-fixture.js';
 
 function code(err: unknown): string | undefined {
   return (err as { code?: string }).code;
@@ -26,11 +26,17 @@ describe('DirectScheduler refusals', () => {
     await Promise.all([running, ...queued]);
   });
 
-  it('drops a request whose timeout expires while it waits, without running it', async () => {
+  it('expires a waiting request at its deadline, while the instance is still busy, without running it', async () => {
     const execBefore = f.stats.executionCount;
-    const running = f.scheduler.infer(request(1));
-    const expiring = f.scheduler.infer(request(2, { timeoutUs: 1000 }));
-    await assert.rejects(expiring, (err) => code(err) === 'INF_ERR_DEADLINE_EXCEEDED');
+    let runningDone = false;
+    const running = f.scheduler.infer(request(1, {}, N)).then(() => (runningDone = true));
+    const expiring = f.scheduler.infer(request(2, { timeoutUs: 2000 }));
+    await assert.rejects(expiring, (err) => {
+      assert.equal(code(err), 'INF_ERR_DEADLINE_EXCEEDED');
+      assert.match((err as Error).message, /2000 µs timeout passed while it waited in the queue/);
+      return true;
+    });
+    assert.equal(runningDone, false, 'the deadline fired before the instance freed');
     await running;
     assert.equal(f.stats.executionCount, execBefore + 1, 'only the first request executed');
     assert.equal(f.stats.fail.count > 0, true);

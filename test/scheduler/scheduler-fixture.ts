@@ -46,11 +46,14 @@ export async function schedulerFixture(options: Partial<SchedulerOptions> = {}, 
   };
 }
 
-/** A request whose input rows are all `value`, so each result identifies its request. */
-export function request(value: number, extra: Partial<InferRequest> = {}): InferRequest {
+/**
+ * A request whose input rows are all `value`, so each result identifies its request. `rows`
+ * scales the work: N rows take tens of milliseconds on one thread, one row well under one.
+ */
+export function request(value: number, extra: Partial<InferRequest> = {}, rows = 1): InferRequest {
   return {
     requestId: `r${value}`,
-    inputs: [{ name: 'X', datatype: 'FP32', shape: [1, N], data: new Float32Array(N).fill(value) }],
+    inputs: [{ name: 'X', datatype: 'FP32', shape: [rows, N], data: new Float32Array(rows * N).fill(value) }],
     outputNames: ['Y'],
     batchSize: 1,
     priority: 0,

@@ -87,7 +87,7 @@ describe('bad command lines, run by the binary', { concurrency: true }, () => {
     assert.equal(result.stdout, '');
     assert.equal(
       result.stderr,
-      "error: option '--http-port <port>' argument 'abc' is invalid. expected an integer, got 'abc'\n",
+      "error: option '--http-port <port>' argument 'abc' is invalid. expected an integer, got 'abc'\n(add --help for usage)\n",
     );
   });
 

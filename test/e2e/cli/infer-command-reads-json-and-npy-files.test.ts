@@ -172,6 +172,6 @@ describe('inferd infer', { concurrency: true }, () => {
   it('exits 1 with the server error for an unknown model', async () => {
     const result = await runCli(['infer', 'nothing', '--url', server.url, '-i', `x=${path.join(dir, 'a.json')}`]);
     assert.equal(result.code, 1);
-    assert.equal(result.stderr, "inferd: unknown model 'nothing'\n");
+    assert.equal(result.stderr, "inferd: Request for unknown model: 'nothing' is not found\n");
   });
 });

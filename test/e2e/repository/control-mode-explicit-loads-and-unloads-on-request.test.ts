@@ -51,7 +51,7 @@ describe('model control mode explicit', () => {
     ]);
     const reply = await inferSimple(server.url, 'adder', A16, B16);
     assert.equal(reply.status, 404);
-    assert.equal(reply.body.error, "unknown model 'adder'");
+    assert.equal(reply.body.error, "Request for unknown model: 'adder' is not found");
   });
 
   it('loads a model on request, after which it serves', async () => {
@@ -108,7 +108,7 @@ describe('model control mode explicit', () => {
   it('answers 404 when unloading a model that was never loaded', async () => {
     const reply = await unload('never_seen');
     assert.equal(reply.status, 404);
-    assert.equal(reply.body.error, "unknown model 'never_seen'");
+    assert.equal(reply.body.error, "Request for unknown model: 'never_seen' is not found");
   });
 
   it('answers 400 with the file, field and reason when loading a broken model', async () => {

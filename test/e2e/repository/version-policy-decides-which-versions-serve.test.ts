@@ -64,7 +64,10 @@ describe('version policy', () => {
   it('refuses a version the policy does not serve with 404', async () => {
     const reply = await inferSimple(server.url, 'latest_default', A16, B16, 1);
     assert.equal(reply.status, 404);
-    assert.equal(reply.body.error, "unknown version 1 of model 'latest_default'; serving version(s) 3");
+    assert.equal(
+      reply.body.error,
+      "Request for unknown model: 'latest_default' version 1 is not found; serving version(s) 3",
+    );
     assert.equal((await request(`${server.url}/v2/models/latest_default/versions/1/ready`)).status, 400);
     assert.equal((await request(`${server.url}/v2/models/latest_default/versions/3/ready`)).status, 200);
   });

@@ -401,7 +401,11 @@ describe('bad input is refused with a 4xx that names the problem', () => {
   }
 
   it('an unknown model → 404 naming it', async () => {
-    assertError(await postInfer(server, 'no_such_model', SIMPLE_JSON_REQUEST), 404, "unknown model 'no_such_model'");
+    assertError(
+      await postInfer(server, 'no_such_model', SIMPLE_JSON_REQUEST),
+      404,
+      "Request for unknown model: 'no_such_model' is not found",
+    );
     await assertStillServing(server);
   });
 
@@ -412,7 +416,11 @@ describe('bad input is refused with a 4xx that names the problem', () => {
   it('an unknown version → 404 naming it; a non-numeric version → 400', async () => {
     const url = `${server.url}/v2/models/simple/versions`;
     const body = JSON.stringify(SIMPLE_JSON_REQUEST);
-    assertError(await request(`${url}/5/infer`, { body }), 404, 'unknown version 5', "'simple'");
+    assertError(
+      await request(`${url}/5/infer`, { body }),
+      404,
+      "Request for unknown model: 'simple' version 5 is not found",
+    );
     for (const v of ['latest', '1.0', '-1', '0', '01']) {
       assertError(await request(`${url}/${v}/infer`, { body }), 400, `invalid version "${v}"`, 'positive integers');
     }

@@ -96,7 +96,7 @@ describe('health and metadata endpoints', () => {
       'version 7',
       "'simple'",
     );
-    assert.equal(message, "unknown version 7 of model 'simple'; serving version(s) 1");
+    assert.equal(message, "Request for unknown model: 'simple' version 7 is not found; serving version(s) 1");
   });
 
   it('metadata of an unknown model is 404 naming the model', async () => {

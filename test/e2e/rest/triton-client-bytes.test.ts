@@ -247,6 +247,6 @@ describe("bytes sent by Triton's Python HTTP client", () => {
     assert.match(reply.headers.get('content-type') ?? '', /^application\/json/);
     const body = JSON.parse(reply.body.toString('utf8')) as JsonObject;
     assert.deepEqual(Object.keys(body), ['error']);
-    assert.match(String(body.error), /unknown model 'wrong_model_name'/);
+    assert.match(String(body.error), /^Request for unknown model: 'wrong_model_name' is not found$/);
   });
 });
