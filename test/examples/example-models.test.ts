@@ -253,7 +253,7 @@ describe('example models', () => {
     samples.forEach(([, expected], r) => {
       const row = Array.from(p.subarray(r * 3, r * 3 + 3));
       assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5, `row ${r} sums to 1`);
-      assert.equal(labels[row.indexOf(Math.max(...row))], expected, `sample ${r}: ${row}`);
+      assert.equal(labels[row.indexOf(Math.max(...row))], expected, `sample ${r}: ${row.join(', ')}`);
     });
   });
 

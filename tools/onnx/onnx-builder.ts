@@ -194,7 +194,7 @@ export function tensorProto<T extends ElementType>(
   const shape = checkDims(dims);
   const count = shape.reduce((a, b) => a * b, 1);
   if (values.length !== count) {
-    throw new RangeError(`tensor ${name}: shape [${shape}] needs ${count} values, got ${values.length}`);
+    throw new RangeError(`tensor ${name}: shape [${shape.join(',')}] needs ${count} values, got ${values.length}`);
   }
   return { name, dims: shape, data_type: DATA_TYPE_OF[type], ...encodeValues(type, values) };
 }
