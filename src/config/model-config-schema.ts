@@ -63,6 +63,11 @@ const optimizationSchema = z
     inter_op_threads: z.number().int().min(0).default(1),
     /** Execution providers in order of preference; ORT falls back along the list. */
     execution_providers: z.array(z.enum(EXECUTION_PROVIDERS)).min(1).default(['cpu']),
+    /**
+     * Run the session on the main thread instead of a worker thread: saves the two thread hops
+     * per request but blocks the event loop while the model runs. For models that run in microseconds.
+     */
+    inline_execution: z.boolean().default(false),
   })
   .strict();
 

@@ -30,6 +30,7 @@ export interface ResolvedModelConfig {
     readonly intraOpThreads: number;
     readonly interOpThreads: number;
     readonly executionProviders: readonly ExecutionProvider[];
+    readonly inlineExecution: boolean;
   };
   readonly queuePolicy: {
     readonly maxQueueSize: number;

@@ -77,6 +77,7 @@ export function resolveExecution(
       intraOpThreads: opt?.intra_op_threads ?? 0,
       interOpThreads: opt?.inter_op_threads ?? 1,
       executionProviders: providers,
+      inlineExecution: opt?.inline_execution ?? false,
     },
   };
 }

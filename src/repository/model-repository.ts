@@ -11,7 +11,7 @@ import { InferdError, invalidArgument } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ModelStats } from '../observability/model-stats.js';
-import { instanceCount, ModelInstance, sessionOptionsFor } from '../runtime/index.js';
+import { InlineInstance, instanceCount, ModelInstance, sessionOptionsFor } from '../runtime/index.js';
 import { DirectScheduler } from '../scheduler/direct-scheduler.js';
 import {
   readLabels,
@@ -319,9 +319,13 @@ export class ModelRepository {
     const exec = resolveExecution(parsed);
     const options = sessionOptionsFor(exec, this.options.cpuCores);
     const label = `${folder.name}/${version}`;
+    const loadInstance = (name: string) =>
+      exec.optimization.inlineExecution
+        ? InlineInstance.load(name, modelPath, options)
+        : ModelInstance.load(name, modelPath, options);
     let first;
     try {
-      first = await ModelInstance.load(`${label}#0`, modelPath, options);
+      first = await loadInstance(`${label}#0`);
     } catch (err) {
       return {
         ok: false,
@@ -347,9 +351,7 @@ export class ModelRepository {
     const instances = [first.instance];
     try {
       const more = await Promise.all(
-        Array.from({ length: instanceCount(config) - 1 }, (_, i) =>
-          ModelInstance.load(`${label}#${i + 1}`, modelPath, options),
-        ),
+        Array.from({ length: instanceCount(config) - 1 }, (_, i) => loadInstance(`${label}#${i + 1}`)),
       );
       instances.push(...more.map((m) => m.instance));
     } catch (err) {

@@ -2,7 +2,7 @@
 
 import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
 import type { ModelStats } from '../observability/model-stats.js';
-import type { ModelInstance } from '../runtime/index.js';
+import type { Instance } from '../runtime/index.js';
 import type { DirectScheduler } from '../scheduler/direct-scheduler.js';
 
 export interface ModelVersion {
@@ -13,7 +13,7 @@ export interface ModelVersion {
   readonly labels: ReadonlyMap<string, readonly string[]>;
   readonly scheduler: DirectScheduler;
   readonly stats: ModelStats;
-  readonly instances: readonly ModelInstance[];
+  readonly instances: readonly Instance[];
   /** Execution providers the instances actually use. */
   readonly providers: readonly string[];
 }

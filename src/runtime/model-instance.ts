@@ -6,14 +6,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InferdError } from '../errors/index.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type {
-  FromWorker,
-  IoMetadata,
-  RunTimings,
-  SessionOptionsWire,
-  ToWorker,
-  WireTensor,
-} from './worker-messages.js';
+import type { Instance, InstanceMetadata, RunResult } from './instance.js';
+import { ownedView } from './owned-view.js';
+import type { FromWorker, SessionOptionsWire, ToWorker, WireTensor } from './worker-messages.js';
 
 // Under a TypeScript loader (tests, tsx) this module is .ts; built, it is .js. The worker matches.
 const here = fileURLToPath(import.meta.url);
@@ -34,38 +29,12 @@ function spawnWorker(): Worker {
   return new Worker(WORKER_FILE);
 }
 
-export interface InstanceMetadata {
-  readonly inputs: readonly IoMetadata[];
-  readonly outputs: readonly IoMetadata[];
-  /** Execution providers actually in use (unavailable ones are dropped). */
-  readonly providers: readonly string[];
-}
-
-export interface RunResult {
-  readonly outputs: Tensor[];
-  readonly timings: RunTimings;
-}
-
 interface Pending {
   resolve(result: RunResult): void;
   reject(err: Error): void;
 }
 
-/**
- * Copies a view into its own ArrayBuffer unless it already owns one whole buffer, so that
- * transferring it never detaches memory that other views share (Node's pooled Buffers).
- */
-function transferable(view: ArrayBufferView): ArrayBufferView {
-  if (view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer) {
-    return view;
-  }
-  const ctor = view.constructor as new (buffer: ArrayBuffer) => ArrayBufferView;
-  const copy = new ArrayBuffer(view.byteLength);
-  new Uint8Array(copy).set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
-  return new ctor(copy);
-}
-
-export class ModelInstance {
+export class ModelInstance implements Instance {
   readonly label: string;
   private worker: Worker;
   private nextId = 1;
@@ -128,7 +97,7 @@ export class ModelInstance {
       if (t.datatype === 'BYTES') {
         wire.push({ name: t.name, datatype: t.datatype, shape: t.shape, data: t.data });
       } else {
-        const data = transferable(t.data as ArrayBufferView);
+        const data = ownedView(t.data as ArrayBufferView);
         transfer.push(data.buffer as ArrayBuffer);
         wire.push({ name: t.name, datatype: t.datatype, shape: t.shape, data });
       }
@@ -155,8 +124,9 @@ export class ModelInstance {
   }
 
   /**
-   * A worker that dies (out of memory, a native crash) fails what it was running and is replaced
-   * with a fresh one holding the same model, so the instance keeps serving.
+   * A worker thread that exits unexpectedly (an uncaught error, its resource limits) fails what it
+   * was running and is replaced with a fresh one holding the same model, so the instance keeps
+   * serving. (A native crash inside onnxruntime takes the whole process down; no thread survives it.)
    */
   private onExit(worker: Worker, code: number): void {
     if (worker !== this.worker) return;

@@ -1,167 +1,42 @@
 // Runs one onnxruntime InferenceSession inside a worker thread, because session.run() blocks the
 // event loop. Receives tensors with transferred buffers and returns outputs the same way.
 
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
-import * as ort from 'onnxruntime-node';
-import type { Datatype } from '../tensor/datatype.js';
-import { datatypeFromOrt, ortTypeOf } from './ort-datatype.js';
-import type { FromWorker, IoMetadata, SessionOptionsWire, ToWorker, WireTensor } from './worker-messages.js';
+import type { InferenceSession } from 'onnxruntime-node';
+import { messageOf, openSession, runSession } from './ort-session.js';
+import type { FromWorker, ToWorker } from './worker-messages.js';
 
 const port = parentPort;
 if (port === null) throw new Error('session-worker must run in a worker thread');
 
-let session: ort.InferenceSession | undefined;
-const utf8 = new TextDecoder('utf-8');
-const utf8Encoder = new TextEncoder();
+let session: InferenceSession | undefined;
 
 function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port?.postMessage(message, transfer);
 }
 
-/** Providers that are not bundled (CUDA, TensorRT) need their shared library next to the binding. */
-function providerAvailable(name: string): boolean {
-  if (name === 'cpu') return true;
-  const backend = ort.listSupportedBackends().find((b) => b.name === name);
-  if (backend === undefined) return false;
-  if (backend.bundled) return true;
-  const require = createRequire(import.meta.url);
-  const binDir = path.join(
-    path.dirname(require.resolve('onnxruntime-node')),
-    '..',
-    'bin',
-    'napi-v6',
-    process.platform,
-    process.arch,
-  );
-  return existsSync(path.join(binDir, `libonnxruntime_providers_${name}.so`));
-}
-
-function metadataOf(list: readonly ort.InferenceSession.ValueMetadata[]): IoMetadata[] {
-  return list.map((m) =>
-    m.isTensor
-      ? {
-          name: m.name,
-          // onnxruntime-node reports unknown element types (e.g. bfloat16) as undefined.
-          ortType: (m.type as string | undefined) ?? 'unsupported',
-          isTensor: true,
-          shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
-        }
-      : { name: m.name, ortType: 'non-tensor', isTensor: false, shape: [] },
-  );
-}
-
-async function load(modelPath: string, options: SessionOptionsWire): Promise<void> {
-  const providers = options.executionProviders.filter(providerAvailable);
-  if (providers.length === 0) providers.push('cpu');
-  try {
-    session = await ort.InferenceSession.create(modelPath, {
-      intraOpNumThreads: options.intraOpNumThreads,
-      interOpNumThreads: options.interOpNumThreads,
-      graphOptimizationLevel: options.graphOptimizationLevel,
-      executionProviders: providers,
-      executionMode: 'sequential',
-      // onnxruntime would print its own copy of every failure to stderr; inferd reports and logs them.
-      logSeverityLevel: 4,
-    });
-  } catch (err) {
-    // onnxruntime-node refuses graph inputs/outputs of element types it has no JS type for (BF16,
-    // float8, 4-bit) with only the ONNX type number; name the type so the reason is actionable.
-    const unsupported = /^Unsupported data type: (\d+)$/.exec(messageOf(err));
-    if (unsupported === null) throw err;
-    const code = Number(unsupported[1]);
-    const typeName = code === 16 ? 'BF16 (bfloat16)' : `ONNX element type ${code}`;
-    throw new Error(
-      `a graph input or output has element type ${typeName}, which onnxruntime-node does not support; convert the model to a supported type`,
-    );
-  }
-  send({
-    type: 'loaded',
-    inputs: metadataOf(session.inputMetadata),
-    outputs: metadataOf(session.outputMetadata),
-    providers,
-  });
-}
-
-function toOrtTensor(t: WireTensor): ort.Tensor {
-  const type = ortTypeOf(t.datatype);
-  if (type === undefined) throw new Error(`datatype ${t.datatype} is not supported by onnxruntime-node`);
-  if (t.datatype === 'BYTES') {
-    const elements = t.data as Uint8Array[];
-    const strings = new Array<string>(elements.length);
-    for (let i = 0; i < elements.length; i++) strings[i] = utf8.decode(elements[i]);
-    return new ort.Tensor('string', strings, t.shape);
-  }
-  // The constructor's overloads are per type; the datatype table guarantees the pairing.
-  return new ort.Tensor(type as 'float32', t.data as Float32Array, t.shape);
-}
-
-/** Returns the data in a buffer this thread owns outright, so it can be transferred. */
-function ownedView(view: ArrayBufferView): ArrayBufferView {
-  if (view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer) {
-    return view;
-  }
-  const ctor = view.constructor as new (buffer: ArrayBuffer) => ArrayBufferView;
-  const copy = new ArrayBuffer(view.byteLength);
-  new Uint8Array(copy).set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
-  return new ctor(copy);
-}
-
-async function run(id: number, inputs: readonly WireTensor[], outputNames: readonly string[]): Promise<void> {
-  if (session === undefined) throw new Error('no model loaded');
-  const t0 = process.hrtime.bigint();
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const t of inputs) feeds[t.name] = toOrtTensor(t);
-  const t1 = process.hrtime.bigint();
-  const results = await session.run(feeds, outputNames as string[]);
-  const t2 = process.hrtime.bigint();
-  const outputs: WireTensor[] = [];
-  const transfer: ArrayBuffer[] = [];
-  for (const name of outputNames) {
-    const value = results[name];
-    if (value === undefined) throw new Error(`model produced no output '${name}'`);
-    const datatype: Datatype | undefined = datatypeFromOrt(value.type);
-    if (datatype === undefined)
-      throw new Error(`output '${name}' has type ${value.type}, which the protocol cannot carry`);
-    const dims = Array.from(value.dims);
-    if (datatype === 'BYTES') {
-      const strings = value.data as string[];
-      const data = strings.map((s) => utf8Encoder.encode(s));
-      outputs.push({ name, datatype, shape: dims, data });
-    } else {
-      const data = ownedView(value.data as ArrayBufferView);
-      transfer.push(data.buffer as ArrayBuffer);
-      outputs.push({ name, datatype, shape: dims, data });
-    }
-  }
-  const t3 = process.hrtime.bigint();
-  send(
-    {
-      type: 'result',
-      id,
-      outputs,
-      timings: { computeInputNs: Number(t1 - t0), computeInferNs: Number(t2 - t1), computeOutputNs: Number(t3 - t2) },
-    },
-    transfer,
-  );
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 port.on('message', (msg: ToWorker) => {
   switch (msg.type) {
     case 'load':
-      load(msg.modelPath, msg.options).catch((err: unknown) => send({ type: 'load-error', message: messageOf(err) }));
-      break;
-    case 'run':
-      run(msg.id, msg.inputs, msg.outputNames).catch((err: unknown) =>
-        send({ type: 'run-error', id: msg.id, message: messageOf(err) }),
+      openSession(msg.modelPath, msg.options).then(
+        (opened) => {
+          session = opened.session;
+          send({ type: 'loaded', inputs: opened.inputs, outputs: opened.outputs, providers: opened.providers });
+        },
+        (err: unknown) => send({ type: 'load-error', message: messageOf(err) }),
       );
       break;
+    case 'run': {
+      if (session === undefined) {
+        send({ type: 'run-error', id: msg.id, message: 'no model loaded' });
+        break;
+      }
+      runSession(session, msg.inputs, msg.outputNames, true).then(
+        (r) => send({ type: 'result', id: msg.id, outputs: r.outputs, timings: r.timings }, r.buffers),
+        (err: unknown) => send({ type: 'run-error', id: msg.id, message: messageOf(err) }),
+      );
+      break;
+    }
     case 'close':
       void (async () => {
         try {

@@ -3,7 +3,7 @@
 // is refused at once, and expired or cancelled requests are dropped before they reach a worker.
 
 import { InferdError } from '../errors/index.js';
-import { assertStringTensorCarriable, type ModelInstance } from '../runtime/index.js';
+import { assertStringTensorCarriable, type Instance } from '../runtime/index.js';
 import type { ModelStats } from '../observability/model-stats.js';
 import type { FailureReason } from '../observability/metrics.js';
 import type { InferRequest, InferResult } from '../core/infer-request.js';
@@ -27,7 +27,7 @@ interface Queued {
 }
 
 export class DirectScheduler {
-  private readonly idle: ModelInstance[];
+  private readonly idle: Instance[];
   /** One FIFO per priority level present; lower number first. */
   private readonly queues = new Map<number, Queued[]>();
   private queued = 0;
@@ -36,7 +36,7 @@ export class DirectScheduler {
   private drainWaiters: (() => void)[] = [];
 
   constructor(
-    private readonly instances: readonly ModelInstance[],
+    private readonly instances: readonly Instance[],
     private readonly stats: ModelStats,
     private readonly options: SchedulerOptions,
   ) {
@@ -158,7 +158,7 @@ export class DirectScheduler {
     this.checkDrained();
   }
 
-  private execute(item: Queued, instance: ModelInstance, queueNs: number): void {
+  private execute(item: Queued, instance: Instance, queueNs: number): void {
     this.inFlight++;
     this.detach(item);
     instance.run(item.request.inputs, item.request.outputNames).then(
@@ -181,7 +181,7 @@ export class DirectScheduler {
     );
   }
 
-  private release(instance: ModelInstance): void {
+  private release(instance: Instance): void {
     if (instance.alive) this.idle.push(instance);
   }
 

@@ -44,6 +44,7 @@ export function modelConfigView(mv: ModelVersion): unknown {
       intra_op_threads: c.optimization.intraOpThreads,
       inter_op_threads: c.optimization.interOpThreads,
       execution_providers: [...c.optimization.executionProviders],
+      inline_execution: c.optimization.inlineExecution,
     },
     queue_policy: {
       max_queue_size: c.queuePolicy.maxQueueSize,

@@ -1,0 +1,147 @@
+// One onnxruntime InferenceSession and the conversions around it: provider selection, graph
+// metadata, protocol tensors in, protocol tensors out with per-phase timings. Used by the worker
+// thread and by in-process (inline) instances alike.
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { Datatype } from '../tensor/datatype.js';
+import { datatypeFromOrt, ortTypeOf } from './ort-datatype.js';
+import { ownedView } from './owned-view.js';
+import type { IoMetadata, RunTimings, SessionOptionsWire, WireTensor } from './worker-messages.js';
+
+const utf8 = new TextDecoder('utf-8');
+const utf8Encoder = new TextEncoder();
+
+/** Providers that are not bundled (CUDA, TensorRT) need their shared library next to the binding. */
+function providerAvailable(name: string): boolean {
+  if (name === 'cpu') return true;
+  const backend = ort.listSupportedBackends().find((b) => b.name === name);
+  if (backend === undefined) return false;
+  if (backend.bundled) return true;
+  const require = createRequire(import.meta.url);
+  const binDir = path.join(
+    path.dirname(require.resolve('onnxruntime-node')),
+    '..',
+    'bin',
+    'napi-v6',
+    process.platform,
+    process.arch,
+  );
+  return existsSync(path.join(binDir, `libonnxruntime_providers_${name}.so`));
+}
+
+function metadataOf(list: readonly ort.InferenceSession.ValueMetadata[]): IoMetadata[] {
+  return list.map((m) =>
+    m.isTensor
+      ? {
+          name: m.name,
+          // onnxruntime-node reports unknown element types (e.g. bfloat16) as undefined.
+          ortType: (m.type as string | undefined) ?? 'unsupported',
+          isTensor: true,
+          shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
+        }
+      : { name: m.name, ortType: 'non-tensor', isTensor: false, shape: [] },
+  );
+}
+
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export interface OpenedSession {
+  readonly session: ort.InferenceSession;
+  readonly inputs: IoMetadata[];
+  readonly outputs: IoMetadata[];
+  readonly providers: string[];
+}
+
+export async function openSession(modelPath: string, options: SessionOptionsWire): Promise<OpenedSession> {
+  const providers = options.executionProviders.filter(providerAvailable);
+  if (providers.length === 0) providers.push('cpu');
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(modelPath, {
+      intraOpNumThreads: options.intraOpNumThreads,
+      interOpNumThreads: options.interOpNumThreads,
+      graphOptimizationLevel: options.graphOptimizationLevel,
+      executionProviders: providers,
+      executionMode: 'sequential',
+      // onnxruntime would print its own copy of every failure to stderr; inferd reports and logs them.
+      logSeverityLevel: 4,
+    });
+  } catch (err) {
+    // onnxruntime-node refuses graph inputs/outputs of element types it has no JS type for (BF16,
+    // float8, 4-bit) with only the ONNX type number; name the type so the reason is actionable.
+    const unsupported = /^Unsupported data type: (\d+)$/.exec(messageOf(err));
+    if (unsupported === null) throw err;
+    const code = Number(unsupported[1]);
+    const typeName = code === 16 ? 'BF16 (bfloat16)' : `ONNX element type ${code}`;
+    throw new Error(
+      `a graph input or output has element type ${typeName}, which onnxruntime-node does not support; convert the model to a supported type`,
+    );
+  }
+  return { session, inputs: metadataOf(session.inputMetadata), outputs: metadataOf(session.outputMetadata), providers };
+}
+
+function toOrtTensor(t: WireTensor): ort.Tensor {
+  const type = ortTypeOf(t.datatype);
+  if (type === undefined) throw new Error(`datatype ${t.datatype} is not supported by onnxruntime-node`);
+  if (t.datatype === 'BYTES') {
+    const elements = t.data as Uint8Array[];
+    const strings = new Array<string>(elements.length);
+    for (let i = 0; i < elements.length; i++) strings[i] = utf8.decode(elements[i]);
+    return new ort.Tensor('string', strings, t.shape);
+  }
+  // The constructor's overloads are per type; the datatype table guarantees the pairing.
+  return new ort.Tensor(type as 'float32', t.data as Float32Array, t.shape);
+}
+
+export interface SessionResult {
+  readonly outputs: WireTensor[];
+  /** Buffers of the outputs, for a transfer list. */
+  readonly buffers: ArrayBuffer[];
+  readonly timings: RunTimings;
+}
+
+/**
+ * Runs the session once and converts the outputs. With `ownBuffers`, each output's data gets an
+ * ArrayBuffer of its own (needed to transfer it to another thread).
+ */
+export async function runSession(
+  session: ort.InferenceSession,
+  inputs: readonly WireTensor[],
+  outputNames: readonly string[],
+  ownBuffers: boolean,
+): Promise<SessionResult> {
+  const t0 = process.hrtime.bigint();
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const t of inputs) feeds[t.name] = toOrtTensor(t);
+  const t1 = process.hrtime.bigint();
+  const results = await session.run(feeds, outputNames as string[]);
+  const t2 = process.hrtime.bigint();
+  const outputs: WireTensor[] = [];
+  const buffers: ArrayBuffer[] = [];
+  for (const name of outputNames) {
+    const value = results[name];
+    if (value === undefined) throw new Error(`model produced no output '${name}'`);
+    const datatype: Datatype | undefined = datatypeFromOrt(value.type);
+    if (datatype === undefined)
+      throw new Error(`output '${name}' has type ${value.type}, which the protocol cannot carry`);
+    const dims = Array.from(value.dims);
+    if (datatype === 'BYTES') {
+      outputs.push({ name, datatype, shape: dims, data: (value.data as string[]).map((s) => utf8Encoder.encode(s)) });
+    } else {
+      const data = ownBuffers ? ownedView(value.data as ArrayBufferView) : (value.data as ArrayBufferView);
+      buffers.push(data.buffer as ArrayBuffer);
+      outputs.push({ name, datatype, shape: dims, data });
+    }
+  }
+  const t3 = process.hrtime.bigint();
+  return {
+    outputs,
+    buffers,
+    timings: { computeInputNs: Number(t1 - t0), computeInferNs: Number(t2 - t1), computeOutputNs: Number(t3 - t2) },
+  };
+}
