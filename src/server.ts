@@ -49,11 +49,17 @@ export async function startServer(
   });
   let metricsServer: FastifyInstance | undefined;
 
-  await repository.start();
-  await http.listen({ host: config.host, port: config.httpPort });
-  if (config.metricsPort !== null) {
-    metricsServer = buildMetricsServer(metrics, logger);
-    await metricsServer.listen({ host: config.host, port: config.metricsPort });
+  try {
+    await repository.start();
+    await http.listen({ host: config.host, port: config.httpPort });
+    if (config.metricsPort !== null) {
+      metricsServer = buildMetricsServer(metrics, logger);
+      await metricsServer.listen({ host: config.host, port: config.metricsPort });
+    }
+  } catch (err) {
+    // A port in use (or any start-up failure) must not leave workers and listeners running.
+    await Promise.allSettled([http.close(), metricsServer?.close(), repository.close()]);
+    throw err;
   }
   ready = true;
   const httpPort = (http.server.address() as AddressInfo).port;
@@ -69,10 +75,13 @@ export async function startServer(
     closing ??= (async () => {
       ready = false;
       logger.info('shutting down: no new connections, finishing in-flight requests');
-      const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceSeconds * 1000).unref());
-      await Promise.race([http.close(), grace]);
+      const deadline = Date.now() + config.shutdownGraceSeconds * 1000;
+      const graceLeft = (): Promise<void> =>
+        new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref());
+      // The grace period bounds the whole shutdown: requests still running when it ends are abandoned.
+      await Promise.race([http.close(), graceLeft()]);
       await metricsServer?.close();
-      await repository.close();
+      await Promise.race([repository.close(), graceLeft()]);
       logger.info('shut down');
       logger.flush();
     })();

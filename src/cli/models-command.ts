@@ -91,6 +91,13 @@ export function modelsCommand(): Command {
             process.stderr.write(`${r.name}: ${r.reason}\n`);
           }
         }
+        for (const name of models) {
+          if (rows.some((r) => r.name === name)) continue;
+          failures++;
+          const reason = `no model folder '${name}' in repository ${repo}`;
+          result[name] = { error: reason };
+          process.stderr.write(`${name}: ${reason}\n`);
+        }
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         return failures;
       });

@@ -32,7 +32,6 @@ export const tensorConfigSchema = z
     dims,
     /** Labels file (one label per line, in class-index order) for the classification extension. */
     label_filename: z.string().min(1).optional(),
-    optional: z.boolean().optional(),
   })
   .strict();
 

@@ -10,7 +10,6 @@ export interface ResolvedTensorConfig {
   /** Dimensions without the batch dimension when maxBatchSize > 0; -1 = dynamic. */
   readonly dims: readonly number[];
   readonly labelFilename?: string;
-  readonly optional: boolean;
 }
 
 export interface ResolvedModelConfig {

@@ -84,7 +84,7 @@ export function checkInputSet(
     if (seen.has(n)) throw invalidArgument(`input '${n}' is given more than once`);
     seen.add(n);
   }
-  const missing = config.inputs.filter((i) => !i.optional && !seen.has(i.name)).map((i) => `'${i.name}'`);
+  const missing = config.inputs.filter((i) => !seen.has(i.name)).map((i) => `'${i.name}'`);
   if (missing.length > 0) {
     throw invalidArgument(
       `model '${config.name}' expects ${config.inputs.length} input(s); missing ${missing.join(', ')}`,

@@ -22,9 +22,23 @@ function valueAt(datatype: Datatype, data: TensorData, i: number): number {
   }
 }
 
-/** Formats like C++ std::to_string(float), which Triton uses: six decimals. */
+/** Formats like C++ std::to_string(float), which Triton uses: six decimals, inf, -inf, nan. */
 function formatValue(v: number): string {
-  return Number.isFinite(v) ? v.toFixed(6) : String(v).toLowerCase();
+  if (Number.isFinite(v)) return v.toFixed(6);
+  if (Number.isNaN(v)) return 'nan';
+  return v > 0 ? 'inf' : '-inf';
+}
+
+/** Highest first, NaN last, ties to the lower index: a consistent order whatever the values. */
+function byValueDescending(values: Float64Array): (a: number, b: number) => number {
+  return (a, b) => {
+    const va = values[a]!;
+    const vb = values[b]!;
+    const na = Number.isNaN(va);
+    const nb = Number.isNaN(vb);
+    if (na || nb) return na === nb ? a - b : na ? 1 : -1;
+    return vb - va || a - b;
+  };
 }
 
 /**
@@ -52,7 +66,7 @@ export function classify(
       order[c] = c;
       values[c] = valueAt(output.datatype, output.data, r * width + c);
     }
-    order.sort((a, b) => values[b]! - values[a]! || a - b);
+    order.sort(byValueDescending(values));
     for (let j = 0; j < take; j++) {
       const idx = order[j] ?? 0;
       const label = labels?.[idx];

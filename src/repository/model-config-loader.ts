@@ -136,7 +136,6 @@ export function resolveModelConfig(
         name: m.name,
         datatype: graphTypes.get(`${kind}:${m.name}`) ?? 'FP32',
         dims: graphDims(m),
-        optional: false,
       }));
     }
     const out: ResolvedTensorConfig[] = [];
@@ -174,7 +173,7 @@ export function resolveModelConfig(
         name: t.name,
         datatype: dt,
         dims,
-        optional: t.optional ?? false,
+
         ...(t.label_filename === undefined ? {} : { labelFilename: t.label_filename }),
       });
     });

@@ -11,7 +11,7 @@ import { InferdError, invalidArgument } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ModelStats } from '../observability/model-stats.js';
-import { InlineInstance, instanceCount, ModelInstance, sessionOptionsFor } from '../runtime/index.js';
+import { InlineInstance, instanceCount, ModelInstance, sessionOptionsFor, type Instance } from '../runtime/index.js';
 import { DirectScheduler } from '../scheduler/direct-scheduler.js';
 import {
   readLabels,
@@ -46,6 +46,10 @@ interface ModelEntry {
   fingerprint: string | undefined;
   /** Operations on one model run one after another. */
   chain: Promise<void>;
+  /** Operations queued or running on the chain. */
+  ops: number;
+  /** A poll-triggered load is waiting on the chain. */
+  reloadQueued: boolean;
 }
 
 export class ModelRepository {
@@ -64,13 +68,23 @@ export class ModelRepository {
     const { controlMode, loadModels } = this.options;
     await assertRepositoryFolder(this.options.path);
     let names: string[];
-    if (controlMode === 'explicit' && !loadModels.includes('*')) names = [...loadModels];
+    if (controlMode === 'explicit' && !loadModels.includes('*')) names = [...new Set(loadModels)];
     else names = await listModelNames(this.options.path);
     await Promise.all(names.map((n) => this.enqueue(n, () => this.loadInternal(n)).catch(() => undefined)));
-    if (controlMode === 'poll') {
-      this.pollTimer = setInterval(() => void this.poll(), this.options.pollSeconds * 1000);
-      this.pollTimer.unref();
-    }
+    if (controlMode === 'poll') this.schedulePoll();
+  }
+
+  /** The next scan starts a poll interval after the previous one finished, so scans never overlap. */
+  private schedulePoll(): void {
+    if (this.closed) return;
+    // Node clamps delays past 2^31-1 ms to 1 ms; cap instead of spinning.
+    const ms = Math.min(this.options.pollSeconds * 1000, 2 ** 31 - 1);
+    this.pollTimer = setTimeout(() => {
+      this.poll()
+        .catch((err: unknown) => this.options.logger.warn({ err }, 'repository poll failed'))
+        .finally(() => this.schedulePoll());
+    }, ms);
+    this.pollTimer.unref();
   }
 
   /** The version to serve: the given one, or the highest ready version. */
@@ -165,7 +179,7 @@ export class ModelRepository {
   /** Stops polling, drains every version and closes every instance. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.pollTimer !== undefined) clearInterval(this.pollTimer);
+    if (this.pollTimer !== undefined) clearTimeout(this.pollTimer);
     await Promise.all(
       [...this.entries.keys()].map((n) =>
         this.enqueue(n, () => this.unloadInternal(n, 'server shutting down')).catch(() => undefined),
@@ -199,6 +213,8 @@ export class ModelRepository {
         versions: new Map(),
         fingerprint: undefined,
         chain: Promise.resolve(),
+        ops: 0,
+        reloadQueued: false,
       };
       this.entries.set(name, e);
     }
@@ -207,7 +223,10 @@ export class ModelRepository {
 
   private enqueue(name: string, op: () => Promise<void>): Promise<void> {
     const e = this.entry(name);
-    const run = e.chain.then(op);
+    e.ops++;
+    const run = e.chain.then(op).finally(() => {
+      e.ops--;
+    });
     e.chain = run.catch(() => undefined);
     return run;
   }
@@ -222,12 +241,20 @@ export class ModelRepository {
       return;
     }
     for (const name of names) {
+      if (this.closed) return;
       const folder = await scanModelFolder(this.options.path, name);
       const e = this.entries.get(name);
-      if (folder !== undefined && (e === undefined || e.fingerprint !== folder.fingerprint)) {
-        void this.enqueue(name, () => this.loadInternal(name)).catch(() => undefined);
+      // One pending load per model: a busy model (a long drain) is not queued again on every poll.
+      if (folder !== undefined && (e === undefined || (e.fingerprint !== folder.fingerprint && !e.reloadQueued))) {
+        const entry = this.entry(name);
+        entry.reloadQueued = true;
+        void this.enqueue(name, () => {
+          entry.reloadQueued = false;
+          return this.loadInternal(name);
+        }).catch(() => undefined);
       }
     }
+    if (this.closed) return;
     for (const [name, e] of this.entries) {
       // Unloading clears the fingerprint: a removed model is unloaded once, not on every poll.
       if (!names.includes(name) && (e.fingerprint !== undefined || e.versions.size > 0))
@@ -236,6 +263,7 @@ export class ModelRepository {
   }
 
   private async loadInternal(name: string): Promise<void> {
+    if (this.closed) throw new InferdError('INF_ERR_UNAVAILABLE', 'the server is shutting down');
     const log = this.options.logger.child({ model: name });
     const e = this.entry(name);
     try {
@@ -248,7 +276,8 @@ export class ModelRepository {
     if (folder === undefined) {
       const reason = `no model folder '${name}' in repository ${this.options.path}`;
       // A name that was never served leaves nothing behind: clients cannot grow the model table.
-      if (e.versions.size === 0) this.entries.delete(name);
+      // (Only when nothing else is queued for it, so operations on one name never overlap.)
+      if (e.versions.size === 0 && e.ops <= 1) this.entries.delete(name);
       throw new InferdError('INF_ERR_MODEL_NOT_FOUND', reason);
     }
     e.fingerprint = folder.fingerprint;
@@ -348,14 +377,16 @@ export class ModelRepository {
       };
     }
     const config = resolved.value;
-    const instances = [first.instance];
-    try {
-      const more = await Promise.all(
-        Array.from({ length: instanceCount(config) - 1 }, (_, i) => loadInstance(`${label}#${i + 1}`)),
-      );
-      instances.push(...more.map((m) => m.instance));
-    } catch (err) {
+    const instances: Instance[] = [first.instance];
+    const more = await Promise.allSettled(
+      Array.from({ length: instanceCount(config) - 1 }, (_, i) => loadInstance(`${label}#${i + 1}`)),
+    );
+    for (const m of more) if (m.status === 'fulfilled') instances.push(m.value.instance);
+    const failed = more.find((m): m is PromiseRejectedResult => m.status === 'rejected');
+    if (failed !== undefined) {
+      // Every instance that did start is stopped again: nothing is left running.
       await Promise.all(instances.map((i) => i.close()));
+      const err: unknown = failed.reason;
       return {
         ok: false,
         issues: [
@@ -393,9 +424,11 @@ export class ModelRepository {
     const e = this.entries.get(name);
     if (e === undefined) return;
     e.state = 'UNLOADING';
+    e.reason = reason;
+    // Out of service first (ready turns false, new requests get 503), then drain what is in flight.
     const old = e.versions;
-    await this.retire(old.values());
     e.versions = new Map();
+    await this.retire(old.values());
     e.state = 'UNAVAILABLE';
     e.reason = reason;
     e.fingerprint = undefined;

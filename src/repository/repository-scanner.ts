@@ -22,10 +22,20 @@ export interface ModelFolder {
 /** Names of the model folders in the repository (invalid names are listed so they can be reported). */
 export async function listModelNames(repository: string): Promise<string[]> {
   const entries = await readdir(repository, { withFileTypes: true });
-  return entries
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-    .map((e) => e.name)
-    .sort();
+  const names: string[] = [];
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    if (e.isDirectory()) names.push(e.name);
+    else if (e.isSymbolicLink()) {
+      // A linked model folder counts when its target is a folder.
+      try {
+        if ((await stat(path.join(repository, e.name))).isDirectory()) names.push(e.name);
+      } catch {
+        // A dangling link is not a model.
+      }
+    }
+  }
+  return names.sort();
 }
 
 export async function scanModelFolder(repository: string, name: string): Promise<ModelFolder | undefined> {
@@ -42,7 +52,15 @@ export async function scanModelFolder(repository: string, name: string): Promise
   const parts: string[] = [];
   for (const e of entries) {
     const full = path.join(dir, e.name);
-    if (e.isDirectory()) {
+    // stat follows symlinks (ConfigMap mounts, linked version folders); a file that vanished
+    // between the listing and here (an editor's atomic save) is simply skipped.
+    let info;
+    try {
+      info = await stat(full);
+    } catch {
+      continue;
+    }
+    if (info.isDirectory()) {
       const v = parseVersion(e.name);
       if (v === undefined) continue;
       try {
@@ -52,10 +70,9 @@ export async function scanModelFolder(repository: string, name: string): Promise
       } catch {
         // A version folder without a model file is not a version (yet).
       }
-    } else if (e.isFile()) {
+    } else if (info.isFile()) {
       if ((CONFIG_FILES as readonly string[]).includes(e.name)) configFiles.push(e.name);
-      const s = await stat(full);
-      parts.push(`${e.name}:${s.size}:${s.mtimeMs}`);
+      parts.push(`${e.name}:${info.size}:${info.mtimeMs}`);
     }
   }
   versions.sort((a, b) => a - b);

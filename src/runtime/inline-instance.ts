@@ -7,6 +7,7 @@ import { InferdError } from '../errors/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Instance, InstanceMetadata, RunResult } from './instance.js';
 import { messageOf, openSession, runSession } from './ort-session.js';
+import { runError } from './run-error.js';
 import type { SessionOptionsWire } from './worker-messages.js';
 
 export class InlineInstance implements Instance {
@@ -46,7 +47,7 @@ export class InlineInstance implements Instance {
       const r = await runSession(this.session, inputs, outputNames, false);
       return { outputs: r.outputs as Tensor[], timings: r.timings };
     } catch (err) {
-      throw new InferdError('INF_ERR_RUNTIME', `onnxruntime failed: ${messageOf(err)}`);
+      throw runError(messageOf(err));
     }
   }
 

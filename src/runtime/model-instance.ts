@@ -8,6 +8,11 @@ import { InferdError } from '../errors/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Instance, InstanceMetadata, RunResult } from './instance.js';
 import { ownedView } from './owned-view.js';
+import { runError } from './run-error.js';
+
+/** A worker that keeps dying is not restarted more than this often. */
+const MAX_RESTARTS_PER_WINDOW = 3;
+const RESTART_WINDOW_MS = 60_000;
 import type { FromWorker, SessionOptionsWire, ToWorker, WireTensor } from './worker-messages.js';
 
 // Under a TypeScript loader (tests, tsx) this module is .ts; built, it is .js. The worker matches.
@@ -42,10 +47,12 @@ export class ModelInstance implements Instance {
   private loadWaiter: { resolve(m: InstanceMetadata): void; reject(e: Error): void } | undefined;
   private closeWaiter: (() => void) | undefined;
   private closing = false;
-  private exited = false;
-  /** Set while a crashed worker is being replaced; runs wait for it. */
+  /** Closed, or its worker could not be replaced: it will never run again. */
+  private stopped = false;
+  /** Set while an exited worker is being replaced; runs wait for it. */
   private restarting: Promise<void> | undefined;
   private restarts = 0;
+  private readonly recentRestarts: number[] = [];
 
   private constructor(
     label: string,
@@ -74,7 +81,7 @@ export class ModelInstance implements Instance {
 
   /** False once closed, or when a crashed worker could not be replaced. */
   get alive(): boolean {
-    return !this.exited;
+    return !this.stopped;
   }
 
   /** Times the worker died and was replaced. */
@@ -89,7 +96,7 @@ export class ModelInstance implements Instance {
    */
   async run(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<RunResult> {
     if (this.restarting !== undefined) await this.restarting;
-    if (this.exited) throw new InferdError('INF_ERR_UNAVAILABLE', `instance ${this.label} is not running`);
+    if (this.stopped) throw new InferdError('INF_ERR_UNAVAILABLE', `instance ${this.label} is not running`);
     const id = this.nextId++;
     const wire: WireTensor[] = [];
     const transfer: ArrayBuffer[] = [];
@@ -104,14 +111,26 @@ export class ModelInstance implements Instance {
     }
     return new Promise<RunResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.post({ type: 'run', id, inputs: wire, outputNames }, transfer);
+      try {
+        this.post({ type: 'run', id, inputs: wire, outputNames }, transfer);
+      } catch (err) {
+        this.pending.delete(id);
+        reject(
+          new InferdError(
+            'INF_ERR_RUNTIME',
+            `cannot hand the inputs to instance ${this.label}: ${(err as Error).message}`,
+          ),
+        );
+      }
     });
   }
 
   private spawn(): Worker {
     const worker = spawnWorker();
     worker.on('message', (msg: FromWorker) => this.onMessage(msg));
-    worker.on('error', (err) => this.failAll(err));
+    worker.on('error', (err) => {
+      if (worker === this.worker) this.failAll(err);
+    });
     worker.on('exit', (code) => this.onExit(worker, code));
     return worker;
   }
@@ -131,18 +150,24 @@ export class ModelInstance implements Instance {
   private onExit(worker: Worker, code: number): void {
     if (worker !== this.worker) return;
     this.failAll(new Error(`worker exited with code ${code}`));
-    if (this.closing) {
-      this.exited = true;
+    const now = Date.now();
+    while (this.recentRestarts.length > 0 && now - (this.recentRestarts[0] ?? 0) > RESTART_WINDOW_MS)
+      this.recentRestarts.shift();
+    if (this.closing || this.stopped || this.recentRestarts.length >= MAX_RESTARTS_PER_WINDOW) {
+      // Closed, already given up, or crashing in a loop: stop instead of restarting again.
+      this.stopped = true;
       this.closeWaiter?.();
       return;
     }
     this.restarts++;
+    this.recentRestarts.push(now);
     this.restarting = (async () => {
       try {
         this.worker = this.spawn();
         await this.loadModel();
       } catch {
-        this.exited = true;
+        this.stopped = true;
+        await this.worker.terminate();
       } finally {
         this.restarting = undefined;
       }
@@ -153,7 +178,7 @@ export class ModelInstance implements Instance {
   async close(): Promise<void> {
     this.closing = true;
     if (this.restarting !== undefined) await this.restarting;
-    if (this.exited) return;
+    if (this.stopped) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 5000);
       this.closeWaiter = () => {
@@ -188,7 +213,7 @@ export class ModelInstance implements Instance {
       case 'run-error': {
         const p = this.pending.get(msg.id);
         this.pending.delete(msg.id);
-        p?.reject(new InferdError('INF_ERR_RUNTIME', `onnxruntime failed: ${msg.message}`));
+        p?.reject(runError(msg.message));
         break;
       }
       case 'closed':

@@ -67,7 +67,8 @@ export async function openSession(modelPath: string, options: SessionOptionsWire
       interOpNumThreads: options.interOpNumThreads,
       graphOptimizationLevel: options.graphOptimizationLevel,
       executionProviders: providers,
-      executionMode: 'sequential',
+      // Inter-op parallelism only exists in onnxruntime's parallel mode.
+      executionMode: options.interOpNumThreads > 1 ? 'parallel' : 'sequential',
       // onnxruntime would print its own copy of every failure to stderr; inferd reports and logs them.
       logSeverityLevel: 4,
     });

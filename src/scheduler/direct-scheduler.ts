@@ -8,6 +8,8 @@ import type { ModelStats } from '../observability/model-stats.js';
 import type { FailureReason } from '../observability/metrics.js';
 import type { InferRequest, InferResult } from '../core/infer-request.js';
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface SchedulerOptions {
   readonly maxQueueSize: number;
   readonly defaultTimeoutUs: number;
@@ -80,8 +82,9 @@ export class DirectScheduler {
     const deadlineNs = timeoutUs > 0 ? request.arrivalNs + BigInt(timeoutUs) * 1000n : undefined;
     return new Promise<InferResult>((resolve, reject) => {
       const item: Queued = { request, deadlineNs, resolve, reject, onAbort: undefined, timer: undefined, done: false };
-      if (deadlineNs !== undefined) {
-        const ms = Math.max(0, Number(deadlineNs - process.hrtime.bigint()) / 1e6);
+      const ms = deadlineNs === undefined ? Infinity : Math.max(0, Number(deadlineNs - process.hrtime.bigint()) / 1e6);
+      // Node clamps delays past 2^31-1 ms (about 24 days) to 1 ms; such deadlines are left to dispatch.
+      if (ms <= MAX_TIMER_MS) {
         item.timer = setTimeout(() => this.removeQueued(item, this.deadlineError(item), 'REJECTED'), ms);
         item.timer.unref();
       }
@@ -134,7 +137,6 @@ export class DirectScheduler {
     while (this.idle.length > 0 && this.queued > 0) {
       const item = this.next();
       if (item === undefined) break;
-      if (item.done) continue;
       const now = process.hrtime.bigint();
       if (item.deadlineNs !== undefined && now > item.deadlineNs) {
         this.settleError(item, this.deadlineError(item), 'REJECTED');

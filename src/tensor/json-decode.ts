@@ -128,10 +128,25 @@ function flatLeaves(name: string, shape: readonly number[], data: unknown, n: nu
     if (data.length !== n) throw countMismatch(name, shape, n, data.length);
     return data;
   }
-  const leaves = new Array<unknown>(n);
-  const count = collectLeaves(name, data, leaves, 0, 1);
+  // Count before allocating: the declared shape alone must not size an array (a tiny body could
+  // declare millions of elements).
+  const count = countLeaves(name, data, 1);
   if (count !== n) throw countMismatch(name, shape, n, count);
+  const leaves = new Array<unknown>(n);
+  collectLeaves(name, data, leaves, 0, 1);
   return leaves;
+}
+
+function countLeaves(name: string, arr: readonly unknown[], depth: number): number {
+  if (depth > MAX_JSON_NESTING) {
+    throw invalid(`input '${name}': data is nested more than ${MAX_JSON_NESTING} levels deep`);
+  }
+  let count = 0;
+  for (let i = 0; i < arr.length; i++) {
+    const v = arr[i];
+    count += Array.isArray(v) ? countLeaves(name, v as unknown[], depth + 1) : 1;
+  }
+  return count;
 }
 
 /**

@@ -56,7 +56,7 @@ describe('InlineInstance', () => {
     );
   });
 
-  it('maps onnxruntime failures to INF_ERR_RUNTIME and load failures to INF_ERR_MODEL_LOAD', async () => {
+  it('maps refused inputs to INF_ERR_INVALID_ARGUMENT and load failures to INF_ERR_MODEL_LOAD', async () => {
     const { instance } = await InlineInstance.load('simple', path.join(EXAMPLES_DIR, 'simple/1/model.onnx'), OPTIONS);
     try {
       await assert.rejects(
@@ -67,7 +67,8 @@ describe('InlineInstance', () => {
           ],
           ['OUTPUT0'],
         ),
-        (err: Error & { code?: string }) => err.code === 'INF_ERR_RUNTIME' && /onnxruntime failed/.test(err.message),
+        (err: Error & { code?: string }) =>
+          err.code === 'INF_ERR_INVALID_ARGUMENT' && /refused the inputs/.test(err.message),
       );
     } finally {
       await instance.close();

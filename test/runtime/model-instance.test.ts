@@ -86,17 +86,31 @@ describe('ModelInstance', () => {
     assert.equal(other[15], 1);
   });
 
-  it('turns an onnxruntime failure into INF_ERR_RUNTIME and keeps working', async () => {
+  it('maps inputs the graph refuses to INF_ERR_INVALID_ARGUMENT and kernel failures to INF_ERR_RUNTIME, and keeps working', async () => {
     await assert.rejects(
       simple.run(
         [
           { name: 'INPUT0', datatype: 'INT32', shape: [1, 16], data: new Int32Array(16) },
-          // The graph declares [-1, 16]; onnxruntime refuses 15 columns.
+          // The graph declares [-1, 16]; onnxruntime refuses 15 columns before running anything.
           { name: 'INPUT1', datatype: 'INT32', shape: [1, 15], data: new Int32Array(15) },
         ],
         ['OUTPUT0'],
       ),
-      (err: Error & { code?: string }) => err.code === 'INF_ERR_RUNTIME' && /onnxruntime failed/.test(err.message),
+      (err: Error & { code?: string }) =>
+        err.code === 'INF_ERR_INVALID_ARGUMENT' &&
+        /^the model refused the inputs: Got invalid dimensions/.test(err.message),
+    );
+    await assert.rejects(
+      simple.run(
+        [
+          // Batch 2 against batch 3: the graph's Add kernel cannot broadcast them.
+          { name: 'INPUT0', datatype: 'INT32', shape: [2, 16], data: new Int32Array(32) },
+          { name: 'INPUT1', datatype: 'INT32', shape: [3, 16], data: new Int32Array(48) },
+        ],
+        ['OUTPUT0'],
+      ),
+      (err: Error & { code?: string }) =>
+        err.code === 'INF_ERR_RUNTIME' && /^onnxruntime failed: Non-zero status/.test(err.message),
     );
     const ok = await simple.run(
       [

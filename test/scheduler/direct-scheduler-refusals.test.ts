@@ -42,6 +42,11 @@ describe('DirectScheduler refusals', () => {
     assert.equal(f.stats.fail.count > 0, true);
   });
 
+  it('does not expire at once a timeout too long for a timer (over 2^31 ms)', async () => {
+    const r = await f.scheduler.infer(request(9, { timeoutUs: 3e12 }));
+    assert.equal((r.outputs[0]?.data as Float32Array)[0], 9);
+  });
+
   it('drops a queued request when its client cancels, before it reaches the instance', async () => {
     const execBefore = f.stats.executionCount;
     const abort = new AbortController();

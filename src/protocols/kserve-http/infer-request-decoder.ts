@@ -36,6 +36,9 @@ export interface DecodeLimits {
 
 type Json = Record<string, unknown>;
 
+/** Priority levels run from 1 (highest) to this; 0 means the model's default level. */
+export const MAX_PRIORITY_LEVEL = 255;
+
 function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -91,6 +94,20 @@ export function decodeInferBody(
   if (id !== undefined && typeof id !== 'string')
     throw invalidArgument(`request "id" must be a string, got ${JSON.stringify(id)}`);
   const params = parameters(request.parameters, 'request');
+  // The cheap request-level checks come first, before any input is decoded.
+  const outputs = decodeRequestedOutputs(config, request.outputs);
+  const binaryOutputs = params.binary_data_output ?? false;
+  if (typeof binaryOutputs !== 'boolean') {
+    throw invalidArgument(`parameter "binary_data_output" must be true or false, got ${JSON.stringify(binaryOutputs)}`);
+  }
+  const priority = params.priority === undefined ? 0 : nonNegativeInt(params.priority, 'parameter "priority"');
+  if (priority > MAX_PRIORITY_LEVEL) {
+    throw invalidArgument(
+      `parameter "priority" must be 0 (the default level) to ${MAX_PRIORITY_LEVEL}, got ${priority}`,
+    );
+  }
+  const timeoutUs =
+    params.timeout === undefined ? 0 : nonNegativeInt(params.timeout, 'parameter "timeout" (microseconds)');
 
   const rawInputs = request.inputs;
   if (!Array.isArray(rawInputs) || rawInputs.length === 0)
@@ -153,16 +170,18 @@ export function decodeInferBody(
     id,
     inputs,
     batchSize,
-    outputs: decodeRequestedOutputs(config, request.outputs),
-    binaryOutputs: params.binary_data_output === true,
-    priority: params.priority === undefined ? 0 : nonNegativeInt(params.priority, 'parameter "priority"'),
-    timeoutUs: params.timeout === undefined ? 0 : nonNegativeInt(params.timeout, 'parameter "timeout" (microseconds)'),
+    outputs,
+    binaryOutputs,
+    priority,
+    timeoutUs,
   };
 }
 
 function decodeRequestedOutputs(config: ResolvedModelConfig, raw: unknown): RequestedOutput[] | undefined {
   if (raw === undefined) return undefined;
   if (!Array.isArray(raw)) throw invalidArgument('"outputs" must be an array');
+  // An empty list asks for nothing in particular: every output, as when "outputs" is absent.
+  if (raw.length === 0) return undefined;
   const seen = new Set<string>();
   return raw.map((o, i) => {
     if (!isObject(o) || typeof o.name !== 'string') throw invalidArgument(`outputs[${i}] needs a "name" string`);

@@ -23,7 +23,6 @@ export function modelConfigView(mv: ModelVersion): unknown {
     data_type: configTypeName(t.datatype),
     dims: [...t.dims],
     ...(t.labelFilename === undefined ? {} : { label_filename: t.labelFilename }),
-    ...(t.optional ? { optional: true } : {}),
   });
   return {
     name: c.name,

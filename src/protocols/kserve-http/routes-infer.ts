@@ -26,7 +26,7 @@ export function registerInferRoutes(app: FastifyInstance, repository: ModelRepos
     reply.raw.once('close', onClose);
 
     const result = await mv.scheduler.infer({
-      requestId: decoded.id ?? String(request.id),
+      requestId: String(request.id),
       inputs: decoded.inputs,
       outputNames: outputNamesFor(mv, decoded),
       batchSize: decoded.batchSize,
