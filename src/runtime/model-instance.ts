@@ -39,6 +39,26 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/**
+ * Copies BYTES elements into one buffer of their own. Elements are often views into the request
+ * body; posted as they are, each would clone its whole backing buffer. Views into one packed
+ * buffer cross the thread as that single buffer, transferred.
+ */
+function packElements(elements: readonly Uint8Array[]): { buffer: ArrayBuffer; views: Uint8Array[] } {
+  let total = 0;
+  for (const e of elements) total += e.byteLength;
+  const buffer = new ArrayBuffer(total);
+  const bytes = new Uint8Array(buffer);
+  const views: Uint8Array[] = [];
+  let offset = 0;
+  for (const e of elements) {
+    bytes.set(e, offset);
+    views.push(bytes.subarray(offset, offset + e.byteLength));
+    offset += e.byteLength;
+  }
+  return { buffer, views };
+}
+
 export class ModelInstance implements Instance {
   readonly label: string;
   private worker: Worker;
@@ -102,7 +122,9 @@ export class ModelInstance implements Instance {
     const transfer: ArrayBuffer[] = [];
     for (const t of inputs) {
       if (t.datatype === 'BYTES') {
-        wire.push({ name: t.name, datatype: t.datatype, shape: t.shape, data: t.data });
+        const packed = packElements(t.data as Uint8Array[]);
+        transfer.push(packed.buffer);
+        wire.push({ name: t.name, datatype: t.datatype, shape: t.shape, data: packed.views });
       } else {
         const data = ownedView(t.data as ArrayBufferView);
         transfer.push(data.buffer as ArrayBuffer);

@@ -23,6 +23,13 @@ function fromFastify(err: FastifyError, maxBodyBytes: number): InferdError | und
   }
 }
 
+/** Server-side failures carry the request id, so a client's report leads to the log line. */
+function withRequestId(err: InferdError, requestId: string): string {
+  return err.httpStatus === 500 && !err.message.includes(requestId)
+    ? `${err.message} (request id ${requestId})`
+    : err.message;
+}
+
 export function makeErrorHandler(maxBodyBytes: number) {
   return function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
     let err: InferdError | undefined = isInferdError(error) ? error : undefined;
@@ -41,6 +48,6 @@ export function makeErrorHandler(maxBodyBytes: number) {
     void reply
       .code(err.httpStatus)
       .type('application/json')
-      .send(JSON.stringify({ error: err.message }));
+      .send(JSON.stringify({ error: withRequestId(err, String(request.id)) }));
   };
 }

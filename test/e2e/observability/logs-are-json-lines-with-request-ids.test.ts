@@ -50,6 +50,8 @@ describe('JSON logs', () => {
     assert.equal(res.status, 500);
     const id = res.headers.get('x-request-id');
     assert.ok(id !== null && id !== '');
+    // The client's error names the id too, so a report leads straight to the log line.
+    assert.ok(res.text.endsWith(`(request id ${id})"}`), res.text);
     const lines = server.logs.filter((l) => l.request_id === id);
     assert.equal(lines.length, 1, JSON.stringify(lines));
     const [line] = lines;
