@@ -81,6 +81,15 @@ const queuePolicySchema = z
   })
   .strict();
 
+const dynamicBatchingSchema = z
+  .object({
+    /** How long a batch short of max_batch_size (or of a preferred size) may wait for more requests. */
+    max_queue_delay_microseconds: z.number().int().min(0).max(10_000_000).default(0),
+    /** Batch sizes to dispatch at once without waiting; each at most max_batch_size. */
+    preferred_batch_size: z.array(z.number().int().min(1)).default([]),
+  })
+  .strict();
+
 export const modelConfigSchema = z
   .object({
     name: z.string().min(1).optional(),
@@ -94,6 +103,8 @@ export const modelConfigSchema = z
     instance_group: z.array(instanceGroupSchema).min(1).optional(),
     optimization: optimizationSchema.optional(),
     queue_policy: queuePolicySchema.optional(),
+    /** Merge concurrent requests into one execution along the batch dimension (needs max_batch_size > 0). */
+    dynamic_batching: dynamicBatchingSchema.optional(),
     parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   })
   .strict();

@@ -36,6 +36,9 @@ export interface ResolvedModelConfig {
     readonly defaultTimeoutMicroseconds: number;
     readonly defaultPriorityLevel: number;
   };
+  /** Present when requests are merged into batched executions. */
+  readonly dynamicBatching:
+    { readonly maxQueueDelayMicroseconds: number; readonly preferredBatchSizes: readonly number[] } | undefined;
   readonly parameters: Readonly<Record<string, string | number | boolean>>;
   /** Whether the config was completed from the ONNX graph (no file, or a file without inputs/outputs). */
   readonly autoCompleted: boolean;

@@ -51,15 +51,12 @@ export class ModelStats {
     this.metrics.pendingRequests.inc(this.labels, delta);
   }
 
-  recordSuccess(t: PhaseTimings, batchSize: number): void {
-    this.lastInferenceMs = Date.now();
-    this.inferenceCount += batchSize;
+  /**
+   * One model execution, of `batchSize` rows in all (several requests when dynamically batched):
+   * the execution count and the per-batch-size compute statistics.
+   */
+  recordExecution(t: Omit<PhaseTimings, 'requestNs' | 'queueNs'>, batchSize: number): void {
     this.executionCount += 1;
-    add(this.success, t.requestNs);
-    add(this.queue, t.queueNs);
-    add(this.computeInput, t.computeInputNs);
-    add(this.computeInfer, t.computeInferNs);
-    add(this.computeOutput, t.computeOutputNs);
     let b = this.batchStats.get(batchSize);
     if (b === undefined) {
       b = { computeInput: zero(), computeInfer: zero(), computeOutput: zero() };
@@ -68,11 +65,25 @@ export class ModelStats {
     add(b.computeInput, t.computeInputNs);
     add(b.computeInfer, t.computeInferNs);
     add(b.computeOutput, t.computeOutputNs);
+    this.metrics.execCount.inc(this.labels);
+  }
+
+  /**
+   * One successful request of `batchSize` rows. As in Triton, each request of a batched execution
+   * counts that execution's compute times as its own.
+   */
+  recordSuccess(t: PhaseTimings, batchSize: number): void {
+    this.lastInferenceMs = Date.now();
+    this.inferenceCount += batchSize;
+    add(this.success, t.requestNs);
+    add(this.queue, t.queueNs);
+    add(this.computeInput, t.computeInputNs);
+    add(this.computeInfer, t.computeInferNs);
+    add(this.computeOutput, t.computeOutputNs);
 
     const m = this.metrics;
     m.requestSuccess.inc(this.labels);
     m.inferenceCount.inc(this.labels, batchSize);
-    m.execCount.inc(this.labels);
     m.requestDurationUs.inc(this.labels, t.requestNs / 1000);
     m.queueDurationUs.inc(this.labels, t.queueNs / 1000);
     m.computeInputDurationUs.inc(this.labels, t.computeInputNs / 1000);

@@ -188,6 +188,25 @@ export function resolveModelConfig(
 
   const inputs = resolveList('input', parsed.input, graph.inputs);
   const outputs = resolveList('output', parsed.output, graph.outputs);
+  const batching = parsed.dynamic_batching;
+  if (batching !== undefined) {
+    if (maxBatchSize === 0) {
+      issues.push({
+        file,
+        field: 'dynamic_batching',
+        reason: 'needs a batch dimension: max_batch_size must be above 0',
+      });
+    }
+    batching.preferred_batch_size.forEach((size, i) => {
+      if (maxBatchSize > 0 && size > maxBatchSize) {
+        issues.push({
+          file,
+          field: `dynamic_batching.preferred_batch_size[${i}]`,
+          reason: `is ${size}, over max_batch_size ${maxBatchSize}`,
+        });
+      }
+    });
+  }
   if (issues.length > 0) return { ok: false, issues };
 
   const queue = parsed.queue_policy;
@@ -204,6 +223,13 @@ export function resolveModelConfig(
       defaultTimeoutMicroseconds: queue?.default_timeout_microseconds ?? 0,
       defaultPriorityLevel: queue?.default_priority_level ?? 1,
     },
+    dynamicBatching:
+      batching === undefined
+        ? undefined
+        : {
+            maxQueueDelayMicroseconds: batching.max_queue_delay_microseconds,
+            preferredBatchSizes: [...batching.preferred_batch_size].sort((a, b) => a - b),
+          },
     parameters: parsed.parameters ?? {},
     autoCompleted: parsed.input === undefined || parsed.output === undefined,
   };

@@ -400,6 +400,15 @@ export class ModelRepository {
     }
     const stats = new ModelStats(folder.name, String(version), this.options.metrics);
     const scheduler = new DirectScheduler(instances, stats, {
+      ...(config.dynamicBatching === undefined
+        ? {}
+        : {
+            batching: {
+              maxBatchSize: config.maxBatchSize,
+              maxQueueDelayUs: config.dynamicBatching.maxQueueDelayMicroseconds,
+              preferredBatchSizes: config.dynamicBatching.preferredBatchSizes,
+            },
+          }),
       maxQueueSize: config.queuePolicy.maxQueueSize,
       defaultTimeoutUs: config.queuePolicy.defaultTimeoutMicroseconds,
       defaultPriorityLevel: config.queuePolicy.defaultPriorityLevel,

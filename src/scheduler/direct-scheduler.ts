@@ -1,16 +1,30 @@
 // The one place requests wait for a model version: a bounded queue in front of the version's
-// instances. Requests run one per free instance, in priority then arrival order; a full queue
-// is refused at once, and expired or cancelled requests are dropped before they reach a worker.
+// instances. Requests run on free instances in priority then arrival order, one per execution or,
+// with dynamic batching, several compatible ones merged along the batch dimension; a full queue is
+// refused at once, and expired or cancelled requests are dropped before they reach a worker.
 
 import { InferdError } from '../errors/index.js';
 import { assertStringTensorCarriable, type Instance } from '../runtime/index.js';
 import type { ModelStats } from '../observability/model-stats.js';
 import type { FailureReason } from '../observability/metrics.js';
 import type { InferRequest, InferResult } from '../core/infer-request.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { batchKey, mergeInputs, splitOutputs } from './batch-formation.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+export interface BatchingOptions {
+  /** Most rows one execution may hold (the model's max_batch_size). */
+  readonly maxBatchSize: number;
+  /** How long a batch short of its target may wait for more requests; 0 = never wait. */
+  readonly maxQueueDelayUs: number;
+  /** Batch sizes worth dispatching at once, without waiting for more. */
+  readonly preferredBatchSizes: readonly number[];
+}
+
 export interface SchedulerOptions {
+  /** Dynamic batching (config `dynamic_batching`); without it each request runs alone. */
+  readonly batching?: BatchingOptions;
   readonly maxQueueSize: number;
   readonly defaultTimeoutUs: number;
   /** Level for requests with priority 0 (none given); 1 is the highest. */
@@ -20,6 +34,9 @@ export interface SchedulerOptions {
 interface Queued {
   readonly request: InferRequest;
   readonly deadlineNs: bigint | undefined;
+  /** Requests with equal keys can share an execution (dynamic batching). */
+  readonly key: string;
+  readonly enqueuedNs: bigint;
   resolve(result: InferResult): void;
   reject(err: Error): void;
   onAbort: (() => void) | undefined;
@@ -36,11 +53,13 @@ export class DirectScheduler {
   private inFlight = 0;
   private draining = false;
   private drainWaiters: (() => void)[] = [];
+  /** Wakes dispatch when a waiting batch's queue delay runs out. */
+  private delayTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly instances: readonly Instance[],
     private readonly stats: ModelStats,
-    private readonly options: SchedulerOptions,
+    private options: SchedulerOptions,
   ) {
     this.idle = [...instances];
   }
@@ -81,7 +100,17 @@ export class DirectScheduler {
     const timeoutUs = request.timeoutUs > 0 ? request.timeoutUs : this.options.defaultTimeoutUs;
     const deadlineNs = timeoutUs > 0 ? request.arrivalNs + BigInt(timeoutUs) * 1000n : undefined;
     return new Promise<InferResult>((resolve, reject) => {
-      const item: Queued = { request, deadlineNs, resolve, reject, onAbort: undefined, timer: undefined, done: false };
+      const item: Queued = {
+        request,
+        deadlineNs,
+        key: this.options.batching === undefined ? '' : batchKey(request),
+        enqueuedNs: process.hrtime.bigint(),
+        resolve,
+        reject,
+        onAbort: undefined,
+        timer: undefined,
+        done: false,
+      };
       const ms = deadlineNs === undefined ? Infinity : Math.max(0, Number(deadlineNs - process.hrtime.bigint()) / 1e6);
       // Node clamps delays past 2^31-1 ms (about 24 days) to 1 ms; such deadlines are left to dispatch.
       if (ms <= MAX_TIMER_MS) {
@@ -113,38 +142,115 @@ export class DirectScheduler {
   /** Refuses new work and resolves once everything queued or running has finished. */
   drain(): Promise<void> {
     this.draining = true;
+    // A batch waiting for company goes now: nothing more will join it.
+    if (this.delayTimer !== undefined) {
+      clearTimeout(this.delayTimer);
+      this.delayTimer = undefined;
+    }
+    if (this.options.batching !== undefined)
+      this.options = { ...this.options, batching: { ...this.options.batching, maxQueueDelayUs: 0 } };
+    this.dispatch();
     if (this.pending === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  private next(): Queued | undefined {
-    if (this.queued === 0) return undefined;
-    const levels = [...this.queues.keys()].sort((a, b) => a - b);
-    for (const level of levels) {
-      const q = this.queues.get(level);
-      if (q === undefined) continue;
-      const item = q.shift();
-      if (q.length === 0) this.queues.delete(level);
-      if (item !== undefined) {
+  /** Levels present, highest priority (lowest number) first. */
+  private levels(): number[] {
+    return [...this.queues.keys()].sort((a, b) => a - b);
+  }
+
+  private take(item: Queued): void {
+    for (const [level, q] of this.queues) {
+      const i = q.indexOf(item);
+      if (i >= 0) {
+        q.splice(i, 1);
+        if (q.length === 0) this.queues.delete(level);
         this.queued--;
+        return;
+      }
+    }
+  }
+
+  private next(): Queued | undefined {
+    for (const level of this.levels()) {
+      const item = this.queues.get(level)?.[0];
+      if (item !== undefined) {
+        this.take(item);
         return item;
       }
     }
     return undefined;
   }
 
-  private dispatch(): void {
-    while (this.idle.length > 0 && this.queued > 0) {
-      const item = this.next();
-      if (item === undefined) break;
-      const now = process.hrtime.bigint();
-      if (item.deadlineNs !== undefined && now > item.deadlineNs) {
-        this.settleError(item, this.deadlineError(item), 'REJECTED');
-        continue;
+  /**
+   * The head request plus, with dynamic batching, the queued requests that can share its
+   * execution (same batch key), in priority then arrival order, up to max_batch_size rows.
+   */
+  private candidates(batching: BatchingOptions): { items: Queued[]; rows: number } {
+    let head: Queued | undefined;
+    const items: Queued[] = [];
+    let rows = 0;
+    for (const level of this.levels()) {
+      for (const item of this.queues.get(level) ?? []) {
+        head ??= item;
+        if (item.key !== head.key) continue;
+        if (rows + item.request.batchSize > batching.maxBatchSize) return { items, rows };
+        items.push(item);
+        rows += item.request.batchSize;
       }
+    }
+    return { items, rows };
+  }
+
+  /** With a queue delay, a batch short of its target waits (up to the delay of its oldest request) for more. */
+  private shouldWait(batching: BatchingOptions, items: readonly Queued[], rows: number, now: bigint): boolean {
+    if (batching.maxQueueDelayUs <= 0 || rows >= batching.maxBatchSize) return false;
+    if (batching.preferredBatchSizes.includes(rows)) return false;
+    const oldest = items.reduce((t, i) => (i.enqueuedNs < t ? i.enqueuedNs : t), now);
+    const waitedUs = Number(now - oldest) / 1000;
+    if (waitedUs >= batching.maxQueueDelayUs) return false;
+    if (this.delayTimer === undefined) {
+      const ms = (batching.maxQueueDelayUs - waitedUs) / 1000;
+      this.delayTimer = setTimeout(() => {
+        this.delayTimer = undefined;
+        this.dispatch();
+      }, ms);
+      this.delayTimer.unref();
+    }
+    return true;
+  }
+
+  private dispatch(): void {
+    const batching = this.options.batching;
+    while (this.idle.length > 0 && this.queued > 0) {
+      const now = process.hrtime.bigint();
+      let items: Queued[];
+      if (batching === undefined) {
+        const item = this.next();
+        if (item === undefined) break;
+        items = [item];
+      } else {
+        const c = this.candidates(batching);
+        if (c.items.length === 0) break;
+        if (this.shouldWait(batching, c.items, c.rows, now)) break;
+        for (const item of c.items) this.take(item);
+        items = c.items;
+      }
+      const live = items.filter((item) => {
+        if (item.deadlineNs !== undefined && now > item.deadlineNs) {
+          this.settleError(item, this.deadlineError(item), 'REJECTED');
+          return false;
+        }
+        return true;
+      });
+      if (live.length === 0) continue;
       const instance = this.idle.pop();
       if (instance === undefined) break;
-      this.execute(item, instance, Number(now - item.request.arrivalNs));
+      this.execute(live, instance, now);
+    }
+    if (this.delayTimer !== undefined && this.queued === 0) {
+      clearTimeout(this.delayTimer);
+      this.delayTimer = undefined;
     }
     if (this.idle.length === 0 && this.inFlight === 0 && this.queued > 0) {
       // Every instance is gone for good: nothing will ever take these requests.
@@ -160,24 +266,51 @@ export class DirectScheduler {
     this.checkDrained();
   }
 
-  private execute(item: Queued, instance: Instance, queueNs: number): void {
-    this.inFlight++;
-    this.detach(item);
-    instance.run(item.request.inputs, item.request.outputNames).then(
+  private execute(items: readonly Queued[], instance: Instance, startNs: bigint): void {
+    this.inFlight += items.length;
+    for (const item of items) this.detach(item);
+    const requests = items.map((i) => i.request);
+    const rows = requests.map((r) => r.batchSize);
+    const totalRows = rows.reduce((a, b) => a + b, 0);
+    let inputs;
+    try {
+      inputs = mergeInputs(requests);
+    } catch (err) {
+      this.inFlight -= items.length;
+      this.release(instance);
+      for (const item of items) this.settleError(item, err instanceof Error ? err : new Error(String(err)), 'OTHER');
+      return;
+    }
+    const first = requests[0];
+    instance.run(inputs, first?.outputNames ?? []).then(
       (result) => {
-        this.inFlight--;
+        this.inFlight -= items.length;
         this.release(instance);
-        item.done = true;
-        this.stats.pendingChanged(-1);
-        const requestNs = Number(process.hrtime.bigint() - item.request.arrivalNs);
-        this.stats.recordSuccess({ requestNs, queueNs, ...result.timings }, item.request.batchSize);
-        item.resolve({ outputs: result.outputs, timings: { ...result.timings, queueNs } });
+        let parts: Tensor[][];
+        try {
+          parts = items.length === 1 ? [result.outputs] : splitOutputs(result.outputs, rows);
+        } catch (err) {
+          for (const item of items) this.settleError(item, err as Error, 'BACKEND');
+          this.dispatch();
+          return;
+        }
+        this.stats.recordExecution(result.timings, totalRows);
+        const end = process.hrtime.bigint();
+        items.forEach((item, i) => {
+          item.done = true;
+          this.stats.pendingChanged(-1);
+          const queueNs = Number(startNs - item.request.arrivalNs);
+          const requestNs = Number(end - item.request.arrivalNs);
+          this.stats.recordSuccess({ requestNs, queueNs, ...result.timings }, item.request.batchSize);
+          item.resolve({ outputs: parts[i] ?? [], timings: { ...result.timings, queueNs } });
+        });
         this.dispatch();
       },
       (err: unknown) => {
-        this.inFlight--;
+        this.inFlight -= items.length;
         this.release(instance);
-        this.settleError(item, err instanceof Error ? err : new Error(String(err)), 'BACKEND');
+        for (const item of items)
+          this.settleError(item, err instanceof Error ? err : new Error(String(err)), 'BACKEND');
         this.dispatch();
       },
     );
@@ -204,15 +337,7 @@ export class DirectScheduler {
   /** Cancelled or expired while waiting: taken out of its queue so it never reaches a worker. */
   private removeQueued(item: Queued, err: InferdError, reason: FailureReason): void {
     if (item.done) return;
-    this.queued--;
-    for (const [level, q] of this.queues) {
-      const i = q.indexOf(item);
-      if (i >= 0) {
-        q.splice(i, 1);
-        if (q.length === 0) this.queues.delete(level);
-        break;
-      }
-    }
+    this.take(item);
     this.settleError(item, err, reason);
     this.checkDrained();
   }

@@ -50,6 +50,14 @@ export function modelConfigView(mv: ModelVersion): unknown {
       default_timeout_microseconds: c.queuePolicy.defaultTimeoutMicroseconds,
       default_priority_level: c.queuePolicy.defaultPriorityLevel,
     },
+    ...(c.dynamicBatching === undefined
+      ? {}
+      : {
+          dynamic_batching: {
+            max_queue_delay_microseconds: c.dynamicBatching.maxQueueDelayMicroseconds,
+            preferred_batch_size: [...c.dynamicBatching.preferredBatchSizes],
+          },
+        }),
     parameters: c.parameters,
     default_model_filename: 'model.onnx',
     runtime: { execution_providers_in_use: [...mv.providers], auto_completed: c.autoCompleted },
