@@ -42,7 +42,7 @@ describe('batch formation', () => {
     ]);
     assert.deepEqual(merged?.shape, [3, 2, 3]);
     assert.deepEqual(Array.from(merged?.data as Int16Array), [...a, ...b]);
-    const parts = splitOutputs([{ name: 'Y', datatype: 'INT16', shape: [3, 2, 3], data: merged!.data }], [1, 2]);
+    const parts = splitOutputs([{ name: 'Y', datatype: 'INT16', shape: [3, 2, 3], data: merged.data }], [1, 2]);
     assert.deepEqual(parts[0]?.[0]?.shape, [1, 2, 3]);
     assert.deepEqual(Array.from(parts[0]?.[0]?.data as Int16Array), [...a]);
     assert.deepEqual(parts[1]?.[0]?.shape, [2, 2, 3]);
@@ -55,7 +55,7 @@ describe('batch formation', () => {
       req([{ name: 'S', datatype: 'BYTES', shape: [1, 2], data: [enc('c'), enc('d')] }]),
     ]);
     assert.deepEqual(merged?.shape, [2, 2]);
-    const parts = splitOutputs([{ ...merged!, name: 'Y' }], [1, 1]);
+    const parts = splitOutputs([{ ...merged, name: 'Y' }], [1, 1]);
     assert.deepEqual(
       parts.map((p) => (p[0]?.data as Uint8Array[]).map((x) => new TextDecoder().decode(x))),
       [

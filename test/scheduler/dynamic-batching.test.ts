@@ -91,9 +91,9 @@ describe('dynamic batching', () => {
       s.infer(request(10, 2, 5)),
       s.infer(request(20, 2, 4)),
     ]);
-    assert.deepEqual(rowsOf(a!).shape, [1, 4]);
-    assert.deepEqual(rowsOf(b!), { shape: [2, 5], firsts: [10, 11] });
-    assert.deepEqual(rowsOf(c!), { shape: [2, 4], firsts: [20, 21] });
+    assert.deepEqual(rowsOf(a).shape, [1, 4]);
+    assert.deepEqual(rowsOf(b), { shape: [2, 5], firsts: [10, 11] });
+    assert.deepEqual(rowsOf(c), { shape: [2, 4], firsts: [20, 21] });
     assert.equal(stats.executionCount, 2);
     assert.deepEqual(
       [...stats.batchStats.keys()].sort((x, y) => x - y),
