@@ -8,6 +8,7 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { buildHttpServer, buildMetricsServer } from './protocols/kserve-http/http-server.js';
 import { ModelRepository } from './repository/model-repository.js';
+import { ResponseCache } from './scheduler/response-cache.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
@@ -37,6 +38,7 @@ export async function startServer(
     cpuCores: config.cpuCores,
     metrics,
     logger,
+    ...(config.cacheBytes > 0 ? { cache: new ResponseCache(config.cacheBytes) } : {}),
   });
   let ready = false;
   const http = buildHttpServer({

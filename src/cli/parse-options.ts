@@ -42,6 +42,11 @@ export function byteSize(value: string): number {
   return n;
 }
 
+/** A size as byteSize takes it, or 0 to turn the feature off. */
+export function byteSizeOrZero(value: string): number {
+  return value.trim() === '0' ? 0 : byteSize(value);
+}
+
 /** A port number, or 'off' to disable the listener. */
 export function portOrOff(value: string): number | 'off' {
   if (value === 'off') return 'off';

@@ -2,7 +2,7 @@
 
 import { Command, Option } from 'commander';
 import { startServer } from '../server.js';
-import { byteSize, collect, integer, portOrOff, positiveNumber } from './parse-options.js';
+import { byteSize, byteSizeOrZero, collect, integer, portOrOff, positiveNumber } from './parse-options.js';
 
 interface ServeOptions {
   modelRepository: string;
@@ -15,6 +15,7 @@ interface ServeOptions {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxBodySize: number;
   maxTensorSize: number;
+  cacheSize: number;
   cpuCores?: number;
   shutdownGraceSecs: number;
 }
@@ -56,6 +57,12 @@ export function serveCommand(): Command {
       byteSize,
       64 * 1024 * 1024,
     )
+    .option(
+      '--cache-size <size>',
+      'response cache budget for models with response_cache.enable (0 = off)',
+      byteSizeOrZero,
+      64 * 1024 * 1024,
+    )
     .option('--cpu-cores <n>', 'cores the runtime may use in total (default: all available)', integer(1, 4096))
     .option('--shutdown-grace-secs <seconds>', 'time allowed for in-flight requests at shutdown', positiveNumber, 30)
     .addHelpText(
@@ -78,6 +85,7 @@ Examples:
         logLevel: opts.logLevel,
         maxBodyBytes: opts.maxBodySize,
         maxTensorBytes: opts.maxTensorSize,
+        cacheBytes: opts.cacheSize,
         ...(opts.cpuCores === undefined ? {} : { cpuCores: opts.cpuCores }),
         shutdownGraceSeconds: opts.shutdownGraceSecs,
       });

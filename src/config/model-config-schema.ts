@@ -103,6 +103,11 @@ export const modelConfigSchema = z
     instance_group: z.array(instanceGroupSchema).min(1).optional(),
     optimization: optimizationSchema.optional(),
     queue_policy: queuePolicySchema.optional(),
+    /** Answer repeated identical requests from the server's response cache (--cache-size). */
+    response_cache: z
+      .object({ enable: z.boolean().default(false) })
+      .strict()
+      .optional(),
     /** Merge concurrent requests into one execution along the batch dimension (needs max_batch_size > 0). */
     dynamic_batching: dynamicBatchingSchema.optional(),
     parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),

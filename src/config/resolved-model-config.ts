@@ -36,6 +36,7 @@ export interface ResolvedModelConfig {
     readonly defaultTimeoutMicroseconds: number;
     readonly defaultPriorityLevel: number;
   };
+  readonly responseCache: boolean;
   /** Present when requests are merged into batched executions. */
   readonly dynamicBatching:
     { readonly maxQueueDelayMicroseconds: number; readonly preferredBatchSizes: readonly number[] } | undefined;

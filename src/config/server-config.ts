@@ -32,6 +32,12 @@ export const serverConfigSchema = z
       .int()
       .positive()
       .default(64 * 1024 * 1024),
+    /** Byte budget of the response cache shared by models with `response_cache.enable`; 0 = off. */
+    cacheBytes: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(64 * 1024 * 1024),
     /** Cores the runtime may use in total; instances × intra-op threads stay within it. */
     cpuCores: z.number().int().positive().default(os.availableParallelism()),
     /** Time allowed for in-flight requests to finish on SIGTERM/SIGINT. */

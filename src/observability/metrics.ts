@@ -69,6 +69,18 @@ export class Metrics {
     labelNames: ['model', 'version'] as const,
     registers: [this.registry],
   });
+  readonly cacheHits = new Counter({
+    name: 'nv_cache_num_hits_per_model',
+    help: 'Number of response cache hits per model',
+    labelNames: ['model', 'version'] as const,
+    registers: [this.registry],
+  });
+  readonly cacheMisses = new Counter({
+    name: 'nv_cache_num_misses_per_model',
+    help: 'Number of response cache misses per model',
+    labelNames: ['model', 'version'] as const,
+    registers: [this.registry],
+  });
   readonly requestLatency = this.histogram(
     'inferd_request_duration_seconds',
     'Server-side request latency, arrival to response',

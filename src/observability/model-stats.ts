@@ -31,6 +31,8 @@ export class ModelStats {
   readonly computeInput = zero();
   readonly computeInfer = zero();
   readonly computeOutput = zero();
+  readonly cacheHit = zero();
+  readonly cacheMiss = zero();
   readonly batchStats = new Map<
     number,
     { computeInput: StatDuration; computeInfer: StatDuration; computeOutput: StatDuration }
@@ -94,6 +96,18 @@ export class ModelStats {
     m.computeLatency.observe(this.labels, (t.computeInputNs + t.computeInferNs + t.computeOutputNs) / 1e9);
   }
 
+  /** A request answered from the response cache; `lookupNs` is the time the lookup took. */
+  recordCacheHit(lookupNs: number): void {
+    add(this.cacheHit, lookupNs);
+    this.metrics.cacheHits.inc(this.labels);
+  }
+
+  /** A request the cache could not answer; `ns` covers the lookup and, later, the insertion. */
+  recordCacheMiss(ns: number): void {
+    add(this.cacheMiss, ns);
+    this.metrics.cacheMisses.inc(this.labels);
+  }
+
   recordFailure(requestNs: number, reason: FailureReason): void {
     add(this.fail, requestNs);
     this.metrics.requestFailure.inc({ ...this.labels, reason });
@@ -119,8 +133,8 @@ export class ModelStats {
         compute_input: { ...this.computeInput },
         compute_infer: { ...this.computeInfer },
         compute_output: { ...this.computeOutput },
-        cache_hit: zero(),
-        cache_miss: zero(),
+        cache_hit: { ...this.cacheHit },
+        cache_miss: { ...this.cacheMiss },
       },
       batch_stats: [...this.batchStats.entries()]
         .sort((a, b) => a[0] - b[0])

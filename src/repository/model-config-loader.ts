@@ -223,6 +223,7 @@ export function resolveModelConfig(
       defaultTimeoutMicroseconds: queue?.default_timeout_microseconds ?? 0,
       defaultPriorityLevel: queue?.default_priority_level ?? 1,
     },
+    responseCache: parsed.response_cache?.enable ?? false,
     dynamicBatching:
       batching === undefined
         ? undefined

@@ -13,6 +13,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { ModelStats } from '../observability/model-stats.js';
 import { InlineInstance, instanceCount, ModelInstance, sessionOptionsFor, type Instance } from '../runtime/index.js';
 import { DirectScheduler } from '../scheduler/direct-scheduler.js';
+import type { ResponseCache } from '../scheduler/response-cache.js';
 import {
   readLabels,
   readModelConfig,
@@ -36,6 +37,8 @@ export interface RepositoryOptions {
   readonly cpuCores: number;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** The server's response cache; models opt in with `response_cache.enable`. */
+  readonly cache?: ResponseCache;
 }
 
 interface ModelEntry {
@@ -399,7 +402,14 @@ export class ModelRepository {
       };
     }
     const stats = new ModelStats(folder.name, String(version), this.options.metrics);
+    if (config.responseCache && this.options.cache === undefined) {
+      this.options.logger.warn(
+        { model: folder.name },
+        'response_cache is enabled but the server has no cache (--cache-size 0)',
+      );
+    }
     const scheduler = new DirectScheduler(instances, stats, {
+      ...(config.responseCache && this.options.cache !== undefined ? { cache: this.options.cache } : {}),
       ...(config.dynamicBatching === undefined
         ? {}
         : {

@@ -10,6 +10,7 @@ import type { FailureReason } from '../observability/metrics.js';
 import type { InferRequest, InferResult } from '../core/infer-request.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { batchKey, mergeInputs, splitOutputs } from './batch-formation.js';
+import { cacheKey, type ResponseCache } from './response-cache.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -23,6 +24,8 @@ export interface BatchingOptions {
 }
 
 export interface SchedulerOptions {
+  /** The server's response cache, for a model with `response_cache.enable`. */
+  readonly cache?: ResponseCache;
   /** Dynamic batching (config `dynamic_batching`); without it each request runs alone. */
   readonly batching?: BatchingOptions;
   readonly maxQueueSize: number;
@@ -37,6 +40,8 @@ interface Queued {
   /** Requests with equal keys can share an execution (dynamic batching). */
   readonly key: string;
   readonly enqueuedNs: bigint;
+  /** Response cache key, when the model caches responses. */
+  readonly cacheKey: string | undefined;
   resolve(result: InferResult): void;
   reject(err: Error): void;
   onAbort: (() => void) | undefined;
@@ -85,6 +90,22 @@ export class DirectScheduler {
       this.fail(request, 'OTHER');
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
+    let responseKey: string | undefined;
+    const cache = this.options.cache;
+    if (cache !== undefined) {
+      const t0 = process.hrtime.bigint();
+      responseKey = cacheKey(this.stats.name, this.stats.version, request);
+      const hit = cache.get(responseKey);
+      const lookupNs = Number(process.hrtime.bigint() - t0);
+      if (hit !== undefined) {
+        this.stats.recordCacheHit(lookupNs);
+        const timings = { queueNs: 0, computeInputNs: 0, computeInferNs: 0, computeOutputNs: 0 };
+        const requestNs = Number(process.hrtime.bigint() - request.arrivalNs);
+        this.stats.recordSuccess({ requestNs, ...timings }, request.batchSize);
+        return Promise.resolve({ outputs: [...hit], timings });
+      }
+      this.stats.recordCacheMiss(lookupNs);
+    }
     if (this.queued >= this.options.maxQueueSize) {
       this.fail(request, 'REJECTED');
       return Promise.reject(
@@ -104,6 +125,7 @@ export class DirectScheduler {
         request,
         deadlineNs,
         key: this.options.batching === undefined ? '' : batchKey(request),
+        cacheKey: responseKey,
         enqueuedNs: process.hrtime.bigint(),
         resolve,
         reject,
@@ -302,7 +324,9 @@ export class DirectScheduler {
           const queueNs = Number(startNs - item.request.arrivalNs);
           const requestNs = Number(end - item.request.arrivalNs);
           this.stats.recordSuccess({ requestNs, queueNs, ...result.timings }, item.request.batchSize);
-          item.resolve({ outputs: parts[i] ?? [], timings: { ...result.timings, queueNs } });
+          const outputs = parts[i] ?? [];
+          if (item.cacheKey !== undefined) this.options.cache?.set(item.cacheKey, outputs.map(ownCopy));
+          item.resolve({ outputs, timings: { ...result.timings, queueNs } });
         });
         this.dispatch();
       },
@@ -365,4 +389,11 @@ export class DirectScheduler {
   get instanceCount(): number {
     return this.instances.length;
   }
+}
+
+/** A cached output must not keep a whole batched output alive, nor share memory with a response. */
+function ownCopy(t: Tensor): Tensor {
+  const data =
+    t.datatype === 'BYTES' ? (t.data as Uint8Array[]).map((e) => e.slice()) : (t.data as Float32Array).slice();
+  return { ...t, data } as Tensor;
 }

@@ -50,6 +50,7 @@ export function modelConfigView(mv: ModelVersion): unknown {
       default_timeout_microseconds: c.queuePolicy.defaultTimeoutMicroseconds,
       default_priority_level: c.queuePolicy.defaultPriorityLevel,
     },
+    response_cache: { enable: c.responseCache },
     ...(c.dynamicBatching === undefined
       ? {}
       : {
