@@ -1,5 +1,6 @@
 // What inferd's KServe v2 REST path costs over calling onnxruntime directly: raw session.run vs
-// JSON and binary-tensor round trips through a real server, at concurrency 1, on small models.
+// JSON and binary-tensor round trips through a real server, with worker-thread and inline
+// execution, at concurrency 1, on small models.
 // Run: npm run bench (or node --import tsx bench/rest-overhead.ts --help).
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { binaryRequest, checkOutputs, jsonRequest, readOutputs, type PreparedRequest } from './lib/kserve-bodies.js';
 import { KServeClient, type InferenceStats } from './lib/kserve-client.js';
 import { startInferd } from './lib/inferd-process.js';
+import { createBenchRepository, INLINE_SUFFIX, inlineModelName } from './lib/inline-repository.js';
 import { describeMachine } from './lib/machine.js';
 import {
   measureWindows,
@@ -19,15 +21,19 @@ import {
 import {
   comparisonLines,
   goalLines,
+  inlineRatioTable,
+  isInlinePath,
   latencyTable,
   PATH_LABELS,
   ratioTable,
+  SERVED_PATHS,
   serverSplitTable,
   type BenchResult,
   type CaseResult,
   type GoalCheck,
   type ModelResult,
   type PathKind,
+  type ServedPath,
   type ServerSplit,
 } from './lib/overhead-report.js';
 import { openRawSession } from './lib/raw-session.js';
@@ -46,12 +52,17 @@ const DEFINITIONS = {
   overheadExclQueue: "perf_analyzer's own split: success − queue − compute_input − compute_infer − compute_output",
   outsideServerTimer:
     "client mean − stats success mean: HTTP parsing, fastify, response encoding and writing, loopback and the client's own work",
+  inlineExecution:
+    `the same model files served as '<model>${INLINE_SUFFIX}' with optimization: { inline_execution: true }, ` +
+    'by the same server: the session runs on its main thread, without the two worker-thread hops',
 } as const;
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 
 const USAGE = `usage: node --import tsx bench/rest-overhead.ts [options]
-  --models <a,b>        models from the repository (default simple,mlp)
-  --repository <dir>    model repository (default examples/models)
+  --models <a,b>        models from the repository (default simple,mlp); each is also served as
+                        <model>${INLINE_SUFFIX} with optimization: { inline_execution: true }
+  --repository <dir>    model repository (default examples/models); the server runs on a
+                        temporary copy holding the models and their inline copies
   --warmup-ms <n>       warm-up before the windows, per path (default 1000)
   --window-ms <n>       length of one measurement window (default 2000)
   --max-windows <n>     give up on stability after this many windows (default 6)
@@ -103,7 +114,7 @@ function serverSplit(before: InferenceStats, after: InferenceStats, clientMeanUs
 function caseResult<S>(
   kind: PathKind | 'http-floor',
   m: Measurement<S>,
-  extra: Partial<Pick<CaseResult, 'server' | 'endToEndOverheadUs'>> = {},
+  extra: Partial<Pick<CaseResult, 'server' | 'endToEndOverheadUs' | 'servedModel'>> = {},
 ): CaseResult {
   return {
     path: kind,
@@ -119,6 +130,25 @@ function caseResult<S>(
     meanUs: m.meanUs,
     ...extra,
   };
+}
+
+/** A model's raw session.run measurement, its outputs, and the request bodies built from its inputs. */
+interface Baseline {
+  readonly result: CaseResult;
+  readonly options: unknown;
+  readonly expected: Map<string, ArrayLike<number>>;
+  readonly json: PreparedRequest;
+  readonly binary: PreparedRequest;
+}
+
+function allMet(checks: readonly GoalCheck[]): boolean {
+  return checks.length > 0 && checks.every((c) => c.serverMet);
+}
+
+function caseOf(model: string, cases: readonly CaseResult[], kind: PathKind): CaseResult {
+  const c = cases.find((x) => x.path === kind);
+  if (c === undefined) throw new Error(`${model}: no ${kind} measurement`);
+  return c;
 }
 
 function progress(message: string): void {
@@ -172,17 +202,36 @@ async function main(): Promise<void> {
     measureWindows(op, windowOptions, snapshot);
   const noSnapshot = (): Promise<undefined> => Promise.resolve(undefined);
 
+  /** One served path: check its outputs against the raw ones, then measure it and the server's split. */
+  const measureServed = async (
+    client: KServeClient,
+    model: string,
+    served: string,
+    kind: ServedPath,
+    baseline: Baseline,
+  ): Promise<CaseResult> => {
+    const request = kind === 'json' || kind === 'json-inline' ? baseline.json : baseline.binary;
+    const inferPath = `/v2/models/${encodeURIComponent(served)}/infer`;
+    const send = (): ReturnType<KServeClient['request']> =>
+      client.request('POST', inferPath, request.headers, request.body);
+    checkOutputs(`${served} ${kind}`, readOutputs(await send()), baseline.expected);
+    const op: TimedOperation = async () => {
+      const reply = await send();
+      if (reply.status !== 200) throw new Error(`${served} ${kind}: HTTP ${reply.status} ${reply.body.toString()}`);
+      return reply.latencyNs;
+    };
+    const m = await measure(op, () => client.inferenceStats(served));
+    const result = caseResult(kind, m, {
+      server: serverSplit(m.snapshotBefore, m.snapshotAfter, m.meanUs),
+      endToEndOverheadUs: m.p50Us - baseline.result.p50Us,
+      servedModel: served,
+    });
+    progress(describeCase(`${model} ${kind}`, result));
+    return result;
+  };
+
   // 1. The limit: session.run in this process, before the server starts so nothing competes.
-  const raw = new Map<
-    string,
-    {
-      result: CaseResult;
-      options: unknown;
-      expected: Map<string, ArrayLike<number>>;
-      json: PreparedRequest;
-      binary: PreparedRequest;
-    }
-  >();
+  const raw = new Map<string, Baseline>();
   for (const model of models) {
     const session = await openRawSession(repository, model, cpuCores);
     try {
@@ -203,75 +252,74 @@ async function main(): Promise<void> {
     }
   }
 
-  // 2. The same inputs through a real inferd process over keep-alive HTTP/1.1.
-  const server = await startInferd({
-    repoRoot: REPO_ROOT,
-    modelRepository: repository,
-    models,
-    nodeArgs: values['server-node-arg'],
-    cpuCores,
-    readyTimeoutMs: 60_000,
-  });
-  const client = new KServeClient(server.host, server.port);
+  // 2. The same inputs through a real inferd process over keep-alive HTTP/1.1: each model as
+  // configured (worker thread) and its inline copy, both served by one server.
+  const benchRepository = await createBenchRepository(repository, models);
+  for (const model of benchRepository.alreadyInline) {
+    progress(`warning: '${model}' already sets inline_execution; its json and binary paths run inline too`);
+  }
   let httpFloor: CaseResult;
   const modelResults: ModelResult[] = [];
   try {
-    const liveness: TimedOperation = async () => {
-      const reply = await client.request('GET', '/v2/health/live');
-      if (reply.status !== 200) throw new Error(`GET /v2/health/live: HTTP ${reply.status}`);
-      return reply.latencyNs;
-    };
-    httpFloor = caseResult('http-floor', await measure(liveness, noSnapshot));
-    progress(describeCase('HTTP floor', httpFloor));
+    const server = await startInferd({
+      repoRoot: REPO_ROOT,
+      modelRepository: benchRepository.dir,
+      models: models.flatMap((m) => [m, inlineModelName(m)]),
+      nodeArgs: values['server-node-arg'],
+      cpuCores,
+      readyTimeoutMs: 60_000,
+    });
+    const client = new KServeClient(server.host, server.port);
+    try {
+      const liveness: TimedOperation = async () => {
+        const reply = await client.request('GET', '/v2/health/live');
+        if (reply.status !== 200) throw new Error(`GET /v2/health/live: HTTP ${reply.status}`);
+        return reply.latencyNs;
+      };
+      httpFloor = caseResult('http-floor', await measure(liveness, noSnapshot));
+      progress(describeCase('HTTP floor', httpFloor));
 
-    for (const model of models) {
-      const r = raw.get(model);
-      if (r === undefined) continue;
-      const inferPath = `/v2/models/${encodeURIComponent(model)}/infer`;
-      const cases: CaseResult[] = [r.result];
-      for (const kind of ['json', 'binary'] as const) {
-        const request = r[kind];
-        const send = (): ReturnType<KServeClient['request']> =>
-          client.request('POST', inferPath, request.headers, request.body);
-        checkOutputs(`${model} ${kind}`, readOutputs(await send()), r.expected);
-        const op: TimedOperation = async () => {
-          const reply = await send();
-          if (reply.status !== 200) throw new Error(`${model} ${kind}: HTTP ${reply.status} ${reply.body.toString()}`);
-          return reply.latencyNs;
-        };
-        const m = await measure(op, () => client.inferenceStats(model));
-        const result = caseResult(kind, m, {
-          server: serverSplit(m.snapshotBefore, m.snapshotAfter, m.meanUs),
-          endToEndOverheadUs: m.p50Us - r.result.p50Us,
+      for (const model of models) {
+        const r = raw.get(model);
+        if (r === undefined) continue;
+        const cases: CaseResult[] = [r.result];
+        for (const kind of SERVED_PATHS) {
+          const served = isInlinePath(kind) ? inlineModelName(model) : model;
+          cases.push(await measureServed(client, model, served, kind, r));
+        }
+        const c = (kind: PathKind): CaseResult => caseOf(model, cases, kind);
+        modelResults.push({
+          model,
+          sessionOptions: r.options,
+          requestBytes: { json: r.json.body.length, binary: r.binary.body.length },
+          cases,
+          ratios: {
+            jsonOverRawP50: c('json').p50Us / c('raw').p50Us,
+            binaryOverRawP50: c('binary').p50Us / c('raw').p50Us,
+            jsonOverBinaryP50: c('json').p50Us / c('binary').p50Us,
+            rawOverJsonThroughput: c('raw').throughput / c('json').throughput,
+            rawOverBinaryThroughput: c('raw').throughput / c('binary').throughput,
+            binaryOverJsonThroughput: c('binary').throughput / c('json').throughput,
+            jsonInlineOverRawP50: c('json-inline').p50Us / c('raw').p50Us,
+            binaryInlineOverRawP50: c('binary-inline').p50Us / c('raw').p50Us,
+            jsonOverJsonInlineP50: c('json').p50Us / c('json-inline').p50Us,
+            binaryOverBinaryInlineP50: c('binary').p50Us / c('binary-inline').p50Us,
+            jsonInlineOverJsonThroughput: c('json-inline').throughput / c('json').throughput,
+            binaryInlineOverBinaryThroughput: c('binary-inline').throughput / c('binary').throughput,
+          },
         });
-        progress(describeCase(`${model} ${kind}`, result));
-        cases.push(result);
       }
-      const [rawCase, jsonCase, binaryCase] = cases;
-      if (rawCase === undefined || jsonCase === undefined || binaryCase === undefined) continue;
-      modelResults.push({
-        model,
-        sessionOptions: r.options,
-        requestBytes: { json: r.json.body.length, binary: r.binary.body.length },
-        cases,
-        ratios: {
-          jsonOverRawP50: jsonCase.p50Us / rawCase.p50Us,
-          binaryOverRawP50: binaryCase.p50Us / rawCase.p50Us,
-          jsonOverBinaryP50: jsonCase.p50Us / binaryCase.p50Us,
-          rawOverJsonThroughput: rawCase.throughput / jsonCase.throughput,
-          rawOverBinaryThroughput: rawCase.throughput / binaryCase.throughput,
-          binaryOverJsonThroughput: binaryCase.throughput / jsonCase.throughput,
-        },
-      });
+    } finally {
+      client.close();
+      await server.stop();
     }
   } finally {
-    client.close();
-    await server.stop();
+    await benchRepository.remove();
   }
 
   const checks: GoalCheck[] = modelResults.flatMap((m) =>
     m.cases.flatMap((c): GoalCheck[] =>
-      c.path === 'json' || c.path === 'binary'
+      c.path !== 'raw' && c.path !== 'http-floor'
         ? [
             {
               model: m.model,
@@ -293,12 +341,20 @@ async function main(): Promise<void> {
       ...windowOptions,
       concurrency: 1,
       client: 'node:http, one keep-alive connection, in the benchmark process',
-      server: `bin/inferd.js serve --cpu-cores ${cpuCores} --log-level warn --metrics-port off, child process`,
+      server:
+        `bin/inferd.js serve --cpu-cores ${cpuCores} --log-level warn --metrics-port off, child process, ` +
+        `on a temporary repository holding each model and its <model>${INLINE_SUFFIX} copy`,
     },
     definitions: DEFINITIONS,
     httpFloor,
     models: modelResults,
-    goal: { overheadUs: GOAL_US, met: checks.length > 0 && checks.every((c) => c.serverMet), checks },
+    goal: {
+      overheadUs: GOAL_US,
+      met: allMet(checks.filter((c) => !isInlinePath(c.path))),
+      metInline: allMet(checks.filter((c) => isInlinePath(c.path))),
+      byPath: Object.fromEntries(SERVED_PATHS.map((p) => [p, allMet(checks.filter((c) => c.path === p))])),
+      checks,
+    },
   };
 
   const outFile = path.resolve(values.out);
@@ -320,6 +376,7 @@ async function main(): Promise<void> {
         `${m.model}: session ${JSON.stringify(m.sessionOptions)}; request ${m.requestBytes.json} B JSON, ` +
         `${m.requestBytes.binary} B binary.`,
     ),
+    `Inline execution: ${DEFINITIONS.inlineExecution}.`,
     '',
     latencyTable(result),
     '',
@@ -333,6 +390,8 @@ async function main(): Promise<void> {
     'Ratios:',
     '',
     ratioTable(result),
+    '',
+    inlineRatioTable(result),
     '',
     ...goalLines(result),
     '',
