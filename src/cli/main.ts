@@ -2,6 +2,7 @@
 
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
+import { benchCommand } from './bench-command.js';
 import { inferCommand } from './infer-command.js';
 import { modelsCommand } from './models-command.js';
 import { serveCommand } from './serve-command.js';
@@ -20,7 +21,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .addCommand(withHelpHint(serveCommand()))
     .addCommand(withHelpHint(modelsCommand()))
-    .addCommand(withHelpHint(inferCommand()));
+    .addCommand(withHelpHint(inferCommand()))
+    .addCommand(withHelpHint(benchCommand()));
 }
 
 export async function main(argv: readonly string[]): Promise<void> {

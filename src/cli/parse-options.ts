@@ -56,3 +56,11 @@ export function portOrOff(value: string): number | 'off' {
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+/** A fraction in (0, 1], e.g. 0.1 for 10%. */
+export function fraction(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 1)
+    throw new InvalidArgumentError(`expected a fraction in (0, 1] such as 0.1, got '${value}'`);
+  return n;
+}

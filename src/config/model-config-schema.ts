@@ -87,6 +87,11 @@ const dynamicBatchingSchema = z
     max_queue_delay_microseconds: z.number().int().min(0).max(10_000_000).default(0),
     /** Batch sizes to dispatch at once without waiting; each at most max_batch_size. */
     preferred_batch_size: z.array(z.number().int().min(1)).default([]),
+    /**
+     * Learn execution time per batch size; wait for more requests only when that pays (capped by
+     * max_queue_delay_microseconds) and refuse at once requests that cannot meet their timeout.
+     */
+    adaptive: z.boolean().default(false),
   })
   .strict();
 

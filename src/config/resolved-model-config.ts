@@ -39,7 +39,12 @@ export interface ResolvedModelConfig {
   readonly responseCache: boolean;
   /** Present when requests are merged into batched executions. */
   readonly dynamicBatching:
-    { readonly maxQueueDelayMicroseconds: number; readonly preferredBatchSizes: readonly number[] } | undefined;
+    | {
+        readonly maxQueueDelayMicroseconds: number;
+        readonly preferredBatchSizes: readonly number[];
+        readonly adaptive: boolean;
+      }
+    | undefined;
   readonly parameters: Readonly<Record<string, string | number | boolean>>;
   /** Whether the config was completed from the ONNX graph (no file, or a file without inputs/outputs). */
   readonly autoCompleted: boolean;

@@ -230,6 +230,7 @@ export function resolveModelConfig(
         : {
             maxQueueDelayMicroseconds: batching.max_queue_delay_microseconds,
             preferredBatchSizes: [...batching.preferred_batch_size].sort((a, b) => a - b),
+            adaptive: batching.adaptive,
           },
     parameters: parsed.parameters ?? {},
     autoCompleted: parsed.input === undefined || parsed.output === undefined,

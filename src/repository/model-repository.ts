@@ -417,6 +417,7 @@ export class ModelRepository {
               maxBatchSize: config.maxBatchSize,
               maxQueueDelayUs: config.dynamicBatching.maxQueueDelayMicroseconds,
               preferredBatchSizes: config.dynamicBatching.preferredBatchSizes,
+              adaptive: config.dynamicBatching.adaptive,
             },
           }),
       maxQueueSize: config.queuePolicy.maxQueueSize,

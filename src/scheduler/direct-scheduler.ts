@@ -11,6 +11,7 @@ import type { InferRequest, InferResult } from '../core/infer-request.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { batchKey, mergeInputs, splitOutputs } from './batch-formation.js';
 import { cacheKey, type ResponseCache } from './response-cache.js';
+import { ArrivalRate, ExecutionTimeModel } from './execution-time-model.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -21,6 +22,11 @@ export interface BatchingOptions {
   readonly maxQueueDelayUs: number;
   /** Batch sizes worth dispatching at once, without waiting for more. */
   readonly preferredBatchSizes: readonly number[];
+  /**
+   * Learn execution time per batch size and wait only when waiting pays (maxQueueDelayUs caps
+   * the wait); refuse up front requests that could not finish before their deadline.
+   */
+  readonly adaptive?: boolean;
 }
 
 export interface SchedulerOptions {
@@ -60,6 +66,10 @@ export class DirectScheduler {
   private drainWaiters: (() => void)[] = [];
   /** Wakes dispatch when a waiting batch's queue delay runs out. */
   private delayTimer: NodeJS.Timeout | undefined;
+  /** Rows of all queued requests (the work ahead of a new arrival). */
+  private queuedRows = 0;
+  private readonly timeModel = new ExecutionTimeModel();
+  private readonly arrivals = new ArrivalRate();
 
   constructor(
     private readonly instances: readonly Instance[],
@@ -120,6 +130,21 @@ export class DirectScheduler {
     }
     const timeoutUs = request.timeoutUs > 0 ? request.timeoutUs : this.options.defaultTimeoutUs;
     const deadlineNs = timeoutUs > 0 ? request.arrivalNs + BigInt(timeoutUs) * 1000n : undefined;
+    const batching = this.options.batching;
+    if (batching?.adaptive === true) {
+      const now = process.hrtime.bigint();
+      this.arrivals.arrived(now);
+      const expected = deadlineNs === undefined ? undefined : this.expectedCompletionNs(request, batching);
+      if (deadlineNs !== undefined && expected !== undefined && now + BigInt(Math.round(expected)) > deadlineNs) {
+        this.fail(request, 'REJECTED');
+        return Promise.reject(
+          new InferdError(
+            'INF_ERR_DEADLINE_EXCEEDED',
+            `request refused: it would need about ${Math.round(expected / 1000)} µs, more than its ${timeoutUs} µs timeout allows`,
+          ),
+        );
+      }
+    }
     return new Promise<InferResult>((resolve, reject) => {
       const item: Queued = {
         request,
@@ -156,6 +181,7 @@ export class DirectScheduler {
       }
       q.push(item);
       this.queued++;
+      this.queuedRows += request.batchSize;
       this.stats.pendingChanged(1);
       this.dispatch();
     });
@@ -188,6 +214,7 @@ export class DirectScheduler {
         q.splice(i, 1);
         if (q.length === 0) this.queues.delete(level);
         this.queued--;
+        this.queuedRows -= item.request.batchSize;
         return;
       }
     }
@@ -226,20 +253,69 @@ export class DirectScheduler {
 
   /** With a queue delay, a batch short of its target waits (up to the delay of its oldest request) for more. */
   private shouldWait(batching: BatchingOptions, items: readonly Queued[], rows: number, now: bigint): boolean {
-    if (batching.maxQueueDelayUs <= 0 || rows >= batching.maxBatchSize) return false;
-    if (batching.preferredBatchSizes.includes(rows)) return false;
+    if (rows >= batching.maxBatchSize || batching.preferredBatchSizes.includes(rows)) return false;
     const oldest = items.reduce((t, i) => (i.enqueuedNs < t ? i.enqueuedNs : t), now);
-    const waitedUs = Number(now - oldest) / 1000;
-    if (waitedUs >= batching.maxQueueDelayUs) return false;
-    if (this.delayTimer === undefined) {
-      const ms = (batching.maxQueueDelayUs - waitedUs) / 1000;
-      this.delayTimer = setTimeout(() => {
-        this.delayTimer = undefined;
-        this.dispatch();
-      }, ms);
-      this.delayTimer.unref();
+    const waitedNs = Number(now - oldest);
+    if (batching.adaptive === true) {
+      const waitNs = this.adaptiveWaitNs(batching, items, rows, now, waitedNs);
+      if (waitNs <= 0) return false;
+      this.wakeIn(waitNs / 1e6);
+      return true;
     }
+    const delayNs = batching.maxQueueDelayUs * 1000;
+    if (delayNs <= 0 || waitedNs >= delayNs) return false;
+    this.wakeIn((delayNs - waitedNs) / 1e6);
     return true;
+  }
+
+  /**
+   * The adaptive rule: wait for the next request only when it is expected to arrive before this
+   * batch would even finish running (so it would otherwise wait that long anyway), within the
+   * queue delay cap, and never past a waiting request's deadline. Returns how long to wait, or 0.
+   */
+  private adaptiveWaitNs(
+    batching: BatchingOptions,
+    items: readonly Queued[],
+    rows: number,
+    now: bigint,
+    waitedNs: number,
+  ): number {
+    const gapNs = this.arrivals.expectedGapNs;
+    const runNs = this.timeModel.estimate(rows);
+    const nextNs = this.timeModel.estimate(rows + 1);
+    if (gapNs === undefined || runNs === undefined || nextNs === undefined) return 0;
+    const capNs =
+      batching.maxQueueDelayUs > 0
+        ? batching.maxQueueDelayUs * 1000
+        : (this.timeModel.estimate(batching.maxBatchSize) ?? 0);
+    if (waitedNs >= capNs || gapNs >= runNs) return 0;
+    for (const item of items) {
+      if (item.deadlineNs !== undefined && Number(item.deadlineNs - now) < gapNs + nextNs) return 0;
+    }
+    return Math.min(gapNs, capNs - waitedNs);
+  }
+
+  private wakeIn(ms: number): void {
+    if (this.delayTimer !== undefined) return;
+    this.delayTimer = setTimeout(() => {
+      this.delayTimer = undefined;
+      this.dispatch();
+    }, ms);
+    this.delayTimer.unref();
+  }
+
+  /**
+   * Roughly how long a request would take from now: the rest of a running execution when no
+   * instance is free, the batches queued ahead of it shared over the instances, and its own run.
+   * Undefined while execution times are still being learned.
+   */
+  private expectedCompletionNs(request: InferRequest, batching: BatchingOptions): number | undefined {
+    const own = this.timeModel.estimate(request.batchSize);
+    const full = this.timeModel.estimate(batching.maxBatchSize);
+    if (own === undefined || full === undefined) return undefined;
+    const busy = this.idle.length === 0 ? full / 2 : 0;
+    const batchesAhead = Math.ceil(this.queuedRows / batching.maxBatchSize);
+    return busy + (batchesAhead * full) / Math.max(1, this.instances.length) + own;
   }
 
   private dispatch(): void {
@@ -317,6 +393,8 @@ export class DirectScheduler {
           return;
         }
         this.stats.recordExecution(result.timings, totalRows);
+        const t = result.timings;
+        this.timeModel.observe(totalRows, t.computeInputNs + t.computeInferNs + t.computeOutputNs);
         const end = process.hrtime.bigint();
         items.forEach((item, i) => {
           item.done = true;

@@ -57,6 +57,7 @@ export function modelConfigView(mv: ModelVersion): unknown {
           dynamic_batching: {
             max_queue_delay_microseconds: c.dynamicBatching.maxQueueDelayMicroseconds,
             preferred_batch_size: [...c.dynamicBatching.preferredBatchSizes],
+            adaptive: c.dynamicBatching.adaptive,
           },
         }),
     parameters: c.parameters,

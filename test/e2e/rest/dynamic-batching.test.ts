@@ -84,7 +84,11 @@ describe('dynamic batching over REST', () => {
 
   it('shows dynamic_batching in the model config', async () => {
     const config = (await (await fetch(`${server.url}/v2/models/batched/config`)).json()) as Record<string, unknown>;
-    assert.deepEqual(config.dynamic_batching, { max_queue_delay_microseconds: 50000, preferred_batch_size: [8] });
+    assert.deepEqual(config.dynamic_batching, {
+      max_queue_delay_microseconds: 50000,
+      preferred_batch_size: [8],
+      adaptive: false,
+    });
   });
 
   it('marks a model UNAVAILABLE when dynamic_batching has no batch dimension to use', async () => {
