@@ -61,7 +61,8 @@ const optimizationSchema = z
     intra_op_threads: z.number().int().min(0).default(0),
     inter_op_threads: z.number().int().min(0).default(1),
     /** Execution providers in order of preference; ORT falls back along the list. */
-    execution_providers: z.array(z.enum(EXECUTION_PROVIDERS)).min(1).default(['cpu']),
+    /** Default: ['cpu'], or ['webgpu', 'cpu'] when an instance group asks for KIND_GPU. */
+    execution_providers: z.array(z.enum(EXECUTION_PROVIDERS)).min(1).optional(),
     /**
      * Run the session on the main thread instead of a worker thread: saves the two thread hops
      * per request but blocks the event loop while the model runs. For models that run in microseconds.

@@ -64,7 +64,10 @@ export function resolveExecution(
   parsed: ParsedModelConfig,
 ): Pick<ResolvedModelConfig, 'instanceGroups' | 'optimization'> {
   const opt = parsed.optimization;
-  const providers = opt?.execution_providers ?? ['cpu'];
+  const askedForGpu = (parsed.instance_group ?? []).some((g) => g.kind === 'KIND_GPU');
+  // A GPU instance group without explicit providers runs on the bundled WebGPU provider, with
+  // the CPU for the operators it lacks.
+  const providers = opt?.execution_providers ?? (askedForGpu ? ['webgpu' as const, 'cpu' as const] : ['cpu' as const]);
   const gpu = providers.some((p) => p !== 'cpu');
   return {
     instanceGroups: (parsed.instance_group ?? [{ count: 1, kind: 'KIND_AUTO' as const }]).map((g) => ({
