@@ -71,6 +71,21 @@ export default tseslint.config(
     rules: restrict([...ORT, ...LAYERS.protocols, ...LAYERS.server], 'the repository knows nothing of protocols'),
   },
   {
+    files: ['src/loadgen/**/*.ts'],
+    rules: restrict(
+      [
+        ...ORT,
+        ...LAYERS.protocols,
+        ...LAYERS.server,
+        ...LAYERS.repository,
+        ...LAYERS.scheduler,
+        ...LAYERS.runtime,
+        '**/bench/**',
+      ],
+      'the load generator is a client of the REST API: it uses tensor/ codecs, never the server (docs/architecture.md)',
+    ),
+  },
+  {
     files: ['src/protocols/**/*.ts'],
     rules: restrict(
       [...ORT, ...LAYERS.server, '**/runtime/session-worker*'],

@@ -20,8 +20,8 @@ interface BenchCliOptions {
   requestRate?: number[];
   maxOutstanding: number;
   binary?: boolean;
-  input: [string, string][];
-  shape: [string, number[]][];
+  input?: [string, string][];
+  shape?: [string, number[]][];
   batchSize: number;
   windowMs: number;
   maxWindows: number;
@@ -104,13 +104,11 @@ export function benchCommand(): Command {
       'input data from a .npy or .json file instead of random values: one whole request tensor, or one ' +
         'item without the batch dimension, repeated --batch-size times (repeatable)',
       inputSpec,
-      [],
     )
     .option(
       '--shape <name=dims>',
-      'sizes of an input\'s dimensions after the batch dimension, needed where they are dynamic, e.g. INPUT0=16 (repeatable)',
+      "sizes of an input's dimensions after the batch dimension, needed where they are dynamic, e.g. INPUT0=16 (repeatable)",
       shapeSpec,
-      [],
     )
     .option('-b, --batch-size <n>', 'rows per request along the batch dimension', integer(1, 1_000_000), 1)
     .option('--window-ms <ms>', 'length of one measurement window', integer(10, 3_600_000), 2000)
@@ -148,8 +146,8 @@ Examples:
         maxOutstanding: opts.maxOutstanding,
         encoding: opts.binary === true ? 'binary' : 'json',
         batchSize: opts.batchSize,
-        shapes: new Map(opts.shape),
-        files: new Map(opts.input),
+        shapes: new Map(opts.shape ?? []),
+        files: new Map(opts.input ?? []),
         windowMs: opts.windowMs,
         maxWindows: opts.maxWindows,
         stability: opts.stability,

@@ -45,7 +45,7 @@ export function checkBatchSize(model: ModelInfo, batchSize: number): void {
   if (model.maxBatchSize === undefined) {
     if (batchSize > 1)
       throw new Error(
-        `the server does not give model '${model.name}''s max_batch_size (no GET .../config), so the batch ` +
+        `the server does not give the max_batch_size of model '${model.name}' (no GET .../config), so the batch ` +
           'dimension is unknown: leave --batch-size at 1 and give full shapes with --shape',
       );
     return;
@@ -54,7 +54,7 @@ export function checkBatchSize(model: ModelInfo, batchSize: number): void {
     throw new Error(`model '${model.name}' does not batch (max_batch_size 0); --batch-size must be 1`);
   if (model.maxBatchSize > 0 && batchSize > model.maxBatchSize)
     throw new Error(
-      `--batch-size ${batchSize} is over model '${model.name}''s max_batch_size of ${model.maxBatchSize}`,
+      `--batch-size ${batchSize} is over the max_batch_size of model '${model.name}' (${model.maxBatchSize})`,
     );
 }
 
@@ -142,7 +142,7 @@ function fitFile(
   shape: number[],
   data: TensorData,
   batch: number,
-) {
+): { shape: number[]; data: TensorData } {
   const dims = itemDims(model, input);
   const fits = (item: readonly number[]): boolean =>
     item.length === dims.length && item.every((d, i) => dims[i] === -1 || dims[i] === d);
@@ -185,7 +185,7 @@ export async function buildInputs(model: ModelInfo, options: InputOptions): Prom
     }
     const read = await readTensorFile(input, file);
     const fitted = fitFile(model, input, file, read.shape, read.data, options.batchSize);
-    out.push({ name: input.name, datatype: input.datatype, ...fitted, source: file } as BenchInput);
+    out.push({ name: input.name, datatype: input.datatype, ...fitted, source: file });
   }
   return out;
 }

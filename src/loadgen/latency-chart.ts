@@ -12,14 +12,19 @@ export const CHART = Object.freeze({
 
 const COLORS = { p50: '#1f77b4', p99: '#d62728' } as const;
 
-/** Ticks from 0 to a round maximum ≥ `max`, with steps of 1, 2 or 5 × 10^k. */
+/**
+ * Ticks from 0 to a round maximum ≥ `max`: steps of 1, 2 or 5 × 10^k, the one whose number of
+ * intervals comes closest to `target` (ties to the larger step).
+ */
 export function niceTicks(max: number, target = 5): number[] {
   if (!(max > 0) || !Number.isFinite(max)) return [0, 1];
-  const rough = max / target;
-  const power = 10 ** Math.floor(Math.log10(rough));
-  const step = ([1, 2, 5, 10].find((m) => m * power >= rough) ?? 10) * power;
-  const count = Math.ceil(max / step - 1e-9);
-  return Array.from({ length: count + 1 }, (_, i) => Number((i * step).toPrecision(12)));
+  const power = 10 ** Math.floor(Math.log10(max / target));
+  const intervals = (step: number): number => Math.ceil(max / step - 1e-9);
+  let step = power;
+  for (const m of [2, 5, 10]) {
+    if (Math.abs(intervals(m * power) - target) <= Math.abs(intervals(step) - target)) step = m * power;
+  }
+  return Array.from({ length: intervals(step) + 1 }, (_, i) => Number((i * step).toPrecision(12)));
 }
 
 function tickLabel(value: number): string {
@@ -156,7 +161,9 @@ export function latencyChartSvg(report: BenchReport): string {
       }),
     );
   }
-  parts.push(element('path', { class: 'axes', d: `M${left},${top}V${bottom}H${right}`, fill: 'none', stroke: '#333333' }));
+  parts.push(
+    element('path', { class: 'axes', d: `M${left},${top}V${bottom}H${right}`, fill: 'none', stroke: '#333333' }),
+  );
   parts.push(
     text('throughput (infer/s)', {
       x: (left + right) / 2,
@@ -180,8 +187,9 @@ export function latencyChartSvg(report: BenchReport): string {
     parts.push(
       text(report.mode === 'concurrency' ? `c=${levelOf(p)}` : `${levelOf(p)}/s`, {
         class: 'level',
+        // Above the p99 point: below p50 the labels would run into the x axis.
         x: s.x(p.throughput) + 6,
-        y: s.y(p.latencyUs.p50) + 14,
+        y: Math.max(top + 10, s.y(p.latencyUs.p99) - 8),
         'font-size': 10,
         fill: '#666666',
         'font-family': 'sans-serif',
@@ -202,7 +210,9 @@ export function latencyChartSvg(report: BenchReport): string {
   });
   if (points.some((p) => !p.stable)) {
     const y = top + 16 + entries.length * 18;
-    legend.push(element('circle', { cx: left + 24, cy: y, r: 4, fill: '#ffffff', stroke: '#555555', 'stroke-width': 2 }));
+    legend.push(
+      element('circle', { cx: left + 24, cy: y, r: 4, fill: '#ffffff', stroke: '#555555', 'stroke-width': 2 }),
+    );
     legend.push(text('not stable', { x: left + 44, y: y + 4, 'font-size': 12, 'font-family': 'sans-serif' }));
   }
   parts.push(element('g', { class: 'legend' }, legend));

@@ -7,10 +7,10 @@ import { HttpClient } from './http-client.js';
 import { buildInferBody, type BodyEncoding } from './infer-body.js';
 import { buildInputs } from './input-tensors.js';
 import { inferSender, startConcurrencyLoad, startRateLoad, type LoadLoop } from './load-loop.js';
-import { measureWindows, STABLE_WINDOWS, WindowRecorder } from './measurement-windows.js';
+import { measureWindows, STABLE_WINDOWS, WindowRecorder, type PointMeasurement } from './measurement-windows.js';
 import { fetchModelInfo, modelPath } from './model-info.js';
 import { seededRandom } from './random-data.js';
-import { fetchStats, serverSplit } from './server-stats.js';
+import { fetchStats, serverSplit, type StatsSnapshot } from './server-stats.js';
 import type { SweepKind } from './sweep-spec.js';
 
 export interface BenchOptions {
@@ -30,6 +30,37 @@ export interface BenchOptions {
   readonly stability: number;
   /** Called as each load level finishes, e.g. to show progress. */
   readonly onPoint?: (point: PointResult) => void;
+}
+
+/** Runs one load level: starts the loop, measures its windows, and stops it whatever happens. */
+async function measureLevel(
+  level: number,
+  startLoop: (recorder: WindowRecorder) => LoadLoop,
+  options: BenchOptions,
+  snapshot: () => Promise<StatsSnapshot | undefined>,
+): Promise<PointResult> {
+  const recorder = new WindowRecorder();
+  const loop = startLoop(recorder);
+  let m: PointMeasurement<StatsSnapshot | undefined>;
+  try {
+    m = await measureWindows(recorder, options, snapshot);
+  } finally {
+    await loop.stop();
+  }
+  return {
+    ...(options.mode === 'concurrency' ? { concurrency: level } : { requestRate: level }),
+    stable: m.stable,
+    windows: m.windows,
+    reportedWindows: m.reportedWindows,
+    seconds: m.seconds,
+    requests: m.requests,
+    errors: m.errors,
+    firstError: m.firstError ?? null,
+    throughput: m.throughput,
+    latencyUs: m.latencyUs,
+    server: serverSplit(m.snapshotBefore, m.snapshotAfter) ?? null,
+    sends: options.mode === 'request-rate' ? { sent: m.sent, late: m.late, dropped: m.dropped } : null,
+  };
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
@@ -52,31 +83,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const random = seededRandom(2);
     const results: PointResult[] = [];
     for (const level of options.levels) {
-      const recorder = new WindowRecorder();
-      const loop: LoadLoop =
+      const loop = (recorder: WindowRecorder): LoadLoop =>
         options.mode === 'concurrency'
           ? startConcurrencyLoad(send, recorder, level)
           : startRateLoad(send, recorder, { rate: level, maxOutstanding: options.maxOutstanding, random });
-      let m;
-      try {
-        m = await measureWindows(recorder, options, () => fetchStats(control, options.model, options.modelVersion));
-      } finally {
-        await loop.stop();
-      }
-      const point: PointResult = {
-        ...(options.mode === 'concurrency' ? { concurrency: level } : { requestRate: level }),
-        stable: m.stable,
-        windows: m.windows,
-        reportedWindows: m.reportedWindows,
-        seconds: m.seconds,
-        requests: m.requests,
-        errors: m.errors,
-        firstError: m.firstError ?? null,
-        throughput: m.throughput,
-        latencyUs: m.latencyUs,
-        server: serverSplit(m.snapshotBefore, m.snapshotAfter) ?? null,
-        sends: options.mode === 'request-rate' ? { sent: m.sent, late: m.late, dropped: m.dropped } : null,
-      };
+      const point = await measureLevel(level, loop, options, () =>
+        fetchStats(control, options.model, options.modelVersion),
+      );
       results.push(point);
       options.onPoint?.(point);
     }

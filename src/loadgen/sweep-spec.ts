@@ -27,13 +27,14 @@ function describeKind(kind: SweepKind): string {
 /** One load level: an integer ≥ 1 for concurrency, a positive number of requests/s for a rate. */
 function level(text: string, kind: SweepKind, spec: string): number {
   const n = DECIMAL.test(text) ? Number(text) : Number.NaN;
+  const got = text === spec.trim() ? `'${text}'` : `'${text}' in '${spec}'`;
   if (kind === 'concurrency') {
     if (!Number.isSafeInteger(n) || n < 1)
-      throw new SweepSpecError(`concurrency must be an integer of at least 1, got '${text}' in '${spec}'`);
+      throw new SweepSpecError(`concurrency must be an integer of at least 1, got ${got}`);
     return n;
   }
   if (!Number.isFinite(n) || n <= 0)
-    throw new SweepSpecError(`request rate must be a positive number of requests/s, got '${text}' in '${spec}'`);
+    throw new SweepSpecError(`request rate must be a positive number of requests/s, got ${got}`);
   return n;
 }
 

@@ -49,7 +49,7 @@ const CASES: { args: string[]; message: string }[] = [
     message: "error: option '--classification <k>' argument '0' is invalid. expected 1..1000, got 0",
   },
   { args: ['models', 'list'], message: "error: missing required argument 'repository'" },
-  { args: ['launch'], message: "error: unknown command 'launch'" },
+  { args: ['deploy'], message: "error: unknown command 'deploy'" },
 ];
 
 /** Parses argv with the real program, capturing stderr instead of exiting. */
@@ -92,9 +92,9 @@ describe('bad command lines, run by the binary', { concurrency: true }, () => {
   });
 
   it('exits 1 and suggests --help on an unknown command', async () => {
-    const result = await runCli(['launch']);
+    const result = await runCli(['deploy']);
     assert.equal(result.code, 1);
-    assert.equal(result.stderr, "error: unknown command 'launch'\n(add --help for usage)\n");
+    assert.equal(result.stderr, "error: unknown command 'deploy'\n(add --help for usage)\n");
   });
 
   it('exits 1 naming a repository that does not exist', async () => {

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { runCli } from './run-cli.js';
 
 const HELP: Record<string, string[]> = {
-  '': ['Usage: inferd', 'serve', 'models', 'infer', '--version'],
+  '': ['Usage: inferd', 'serve', 'models', 'infer', 'bench', '--version'],
   serve: [
     'Usage: inferd serve',
     '--model-repository <path>',

@@ -23,6 +23,7 @@ describe('inferd models schema', () => {
     assert.equal(schema.additionalProperties, false);
     assert.deepEqual(Object.keys(schema.properties ?? {}).sort(), [
       'backend',
+      'dynamic_batching',
       'input',
       'instance_group',
       'max_batch_size',
@@ -32,6 +33,7 @@ describe('inferd models schema', () => {
       'parameters',
       'platform',
       'queue_policy',
+      'response_cache',
       'version_policy',
     ]);
     assert.equal(schema.properties?.max_batch_size?.type, 'integer');
