@@ -11,6 +11,7 @@ import { isDatatype, type Datatype } from '../tensor/datatype.js';
 import { encodeJsonTensorData } from '../tensor/json-codec.js';
 import { decodeNpy, encodeNpy } from '../tensor/npy.js';
 import { collect, integer } from './parse-options.js';
+import { nestedShape } from '../tensor/nested-shape.js';
 
 interface InferOptions {
   input: string[];
@@ -27,18 +28,6 @@ interface MetadataTensor {
   name: string;
   datatype: Datatype;
   shape: number[];
-}
-
-/** Shape of a nested JSON array (rectangular), e.g. [[1,2],[3,4]] → [2,2]. */
-function nestedShape(value: unknown, file: string): number[] {
-  const shape: number[] = [];
-  let v = value;
-  while (Array.isArray(v)) {
-    shape.push(v.length);
-    v = v[0];
-  }
-  if (shape.length === 0) throw new Error(`${file}: expected a JSON array of values`);
-  return shape;
 }
 
 async function buildRequest(

@@ -10,6 +10,7 @@ import { formatShape } from '../tensor/shape.js';
 import { elementCount, type Tensor } from '../tensor/tensor.js';
 import type { InputMetadata, ModelInfo } from './model-info.js';
 import { randomTensorData, seededRandom } from './random-data.js';
+import { nestedShape } from '../tensor/nested-shape.js';
 
 export interface InputOptions {
   /** Rows per request along the batch dimension (1 when the model has none). */
@@ -82,18 +83,6 @@ export function requestShape(model: ModelInfo, input: InputMetadata, options: In
     item = [...given];
   }
   return batched(model) ? [options.batchSize, ...item] : item;
-}
-
-/** Shape of a rectangular nested JSON array, e.g. [[1,2],[3,4]] → [2,2]. */
-function nestedShape(value: unknown, file: string): number[] {
-  const shape: number[] = [];
-  let v = value;
-  while (Array.isArray(v)) {
-    shape.push(v.length);
-    v = v[0];
-  }
-  if (shape.length === 0) throw new Error(`${file}: expected a JSON array of values`);
-  return shape;
 }
 
 async function readTensorFile(input: InputMetadata, file: string): Promise<{ shape: number[]; data: TensorData }> {
