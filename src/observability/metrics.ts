@@ -13,53 +13,44 @@ export type FailureReason = 'REJECTED' | 'CANCELED' | 'BACKEND' | 'OTHER';
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly requestSuccess = new Counter({
-    name: 'nv_inference_request_success',
-    help: 'Number of successful inference requests, all batch sizes',
-    labelNames: ['model', 'version'] as const,
-    registers: [this.registry],
-  });
+  readonly requestSuccess = this.modelCounter(
+    'nv_inference_request_success',
+    'Number of successful inference requests, all batch sizes',
+  );
   readonly requestFailure = new Counter({
     name: 'nv_inference_request_failure',
     help: 'Number of failed inference requests, all batch sizes',
     labelNames: ['model', 'version', 'reason'] as const,
     registers: [this.registry],
   });
-  readonly inferenceCount = new Counter({
-    name: 'nv_inference_count',
-    help: 'Number of inferences performed (a batch of n counts n)',
-    labelNames: ['model', 'version'] as const,
-    registers: [this.registry],
-  });
-  readonly execCount = new Counter({
-    name: 'nv_inference_exec_count',
-    help: 'Number of model executions performed',
-    labelNames: ['model', 'version'] as const,
-    registers: [this.registry],
-  });
+  readonly inferenceCount = this.modelCounter(
+    'nv_inference_count',
+    'Number of inferences performed (a batch of n counts n)',
+  );
+  readonly execCount = this.modelCounter('nv_inference_exec_count', 'Number of model executions performed');
   readonly pendingRequests = new Gauge({
     name: 'nv_inference_pending_request_count',
     help: 'Instantaneous number of requests waiting or executing',
     labelNames: ['model', 'version'] as const,
     registers: [this.registry],
   });
-  readonly requestDurationUs = this.usCounter(
+  readonly requestDurationUs = this.modelCounter(
     'nv_inference_request_duration_us',
     'Cumulative inference request duration in microseconds',
   );
-  readonly queueDurationUs = this.usCounter(
+  readonly queueDurationUs = this.modelCounter(
     'nv_inference_queue_duration_us',
     'Cumulative inference queuing duration in microseconds',
   );
-  readonly computeInputDurationUs = this.usCounter(
+  readonly computeInputDurationUs = this.modelCounter(
     'nv_inference_compute_input_duration_us',
     'Cumulative compute input duration in microseconds',
   );
-  readonly computeInferDurationUs = this.usCounter(
+  readonly computeInferDurationUs = this.modelCounter(
     'nv_inference_compute_infer_duration_us',
     'Cumulative compute inference duration in microseconds',
   );
-  readonly computeOutputDurationUs = this.usCounter(
+  readonly computeOutputDurationUs = this.modelCounter(
     'nv_inference_compute_output_duration_us',
     'Cumulative inference compute output duration in microseconds',
   );
@@ -69,18 +60,11 @@ export class Metrics {
     labelNames: ['model', 'version'] as const,
     registers: [this.registry],
   });
-  readonly cacheHits = new Counter({
-    name: 'nv_cache_num_hits_per_model',
-    help: 'Number of response cache hits per model',
-    labelNames: ['model', 'version'] as const,
-    registers: [this.registry],
-  });
-  readonly cacheMisses = new Counter({
-    name: 'nv_cache_num_misses_per_model',
-    help: 'Number of response cache misses per model',
-    labelNames: ['model', 'version'] as const,
-    registers: [this.registry],
-  });
+  readonly cacheHits = this.modelCounter('nv_cache_num_hits_per_model', 'Number of response cache hits per model');
+  readonly cacheMisses = this.modelCounter(
+    'nv_cache_num_misses_per_model',
+    'Number of response cache misses per model',
+  );
   readonly requestLatency = this.histogram(
     'inferd_request_duration_seconds',
     'Server-side request latency, arrival to response',
@@ -117,7 +101,8 @@ export class Metrics {
     });
   }
 
-  private usCounter(name: string, help: string): Counter<'model' | 'version'> {
+  /** A counter labelled by model and version, the shape of most of Triton's metrics. */
+  private modelCounter(name: string, help: string): Counter<'model' | 'version'> {
     return new Counter({ name, help, labelNames: ['model', 'version'] as const, registers: [this.registry] });
   }
 

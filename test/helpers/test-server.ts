@@ -1,6 +1,6 @@
 // Test fixtures: temporary model repositories and a real server started on port 0.
 
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -69,4 +69,14 @@ export async function startTestServer(
     { logDestination: destination },
   );
   return Object.assign(server, { logs });
+}
+
+/** The example `simple` model under another name, its config extended with `extraConfig` (YAML lines). */
+export async function simpleVariant(name: string, extraConfig = ''): Promise<ExampleFile[]> {
+  const onnx = await readFile(path.join(EXAMPLES_DIR, 'simple/1/model.onnx'));
+  const config = await readFile(path.join(EXAMPLES_DIR, 'simple/config.yaml'), 'utf8');
+  return [
+    { path: `${name}/1/model.onnx`, bytes: onnx },
+    { path: `${name}/config.yaml`, bytes: `${config}${extraConfig}` },
+  ];
 }

@@ -2,13 +2,11 @@
 // as the worker-thread default, and its config says so.
 
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  EXAMPLES_DIR,
   makeRepository,
   removeRepository,
+  simpleVariant,
   startTestServer,
   type TestServer,
 } from '../../helpers/test-server.js';
@@ -18,13 +16,9 @@ describe('inline execution', () => {
   let server: TestServer;
 
   before(async () => {
-    const onnx = await readFile(path.join(EXAMPLES_DIR, 'simple/1/model.onnx'));
-    const config = await readFile(path.join(EXAMPLES_DIR, 'simple/config.yaml'), 'utf8');
     dir = await makeRepository([
-      { path: 'simple/1/model.onnx', bytes: onnx },
-      { path: 'simple/config.yaml', bytes: config },
-      { path: 'simple_inline/1/model.onnx', bytes: onnx },
-      { path: 'simple_inline/config.yaml', bytes: `${config}optimization: { inline_execution: true }\n` },
+      ...(await simpleVariant('simple')),
+      ...(await simpleVariant('simple_inline', 'optimization: { inline_execution: true }\n')),
     ]);
     server = await startTestServer({ modelRepository: dir });
   });

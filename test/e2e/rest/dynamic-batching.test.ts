@@ -2,13 +2,11 @@
 // exactly, from fewer executions than requests; a config that cannot batch is refused.
 
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  EXAMPLES_DIR,
   makeRepository,
   removeRepository,
+  simpleVariant,
   startTestServer,
   type TestServer,
 } from '../../helpers/test-server.js';
@@ -18,15 +16,13 @@ describe('dynamic batching over REST', () => {
   let server: TestServer;
 
   before(async () => {
-    const simple = await readFile(path.join(EXAMPLES_DIR, 'simple/1/model.onnx'));
-    const config = await readFile(path.join(EXAMPLES_DIR, 'simple/config.yaml'), 'utf8');
+    const [onnx] = await simpleVariant('unbatchable');
     dir = await makeRepository([
-      { path: 'batched/1/model.onnx', bytes: simple },
-      {
-        path: 'batched/config.yaml',
-        bytes: `${config}dynamic_batching: { max_queue_delay_microseconds: 50000, preferred_batch_size: [8] }\n`,
-      },
-      { path: 'unbatchable/1/model.onnx', bytes: simple },
+      ...(await simpleVariant(
+        'batched',
+        'dynamic_batching: { max_queue_delay_microseconds: 50000, preferred_batch_size: [8] }\n',
+      )),
+      ...(onnx === undefined ? [] : [onnx]),
       { path: 'unbatchable/config.yaml', bytes: 'max_batch_size: 0\ndynamic_batching: {}\n' },
     ]);
     server = await startTestServer({ modelRepository: dir });

@@ -2,13 +2,11 @@
 // no second execution, and hits and misses in the statistics and the metrics.
 
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  EXAMPLES_DIR,
   makeRepository,
   removeRepository,
+  simpleVariant,
   startTestServer,
   type TestServer,
 } from '../../helpers/test-server.js';
@@ -18,12 +16,7 @@ describe('response cache over REST', () => {
   let server: TestServer;
 
   before(async () => {
-    const simple = await readFile(path.join(EXAMPLES_DIR, 'simple/1/model.onnx'));
-    const config = await readFile(path.join(EXAMPLES_DIR, 'simple/config.yaml'), 'utf8');
-    dir = await makeRepository([
-      { path: 'cached/1/model.onnx', bytes: simple },
-      { path: 'cached/config.yaml', bytes: `${config}response_cache: { enable: true }\n` },
-    ]);
+    dir = await makeRepository(await simpleVariant('cached', 'response_cache: { enable: true }\n'));
     server = await startTestServer({ modelRepository: dir });
   });
   after(async () => {
