@@ -96,6 +96,72 @@ const dynamicBatchingSchema = z
   })
   .strict();
 
+export const SEQUENCE_CONTROL_KINDS = [
+  'CONTROL_SEQUENCE_START',
+  'CONTROL_SEQUENCE_READY',
+  'CONTROL_SEQUENCE_END',
+  'CONTROL_SEQUENCE_CORRID',
+] as const;
+
+/** One control signal fed to the model as an input tensor (Triton's ModelSequenceBatching.Control). */
+const sequenceControlSchema = z
+  .object({
+    kind: z.enum(SEQUENCE_CONTROL_KINDS),
+    /** Values for false and true, for START/READY/END given as INT32, FP32 or BOOL. Give one. */
+    int32_false_true: z.tuple([z.number().int(), z.number().int()]).optional(),
+    fp32_false_true: z.tuple([z.number(), z.number()]).optional(),
+    bool_false_true: z.tuple([z.boolean(), z.boolean()]).optional(),
+    /** Type of the CORRID tensor: TYPE_UINT64, TYPE_INT64, TYPE_UINT32, TYPE_INT32 or TYPE_STRING. */
+    data_type: z.enum(CONFIG_TYPE_NAMES).optional(),
+  })
+  .strict();
+
+const sequenceStateSchema = z
+  .object({
+    /** Model input that receives the state (not sent by clients). */
+    input_name: z.string().min(1),
+    /** Model output whose value becomes the next request's input_name (not returned to clients). */
+    output_name: z.string().min(1),
+    data_type: z.enum(CONFIG_TYPE_NAMES),
+    /** Shape of the state, without the batch dimension when max_batch_size > 0; no -1. */
+    dims: z.array(z.number().int().min(1, 'state dimensions must be fixed sizes')).max(16),
+    /** Value at the start of a sequence: zeros (the default). */
+    initial_state: z
+      .object({ zero_data: z.literal(true).default(true), name: z.string().optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/** Stateful models: every request of a sequence runs on the same slot, in order, carrying its state. */
+const sequenceBatchingSchema = z
+  .object({
+    /** A sequence with no request for this long is freed (its id then gets an error). */
+    max_sequence_idle_microseconds: z.number().int().min(1).default(1_000_000),
+    control_input: z
+      .array(z.object({ name: z.string().min(1), control: z.array(sequenceControlSchema).length(1) }).strict())
+      .default([]),
+    state: z.array(sequenceStateSchema).default([]),
+    /** One slot per batch row per instance; a batch holds the ready requests of different sequences. */
+    direct: z
+      .object({ max_queue_delay_microseconds: z.number().int().min(0).max(10_000_000).default(0) })
+      .strict()
+      .optional(),
+    /** Requests of the oldest waiting sequences are batched together; the default strategy. */
+    oldest: z
+      .object({
+        max_candidate_sequences: z.number().int().min(1).default(64),
+        preferred_batch_size: z.array(z.number().int().min(1)).default([]),
+        max_queue_delay_microseconds: z.number().int().min(0).max(10_000_000).default(0),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((s) => s.direct === undefined || s.oldest === undefined, {
+    message: 'give one strategy, direct or oldest, not both',
+  });
+
 export const modelConfigSchema = z
   .object({
     name: z.string().min(1).optional(),
@@ -116,6 +182,8 @@ export const modelConfigSchema = z
       .optional(),
     /** Merge concurrent requests into one execution along the batch dimension (needs max_batch_size > 0). */
     dynamic_batching: dynamicBatchingSchema.optional(),
+    /** Stateful sequences (sequence_id / sequence_start / sequence_end); excludes dynamic_batching. */
+    sequence_batching: sequenceBatchingSchema.optional(),
     parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   })
   .strict();
@@ -124,6 +192,7 @@ export type ModelConfigInput = z.input<typeof modelConfigSchema>;
 export type ParsedModelConfig = z.output<typeof modelConfigSchema>;
 export type TensorConfig = z.output<typeof tensorConfigSchema>;
 export type VersionPolicy = z.output<typeof versionPolicySchema>;
+export type SequenceBatchingConfig = z.output<typeof sequenceBatchingSchema>;
 
 /** The JSON Schema of the model configuration, for editors and `inferd models schema`. */
 export function modelConfigJsonSchema(): unknown {

@@ -3,6 +3,16 @@
 import type { Tensor } from '../tensor/tensor.js';
 import type { RunTimings } from '../runtime/index.js';
 
+/** A request's place in a stateful sequence (parameters `sequence_id`, `sequence_start`, `sequence_end`). */
+export interface SequenceControl {
+  /** Correlation id: a non-zero unsigned 64-bit integer, or a non-empty string. */
+  readonly id: bigint | string;
+  /** First request of the sequence: its state starts from the initial value. */
+  readonly start: boolean;
+  /** Last request: the sequence's slot and state are freed after it runs. */
+  readonly end: boolean;
+}
+
 export interface InferRequest {
   /** Correlation id for logs (the client's `id` when given, else generated). */
   readonly requestId: string;
@@ -19,6 +29,8 @@ export interface InferRequest {
   readonly arrivalNs: bigint;
   /** Aborted when the client goes away; queued work is then dropped before it runs. */
   readonly signal?: AbortSignal;
+  /** Set for requests of a stateful sequence; only models with `sequence_batching` accept it. */
+  readonly sequence?: SequenceControl;
 }
 
 export interface InferResult {

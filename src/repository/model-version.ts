@@ -3,7 +3,7 @@
 import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
 import type { ModelStats } from '../observability/model-stats.js';
 import type { Instance } from '../runtime/index.js';
-import type { DirectScheduler } from '../scheduler/direct-scheduler.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
 
 export interface ModelVersion {
   readonly name: string;
@@ -11,7 +11,7 @@ export interface ModelVersion {
   readonly config: ResolvedModelConfig;
   /** Classification labels per output name. */
   readonly labels: ReadonlyMap<string, readonly string[]>;
-  readonly scheduler: DirectScheduler;
+  readonly scheduler: Scheduler;
   readonly stats: ModelStats;
   readonly instances: readonly Instance[];
   /** Execution providers the instances actually use. */

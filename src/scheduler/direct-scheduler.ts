@@ -3,7 +3,7 @@
 // with dynamic batching, several compatible ones merged along the batch dimension; a full queue is
 // refused at once, and expired or cancelled requests are dropped before they reach a worker.
 
-import { InferdError } from '../errors/index.js';
+import { InferdError, invalidArgument } from '../errors/index.js';
 import { assertStringTensorCarriable, type Instance } from '../runtime/index.js';
 import type { ModelStats } from '../observability/model-stats.js';
 import type { FailureReason } from '../observability/metrics.js';
@@ -12,6 +12,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { batchKey, mergeInputs, splitOutputs } from './batch-formation.js';
 import { cacheKey, type ResponseCache } from './response-cache.js';
 import { ArrivalRate, ExecutionTimeModel } from './execution-time-model.js';
+import type { Scheduler } from './scheduler.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -56,7 +57,7 @@ interface Queued {
   done: boolean;
 }
 
-export class DirectScheduler {
+export class DirectScheduler implements Scheduler {
   private readonly idle: Instance[];
   /** One FIFO per priority level present; lower number first. */
   private readonly queues = new Map<number, Queued[]>();
@@ -88,6 +89,14 @@ export class DirectScheduler {
     if (this.draining) {
       return Promise.reject(
         new InferdError('INF_ERR_UNAVAILABLE', `model '${this.stats.name}' version ${this.stats.version} is unloading`),
+      );
+    }
+    if (request.sequence !== undefined) {
+      this.fail(request, 'OTHER');
+      return Promise.reject(
+        invalidArgument(
+          `model '${this.stats.name}' is not stateful (its config has no sequence_batching); remove "sequence_id"`,
+        ),
       );
     }
     if (request.signal?.aborted === true) {

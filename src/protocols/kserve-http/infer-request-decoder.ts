@@ -2,7 +2,9 @@
 // body — into tensors, checking every declared name, datatype and shape against the model
 // before any tensor memory is allocated.
 
+import type { SequenceControl } from '../../core/infer-request.js';
 import { checkInputSet, checkInputSpec, findOutput } from '../../core/input-validation.js';
+import { nonNegativeInt, parseRequestParameters } from '../../core/request-parameters.js';
 import type { ResolvedModelConfig } from '../../config/resolved-model-config.js';
 import { InferdError, invalidArgument } from '../../errors/index.js';
 import { decodeBinaryTensorData } from '../../tensor/binary-codec.js';
@@ -28,6 +30,7 @@ export interface DecodedInferRequest {
   readonly binaryOutputs: boolean;
   readonly priority: number;
   readonly timeoutUs: number;
+  readonly sequence: SequenceControl | undefined;
 }
 
 export interface DecodeLimits {
@@ -35,9 +38,6 @@ export interface DecodeLimits {
 }
 
 type Json = Record<string, unknown>;
-
-/** Priority levels run from 1 (highest) to this; 0 means the model's default level. */
-export const MAX_PRIORITY_LEVEL = 255;
 
 function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -47,13 +47,6 @@ function parameters(v: unknown, where: string): Json {
   if (v === undefined) return {};
   if (!isObject(v)) throw invalidArgument(`${where} 'parameters' must be an object`);
   return v;
-}
-
-function nonNegativeInt(value: unknown, what: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw invalidArgument(`${what} must be a non-negative integer, got ${JSON.stringify(value)}`);
-  }
-  return value;
 }
 
 /**
@@ -100,14 +93,7 @@ export function decodeInferBody(
   if (typeof binaryOutputs !== 'boolean') {
     throw invalidArgument(`parameter "binary_data_output" must be true or false, got ${JSON.stringify(binaryOutputs)}`);
   }
-  const priority = params.priority === undefined ? 0 : nonNegativeInt(params.priority, 'parameter "priority"');
-  if (priority > MAX_PRIORITY_LEVEL) {
-    throw invalidArgument(
-      `parameter "priority" must be 0 (the default level) to ${MAX_PRIORITY_LEVEL}, got ${priority}`,
-    );
-  }
-  const timeoutUs =
-    params.timeout === undefined ? 0 : nonNegativeInt(params.timeout, 'parameter "timeout" (microseconds)');
+  const { priority, timeoutUs, sequence } = parseRequestParameters(params);
 
   const rawInputs = request.inputs;
   if (!Array.isArray(rawInputs) || rawInputs.length === 0)
@@ -174,6 +160,7 @@ export function decodeInferBody(
     binaryOutputs,
     priority,
     timeoutUs,
+    sequence,
   };
 }
 
@@ -241,5 +228,6 @@ function decodeRawBody(config: ResolvedModelConfig, body: Buffer, limits: Decode
     binaryOutputs: true,
     priority: 0,
     timeoutUs: 0,
+    sequence: undefined,
   };
 }

@@ -34,6 +34,7 @@ export function registerInferRoutes(app: FastifyInstance, repository: ModelRepos
       timeoutUs: decoded.timeoutUs,
       arrivalNs,
       signal: abort.signal,
+      ...(decoded.sequence === undefined ? {} : { sequence: decoded.sequence }),
     });
     const encoded = encodeInferResponse(mv, decoded, result.outputs);
     if (encoded.headerLength !== undefined) {
