@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
+import { registerInferStreamRoutes } from '../kserve-ws/routes-infer-stream.js';
 import { makeErrorHandler } from './error-reply.js';
 import { registerInferRoutes } from './routes-infer.js';
 import { registerModelRoutes, type ServerState } from './routes-models.js';
@@ -53,6 +54,7 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
 
   registerModelRoutes(app, options.repository, options.server);
   registerInferRoutes(app, options.repository, options.maxTensorBytes);
+  registerInferStreamRoutes(app, options);
   app.get('/metrics', async (_req, reply) => {
     void reply.type(options.metrics.registry.contentType);
     return options.metrics.registry.metrics();
