@@ -7,7 +7,7 @@ import { modelConfigJsonSchema } from '../config/model-config-schema.js';
 import { fullShape, type ResolvedTensorConfig } from '../config/resolved-model-config.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
-import { modelConfigView } from '../protocols/kserve-http/model-views.js';
+import { modelConfigView } from '../protocols/common/model-views.js';
 import { ModelRepository } from '../repository/model-repository.js';
 import type { RepositoryIndexEntry } from '../repository/model-version.js';
 

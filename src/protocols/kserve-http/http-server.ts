@@ -8,7 +8,8 @@ import type { ModelRepository } from '../../repository/model-repository.js';
 import { registerInferStreamRoutes } from '../kserve-ws/routes-infer-stream.js';
 import { makeErrorHandler } from './error-reply.js';
 import { registerInferRoutes } from './routes-infer.js';
-import { registerModelRoutes, type ServerState } from './routes-models.js';
+import type { ServerState } from '../common/server-state.js';
+import { registerModelRoutes } from './routes-models.js';
 
 export interface HttpServerOptions {
   readonly repository: ModelRepository;

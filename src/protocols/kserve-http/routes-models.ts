@@ -4,29 +4,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InferdError, invalidArgument } from '../../errors/index.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
-import { assertValidModelName, parseVersion } from '../../repository/model-name.js';
-import { modelConfigView, modelMetadataView } from './model-views.js';
-
-/** Extensions this server implements (GET /v2 lists them). */
-export const EXTENSIONS = [
-  'classification',
-  'model_repository',
-  'model_configuration',
-  'binary_tensor_data',
-  'parameters',
-  'statistics',
-] as const;
+import { assertValidModelName } from '../../repository/model-name.js';
+import { modelConfigView, modelMetadataView } from '../common/model-views.js';
+import { assertNoLoadOverrides, statisticsVersions } from '../common/repository-queries.js';
+import { EXTENSIONS, type ServerState } from '../common/server-state.js';
 
 interface ModelParams {
   model: string;
   version?: string;
-}
-
-export interface ServerState {
-  readonly name: string;
-  readonly version: string;
-  /** Ready once the repository finished its start-up loads, until shutdown begins. */
-  ready(): boolean;
 }
 
 function emptyStatus(reply: FastifyReply, status: number): void {
@@ -77,25 +62,9 @@ export function registerModelRoutes(app: FastifyInstance, repository: ModelRepos
   app.get('/v2/models/:model/config', config);
   app.get('/v2/models/:model/versions/:version/config', config);
 
-  const stats = (req: FastifyRequest<{ Params: Partial<ModelParams> }>) => {
-    const { model, version } = req.params;
-    if (model === undefined) return { model_stats: repository.servingVersions().map((mv) => mv.stats.toJSON()) };
-    assertValidModelName(model);
-    let versions = repository.servingVersions(model);
-    if (version !== undefined) {
-      const v = parseVersion(version);
-      if (v === undefined)
-        throw invalidArgument(`invalid version ${JSON.stringify(version)}: versions are positive integers`);
-      versions = versions.filter((mv) => mv.version === v);
-    }
-    if (versions.length === 0) {
-      throw new InferdError(
-        'INF_ERR_MODEL_NOT_FOUND',
-        `no statistics: model '${model}'${version === undefined ? '' : ` version ${version}`} is not loaded`,
-      );
-    }
-    return { model_stats: versions.map((mv) => mv.stats.toJSON()) };
-  };
+  const stats = (req: FastifyRequest<{ Params: Partial<ModelParams> }>) => ({
+    model_stats: statisticsVersions(repository, req.params.model, req.params.version).map((mv) => mv.stats.toJSON()),
+  });
   app.get('/v2/models/stats', stats);
   app.get('/v2/models/:model/stats', stats);
   app.get('/v2/models/:model/versions/:version/stats', stats);
@@ -109,16 +78,7 @@ export function registerModelRoutes(app: FastifyInstance, repository: ModelRepos
   app.post('/v2/repository/models/:model/load', async (req: FastifyRequest<{ Params: ModelParams }>, reply) => {
     const body = asObject(req.body);
     const params = body.parameters;
-    if (
-      typeof params === 'object' &&
-      params !== null &&
-      Object.keys(params).some((k) => k === 'config' || k.startsWith('file:'))
-    ) {
-      throw new InferdError(
-        'INF_ERR_UNSUPPORTED',
-        'loading with config or file overrides in parameters is not supported; edit the repository and load again',
-      );
-    }
+    if (typeof params === 'object' && params !== null) assertNoLoadOverrides(Object.keys(params));
     await repository.load(req.params.model);
     return reply.code(200).type('application/json').send('{}');
   });

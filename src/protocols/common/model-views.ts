@@ -1,10 +1,26 @@
-// The JSON views of a model the REST (and later gRPC) edges return: metadata and config.
+// The views of a model the REST and gRPC edges return: metadata (the same fields in both) and the
+// configuration in Triton's model_config JSON form (REST; gRPC builds its message from the same
+// resolved config in grpc-model-config.ts).
 
 import { fullShape } from '../../config/resolved-model-config.js';
 import type { ModelVersion } from '../../repository/model-version.js';
 import { configTypeName } from '../../tensor/datatype.js';
 
-export function modelMetadataView(mv: ModelVersion, servingVersions: readonly number[]): unknown {
+export interface TensorMetadata {
+  readonly name: string;
+  readonly datatype: string;
+  readonly shape: number[];
+}
+
+export interface ModelMetadata {
+  readonly name: string;
+  readonly versions: string[];
+  readonly platform: string;
+  readonly inputs: TensorMetadata[];
+  readonly outputs: TensorMetadata[];
+}
+
+export function modelMetadataView(mv: ModelVersion, servingVersions: readonly number[]): ModelMetadata {
   const c = mv.config;
   return {
     name: mv.name,
