@@ -45,9 +45,54 @@ export interface ResolvedModelConfig {
         readonly adaptive: boolean;
       }
     | undefined;
+  /**
+   * Present for stateful models (`sequence_batching`). Its control and state inputs and state
+   * outputs are fed by the server and are not among `inputs` / `outputs`.
+   */
+  readonly sequenceBatching?: ResolvedSequenceBatching;
   readonly parameters: Readonly<Record<string, string | number | boolean>>;
   /** Whether the config was completed from the ONNX graph (no file, or a file without inputs/outputs). */
   readonly autoCompleted: boolean;
+}
+
+export type SequenceControlKind = 'START' | 'END' | 'READY' | 'CORRID';
+
+/** A control input the sequence batcher feeds (Triton's ModelSequenceBatching.Control). */
+export interface ResolvedSequenceControl {
+  readonly kind: SequenceControlKind;
+  /** The model input that receives it. */
+  readonly name: string;
+  /** INT32, FP32 or BOOL for START / END / READY; UINT64, INT64, UINT32, INT32 or BYTES for CORRID. */
+  readonly datatype: Datatype;
+  /** Shape of one row (without the batch dimension when maxBatchSize > 0): one element. */
+  readonly dims: readonly number[];
+  /** START / END / READY: the values for false and true (BOOL as 0 / 1). CORRID: unused, [0, 0]. */
+  readonly falseTrue: readonly [number, number];
+}
+
+/** Implicit state: `outputName`'s value of one request is `inputName`'s value for the next. */
+export interface ResolvedSequenceState {
+  readonly inputName: string;
+  readonly outputName: string;
+  readonly datatype: Datatype;
+  /** Shape of one sequence's state (without the batch dimension when maxBatchSize > 0); all fixed. */
+  readonly dims: readonly number[];
+}
+
+export type ResolvedSequenceStrategy =
+  | { readonly kind: 'direct'; readonly maxQueueDelayMicroseconds: number }
+  | {
+      readonly kind: 'oldest';
+      readonly maxCandidateSequences: number;
+      readonly preferredBatchSizes: readonly number[];
+      readonly maxQueueDelayMicroseconds: number;
+    };
+
+export interface ResolvedSequenceBatching {
+  readonly maxSequenceIdleMicroseconds: number;
+  readonly controls: readonly ResolvedSequenceControl[];
+  readonly states: readonly ResolvedSequenceState[];
+  readonly strategy: ResolvedSequenceStrategy;
 }
 
 /** The shape a client sends for this tensor: the batch dimension (-1) first when batching. */

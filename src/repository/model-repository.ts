@@ -13,6 +13,8 @@ import type { Metrics } from '../observability/metrics.js';
 import { ModelStats } from '../observability/model-stats.js';
 import { InlineInstance, instanceCount, ModelInstance, sessionOptionsFor, type Instance } from '../runtime/index.js';
 import { DirectScheduler } from '../scheduler/direct-scheduler.js';
+import { SequenceScheduler } from '../scheduler/sequence-scheduler.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
 import type { ResponseCache } from '../scheduler/response-cache.js';
 import {
   readLabels,
@@ -408,22 +410,31 @@ export class ModelRepository {
         'response_cache is enabled but the server has no cache (--cache-size 0)',
       );
     }
-    const scheduler = new DirectScheduler(instances, stats, {
-      ...(config.responseCache && this.options.cache !== undefined ? { cache: this.options.cache } : {}),
-      ...(config.dynamicBatching === undefined
-        ? {}
-        : {
-            batching: {
-              maxBatchSize: config.maxBatchSize,
-              maxQueueDelayUs: config.dynamicBatching.maxQueueDelayMicroseconds,
-              preferredBatchSizes: config.dynamicBatching.preferredBatchSizes,
-              adaptive: config.dynamicBatching.adaptive,
-            },
-          }),
-      maxQueueSize: config.queuePolicy.maxQueueSize,
-      defaultTimeoutUs: config.queuePolicy.defaultTimeoutMicroseconds,
-      defaultPriorityLevel: config.queuePolicy.defaultPriorityLevel,
-    });
+    const sequenceBatching = config.sequenceBatching;
+    const scheduler: Scheduler =
+      sequenceBatching !== undefined
+        ? new SequenceScheduler(instances, stats, {
+            spec: sequenceBatching,
+            maxBatchSize: config.maxBatchSize,
+            maxQueueSize: config.queuePolicy.maxQueueSize,
+            defaultTimeoutUs: config.queuePolicy.defaultTimeoutMicroseconds,
+          })
+        : new DirectScheduler(instances, stats, {
+            ...(config.responseCache && this.options.cache !== undefined ? { cache: this.options.cache } : {}),
+            ...(config.dynamicBatching === undefined
+              ? {}
+              : {
+                  batching: {
+                    maxBatchSize: config.maxBatchSize,
+                    maxQueueDelayUs: config.dynamicBatching.maxQueueDelayMicroseconds,
+                    preferredBatchSizes: config.dynamicBatching.preferredBatchSizes,
+                    adaptive: config.dynamicBatching.adaptive,
+                  },
+                }),
+            maxQueueSize: config.queuePolicy.maxQueueSize,
+            defaultTimeoutUs: config.queuePolicy.defaultTimeoutMicroseconds,
+            defaultPriorityLevel: config.queuePolicy.defaultPriorityLevel,
+          });
     stats.recordLoadSeconds((performance.now() - started) / 1000);
     return {
       ok: true,
