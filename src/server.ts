@@ -2,10 +2,13 @@
 // start-up and graceful shutdown (stop accepting, finish in-flight work, then exit).
 
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { BatchApi } from './batch-api/batch-api.js';
 import { resolveServerConfig, type ServerConfig, type ServerConfigInput } from './config/server-config.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { buildGrpcServer, type GrpcEdge } from './protocols/kserve-grpc/grpc-server.js';
 import { buildHttpServer, buildMetricsServer } from './protocols/kserve-http/http-server.js';
 import { ModelRepository } from './repository/model-repository.js';
 import { ResponseCache } from './scheduler/response-cache.js';
@@ -18,6 +21,8 @@ export interface RunningServer {
   /** Bound HTTP port (useful when started on port 0). */
   readonly httpPort: number;
   readonly metricsPort: number | undefined;
+  /** Bound gRPC port, or undefined when gRPC is off. */
+  readonly grpcPort: number | undefined;
   readonly url: string;
   /** Stops accepting, lets in-flight requests finish (up to the grace period), unloads models. */
   close(): Promise<void>;
@@ -49,26 +54,51 @@ export async function startServer(
     maxBodyBytes: config.maxBodyBytes,
     maxTensorBytes: config.maxTensorBytes,
   });
+  const batchApi = await BatchApi.open({
+    dir: path.resolve(config.batchDir),
+    repository,
+    logger,
+    maxFileBytes: config.maxBatchFileBytes,
+    maxLineBytes: config.maxBodyBytes,
+    maxTensorBytes: config.maxTensorBytes,
+    concurrency: config.batchConcurrency,
+  });
+  batchApi.register(http);
   let metricsServer: FastifyInstance | undefined;
+  const grpc: GrpcEdge | undefined =
+    config.grpcPort === null
+      ? undefined
+      : buildGrpcServer({
+          repository,
+          logger,
+          server: { name: 'inferd', version: VERSION, ready: () => ready },
+          maxMessageBytes: config.maxBodyBytes,
+          maxTensorBytes: config.maxTensorBytes,
+        });
+  let grpcPort: number | undefined;
 
   try {
     await repository.start();
     await http.listen({ host: config.host, port: config.httpPort });
+    if (grpc !== undefined && config.grpcPort !== null) grpcPort = await grpc.listen(config.host, config.grpcPort);
     if (config.metricsPort !== null) {
       metricsServer = buildMetricsServer(metrics, logger);
       await metricsServer.listen({ host: config.host, port: config.metricsPort });
     }
   } catch (err) {
     // A port in use (or any start-up failure) must not leave workers and listeners running.
+    grpc?.forceClose();
     await Promise.allSettled([http.close(), metricsServer?.close(), repository.close()]);
     throw err;
   }
   ready = true;
+  // Batches left unfinished by an earlier run resume once the models are loaded.
+  batchApi.start();
   const httpPort = (http.server.address() as AddressInfo).port;
   const metricsPort = metricsServer === undefined ? undefined : (metricsServer.server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   logger.info(
-    { httpPort, metricsPort, repository: config.modelRepository, controlMode: config.modelControlMode },
+    { httpPort, grpcPort, metricsPort, repository: config.modelRepository, controlMode: config.modelControlMode },
     'inferd is serving',
   );
 
@@ -77,12 +107,16 @@ export async function startServer(
     closing ??= (async () => {
       ready = false;
       logger.info('shutting down: no new connections, finishing in-flight requests');
+      // Batch lines still queued are withdrawn (they run after a restart); executing ones are recorded.
+      const batchStopped = batchApi.stop();
       const deadline = Date.now() + config.shutdownGraceSeconds * 1000;
       const graceLeft = (): Promise<void> =>
         new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref());
       // The grace period bounds the whole shutdown: requests still running when it ends are abandoned.
-      await Promise.race([http.close(), graceLeft()]);
+      await Promise.race([Promise.all([http.close(), grpc?.drain()]), graceLeft()]);
+      grpc?.forceClose();
       await metricsServer?.close();
+      await Promise.race([batchStopped, graceLeft()]);
       await Promise.race([repository.close(), graceLeft()]);
       logger.info('shut down');
       logger.flush();
@@ -96,6 +130,7 @@ export async function startServer(
     logger,
     httpPort,
     metricsPort,
+    grpcPort,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${httpPort}`,
     close,
   };

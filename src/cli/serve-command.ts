@@ -9,6 +9,7 @@ interface ServeOptions {
   host: string;
   httpPort: number;
   metricsPort: number | 'off';
+  grpcPort: number | 'off';
   modelControlMode: 'none' | 'poll' | 'explicit';
   loadModel: string[];
   repositoryPollSecs: number;
@@ -18,11 +19,14 @@ interface ServeOptions {
   cacheSize: number;
   cpuCores?: number;
   shutdownGraceSecs: number;
+  batchDir: string;
+  maxBatchFileSize: number;
+  batchConcurrency: number;
 }
 
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('serve the models of a repository over KServe v2 REST, with Prometheus metrics')
+    .description('serve the models of a repository over KServe v2 REST and gRPC, with Prometheus metrics')
     .requiredOption(
       '-m, --model-repository <path>',
       'model repository: <repo>/<model>/<version>/model.onnx (+ optional config.yaml)',
@@ -34,6 +38,12 @@ export function serveCommand(): Command {
       "separate Prometheus port as Triton has ('off' = only /metrics on the HTTP port)",
       portOrOff,
       8002,
+    )
+    .option(
+      '--grpc-port <port|off>',
+      "KServe v2 gRPC port, Triton's GRPCInferenceService and grpc.health.v1 ('off' = no gRPC; 0 = any free port)",
+      portOrOff,
+      8001,
     )
     .addOption(
       new Option(
@@ -65,12 +75,25 @@ export function serveCommand(): Command {
     )
     .option('--cpu-cores <n>', 'cores the runtime may use in total (default: all available)', integer(1, 4096))
     .option('--shutdown-grace-secs <seconds>', 'time allowed for in-flight requests at shutdown', positiveNumber, 30)
+    .option(
+      '--batch-dir <path>',
+      'folder of the batch API (/v1/files, /v1/batches), created on first use',
+      '.inferd/batches',
+    )
+    .option('--max-batch-file-size <size>', 'largest batch input file accepted', byteSize, 200 * 1024 * 1024)
+    .option(
+      '--batch-concurrency <n>',
+      'batch lines in flight at once (they queue below real-time requests)',
+      integer(1, 1024),
+      8,
+    )
     .addHelpText(
       'after',
       `
 Examples:
   $ inferd serve --model-repository examples/models
   $ inferd serve -m ./models --model-control-mode explicit --load-model simple --http-port 9000
+  $ inferd serve -m ./models --grpc-port off        (REST only)
   $ curl localhost:8000/v2/models/simple`,
     )
     .action(async (opts: ServeOptions) => {
@@ -79,6 +102,7 @@ Examples:
         host: opts.host,
         httpPort: opts.httpPort,
         metricsPort: opts.metricsPort === 'off' ? null : opts.metricsPort,
+        grpcPort: opts.grpcPort === 'off' ? null : opts.grpcPort,
         modelControlMode: opts.modelControlMode,
         loadModels: opts.loadModel,
         repositoryPollSeconds: opts.repositoryPollSecs,
@@ -88,6 +112,9 @@ Examples:
         cacheBytes: opts.cacheSize,
         ...(opts.cpuCores === undefined ? {} : { cpuCores: opts.cpuCores }),
         shutdownGraceSeconds: opts.shutdownGraceSecs,
+        batchDir: opts.batchDir,
+        maxBatchFileBytes: opts.maxBatchFileSize,
+        batchConcurrency: opts.batchConcurrency,
       });
       let signals = 0;
       const stop = (signal: string): void => {

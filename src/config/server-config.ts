@@ -15,6 +15,8 @@ export const serverConfigSchema = z
     httpPort: port.default(8000),
     /** Separate metrics listener as Triton has on 8002; null = only `/metrics` on the HTTP port. */
     metricsPort: port.nullable().default(8002),
+    /** KServe v2 gRPC listener (Triton's 8001); null = no gRPC. */
+    grpcPort: port.nullable().default(8001),
     modelControlMode: z.enum(['none', 'poll', 'explicit']).default('none'),
     /** Models loaded at start in explicit mode ('*' = all). */
     loadModels: z.array(z.string().min(1)).default([]),
@@ -42,6 +44,16 @@ export const serverConfigSchema = z
     cpuCores: z.number().int().positive().default(os.availableParallelism()),
     /** Time allowed for in-flight requests to finish on SIGTERM/SIGINT. */
     shutdownGraceSeconds: z.number().nonnegative().default(30),
+    /** Folder of the batch API's files and batches, created on first use (relative: to the working directory). */
+    batchDir: z.string().min(1).default('.inferd/batches'),
+    /** Largest batch input file POST /v1/files accepts (OpenAI's limit, 200 MiB). */
+    maxBatchFileBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(200 * 1024 * 1024),
+    /** Lines of the running batch in flight at once (queued or executing), at the lowest priority. */
+    batchConcurrency: z.number().int().min(1).max(1024).default(8),
   })
   .strict();
 

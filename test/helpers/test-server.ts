@@ -34,7 +34,10 @@ export interface TestServer extends RunningServer {
   readonly logs: Record<string, unknown>[];
 }
 
-/** Starts the real server on 127.0.0.1:0 (no separate metrics port unless asked), capturing logs. */
+/**
+ * Starts the real server on 127.0.0.1 with HTTP and gRPC on port 0 (no separate metrics port unless
+ * asked), capturing logs.
+ */
 export async function startTestServer(
   options: Partial<ServerConfigInput> & { modelRepository: string },
 ): Promise<TestServer> {
@@ -61,6 +64,7 @@ export async function startTestServer(
       host: '127.0.0.1',
       httpPort: 0,
       metricsPort: null,
+      grpcPort: 0,
       logLevel: 'debug',
       cpuCores: 2,
       shutdownGraceSeconds: 5,

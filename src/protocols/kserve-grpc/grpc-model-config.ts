@@ -1,0 +1,67 @@
+// The resolved configuration as Triton's ModelConfig message (proto/model_config.proto). Triton
+// keeps the queue policy and priority inside dynamic_batching, so they appear there when the
+// model batches dynamically; inferd-only settings (inline execution, adaptive batching, the
+// providers in use) are only in the REST JSON view (common/model-views.ts).
+
+import type { ResolvedModelConfig } from '../../config/resolved-model-config.js';
+import type { ModelVersion } from '../../repository/model-version.js';
+import { configTypeName } from '../../tensor/datatype.js';
+
+/** Triton's onnxruntime backend reads graph.level as -1 basic, 1 extended, 0 all; -2 = disabled. */
+const GRAPH_LEVEL: Readonly<Record<ResolvedModelConfig['optimization']['graphLevel'], number>> = {
+  disabled: -2,
+  basic: -1,
+  extended: 1,
+  all: 0,
+};
+
+export function grpcModelConfig(mv: ModelVersion): unknown {
+  const c = mv.config;
+  const tensor = (t: (typeof c.inputs)[number]) => ({
+    name: t.name,
+    data_type: configTypeName(t.datatype),
+    dims: [...t.dims],
+  });
+  const parameters: Record<string, { string_value: string }> = {};
+  for (const [k, v] of Object.entries(c.parameters)) parameters[k] = { string_value: String(v) };
+  return {
+    name: c.name,
+    platform: c.platform,
+    backend: 'onnxruntime',
+    version_policy: c.versionPolicy,
+    max_batch_size: c.maxBatchSize,
+    input: c.inputs.map(tensor),
+    output: c.outputs.map((t) => ({
+      ...tensor(t),
+      ...(t.labelFilename === undefined ? {} : { label_filename: t.labelFilename }),
+    })),
+    instance_group: c.instanceGroups.map((g, i) => ({
+      name: `${c.name}_${i}`,
+      kind: g.kind,
+      count: g.count,
+      gpus: [...g.gpus],
+    })),
+    default_model_filename: 'model.onnx',
+    optimization: {
+      graph: { level: GRAPH_LEVEL[c.optimization.graphLevel] },
+      execution_accelerators: {
+        cpu_execution_accelerator: c.optimization.executionProviders.map((name) => ({ name })),
+      },
+    },
+    ...(c.dynamicBatching === undefined
+      ? {}
+      : {
+          dynamic_batching: {
+            preferred_batch_size: [...c.dynamicBatching.preferredBatchSizes],
+            max_queue_delay_microseconds: c.dynamicBatching.maxQueueDelayMicroseconds,
+            default_priority_level: c.queuePolicy.defaultPriorityLevel,
+            default_queue_policy: {
+              default_timeout_microseconds: c.queuePolicy.defaultTimeoutMicroseconds,
+              max_queue_size: c.queuePolicy.maxQueueSize,
+            },
+          },
+        }),
+    parameters,
+    response_cache: { enable: c.responseCache },
+  };
+}

@@ -1,0 +1,78 @@
+// Builds the KServe v2 gRPC server (inference.GRPCInferenceService and grpc.health.v1.Health) on
+// @grpc/grpc-js, with message limits raised to the server's body size limit in both directions,
+// and its graceful shutdown: stop taking calls, let streams finish their work, then close.
+
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../../observability/logger.js';
+import type { ModelRepository } from '../../repository/model-repository.js';
+import type { ServerState } from '../common/server-state.js';
+import { healthService } from './health-service.js';
+import { modelInferHandler, modelStreamInferHandler, type InferContext } from './infer-handlers.js';
+import { loadInferenceProtos } from './proto-definitions.js';
+import { serviceHandlers } from './service-handlers.js';
+
+export interface GrpcServerOptions {
+  readonly repository: ModelRepository;
+  readonly logger: Logger;
+  readonly server: ServerState;
+  /** Largest message accepted or sent (--max-body-size); larger ones fail RESOURCE_EXHAUSTED. */
+  readonly maxMessageBytes: number;
+  readonly maxTensorBytes: number;
+}
+
+export interface GrpcEdge {
+  /** Binds host:port (0 = any free port) and returns the bound port. */
+  listen(host: string, port: number): Promise<number>;
+  /** Stops accepting calls and resolves once the calls in flight (streams included) have finished. */
+  drain(): Promise<void>;
+  /** Cancels whatever is still running. */
+  forceClose(): void;
+}
+
+export function buildGrpcServer(options: GrpcServerOptions): GrpcEdge {
+  const protos = loadInferenceProtos();
+  const grpcServer = new grpc.Server({
+    'grpc.max_receive_message_length': options.maxMessageBytes,
+    'grpc.max_send_message_length': options.maxMessageBytes,
+  });
+  let counter = 0;
+  const prefix = `${process.pid.toString(36)}-g`;
+  let closing = false;
+  const ctx: InferContext = {
+    repository: options.repository,
+    server: options.server,
+    logger: options.logger,
+    maxTensorBytes: options.maxTensorBytes,
+    nextRequestId: () => `${prefix}${(++counter).toString(36)}`,
+    closing: () => closing,
+    openStreams: new Set(),
+  };
+  const health = healthService(options.server);
+  grpcServer.addService(protos.inference.service, {
+    ...serviceHandlers(ctx),
+    ModelInfer: modelInferHandler(ctx),
+    ModelStreamInfer: modelStreamInferHandler(ctx),
+  });
+  grpcServer.addService(protos.health.service, health.implementation);
+
+  return {
+    listen(host, port) {
+      const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+      return new Promise((resolve, reject) => {
+        grpcServer.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+          err === null ? resolve(bound) : reject(err),
+        );
+      });
+    },
+    drain() {
+      closing = true;
+      health.endWatches();
+      // Streams with nothing in flight end now; the others end when their last response is written.
+      for (const finishIfIdle of [...ctx.openStreams]) finishIfIdle();
+      return new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+    },
+    forceClose() {
+      grpcServer.forceShutdown();
+    },
+  };
+}

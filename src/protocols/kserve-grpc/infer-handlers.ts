@@ -1,0 +1,157 @@
+// ModelInfer and ModelStreamInfer: resolve the model, decode and validate, schedule through the
+// version's scheduler (the same queue, priorities, deadlines and statistics as REST), encode.
+//
+// Streaming order rule: each request on a stream is scheduled as it arrives, and responses are
+// written as they complete, except that the responses of one sequence (the same model and
+// sequence_id) are written in the order their requests arrived, errors included.
+
+import type * as grpc from '@grpc/grpc-js';
+import { InferdError } from '../../errors/index.js';
+import { asInferdError, serviceError } from './grpc-status.js';
+import { decodeModelInferRequest, outputNamesFor } from './infer-request-decoder.js';
+import { encodeModelInferResponse } from './infer-response-encoder.js';
+import { peekSequenceId } from './infer-parameters.js';
+import type { HandlerContext } from './service-handlers.js';
+import type { ModelInferRequest, ModelInferResponse, ModelStreamInferResponse } from './wire-types.js';
+
+export interface InferContext extends HandlerContext {
+  readonly maxTensorBytes: number;
+  /** True once shutdown began: streams take no new requests and end when their work is done. */
+  closing(): boolean;
+  /** Open streams register a callback that ends them once idle; it runs when shutdown begins. */
+  readonly openStreams: Set<() => void>;
+}
+
+/** Milliseconds since the epoch of the call's deadline, or undefined for none. */
+function deadlineMs(call: { getDeadline(): grpc.Deadline }): number | undefined {
+  const d = call.getDeadline();
+  const ms = d instanceof Date ? d.getTime() : d;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** The request's timeout: its "timeout" parameter or the call's deadline, whichever is sooner. */
+function effectiveTimeoutUs(parameterUs: number, deadline: number | undefined): number {
+  if (deadline === undefined) return parameterUs;
+  const leftUs = Math.ceil((deadline - Date.now()) * 1000);
+  if (leftUs <= 0)
+    throw new InferdError('INF_ERR_DEADLINE_EXCEEDED', 'request timed out: its deadline passed before it was queued');
+  return parameterUs === 0 ? leftUs : Math.min(parameterUs, leftUs);
+}
+
+function given(text: string | undefined): string | undefined {
+  return text === undefined || text === '' ? undefined : text;
+}
+
+async function infer(
+  ctx: InferContext,
+  request: ModelInferRequest,
+  requestId: string,
+  arrivalNs: bigint,
+  signal: AbortSignal,
+  deadline: number | undefined,
+): Promise<ModelInferResponse> {
+  const mv = ctx.repository.resolve(request.model_name ?? '', given(request.model_version));
+  const decoded = decodeModelInferRequest(mv.config, request, { maxTensorBytes: ctx.maxTensorBytes });
+  const result = await mv.scheduler.infer({
+    requestId,
+    inputs: decoded.inputs,
+    outputNames: outputNamesFor(mv.config, decoded),
+    batchSize: decoded.batchSize,
+    priority: decoded.priority,
+    timeoutUs: effectiveTimeoutUs(decoded.timeoutUs, deadline),
+    arrivalNs,
+    signal,
+    ...(decoded.sequence === undefined ? {} : { sequence: decoded.sequence }),
+  });
+  return encodeModelInferResponse(mv, request.id ?? '', decoded, result.outputs);
+}
+
+export function modelInferHandler(ctx: InferContext): grpc.handleUnaryCall<ModelInferRequest, ModelInferResponse> {
+  return (call, callback) => {
+    const arrivalNs = process.hrtime.bigint();
+    const requestId = given(call.request.id) ?? ctx.nextRequestId();
+    // A client that cancels (or whose deadline passes) drops its queued work.
+    const abort = new AbortController();
+    call.once('cancelled', () => abort.abort());
+    infer(ctx, call.request, requestId, arrivalNs, abort.signal, deadlineMs(call)).then(
+      (response) => callback(null, response),
+      (err: unknown) => callback(serviceError(err, requestId, ctx.logger)),
+    );
+  };
+}
+
+function streamError(request: ModelInferRequest, err: InferdError): ModelStreamInferResponse {
+  return {
+    error_message: err.message,
+    infer_response: {
+      model_name: request.model_name ?? '',
+      model_version: request.model_version ?? '',
+      id: request.id ?? '',
+    },
+  };
+}
+
+export function modelStreamInferHandler(
+  ctx: InferContext,
+): grpc.handleBidiStreamingCall<ModelInferRequest, ModelStreamInferResponse> {
+  return (call) => {
+    const deadline = deadlineMs(call);
+    const pending = new Set<AbortController>();
+    /** The last write of each sequence on this stream, so the next waits for it. */
+    const sequenceTail = new Map<string, Promise<void>>();
+    let inputEnded = false;
+    let cancelled = false;
+
+    const finishIfIdle = (): void => {
+      if (pending.size > 0 || cancelled) return;
+      if (inputEnded || ctx.closing()) {
+        ctx.openStreams.delete(finishIfIdle);
+        call.end();
+      }
+    };
+    ctx.openStreams.add(finishIfIdle);
+
+    const write = (message: ModelStreamInferResponse): void => {
+      if (!cancelled) call.write(message);
+    };
+
+    call.on('data', (request: ModelInferRequest) => {
+      const arrivalNs = process.hrtime.bigint();
+      const requestId = given(request.id) ?? ctx.nextRequestId();
+      const abort = new AbortController();
+      pending.add(abort);
+      const outcome: Promise<ModelStreamInferResponse> = (
+        ctx.closing()
+          ? Promise.reject(
+              new InferdError('INF_ERR_UNAVAILABLE', 'server is shutting down; no new requests are accepted'),
+            )
+          : infer(ctx, request, requestId, arrivalNs, abort.signal, deadline)
+      ).then(
+        (response) => ({ error_message: '', infer_response: response }),
+        (err: unknown) => streamError(request, asInferdError(err, requestId, ctx.logger)),
+      );
+      const seq = peekSequenceId(request.parameters);
+      const key = seq === undefined ? undefined : `${request.model_name ?? ''}\0${seq}`;
+      const previous = key === undefined ? undefined : sequenceTail.get(key);
+      const written = (previous === undefined ? outcome : previous.then(() => outcome)).then(write);
+      if (key !== undefined) sequenceTail.set(key, written);
+      void written.finally(() => {
+        if (key !== undefined && sequenceTail.get(key) === written) sequenceTail.delete(key);
+        pending.delete(abort);
+        finishIfIdle();
+      });
+    });
+    call.on('end', () => {
+      inputEnded = true;
+      finishIfIdle();
+    });
+    const cancel = (): void => {
+      if (cancelled) return;
+      cancelled = true;
+      ctx.openStreams.delete(finishIfIdle);
+      for (const a of pending) a.abort();
+    };
+    call.on('cancelled', cancel);
+    call.on('error', cancel);
+  };
+}
