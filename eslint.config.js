@@ -86,6 +86,20 @@ export default tseslint.config(
     ),
   },
   {
+    files: ['src/batch-api/**/*.ts'],
+    rules: restrict(
+      [...ORT, ...LAYERS.server, ...LAYERS.runtime],
+      'the batch API runs lines through the repository, the REST codecs and the scheduler; never the runtime or the server',
+    ),
+  },
+  {
+    files: ['src/sql/**/*.ts'],
+    rules: restrict(
+      [...ORT, ...LAYERS.protocols, ...LAYERS.server, ...LAYERS.runtime],
+      'the SQL engine reaches models through the repository and their schedulers, never onnxruntime or the protocol edges',
+    ),
+  },
+  {
     files: ['src/protocols/**/*.ts'],
     rules: restrict(
       [...ORT, ...LAYERS.server, '**/runtime/session-worker*'],

@@ -1,0 +1,386 @@
+// The SQL engine: DuckDB in a worker thread (sql-worker.ts), models loaded in-process from a
+// repository in explicit mode, and the predict functions scored through each model's scheduler.
+//
+// A query's path: the predict calls are found in the SQL text and their models loaded (lazily, on
+// the first query that names them); each call is planned into a DuckDB function for that model
+// (predict-function-spec.ts) and the text rewritten to call it; the worker runs the query. For
+// every DuckDB chunk (up to 2048 rows) the worker sends the argument tensors here, and they run
+// as ceil(rows / max_batch_size) requests submitted together to the model's scheduler, so a chunk
+// is a few executions, not one per row.
+
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { InferdError, invalidArgument } from '../errors/index.js';
+import type { InferRequest } from '../core/infer-request.js';
+import { createLogger } from '../observability/logger.js';
+import { Metrics } from '../observability/metrics.js';
+import { ModelRepository } from '../repository/model-repository.js';
+import type { TensorData } from '../tensor/datatype.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { findPredictCalls, rewritePredictCalls, type PredictCall } from './predict-calls.js';
+import { planPredictFunction, sqlTypeText, type PredictFunctionSpec } from './predict-function-spec.js';
+import type { FromSqlWorker, ScoreReply, ScoreRequest, SqlWorkerData, ToSqlWorker } from './sql-messages.js';
+
+const here = fileURLToPath(import.meta.url);
+const WORKER_FILE = path.join(path.dirname(here), `sql-worker${path.extname(here)}`);
+
+function spawnWorker(data: SqlWorkerData): Worker {
+  const options = { workerData: data, transferList: [data.scorePort] };
+  if (WORKER_FILE.endsWith('.ts')) {
+    // Under tsx (tests), Node 20 does not carry the loader into worker threads (as in runtime/).
+    const url = JSON.stringify(pathToFileURL(WORKER_FILE).href);
+    return new Worker(
+      `import('tsx/esm/api').then(({ tsImport }) => tsImport(${url}, ${JSON.stringify(import.meta.url)}))`,
+      { ...options, eval: true },
+    );
+  }
+  return new Worker(WORKER_FILE, options);
+}
+
+export interface SqlEngineOptions {
+  /** The model repository folder (Triton layout). */
+  readonly modelRepository: string;
+  /** Cores the model instances may use (default: all). */
+  readonly cpuCores?: number;
+  /** DuckDB worker threads (default: DuckDB's, the machine's cores). */
+  readonly threads?: number;
+  /** Rows per message from the worker (default 2048). */
+  readonly batchRows?: number;
+}
+
+export interface SqlColumn {
+  readonly name: string;
+  readonly type: string;
+}
+
+export interface QueryHandlers {
+  columns(columns: SqlColumn[]): void;
+  rows(rows: unknown[][]): void;
+}
+
+export interface SqlResult {
+  readonly columns: SqlColumn[];
+  readonly rows: unknown[][];
+}
+
+interface RunningQuery {
+  readonly handlers: QueryHandlers;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** How a registered function was written in the user's SQL, up to its first argument. */
+function callPrefix(spec: PredictFunctionSpec): string {
+  return spec.display.replace(/\)$/, ',');
+}
+
+export class SqlEngine {
+  private readonly specs = new Map<string, PredictFunctionSpec>();
+  /** Spec name per call signature, so repeated queries reuse registered functions. */
+  private readonly names = new Map<string, string>();
+  private readonly queries = new Map<number, RunningQuery>();
+  private nextQuery = 1;
+  private closed = false;
+  private fatal: Error | undefined;
+
+  private constructor(
+    readonly repository: ModelRepository,
+    private readonly worker: Worker,
+    private readonly scorePort: MessagePort,
+    private readonly flag: Int32Array,
+    private readonly batchRows: number,
+  ) {
+    scorePort.on('message', (req: ScoreRequest) => void this.score(req));
+    worker.on('message', (msg: FromSqlWorker) => this.onWorkerMessage(msg));
+    worker.on('error', (err) => this.failAll(err));
+    worker.on('exit', (code) => {
+      if (!this.closed) this.failAll(new InferdError('INF_ERR_INTERNAL', `the SQL worker exited with code ${code}`));
+    });
+  }
+
+  static async open(options: SqlEngineOptions): Promise<SqlEngine> {
+    const repository = new ModelRepository({
+      path: options.modelRepository,
+      controlMode: 'explicit',
+      loadModels: [],
+      pollSeconds: 0,
+      cpuCores: options.cpuCores ?? os.availableParallelism(),
+      metrics: new Metrics(),
+      logger: createLogger('silent'),
+    });
+    await repository.start();
+    const channel = new MessageChannel();
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    const worker = spawnWorker({ scorePort: channel.port2, flag, threads: options.threads });
+    const ready = new Promise<void>((resolve, reject) => {
+      const onMessage = (msg: FromSqlWorker): void => {
+        if (msg.type === 'ready') resolve();
+        else if (msg.type === 'fatal')
+          reject(new InferdError('INF_ERR_INTERNAL', `cannot start DuckDB: ${msg.message}`));
+        else return;
+        worker.off('message', onMessage);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+    });
+    try {
+      await ready;
+    } catch (err) {
+      await worker.terminate();
+      channel.port1.close();
+      await repository.close();
+      throw err;
+    }
+    return new SqlEngine(repository, worker, channel.port1, flag, options.batchRows ?? 2048);
+  }
+
+  /** Runs the SQL (one or more statements; the last one's rows are returned). */
+  async query(sql: string): Promise<SqlResult> {
+    let columns: SqlColumn[] = [];
+    const rows: unknown[][] = [];
+    await this.run(sql, {
+      columns: (c) => (columns = c),
+      rows: (r) => {
+        for (const row of r) rows.push(row);
+      },
+    });
+    return { columns, rows };
+  }
+
+  /** Runs the SQL, handing over the columns, then the rows in batches, as they are produced. */
+  async run(sql: string, handlers: QueryHandlers): Promise<void> {
+    if (this.closed) throw new InferdError('INF_ERR_UNAVAILABLE', 'the SQL engine is closed');
+    if (this.fatal !== undefined) throw this.fatal;
+    const calls = findPredictCalls(sql);
+    const functions = await this.planCalls(calls);
+    const fresh = functions.filter((f) => !this.specs.has(f.name));
+    for (const f of fresh) this.specs.set(f.name, f);
+    const id = this.nextQuery++;
+    const done = new Promise<void>((resolve, reject) => this.queries.set(id, { handlers, resolve, reject }));
+    const msg: ToSqlWorker = {
+      type: 'query',
+      id,
+      sql: rewritePredictCalls(
+        sql,
+        calls,
+        functions.map((f) => f.name),
+      ),
+      functions: fresh,
+      batchRows: this.batchRows,
+    };
+    this.worker.postMessage(msg);
+    await done;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.postMessage({ type: 'close' } satisfies ToSqlWorker);
+    const timer = setTimeout(() => void this.worker.terminate(), 5000);
+    await exited;
+    clearTimeout(timer);
+    this.scorePort.close();
+    this.failAll(new InferdError('INF_ERR_UNAVAILABLE', 'the SQL engine was closed'));
+    await this.repository.close();
+  }
+
+  /** Loads each named model once (explicit mode) and plans a function per call. */
+  private async planCalls(calls: readonly PredictCall[]): Promise<PredictFunctionSpec[]> {
+    const models = [...new Set(calls.map((c) => c.model))];
+    await Promise.all(
+      models.map(async (model) => {
+        if (this.repository.isReady(model)) return;
+        const call = calls.find((c) => c.model === model);
+        try {
+          await this.repository.load(model);
+        } catch (err) {
+          const code = err instanceof InferdError ? err.code : 'INF_ERR_MODEL_LOAD';
+          throw new InferdError(code, `${call?.kind ?? 'predict'}('${model}'): ${messageOf(err)}`);
+        }
+      }),
+    );
+    return calls.map((call) => {
+      const mv = this.repository.resolve(call.model);
+      const key = JSON.stringify([call.kind, call.model, mv.version, call.output ?? '', call.argCount]);
+      let name = this.names.get(key);
+      if (name === undefined) {
+        name = `__inferd_${call.kind}_${this.names.size}`;
+        this.names.set(key, name);
+      }
+      const existing = this.specs.get(name);
+      return existing ?? planPredictFunction(call, { config: mv.config, version: mv.version, labels: mv.labels }, name);
+    });
+  }
+
+  /** Puts the user's function names back into a DuckDB message about the rewritten SQL. */
+  private userMessage(message: string): string {
+    const text = message;
+    const noMatch = /No function matches the given name and argument types '(__inferd_\w+)\(([^']*)\)'/.exec(text);
+    const spec = noMatch === null ? undefined : this.specs.get(noMatch[1] ?? '');
+    if (noMatch !== null && spec !== undefined) {
+      const got = (noMatch[2] ?? '').split(/,\s*/);
+      const expected = spec.parameterTypes[spec.parameterTypes.length - 1] ?? [];
+      const bad = got.findIndex((t, i) => {
+        const want = expected[i];
+        return want !== undefined && (t.endsWith('[]') || /\[\d+\]$/.test(t)) !== want.list;
+      });
+      const nonNumeric = got.findIndex((t) => /VARCHAR|DATE|TIME|BLOB|STRUCT|MAP|UUID|INTERVAL|JSON/.test(t));
+      const at = nonNumeric >= 0 ? nonNumeric : bad;
+      const wanted = expected.map(sqlTypeText).join(', ');
+      const detail =
+        at >= 0
+          ? `argument ${at + 2} is ${got[at] ?? '?'}, but model '${spec.model}' input needs ${expected[at]?.list ? 'a LIST/ARRAY of numbers' : 'a number'}`
+          : `the arguments (${got.join(', ')}) cannot be cast to (${wanted})`;
+      return `${spec.display}: ${detail}; the arguments after the model name are cast to (${wanted})`;
+    }
+    return this.userText(text);
+  }
+
+  /**
+   * Replaces the registered names with the calls as written (`__inferd_predict_0(` becomes
+   * `predict('iris',`), keeping the caret under DuckDB's `LINE n:` excerpt where it was.
+   */
+  private userText(text: string): string {
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i] ?? '';
+      const caretLine = lines[i + 1];
+      let caret = caretLine !== undefined && /^\s*\^\s*$/.test(caretLine) ? caretLine.indexOf('^') : -1;
+      let out = line;
+      for (const [name, s] of this.specs) {
+        const from = `${name}(`;
+        const to = callPrefix(s);
+        for (let at = out.indexOf(from); at >= 0; at = out.indexOf(from, at + to.length)) {
+          out = out.slice(0, at) + to + out.slice(at + from.length);
+          if (caret > at) caret += to.length - from.length;
+        }
+      }
+      lines[i] = out;
+      if (caret >= 0 && out !== line) lines[i + 1] = `${' '.repeat(caret)}^`;
+    }
+    return lines.join('\n');
+  }
+
+  private onWorkerMessage(msg: FromSqlWorker): void {
+    if (msg.type === 'ready') return;
+    if (msg.type === 'fatal') {
+      this.failAll(new InferdError('INF_ERR_INTERNAL', `DuckDB failed: ${msg.message}`));
+      return;
+    }
+    const q = this.queries.get(msg.id);
+    if (q === undefined) return;
+    try {
+      if (msg.type === 'columns')
+        q.handlers.columns(msg.names.map((name, i) => ({ name: this.userText(name), type: msg.types[i] ?? '' })));
+      else if (msg.type === 'rows') q.handlers.rows(msg.rows);
+      else if (msg.type === 'done') {
+        this.queries.delete(msg.id);
+        q.resolve();
+      } else {
+        this.queries.delete(msg.id);
+        q.reject(invalidArgument(this.userMessage(msg.message)));
+      }
+    } catch (err) {
+      // A handler that throws (e.g. a closed output stream) fails the query, not the engine.
+      this.queries.delete(msg.id);
+      q.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private failAll(err: Error): void {
+    this.fatal ??= err;
+    for (const [id, q] of this.queries) {
+      this.queries.delete(id);
+      q.reject(err);
+    }
+  }
+
+  /** Scores one chunk through the model's scheduler and wakes the worker blocked on the reply. */
+  private async score(req: ScoreRequest): Promise<void> {
+    let reply: ScoreReply;
+    const transfer: ArrayBuffer[] = [];
+    const spec = this.specs.get(req.fn);
+    try {
+      if (spec === undefined) throw new InferdError('INF_ERR_INTERNAL', `unknown SQL function ${req.fn}`);
+      const output = await this.infer(spec, req.inputs, req.rows);
+      reply = { seq: req.seq, ok: true, output };
+      if (Array.isArray(output.data)) for (const b of output.data) transfer.push(b.buffer as ArrayBuffer);
+      else transfer.push(output.data.buffer as ArrayBuffer);
+    } catch (err) {
+      const where = spec === undefined ? req.fn : `${spec.display}: model '${spec.model}'`;
+      reply = { seq: req.seq, ok: false, message: `${where}: ${messageOf(err)}` };
+    }
+    this.scorePort.postMessage(reply, transfer);
+    Atomics.store(this.flag, 0, 1);
+    Atomics.notify(this.flag, 0);
+  }
+
+  /** Runs `rows` rows as max_batch_size slices, all queued at once, and joins the output. */
+  private async infer(spec: PredictFunctionSpec, inputs: readonly Tensor[], rows: number): Promise<Tensor> {
+    const mv = this.repository.resolve(spec.model, String(spec.version));
+    const batching = mv.config.maxBatchSize > 0;
+    const step = batching ? mv.config.maxBatchSize : 1;
+    const runs: Promise<Tensor>[] = [];
+    for (let start = 0; start < rows; start += step) {
+      const count = Math.min(step, rows - start);
+      const slice = inputs.map((t): Tensor => {
+        const perRow = t.data.length / rows;
+        const rowShape = t.shape.slice(1);
+        return {
+          name: t.name,
+          datatype: t.datatype,
+          shape: batching ? [count, ...rowShape] : rowShape,
+          data: t.data.slice(start * perRow, (start + count) * perRow),
+        };
+      });
+      const request: InferRequest = {
+        requestId: `sql-${spec.name}-${start}`,
+        inputs: slice,
+        outputNames: [spec.output.name],
+        batchSize: batching ? count : 1,
+        priority: 0,
+        timeoutUs: 0,
+        arrivalNs: process.hrtime.bigint(),
+      };
+      runs.push(
+        mv.scheduler.infer(request).then((r) => {
+          const out = r.outputs.find((o) => o.name === spec.output.name) ?? r.outputs[0];
+          if (out === undefined) throw new InferdError('INF_ERR_INTERNAL', `no output '${spec.output.name}'`);
+          return out;
+        }),
+      );
+    }
+    const outputs = await Promise.all(runs);
+    return concatRows(outputs, rows, batching);
+  }
+}
+
+/** Joins per-slice outputs along the batch dimension. */
+function concatRows(parts: readonly Tensor[], rows: number, batched: boolean): Tensor {
+  const first = parts[0];
+  if (first === undefined) throw new InferdError('INF_ERR_INTERNAL', 'no output to join');
+  if (parts.length === 1 && batched) return first;
+  const rowShape = batched ? first.shape.slice(1) : first.shape;
+  const total = parts.reduce((n, p) => n + p.data.length, 0);
+  let data: TensorData;
+  if (Array.isArray(first.data)) {
+    data = parts.flatMap((p) => p.data as Uint8Array[]);
+  } else {
+    const Ctor = first.data.constructor as new (n: number) => Exclude<TensorData, Uint8Array[]>;
+    const out = new Ctor(total);
+    let at = 0;
+    for (const p of parts) {
+      (out as { set(a: ArrayLike<unknown>, o: number): void }).set(p.data, at);
+      at += p.data.length;
+    }
+    data = out;
+  }
+  return { name: first.name, datatype: first.datatype, shape: [rows, ...rowShape], data };
+}

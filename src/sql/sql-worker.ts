@@ -1,0 +1,145 @@
+// The SQL worker thread: owns the DuckDB instance, registers the predict functions, runs queries
+// and streams their rows back to the main thread.
+//
+// Why a worker: @duckdb/node-api runs scalar-function callbacks on the JS thread that registered
+// them and waits for them to return; the callback cannot await a Promise. The model scheduler
+// (queues, batching, worker-thread instances, stats) lives on the main thread and answers through
+// Promises. So DuckDB runs here, and the callback posts each chunk's tensors to the main thread,
+// blocks this thread in Atomics.wait until the main thread has scored them through the model's
+// scheduler, then reads the reply synchronously with receiveMessageOnPort. The main thread's event
+// loop stays free throughout; the query runs once, streaming, so COPY and CREATE TABLE AS work.
+
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import {
+  DuckDBInstance,
+  DuckDBScalarFunction,
+  JSDuckDBValueConverter,
+  type DuckDBConnection,
+  type DuckDBResult,
+} from '@duckdb/node-api';
+import type { Tensor } from '../tensor/tensor.js';
+import { duckdbType, readChunkInputs, writeChunkOutput, type ChunkInputs } from './chunk-tensors.js';
+import type { PredictFunctionSpec } from './predict-function-spec.js';
+import type { FromSqlWorker, ScoreReply, ScoreRequest, SqlWorkerData, ToSqlWorker } from './sql-messages.js';
+
+const data = workerData as SqlWorkerData;
+const port = parentPort;
+let seq = 0;
+
+function post(msg: FromSqlWorker): void {
+  port?.postMessage(msg);
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function transferables(tensors: readonly Tensor[]): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const t of tensors) {
+    if (Array.isArray(t.data)) for (const b of t.data) out.push(b.buffer as ArrayBuffer);
+    else out.push(t.data.buffer as ArrayBuffer);
+  }
+  return out;
+}
+
+/** Scores one chunk's rows on the main thread, synchronously (see the file comment). */
+function score(spec: PredictFunctionSpec, inputs: ChunkInputs): Tensor | undefined {
+  if (inputs.validRows === 0) return undefined;
+  const request: ScoreRequest = { seq: ++seq, fn: spec.name, inputs: inputs.tensors, rows: inputs.validRows };
+  Atomics.store(data.flag, 0, 0);
+  data.scorePort.postMessage(request, transferables(inputs.tensors));
+  Atomics.wait(data.flag, 0, 0);
+  const reply = receiveMessageOnPort(data.scorePort)?.message as ScoreReply | undefined;
+  if (reply?.seq !== request.seq) throw new Error(`${spec.display}: lost the reply for chunk ${request.seq}`);
+  if (!reply.ok) throw new Error(reply.message);
+  return reply.output;
+}
+
+function register(connection: DuckDBConnection, spec: PredictFunctionSpec): void {
+  for (const parameterTypes of spec.parameterTypes) {
+    connection.registerScalarFunction(
+      DuckDBScalarFunction.create({
+        name: spec.name,
+        returnType: duckdbType(spec.returnType),
+        parameterTypes: parameterTypes.map(duckdbType),
+        mainFunction: (info, chunk, output) => {
+          try {
+            const inputs = readChunkInputs(spec, chunk);
+            writeChunkOutput(spec, inputs, score(spec, inputs), output);
+          } catch (err) {
+            info.setError(messageOf(err));
+          }
+        },
+      }),
+    );
+  }
+}
+
+async function streamLast(connection: DuckDBConnection, sql: string): Promise<DuckDBResult> {
+  const statements = await connection.extractStatements(sql);
+  if (statements.count === 0) throw new Error('the SQL text holds no statement');
+  for (let i = 0; i < statements.count - 1; i++) await (await statements.prepare(i)).run();
+  return (await statements.prepare(statements.count - 1)).stream();
+}
+
+async function runQuery(
+  connection: DuckDBConnection,
+  registered: Set<string>,
+  msg: Extract<ToSqlWorker, { type: 'query' }>,
+): Promise<void> {
+  for (const spec of msg.functions) {
+    if (registered.has(spec.name)) continue;
+    register(connection, spec);
+    registered.add(spec.name);
+  }
+  const result = await streamLast(connection, msg.sql);
+  post({
+    type: 'columns',
+    id: msg.id,
+    names: result.columnNames(),
+    types: result.columnTypes().map((t) => t.toString()),
+  });
+  let rows: unknown[][] = [];
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (chunk === null || chunk.rowCount === 0) break;
+    rows.push(...chunk.convertRows(JSDuckDBValueConverter));
+    if (rows.length >= msg.batchRows) {
+      post({ type: 'rows', id: msg.id, rows });
+      rows = [];
+    }
+  }
+  if (rows.length > 0) post({ type: 'rows', id: msg.id, rows });
+  post({ type: 'done', id: msg.id });
+}
+
+async function main(): Promise<void> {
+  const instance = await DuckDBInstance.create(
+    ':memory:',
+    data.threads === undefined ? {} : { threads: String(data.threads) },
+  );
+  const connection = await instance.connect();
+  const registered = new Set<string>();
+  // Queries run one after another: a second one waits for the first to finish.
+  let chain = Promise.resolve();
+  port?.on('message', (msg: ToSqlWorker) => {
+    if (msg.type === 'close') {
+      chain = chain.then(() => {
+        connection.closeSync();
+        instance.closeSync();
+        port.close();
+        data.scorePort.close();
+      });
+      return;
+    }
+    chain = chain.then(() =>
+      runQuery(connection, registered, msg).catch((err: unknown) =>
+        post({ type: 'error', id: msg.id, message: messageOf(err) }),
+      ),
+    );
+  });
+  post({ type: 'ready' });
+}
+
+main().catch((err: unknown) => post({ type: 'fatal', message: messageOf(err) }));
