@@ -86,13 +86,6 @@ export default tseslint.config(
     ),
   },
   {
-    files: ['src/batch-api/**/*.ts'],
-    rules: restrict(
-      [...ORT, ...LAYERS.server, ...LAYERS.runtime],
-      'the batch API runs lines through the repository, the REST codecs and the scheduler; never the runtime or the server',
-    ),
-  },
-  {
     files: ['src/sql/**/*.ts'],
     rules: restrict(
       [...ORT, ...LAYERS.protocols, ...LAYERS.server, ...LAYERS.runtime],
