@@ -27,7 +27,10 @@ export interface SequenceSchedulerOptions {
   readonly spec: ResolvedSequenceBatching;
   /** The model's max_batch_size: rows per execution (0: no batch dimension, one request per run). */
   readonly maxBatchSize: number;
-  /** Requests that may wait, in sequences' queues and the backlog together; more get 429. */
+  /**
+   * Requests that may wait, in sequences' queues and the backlog together; more get 429 (except a
+   * first waiting request of a sequence that holds a slot).
+   */
   readonly maxQueueSize: number;
   readonly defaultTimeoutUs: number;
 }
@@ -163,7 +166,10 @@ export class SequenceScheduler implements Scheduler {
       this.fail(request, 'OTHER');
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    if (this.queued >= this.options.maxQueueSize) {
+    // A sequence holding a slot may always queue one request, so a full backlog never locks out
+    // the requests that would end the running sequences and free their slots.
+    const exempt = sequence?.slot !== undefined && sequence.queue.length === 0;
+    if (this.queued >= this.options.maxQueueSize && !exempt) {
       this.fail(request, 'REJECTED');
       return Promise.reject(
         new InferdError(
