@@ -93,6 +93,13 @@ export default tseslint.config(
     ),
   },
   {
+    files: ['src/batch-api/**/*.ts'],
+    rules: restrict(
+      [...ORT, ...LAYERS.server, ...LAYERS.runtime],
+      'the batch API runs lines through the repository, the REST codecs and the scheduler; never the runtime or the server',
+    ),
+  },
+  {
     files: ['src/protocols/**/*.ts'],
     rules: restrict(
       [...ORT, ...LAYERS.server, '**/runtime/session-worker*'],

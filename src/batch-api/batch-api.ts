@@ -1,0 +1,83 @@
+// The OpenAI-shaped batch API as one unit the composition root wires in: the file and batch
+// stores under the batch folder, the runner, and the /v1 routes on the REST listener with
+// OpenAI's error body.
+
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from '../observability/logger.js';
+import type { ModelRepository } from '../repository/model-repository.js';
+import { makeOpenAIErrorHandler, openaiErrorBody } from './batch-api-error.js';
+import { BatchRunner } from './batch-runner.js';
+import { BatchStore } from './batch-store.js';
+import { FileStore } from './file-store.js';
+import { LineExecutor } from './line-executor.js';
+import { registerBatchRoutes } from './routes-batches.js';
+import { registerFileRoutes } from './routes-files.js';
+import { InferdError } from '../errors/index.js';
+
+export interface BatchApiOptions {
+  /** Folder holding files and batches (created when first written). */
+  readonly dir: string;
+  readonly repository: ModelRepository;
+  readonly logger: Logger;
+  /** Largest input file accepted by POST /v1/files. */
+  readonly maxFileBytes: number;
+  /** Largest line (one request) accepted: the REST body limit. */
+  readonly maxLineBytes: number;
+  readonly maxTensorBytes: number;
+  /** Lines of the running batch in flight at once. */
+  readonly concurrency: number;
+}
+
+export class BatchApi {
+  private constructor(
+    private readonly options: BatchApiOptions,
+    private readonly files: FileStore,
+    private readonly store: BatchStore,
+    private readonly runner: BatchRunner,
+  ) {}
+
+  /** Loads the files and batches an earlier run left in the folder. */
+  static async open(options: BatchApiOptions): Promise<BatchApi> {
+    const files = new FileStore(options.dir);
+    const store = new BatchStore(options.dir);
+    await files.open();
+    await store.open();
+    const runner = new BatchRunner({
+      store,
+      files,
+      executor: new LineExecutor(options.repository, options.maxTensorBytes),
+      logger: options.logger.child({ component: 'batch' }),
+      concurrency: options.concurrency,
+      maxLineBytes: options.maxLineBytes,
+    });
+    return new BatchApi(options, files, store, runner);
+  }
+
+  /** Adds the /v1 files and batches routes (call before the app listens). */
+  register(app: FastifyInstance): void {
+    const { files, store, runner, options } = this;
+    void app.register(
+      (scope, _opts, done) => {
+        scope.setErrorHandler(makeOpenAIErrorHandler(options.maxFileBytes));
+        scope.setNotFoundHandler((req, reply) => {
+          const err = new InferdError('INF_ERR_NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0] ?? ''}`);
+          void reply.code(404).type('application/json').send(openaiErrorBody(err));
+        });
+        registerFileRoutes(scope, files, runner, options.maxFileBytes);
+        registerBatchRoutes(scope, store, files, runner);
+        done();
+      },
+      { prefix: '/v1' },
+    );
+  }
+
+  /** Resumes the batches an earlier run left unfinished (call once the models are loaded). */
+  start(): void {
+    this.runner.start();
+  }
+
+  /** Stops taking lines; lines already executing finish and are recorded. */
+  stop(): Promise<void> {
+    return this.runner.stop();
+  }
+}

@@ -1,0 +1,68 @@
+// Which endpoints a batch may target, and how a line's `url` must agree with its batch's
+// `endpoint`. OpenAI runs one endpoint per batch; inferd's v2 rule:
+//   - endpoint "/v2/infer": each line may call any v2 infer URL
+//     (/v2/models/{m}/infer or /v2/models/{m}/versions/{v}/infer), so one batch can span models;
+//   - endpoint "/v2/models/{m}[/versions/{v}]/infer": each line's url must be exactly that URL.
+
+import { badRequest } from './batch-api-error.js';
+
+export const ANY_V2_INFER = '/v2/infer';
+
+/** OpenAI batch endpoints inferd will serve once text generation and embeddings exist. */
+const NOT_YET_SERVED = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses'];
+
+export interface InferTarget {
+  readonly model: string;
+  readonly version: string | undefined;
+}
+
+const INFER_URL = /^\/v2\/models\/([^/?#]+)(?:\/versions\/([^/?#]+))?\/infer$/;
+
+function decodeSegment(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The model and version a v2 infer URL names, or undefined when it is not one. */
+export function parseInferUrl(url: string): InferTarget | undefined {
+  const m = INFER_URL.exec(url);
+  if (m === null || m[1] === undefined) return undefined;
+  const model = decodeSegment(m[1]);
+  const version = m[2] === undefined ? undefined : decodeSegment(m[2]);
+  if (model === undefined || (m[2] !== undefined && version === undefined)) return undefined;
+  return { model, version };
+}
+
+/** Checks a batch's `endpoint` when the batch is created. */
+export function checkEndpoint(endpoint: unknown): string {
+  if (typeof endpoint !== 'string' || endpoint === '') {
+    throw badRequest('"endpoint" is required: "/v2/infer" or a v2 infer URL', 'endpoint', 'missing_required_parameter');
+  }
+  if (endpoint === ANY_V2_INFER || parseInferUrl(endpoint) !== undefined) return endpoint;
+  if (NOT_YET_SERVED.includes(endpoint)) {
+    throw badRequest(
+      `endpoint '${endpoint}' is not served by this server yet (text generation and embeddings are not built); ` +
+        `batches can target "/v2/infer" or a v2 infer URL such as "/v2/models/{model}/infer"`,
+      'endpoint',
+      'unsupported_endpoint',
+    );
+  }
+  throw badRequest(
+    `unknown endpoint '${endpoint}'; batches can target "/v2/infer" (any v2 infer URL per line) or one v2 infer URL such as "/v2/models/{model}/infer"`,
+    'endpoint',
+    'invalid_endpoint',
+  );
+}
+
+/** Why a line's url does not fit the batch's endpoint, or undefined when it does. */
+export function urlMismatch(endpoint: string, url: string): string | undefined {
+  if (endpoint === ANY_V2_INFER) {
+    return parseInferUrl(url) === undefined
+      ? `url '${url}' is not a v2 infer URL (/v2/models/{model}[/versions/{version}]/infer)`
+      : undefined;
+  }
+  return url === endpoint ? undefined : `url '${url}' differs from the batch's endpoint '${endpoint}'`;
+}

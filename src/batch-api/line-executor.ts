@@ -1,0 +1,90 @@
+// Runs one batch line as the REST edge runs a request (the same repository lookup, decoder,
+// scheduler and encoder), so a line's response body is byte for byte what POSTing its body to its
+// url would answer, but queued at the lowest priority level so real-time requests always go first.
+
+import { MAX_PRIORITY_LEVEL } from '../core/request-parameters.js';
+import { InferdError, toInferdError } from '../errors/index.js';
+import { decodeInferBody } from '../protocols/kserve-http/infer-request-decoder.js';
+import { encodeInferResponse, outputNamesFor } from '../protocols/kserve-http/infer-response-encoder.js';
+import type { ModelRepository } from '../repository/model-repository.js';
+import type { ModelVersion } from '../repository/model-version.js';
+import type { InferTarget } from './batch-endpoints.js';
+
+/** Batch lines queue at the lowest level there is: every real-time request is served before them. */
+export const BATCH_PRIORITY_LEVEL = MAX_PRIORITY_LEVEL;
+
+export interface LineResponse {
+  readonly statusCode: number;
+  /** The response body as JSON text, exactly as the REST edge would send it. */
+  readonly bodyJson: string;
+}
+
+/** A refusal that says nothing about the line itself (a full queue, a model reloading): try again later. */
+export function isRetryable(err: InferdError): boolean {
+  return (
+    err.code === 'INF_ERR_QUEUE_FULL' || err.code === 'INF_ERR_MODEL_UNAVAILABLE' || err.code === 'INF_ERR_UNAVAILABLE'
+  );
+}
+
+/** The REST error body for a failed line ({"error": "..."}), as routes-infer's error reply writes it. */
+export function errorResponse(err: InferdError, requestId: string): LineResponse {
+  const message =
+    err.httpStatus === 500 && !err.message.includes(requestId)
+      ? `${err.message} (request id ${requestId})`
+      : err.message;
+  return { statusCode: err.httpStatus, bodyJson: JSON.stringify({ error: message }) };
+}
+
+export class LineExecutor {
+  constructor(
+    private readonly repository: ModelRepository,
+    private readonly maxTensorBytes: number,
+  ) {}
+
+  /** The model version a line targets; throws the REST error (404, 503...) when there is none. */
+  resolve(target: InferTarget): ModelVersion {
+    return this.repository.resolve(target.model, target.version);
+  }
+
+  /**
+   * Runs the line. Resolves with a response for success and for errors that belong to the line
+   * (a bad body: 400, a model error: 500); rejects with the InferdError when the refusal is
+   * retryable (see isRetryable) or the run was cancelled through `signal`.
+   */
+  async run(mv: ModelVersion, body: unknown, requestId: string, signal: AbortSignal): Promise<LineResponse> {
+    try {
+      const decoded = decodeInferBody(mv.config, Buffer.from(JSON.stringify(body), 'utf8'), undefined, {
+        maxTensorBytes: this.maxTensorBytes,
+      });
+      if (decoded.binaryOutputs || decoded.outputs?.some((o) => o.binary === true) === true) {
+        throw new InferdError(
+          'INF_ERR_INVALID_ARGUMENT',
+          'binary tensor data cannot be carried in a JSONL batch output; remove "binary_data_output" and "binary_data"',
+        );
+      }
+      if (decoded.sequence !== undefined) {
+        // Lines run concurrently and in no fixed order, which a stateful sequence cannot take.
+        throw new InferdError(
+          'INF_ERR_INVALID_ARGUMENT',
+          'sequence parameters ("sequence_id") are not accepted in a batch: its lines run in no fixed order',
+        );
+      }
+      const result = await mv.scheduler.infer({
+        requestId,
+        inputs: decoded.inputs,
+        outputNames: outputNamesFor(mv, decoded),
+        batchSize: decoded.batchSize,
+        priority: BATCH_PRIORITY_LEVEL,
+        timeoutUs: decoded.timeoutUs,
+        arrivalNs: process.hrtime.bigint(),
+        signal,
+      });
+      const encoded = encodeInferResponse(mv, decoded, result.outputs);
+      return { statusCode: 200, bodyJson: typeof encoded.body === 'string' ? encoded.body : encoded.body.toString() };
+    } catch (error) {
+      const err = toInferdError(error, requestId);
+      if (isRetryable(err) || err.code === 'INF_ERR_CANCELLED') throw err;
+      return errorResponse(err, requestId);
+    }
+  }
+}
