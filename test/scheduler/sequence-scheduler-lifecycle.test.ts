@@ -67,7 +67,7 @@ describe('sequence ids the batcher does not know', () => {
   });
 
   it('refuses a request without a sequence_id, and one with more than one row', async () => {
-    const { sequence: _, ...plain } = step(1n, 1);
+    const plain = { ...step(1n, 1), sequence: undefined };
     await assert.rejects(
       f.scheduler.infer(plain),
       /model 'acc' is stateful \(sequence_batching\): every request needs a "sequence_id"/,
