@@ -52,7 +52,11 @@ describe('sequence tensors', () => {
     assert.deepEqual([...(byName(inputs, 'R').data as Float32Array)], [-1, 1, -1, 1]);
     assert.deepEqual([...(byName(inputs, 'E').data as Uint8Array)], [0, 0, 0, 1]);
     assert.deepEqual([...(byName(inputs, 'C').data as BigInt64Array)], [0n, 21n, 0n, 22n]);
-    assert.notEqual(byName(inputs, 'H').data.buffer, state.data.buffer, 'the state is copied, not handed over');
+    assert.notEqual(
+      (byName(inputs, 'H').data as Float32Array).buffer,
+      (state.data as Float32Array).buffer,
+      'the state is copied, not handed over',
+    );
   });
 
   it('keeps unbatched shapes as they are (max_batch_size 0)', () => {
