@@ -2,8 +2,7 @@
 // become one tensor per model input (rows with a NULL left out), and the model's output tensor
 // becomes the function's result vector (NULL for the rows left out).
 
-import type {
-  DuckDBListVector} from '@duckdb/node-api';
+import type { DuckDBListVector } from '@duckdb/node-api';
 import {
   BIGINT,
   BOOLEAN,

@@ -225,7 +225,7 @@ export class SqlEngine {
     const noMatch = /No function matches the given name and argument types '(__inferd_\w+)\(([^']*)\)'/.exec(text);
     const spec = noMatch === null ? undefined : this.specs.get(noMatch[1] ?? '');
     if (noMatch !== null && spec !== undefined) {
-      const got = (noMatch[2] ?? '').split(/,\s*/);
+      const got = splitTopLevel(noMatch[2] ?? '');
       const expected = spec.parameterTypes[spec.parameterTypes.length - 1] ?? [];
       const bad = got.findIndex((t, i) => {
         const want = expected[i];
@@ -360,6 +360,24 @@ export class SqlEngine {
     const outputs = await Promise.all(runs);
     return concatRows(outputs, rows, batching);
   }
+}
+
+/** 'DECIMAL(2,1), DOUBLE[]' → ['DECIMAL(2,1)', 'DOUBLE[]']: commas inside parentheses stay. */
+function splitTopLevel(types: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < types.length; i++) {
+    const c = types[i];
+    if (c === '(' || c === '[') depth++;
+    else if (c === ')' || c === ']') depth--;
+    else if (c === ',' && depth === 0) {
+      out.push(types.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  out.push(types.slice(start).trim());
+  return out;
 }
 
 /** Joins per-slice outputs along the batch dimension. */
