@@ -6,6 +6,7 @@ import { benchCommand } from './bench-command.js';
 import { inferCommand } from './infer-command.js';
 import { modelsCommand } from './models-command.js';
 import { serveCommand } from './serve-command.js';
+import { sqlCommand } from './sql-command.js';
 
 /** Commands added with addCommand do not inherit the hint; give it to each, nested ones included. */
 function withHelpHint(cmd: Command): Command {
@@ -22,7 +23,8 @@ export function buildProgram(): Command {
     .addCommand(withHelpHint(serveCommand()))
     .addCommand(withHelpHint(modelsCommand()))
     .addCommand(withHelpHint(inferCommand()))
-    .addCommand(withHelpHint(benchCommand()));
+    .addCommand(withHelpHint(benchCommand()))
+    .addCommand(withHelpHint(sqlCommand()));
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
