@@ -100,6 +100,13 @@ export default tseslint.config(
     ),
   },
   {
+    files: ['src/batch/**/*.ts'],
+    rules: restrict(
+      [...ORT, ...LAYERS.protocols, ...LAYERS.server, ...LAYERS.repository, ...LAYERS.runtime],
+      'batch jobs reach a model through its scheduler (the CLI loads it); never the repository, runtime or edges',
+    ),
+  },
+  {
     files: ['src/protocols/**/*.ts'],
     rules: restrict(
       [...ORT, ...LAYERS.server, '**/runtime/session-worker*'],

@@ -2,6 +2,7 @@
 
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
+import { batchCommand } from './batch-command.js';
 import { benchCommand } from './bench-command.js';
 import { inferCommand } from './infer-command.js';
 import { modelsCommand } from './models-command.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
     .addCommand(withHelpHint(modelsCommand()))
     .addCommand(withHelpHint(inferCommand()))
     .addCommand(withHelpHint(benchCommand()))
+    .addCommand(withHelpHint(batchCommand()))
     .addCommand(withHelpHint(sqlCommand()));
 }
 

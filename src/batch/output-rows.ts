@@ -1,0 +1,180 @@
+// Turns a batch's output tensors into output rows (JSON lines) in the kept forms: raw tensor as a
+// (nested) list, argmax index, label, or the top k as {index, score, label}; and the SQL type of
+// every output column, so the assembled Parquet or CSV keeps the model's types.
+
+import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
+import type { Datatype, TensorData } from '../tensor/datatype.js';
+import { bfloat16BitsToFloat32, float16BitsToFloat32 } from '../tensor/half.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { MappingPlan, OutputSpec } from './column-mapping.js';
+import { quoteLiteral, SQL_ELEMENT_TYPE } from './duckdb-types.js';
+import type { RowError, RowId } from './row-reader.js';
+import type { SourceColumn } from './table-source.js';
+
+const decoder = new TextDecoder();
+
+/** JSON text for a number; NaN and infinities as the strings DuckDB casts back to FLOAT/DOUBLE. */
+function num(v: number): string {
+  if (Number.isFinite(v)) return String(v);
+  return Number.isNaN(v) ? '"NaN"' : v > 0 ? '"Infinity"' : '"-Infinity"';
+}
+
+export function jsonValue(v: RowId | undefined): string {
+  if (v === undefined || v === null) return 'null';
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number') return num(v);
+  return JSON.stringify(v);
+}
+
+function elementText(datatype: Datatype, data: TensorData, i: number): string {
+  switch (datatype) {
+    case 'FP16':
+      return num(float16BitsToFloat32((data as Uint16Array)[i] ?? 0));
+    case 'BF16':
+      return num(bfloat16BitsToFloat32((data as Uint16Array)[i] ?? 0));
+    case 'BOOL':
+      return (data as Uint8Array)[i] ? 'true' : 'false';
+    case 'BYTES':
+      return JSON.stringify(decoder.decode((data as Uint8Array[])[i] ?? new Uint8Array()));
+    case 'INT64':
+    case 'UINT64':
+      return String((data as BigInt64Array)[i] ?? 0n);
+    default:
+      return num((data as Float32Array)[i] ?? 0);
+  }
+}
+
+function numberAt(datatype: Datatype, data: TensorData, i: number): number {
+  switch (datatype) {
+    case 'FP16':
+      return float16BitsToFloat32((data as Uint16Array)[i] ?? 0);
+    case 'BF16':
+      return bfloat16BitsToFloat32((data as Uint16Array)[i] ?? 0);
+    case 'INT64':
+    case 'UINT64':
+      return Number((data as BigInt64Array)[i] ?? 0n);
+    default:
+      return Number((data as Float32Array)[i] ?? 0);
+  }
+}
+
+function nestedList(datatype: Datatype, data: TensorData, at: number, dims: readonly number[], depth: number): string {
+  if (depth === dims.length) return elementText(datatype, data, at);
+  const d = dims[depth] ?? 0;
+  let stride = 1;
+  for (let j = depth + 1; j < dims.length; j++) stride *= dims[j] ?? 1;
+  const parts = new Array<string>(d);
+  for (let j = 0; j < d; j++) parts[j] = nestedList(datatype, data, at + j * stride, dims, depth + 1);
+  return `[${parts.join(',')}]`;
+}
+
+/** Indices of the k highest values, highest first; NaN last; ties to the lower index. */
+export function topIndices(values: Float64Array, k: number): number[] {
+  const order = Array.from(values.keys());
+  order.sort((a, b) => {
+    const va = values[a] as number;
+    const vb = values[b] as number;
+    const na = Number.isNaN(va);
+    const nb = Number.isNaN(vb);
+    if (na || nb) return na === nb ? a - b : na ? 1 : -1;
+    return vb - va || a - b;
+  });
+  return order.slice(0, k);
+}
+
+export class OutputFormatter {
+  private readonly idColumn: string | undefined;
+  private readonly rowKey = JSON.stringify('row');
+
+  constructor(
+    private readonly plan: MappingPlan,
+    private readonly labels: ReadonlyMap<string, readonly string[]>,
+  ) {
+    this.idColumn = plan.idColumn === undefined ? undefined : JSON.stringify(plan.idColumn);
+  }
+
+  /** JSON lines for the rows of one executed batch; outputs are [rows, ...] tensors. */
+  rows(rowNumbers: readonly number[], ids: readonly RowId[] | undefined, outputs: ReadonlyMap<string, Tensor>): string {
+    const n = rowNumbers.length;
+    const lines = new Array<string>(n);
+    for (let r = 0; r < n; r++) {
+      let line = `{${this.rowKey}:${rowNumbers[r]}`;
+      if (this.idColumn !== undefined) line += `,${this.idColumn}:${jsonValue(ids?.[r])}`;
+      for (const spec of this.plan.outputs) {
+        const t = outputs.get(spec.output);
+        line += `,${JSON.stringify(spec.column)}:${t === undefined ? 'null' : this.value(spec, t, r, n)}`;
+      }
+      lines[r] = `${line}}\n`;
+    }
+    return lines.join('');
+  }
+
+  private value(spec: OutputSpec, t: Tensor, r: number, n: number): string {
+    const total = Array.isArray(t.data) ? t.data.length : (t.data as ArrayLike<unknown>).length;
+    const width = n === 0 ? 0 : total / n;
+    const at = r * width;
+    const dims = t.shape.length > 0 && t.shape[0] === n ? t.shape.slice(1) : t.shape;
+    if (spec.mode.kind === 'raw') return nestedList(t.datatype, t.data, at, dims, 0);
+    const values = new Float64Array(width);
+    for (let j = 0; j < width; j++) values[j] = numberAt(t.datatype, t.data, at + j);
+    const labels = this.labels.get(spec.output);
+    if (spec.mode.kind === 'argmax' || spec.mode.kind === 'label') {
+      const best = topIndices(values, 1)[0] ?? 0;
+      return spec.mode.kind === 'argmax' ? String(best) : JSON.stringify(labels?.[best] ?? String(best));
+    }
+    const top = topIndices(values, Math.min(spec.mode.k, width));
+    return `[${top
+      .map(
+        (i) =>
+          `{"index":${i},"score":${num(values[i] as number)},"label":${labels?.[i] === undefined ? 'null' : JSON.stringify(labels[i])}}`,
+      )
+      .join(',')}]`;
+  }
+}
+
+/** One error line: row number, id (when there is an id column) and the reason. */
+export function errorLine(e: RowError, idColumn: string | undefined): string {
+  const id = idColumn === undefined ? '' : `,${JSON.stringify(idColumn)}:${jsonValue(e.id)}`;
+  return `{"row":${e.row}${id},"error":${JSON.stringify(e.error)}}\n`;
+}
+
+/** Output columns and their SQL types, in order: row, the id column, then each kept output. */
+export function outputColumns(
+  config: ResolvedModelConfig,
+  plan: MappingPlan,
+  sourceColumns: readonly SourceColumn[],
+): { name: string; type: string }[] {
+  const cols = [{ name: 'row', type: 'BIGINT' }];
+  if (plan.idColumn !== undefined) {
+    const t = sourceColumns.find((c) => c.name === plan.idColumn)?.type ?? 'VARCHAR';
+    cols.push({ name: plan.idColumn, type: t === 'JSON' ? 'VARCHAR' : t });
+  }
+  for (const spec of plan.outputs) {
+    const tensor = config.outputs.find((o) => o.name === spec.output);
+    let type: string;
+    switch (spec.mode.kind) {
+      case 'raw': {
+        const dt = tensor?.datatype ?? 'FP32';
+        const dims = tensor?.dims ?? [];
+        type = `${dt === 'FP16' || dt === 'BF16' ? 'FLOAT' : SQL_ELEMENT_TYPE[dt]}${'[]'.repeat(dims.length)}`;
+        break;
+      }
+      case 'argmax':
+        type = 'BIGINT';
+        break;
+      case 'label':
+        type = 'VARCHAR';
+        break;
+      case 'topk':
+        type = 'STRUCT("index" BIGINT, score DOUBLE, label VARCHAR)[]';
+        break;
+    }
+    cols.push({ name: spec.column, type });
+  }
+  return cols;
+}
+
+/** DuckDB's read_json `columns` argument for these columns. */
+export function columnsArgument(columns: readonly { name: string; type: string }[]): string {
+  return `{${columns.map((c) => `${quoteLiteral(c.name)}: ${quoteLiteral(c.type)}`).join(', ')}}`;
+}

@@ -1,0 +1,287 @@
+// Streams the rows of a table source as batches of model input tensors, chunk by chunk (memory
+// stays bounded whatever the file size). DuckDB casts and checks each row; rows that cannot feed
+// the model come out as row errors with the reason, the others are copied straight from DuckDB's
+// vectors into the batch's typed arrays.
+
+import type { DuckDBConnection, DuckDBDataChunk, DuckDBListValue } from '@duckdb/node-api';
+import duckdb from '@duckdb/node-bindings';
+import type { Datatype, TensorData } from '../tensor/datatype.js';
+import { float32ToBfloat16Bits, float32ToFloat16Bits } from '../tensor/half.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { InputPlan, MappingPlan } from './column-mapping.js';
+import { quoteLiteral, SQL_ELEMENT_TYPE } from './duckdb-types.js';
+import type { TableSource } from './table-source.js';
+
+/** An id as read from the id column: JSON-serialisable except for bigint. */
+export type RowId = string | number | bigint | boolean | null;
+
+export interface RowError {
+  readonly row: number;
+  readonly id?: RowId;
+  readonly error: string;
+}
+
+export interface RowBatch {
+  /** Input rows [firstRow, endRow) are all accounted for by this batch: in `rows` or in `errors`. */
+  readonly firstRow: number;
+  readonly endRow: number;
+  /** Row numbers of the rows the tensors hold, in order. */
+  readonly rows: readonly number[];
+  readonly ids: readonly RowId[] | undefined;
+  /** One tensor per model input, [rows.length, ...dims] (or dims for a model without batching). */
+  readonly inputs: readonly Tensor[];
+  readonly errors: readonly RowError[];
+}
+
+export interface ReadOptions {
+  /** First row to read (0-based, in input order). */
+  readonly start: number;
+  /** Row after the last one to read. */
+  readonly end: number;
+  readonly batchSize: number;
+  /** False for models without a batch dimension (max_batch_size 0): one row per tensor, no leading dim. */
+  readonly batched: boolean;
+}
+
+type Writable = Exclude<TensorData, Uint8Array[]>;
+
+const ARRAY_FOR: Readonly<Record<Exclude<Datatype, 'BYTES'>, new (n: number) => Writable>> = {
+  BOOL: Uint8Array,
+  UINT8: Uint8Array,
+  UINT16: Uint16Array,
+  UINT32: Uint32Array,
+  UINT64: BigUint64Array,
+  INT8: Int8Array,
+  INT16: Int16Array,
+  INT32: Int32Array,
+  INT64: BigInt64Array,
+  FP16: Uint16Array,
+  FP32: Float32Array,
+  FP64: Float64Array,
+  BF16: Uint16Array,
+};
+
+/** The typed array DuckDB's vector holds for the SQL type an input is cast to. */
+const SQL_ARRAY: Readonly<
+  Record<string, { ctor: new (b: ArrayBuffer, o: number, n: number) => Writable; size: number }>
+> = {
+  BOOLEAN: { ctor: Uint8Array, size: 1 },
+  UTINYINT: { ctor: Uint8Array, size: 1 },
+  USMALLINT: { ctor: Uint16Array, size: 2 },
+  UINTEGER: { ctor: Uint32Array, size: 4 },
+  UBIGINT: { ctor: BigUint64Array, size: 8 },
+  TINYINT: { ctor: Int8Array, size: 1 },
+  SMALLINT: { ctor: Int16Array, size: 2 },
+  INTEGER: { ctor: Int32Array, size: 4 },
+  BIGINT: { ctor: BigInt64Array, size: 8 },
+  FLOAT: { ctor: Float32Array, size: 4 },
+  DOUBLE: { ctor: Float64Array, size: 8 },
+};
+
+function sqlText(s: string): string {
+  return quoteLiteral(s);
+}
+
+/** The SQL that reads rows [start, end) as: id, one list per input, and an error message or NULL. */
+export function buildRowQuery(source: TableSource, plan: MappingPlan, start: number, end: number): string {
+  const raws: string[] = [];
+  const rawIndex = new Map<string, number>();
+  const raw = (column: string): string => {
+    let i = rawIndex.get(column);
+    if (i === undefined) {
+      i = raws.length;
+      rawIndex.set(column, i);
+      raws.push(`${source.columnExpr(column)} AS __raw_${i}`);
+    }
+    return `__raw_${i}`;
+  };
+  const inputs: string[] = [];
+  const checks: string[] = [];
+  for (const [k, p] of plan.inputs.entries()) {
+    const t = SQL_ELEMENT_TYPE[p.datatype];
+    if (p.kind === 'list') {
+      const col = p.columns[0] ?? '';
+      const r = raw(col);
+      let expr =
+        p.datatype === 'BYTES' && source.input.format === 'jsonl'
+          ? `TRY_CAST(${r} AS JSON[])::VARCHAR[]`
+          : `TRY_CAST(${r} AS ${t}${'[]'.repeat(p.listDepth)})`;
+      for (let d = 1; d < p.listDepth; d++) expr = `flatten(${expr})`;
+      inputs.push(`${expr} AS __in_${k}`);
+      const c = `__in_${k}`;
+      const what = `column '${col}'`;
+      checks.push(
+        `WHEN ${r} IS NULL THEN ${sqlText(`${what} is missing or null`)}`,
+        `WHEN ${c} IS NULL THEN ${sqlText(`${what}: `)} || left(${r}::VARCHAR, 60) || ${sqlText(` is not a list of ${p.datatype}`)}`,
+        `WHEN len(${c}) <> ${p.width} THEN ${sqlText(`${what} has `)} || len(${c}) || ${sqlText(` values; input '${p.input}' takes ${p.width} (${p.datatype} [${p.dims.join(',')}])`)}`,
+        `WHEN list_count(${c}) <> len(${c}) THEN ${sqlText(`${what}: a value is null or not a valid ${p.datatype}: `)} || left(${r}::VARCHAR, 60)`,
+      );
+    } else {
+      const items: string[] = [];
+      for (const col of p.columns) {
+        const r = raw(col);
+        const cast = p.datatype === 'BYTES' ? source.typedExpr(col) : `TRY_CAST(${r} AS ${t})`;
+        items.push(cast);
+        checks.push(
+          `WHEN ${r} IS NULL THEN ${sqlText(`column '${col}' is missing or null`)}`,
+          `WHEN ${cast} IS NULL THEN ${sqlText(`column '${col}': `)} || left(${r}::VARCHAR, 60) || ${sqlText(` is not a valid ${p.datatype}`)}`,
+        );
+      }
+      inputs.push(`[${items.join(', ')}] AS __in_${k}`);
+    }
+  }
+  const id = plan.idColumn === undefined ? 'NULL' : source.typedExpr(plan.idColumn);
+  const rowError = source.rowErrorExpr === undefined ? [] : [`WHEN __rowerr IS NOT NULL THEN __rowerr`];
+  return `WITH __src AS (${source.relation}),
+__page AS (SELECT * FROM __src LIMIT ${Math.max(0, end - start)} OFFSET ${start}),
+__cast AS (SELECT ${source.rowErrorExpr ?? 'NULL'} AS __rowerr, ${id} AS __id, ${[...raws, ...inputs].join(', ')} FROM __page)
+SELECT __id, ${plan.inputs.map((_, k) => `__in_${k}`).join(', ')},
+  CASE ${[...rowError, ...checks].join('\n    ')} END AS __err
+FROM __cast`;
+}
+
+function toRowId(value: unknown): RowId {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
+    return value;
+  return (value as { toString(): string }).toString();
+}
+
+/** A native vector's data as a typed array (copied when the memory is not aligned for the type). */
+function typedView(vector: duckdb.Vector, sqlType: string, count: number): Writable {
+  const spec = SQL_ARRAY[sqlType];
+  if (spec === undefined) throw new Error(`no typed array for ${sqlType}`);
+  const bytes = duckdb.vector_get_data(vector, count * spec.size);
+  if (bytes.byteOffset % spec.size === 0) return new spec.ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, count);
+  const copy = bytes.slice();
+  return new spec.ctor(copy.buffer, 0, count);
+}
+
+/** Copies one chunk's list column into per-row typed data. */
+class ListColumn {
+  private readonly entries: BigUint64Array;
+  private readonly values: Writable | undefined;
+  private readonly strings: ((i: number) => readonly string[]) | undefined;
+
+  constructor(chunk: DuckDBDataChunk, column: number, rows: number, plan: InputPlan) {
+    const vector = duckdb.data_chunk_get_vector(chunk.chunk, column);
+    const entryBytes = duckdb.vector_get_data(vector, rows * 16);
+    this.entries = new BigUint64Array(entryBytes.buffer as ArrayBuffer, entryBytes.byteOffset, rows * 2);
+    if (plan.datatype === 'BYTES') {
+      const list = chunk.getColumnVector(column);
+      this.strings = (i) => ((list.getItem(i) as DuckDBListValue | null)?.items ?? []).map((v) => String(v));
+    } else {
+      const child = duckdb.list_vector_get_child(vector);
+      const size = duckdb.list_vector_get_size(vector);
+      this.values = typedView(child, SQL_ELEMENT_TYPE[plan.datatype], size);
+    }
+  }
+
+  copyRow(i: number, plan: InputPlan, dst: Writable | Uint8Array[], at: number): void {
+    const offset = Number(this.entries[2 * i] ?? 0n);
+    const width = plan.width;
+    if (this.strings !== undefined) {
+      const enc = new TextEncoder();
+      const items = this.strings(i);
+      for (let j = 0; j < width; j++) (dst as Uint8Array[])[at + j] = enc.encode(items[j] ?? '');
+      return;
+    }
+    const src = this.values as Writable;
+    if (plan.datatype === 'FP16' || plan.datatype === 'BF16') {
+      const f = src as Float32Array;
+      const out = dst as Uint16Array;
+      const conv = plan.datatype === 'FP16' ? float32ToFloat16Bits : float32ToBfloat16Bits;
+      for (let j = 0; j < width; j++) out[at + j] = conv(f[offset + j] ?? 0);
+      return;
+    }
+    (dst as Float32Array).set((src as Float32Array).subarray(offset, offset + width), at);
+  }
+}
+
+/** Whether row i of a vector is non-null (validity bit set, or no validity mask). */
+function isValid(validity: Uint8Array | null, i: number): boolean {
+  return validity === null || ((validity[i >> 3] ?? 0) & (1 << (i & 7))) !== 0;
+}
+
+/**
+ * Reads rows [start, end) of the source as batches of at most batchSize valid rows. Each batch
+ * accounts for a contiguous range of rows (valid ones in the tensors, the others as errors), so a
+ * caller that commits batches in order always knows the first row not yet done.
+ */
+export async function* readBatches(
+  conn: DuckDBConnection,
+  source: TableSource,
+  plan: MappingPlan,
+  options: ReadOptions,
+): AsyncGenerator<RowBatch> {
+  const { start, end, batched } = options;
+  const batchSize = batched ? options.batchSize : 1;
+  const result = await conn.stream(buildRowQuery(source, plan, start, end));
+  const nInputs = plan.inputs.length;
+  const errColumn = nInputs + 1;
+
+  const alloc = (): (Writable | Uint8Array[])[] =>
+    plan.inputs.map((p) =>
+      p.datatype === 'BYTES'
+        ? new Array<Uint8Array>(batchSize * p.width)
+        : new ARRAY_FOR[p.datatype](batchSize * p.width),
+    );
+  let data = alloc();
+  let rows: number[] = [];
+  let ids: RowId[] = [];
+  let errors: RowError[] = [];
+  let firstRow = start;
+  let next = start;
+
+  const finish = (): RowBatch => {
+    const n = rows.length;
+    const inputs = plan.inputs.map((p, k): Tensor => {
+      const full = data[k] as Writable | Uint8Array[];
+      const d: TensorData = n * p.width === full.length ? full : full.slice(0, n * p.width);
+      return { name: p.input, datatype: p.datatype, shape: batched ? [n, ...p.dims] : [...p.dims], data: d };
+    });
+    const batch: RowBatch = {
+      firstRow,
+      endRow: next,
+      rows,
+      ids: plan.idColumn === undefined ? undefined : ids,
+      inputs,
+      errors,
+    };
+    data = alloc();
+    rows = [];
+    ids = [];
+    errors = [];
+    firstRow = next;
+    return batch;
+  };
+
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (chunk === null || chunk.rowCount === 0) break;
+    const n = chunk.rowCount;
+    const errVector = duckdb.data_chunk_get_vector(chunk.chunk, errColumn);
+    const errValidity = duckdb.vector_get_validity(errVector, Math.ceil(n / 8));
+    const errItems = errValidity === null ? undefined : chunk.getColumnVector(errColumn);
+    const idVector = plan.idColumn === undefined ? undefined : chunk.getColumnVector(0);
+    const lists = plan.inputs.map((p, k) => new ListColumn(chunk, k + 1, n, p));
+    for (let i = 0; i < n; i++) {
+      const row = next++;
+      const id = idVector === undefined ? undefined : toRowId(idVector.getItem(i));
+      // The error column is NULL for good rows, so a set validity bit means the row failed.
+      if (errItems !== undefined && isValid(errValidity, i)) {
+        errors.push({ row, ...(id === undefined ? {} : { id }), error: String(errItems.getItem(i)) });
+        continue;
+      }
+      const slot = rows.length;
+      for (let k = 0; k < nInputs; k++) {
+        const p = plan.inputs[k] as InputPlan;
+        (lists[k] as ListColumn).copyRow(i, p, data[k] as Writable, slot * p.width);
+      }
+      rows.push(row);
+      if (id !== undefined) ids.push(id);
+      if (rows.length === batchSize) yield finish();
+    }
+  }
+  if (next > firstRow) yield finish();
+}
