@@ -113,8 +113,9 @@ class TableWriter implements ResultWriter {
   columns(columns: SqlColumn[]): void {
     this.columnList = columns;
     this.floats = columns.map(isFloat32Column);
-    this.numeric = columns.map((c) =>
-      /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|U\w*INT|FLOAT|DOUBLE|DECIMAL)/.test(c.type),
+    this.numeric = columns.map(
+      (c) =>
+        /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|U\w*INT|FLOAT|DOUBLE|DECIMAL)/.test(c.type) && !c.type.includes('['),
     );
   }
   rows(rows: unknown[][]): void {
@@ -123,7 +124,11 @@ class TableWriter implements ResultWriter {
       if (this.shown.length >= this.maxRows) continue;
       this.shown.push(
         row.map((v, i) => {
-          const text = cellText(v, this.floats[i] ?? false, 'NULL');
+          // One line per row: control characters are shown escaped.
+          const text = cellText(v, this.floats[i] ?? false, 'NULL')
+            .replaceAll('\n', '\\n')
+            .replaceAll('\r', '\\r')
+            .replaceAll('\t', '\\t');
           return text.length > this.maxWidth ? `${text.slice(0, this.maxWidth - 1)}…` : text;
         }),
       );
