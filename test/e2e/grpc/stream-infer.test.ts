@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { after, before, describe, it } from 'node:test';
 import { accumulatorModel } from '../../fixtures/stateful-models.js';
 import {
@@ -43,7 +43,7 @@ function exchange(clients: Clients, requests: readonly Message[]): Promise<Strea
     stream.on('data', (m: StreamResponse) => responses.push(m));
     stream.on('error', reject);
     stream.on('status', (s: grpc.StatusObject) => {
-      if (s.code === 0) resolve(responses);
+      if (s.code === grpc.status.OK) resolve(responses);
     });
     for (const r of requests) stream.write(r);
     stream.end();
