@@ -36,11 +36,7 @@ describe('sequence errors and slots over REST', () => {
   });
 
   it('refuses a request after the sequence ended, and accepts a new START for the id', async () => {
-    values(
-      await accumulatorStep(s.server, 'acc', 'done', 1, {
-        parameters: { sequence_id: 12, sequence_start: true, sequence_end: true },
-      }),
-    );
+    values(await accumulatorStep(s.server, 'acc', 12, 1, { start: true, end: true }));
     assertError(await accumulatorStep(s.server, 'acc', 12, 1), 400, "sequence 12 of model 'acc' has ended");
     assert.equal(values(await accumulatorStep(s.server, 'acc', 12, 4, { start: true, end: true })).SUM, 4);
     await assertStillServing(s.server);
