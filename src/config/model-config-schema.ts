@@ -136,20 +136,27 @@ const sequenceStateSchema = z
 /** Stateful models: every request of a sequence runs on the same slot, in order, carrying its state. */
 const sequenceBatchingSchema = z
   .object({
-    /** A sequence with no request for this long is freed (its id then gets an error). */
+    /** A sequence with nothing queued or running for this long is freed (its id then gets an error). */
     max_sequence_idle_microseconds: z.number().int().min(1).default(1_000_000),
     control_input: z
       .array(z.object({ name: z.string().min(1), control: z.array(sequenceControlSchema).length(1) }).strict())
       .default([]),
     state: z.array(sequenceStateSchema).default([]),
-    /** One slot per batch row per instance; a batch holds the ready requests of different sequences. */
+    /**
+     * One slot per batch row per instance (one per instance when max_batch_size is 0): a sequence
+     * keeps its row; rows without a request run with READY false and zero inputs.
+     */
     direct: z
       .object({ max_queue_delay_microseconds: z.number().int().min(0).max(10_000_000).default(0) })
       .strict()
       .optional(),
-    /** Requests of the oldest waiting sequences are batched together; the default strategy. */
+    /**
+     * The default strategy: the next requests of the ready sequences, oldest first, are batched
+     * together on any free instance.
+     */
     oldest: z
       .object({
+        /** Sequences active at once per instance; more wait in the backlog for one to end. */
         max_candidate_sequences: z.number().int().min(1).default(64),
         preferred_batch_size: z.array(z.number().int().min(1)).default([]),
         max_queue_delay_microseconds: z.number().int().min(0).max(10_000_000).default(0),
