@@ -50,6 +50,7 @@ export class BatchApi {
       concurrency: options.concurrency,
       maxLineBytes: options.maxLineBytes,
     });
+    await runner.recover();
     return new BatchApi(options, files, store, runner);
   }
 

@@ -71,6 +71,18 @@ export class BatchRunner {
 
   constructor(private readonly options: BatchRunnerOptions) {}
 
+  /**
+   * Before serving: the counts of batches an earlier run left mid-way are read from their logs,
+   * so the batch object is right from the first GET.
+   */
+  async recover(): Promise<void> {
+    for (const record of this.options.store.list()) {
+      const { status } = record.batch;
+      if (record.finalizingTo !== undefined || (status !== 'in_progress' && status !== 'cancelling')) continue;
+      record.batch = { ...record.batch, request_counts: await this.countLogs(record) };
+    }
+  }
+
   /** Picks up every batch a previous run left unfinished, oldest first. */
   start(): void {
     for (const record of [...this.options.store.list()].reverse()) {
