@@ -163,6 +163,10 @@ export function resolveMapping(
       const depth = listDepth(c.type);
       // A text column (CSV) may hold a list literal such as [1, 2, 3].
       const isList = depth > 0 || width > 1;
+      if (depth === 0 && width > 1 && c.type !== 'VARCHAR' && c.type !== 'JSON')
+        throw invalidArgument(
+          `${what} takes ${width} values per row (${tensor.datatype} [${tensor.dims.join(',')}]), but column '${c.name}' holds single ${c.type} values; map a list column or ${width} columns to it`,
+        );
       return { ...base, kind: isList ? 'list' : 'scalars', columns: names, listDepth: Math.max(1, depth) };
     }
     for (const n of names) {
