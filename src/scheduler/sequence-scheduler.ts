@@ -19,6 +19,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { batchKey } from './batch-formation.js';
 import { assembleInputs, rowOutputs, zeroStates, type SequenceRow } from './sequence-tensors.js';
 import { checkIdForCorrid, RecentlyEnded, sequenceKey, type EndedReason } from './sequence-ids.js';
+import { SequenceSlots, type Slot } from './sequence-slots.js';
 import type { Scheduler } from './scheduler.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -33,13 +34,6 @@ export interface SequenceSchedulerOptions {
    */
   readonly maxQueueSize: number;
   readonly defaultTimeoutUs: number;
-}
-
-/** A place for one active sequence: a batch row of one instance (direct), or a candidate (oldest). */
-interface Slot {
-  /** The instance the slot is pinned to (direct), or -1 (oldest: any free instance). */
-  readonly instance: number;
-  readonly row: number;
 }
 
 interface Sequence {
@@ -78,12 +72,7 @@ export class SequenceScheduler implements Scheduler {
   private readonly rowsPerRun: number;
   /** Active and backlogged sequences by key. */
   private readonly sequences = new Map<string, Sequence>();
-  /** Sequences waiting for a slot, first come first served. */
-  private readonly backlog: Sequence[] = [];
-  /** Free slots, lowest row first, so direct batches stay short. */
-  private readonly freeSlots: Slot[] = [];
-  /** Slot → its sequence, per instance (direct). */
-  private readonly bound = new Map<Slot, Sequence>();
+  private readonly slots: SequenceSlots<Sequence>;
   private readonly idle: number[];
   private readonly recentlyEnded = new RecentlyEnded();
   private readonly idleNs: bigint;
@@ -103,14 +92,7 @@ export class SequenceScheduler implements Scheduler {
     this.rowsPerRun = Math.max(1, options.maxBatchSize);
     this.idle = instances.map((_, i) => i);
     this.idleNs = BigInt(this.spec.maxSequenceIdleMicroseconds) * 1000n;
-    const strategy = this.spec.strategy;
-    if (strategy.kind === 'direct') {
-      for (let row = 0; row < this.rowsPerRun; row++)
-        for (let instance = 0; instance < instances.length; instance++) this.freeSlots.push({ instance, row });
-    } else {
-      const candidates = strategy.maxCandidateSequences * instances.length;
-      for (let row = 0; row < candidates; row++) this.freeSlots.push({ instance: -1, row });
-    }
+    this.slots = new SequenceSlots(this.spec.strategy, instances.length, this.rowsPerRun);
   }
 
   /** Requests queued or executing. */
@@ -120,12 +102,12 @@ export class SequenceScheduler implements Scheduler {
 
   /** Sequences holding a slot. */
   get activeSequences(): number {
-    return this.bound.size;
+    return this.slots.active;
   }
 
   /** Sequences waiting for a slot. */
   get backlogSequences(): number {
-    return this.backlog.length;
+    return this.slots.waiting;
   }
 
   infer(request: InferRequest): Promise<InferResult> {
@@ -195,7 +177,7 @@ export class SequenceScheduler implements Scheduler {
       this.delayTimer = undefined;
     }
     // No request can arrive any more: idle sequences give their slots to the backlog now.
-    for (const s of [...this.bound.values()]) if (this.isIdle(s)) this.free(s, 'expired');
+    for (const [, s] of [...this.slots.seated()]) if (this.isIdle(s)) this.free(s, 'expired');
     this.dispatch();
     if (this.pending === 0) {
       this.checkDrained();
@@ -230,15 +212,8 @@ export class SequenceScheduler implements Scheduler {
     };
     this.sequences.set(key, sequence);
     this.recentlyEnded.forget(key);
-    const slot = this.freeSlots.shift();
-    if (slot === undefined) this.backlog.push(sequence);
-    else this.bind(sequence, slot);
+    this.slots.admit(sequence);
     return sequence;
-  }
-
-  private bind(sequence: Sequence, slot: Slot): void {
-    sequence.slot = slot;
-    this.bound.set(slot, sequence);
   }
 
   /**
@@ -249,22 +224,7 @@ export class SequenceScheduler implements Scheduler {
     this.sequences.delete(sequence.key);
     if (reason !== undefined) this.recentlyEnded.remember(sequence.key, reason);
     sequence.states = undefined;
-    const slot = sequence.slot;
-    if (slot === undefined) {
-      const i = this.backlog.indexOf(sequence);
-      if (i >= 0) this.backlog.splice(i, 1);
-      return;
-    }
-    sequence.slot = undefined;
-    this.bound.delete(slot);
-    const next = this.backlog.shift();
-    if (next !== undefined) {
-      this.bind(next, slot);
-      return;
-    }
-    const at = this.freeSlots.findIndex((s) => s.row > slot.row || (s.row === slot.row && s.instance > slot.instance));
-    if (at < 0) this.freeSlots.push(slot);
-    else this.freeSlots.splice(at, 0, slot);
+    this.slots.remove(sequence);
   }
 
   private isIdle(sequence: Sequence): boolean {
@@ -358,7 +318,7 @@ export class SequenceScheduler implements Scheduler {
     const now = process.hrtime.bigint();
     const ready: Pending[] = [];
     let waiting = 0;
-    for (const sequence of this.bound.values()) {
+    for (const [, sequence] of this.slots.seated()) {
       if (!sequence.running) waiting++;
       const head = this.readyHead(sequence, now);
       if (head !== undefined) ready.push(head);
@@ -386,7 +346,7 @@ export class SequenceScheduler implements Scheduler {
     const now = process.hrtime.bigint();
     const ready: Pending[] = [];
     let occupied = 0;
-    for (const [slot, sequence] of this.bound) {
+    for (const [slot, sequence] of this.slots.seated()) {
       if (slot.instance !== instance) continue;
       occupied++;
       const head = this.readyHead(sequence, now);
@@ -534,7 +494,7 @@ export class SequenceScheduler implements Scheduler {
   private expireIdle(): void {
     const now = process.hrtime.bigint();
     let next: bigint | undefined;
-    for (const sequence of [...this.bound.values()]) {
+    for (const [, sequence] of [...this.slots.seated()]) {
       if (!this.isIdle(sequence)) continue;
       const due = sequence.idleSinceNs + this.idleNs;
       if (due <= now) this.free(sequence, 'expired');
