@@ -209,7 +209,11 @@ async function main(): Promise<void> {
   const streamDepth = Math.max(...concurrencies);
   const server = await startServer(models);
   const protos = loadInferenceProtos();
-  const channelOptions = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 };
+  const channelOptions = {
+    'grpc.max_receive_message_length': -1,
+    'grpc.max_send_message_length': -1,
+    'grpc.enable_channelz': 0,
+  };
   const results: CaseResult[] = [];
   const record = (model: string, p: Path, concurrency: number, m: LoadMeasurement<undefined>): void => {
     results.push({

@@ -34,6 +34,8 @@ export function buildGrpcServer(options: GrpcServerOptions): GrpcEdge {
   const grpcServer = new grpc.Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': options.maxMessageBytes,
+    // Channelz keeps per-call tracing for an admin service inferd does not expose.
+    'grpc.enable_channelz': 0,
   });
   let counter = 0;
   const prefix = `${process.pid.toString(36)}-g`;

@@ -72,10 +72,19 @@ export function modelInferHandler(ctx: InferContext): grpc.handleUnaryCall<Model
     const requestId = given(call.request.id) ?? ctx.nextRequestId();
     // A client that cancels (or whose deadline passes) drops its queued work.
     const abort = new AbortController();
-    call.once('cancelled', () => abort.abort());
+    let answered = false;
+    call.once('cancelled', () => {
+      if (!answered) abort.abort();
+    });
     infer(ctx, call.request, requestId, arrivalNs, abort.signal, deadlineMs(call)).then(
-      (response) => callback(null, response),
-      (err: unknown) => callback(serviceError(err, requestId, ctx.logger)),
+      (response) => {
+        answered = true;
+        callback(null, response);
+      },
+      (err: unknown) => {
+        answered = true;
+        callback(serviceError(err, requestId, ctx.logger));
+      },
     );
   };
 }
