@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { createResultWriter, RESULT_FORMATS, type ResultFormat } from '../sql/result-format.js';
+import { RESULT_FORMATS, type ResultFormat } from '../sql/result-format.js';
 import { SqlEngine } from '../sql/sql-engine.js';
 import { integer } from './parse-options.js';
 
@@ -71,15 +71,13 @@ Examples:
     .action(async (query: string | undefined, opts: SqlOptions) => {
       const sql = await sqlText(query, opts);
       const format = opts.format ?? (process.stdout.isTTY ? 'table' : 'csv');
-      const writer = createResultWriter(format, (text) => process.stdout.write(text), { maxRows: opts.maxRows });
       const engine = await SqlEngine.open({
         modelRepository: opts.modelRepository,
         ...(opts.threads === undefined ? {} : { threads: opts.threads }),
         ...(opts.cpuCores === undefined ? {} : { cpuCores: opts.cpuCores }),
       });
       try {
-        await engine.run(sql, { columns: (c) => writer.columns(c), rows: (r) => writer.rows(r) });
-        writer.end();
+        await engine.print(sql, { format, maxRows: opts.maxRows, write: (text) => process.stdout.write(text) });
       } finally {
         await engine.close();
       }

@@ -2,11 +2,13 @@
 // become one tensor per model input (rows with a NULL left out), and the model's output tensor
 // becomes the function's result vector (NULL for the rows left out).
 
-import type { DuckDBListVector } from '@duckdb/node-api';
+import duckdb from '@duckdb/node-bindings';
 import {
   BIGINT,
   BOOLEAN,
   DOUBLE,
+  DuckDBListType,
+  DuckDBTypeId,
   FLOAT,
   INTEGER,
   LIST,
@@ -117,12 +119,71 @@ export interface ChunkInputs {
   readonly tensors: Tensor[];
 }
 
-/** A row's LIST cells (or null), one entry per argument; the element vector is read lazily. */
-function listRows(vector: DuckDBVector, rowCount: number): (DuckDBVector | null)[] {
-  const list = vector as DuckDBListVector;
-  const out: (DuckDBVector | null)[] = [];
-  for (let r = 0; r < rowCount; r++) out.push(list.getItemVector(r));
-  return out;
+/** Element arrays for the LIST element types the functions declare (see predict-function-spec.ts). */
+const LIST_ELEMENTS: Partial<
+  Record<
+    DuckDBTypeId,
+    {
+      bytes: number;
+      view: (b: Uint8Array, n: number) => Float32Array | Float64Array | BigInt64Array | BigUint64Array | Uint8Array;
+    }
+  >
+> = {
+  [DuckDBTypeId.FLOAT]: { bytes: 4, view: (b, n) => new Float32Array(b.buffer, b.byteOffset, n) },
+  [DuckDBTypeId.DOUBLE]: { bytes: 8, view: (b, n) => new Float64Array(b.buffer, b.byteOffset, n) },
+  [DuckDBTypeId.BIGINT]: { bytes: 8, view: (b, n) => new BigInt64Array(b.buffer, b.byteOffset, n) },
+  [DuckDBTypeId.UBIGINT]: { bytes: 8, view: (b, n) => new BigUint64Array(b.buffer, b.byteOffset, n) },
+  [DuckDBTypeId.BOOLEAN]: { bytes: 1, view: (b, n) => new Uint8Array(b.buffer, b.byteOffset, n) },
+};
+
+/**
+ * A LIST column read straight from DuckDB's buffers: the (offset, length) entries, the validity
+ * masks and the flat element array. The vector wrappers of @duckdb/node-api test validity with a
+ * BigInt per element, which made reading FLOAT[256] arguments cost as much as running the model.
+ * The views are only valid during the callback; the values are copied into the tensor.
+ */
+interface RawList {
+  readonly entries: BigUint64Array;
+  readonly rowValidity: Uint8Array | null;
+  readonly values: Float32Array | Float64Array | BigInt64Array | BigUint64Array | Uint8Array;
+  readonly valueValidity: Uint8Array | null;
+}
+
+function bitSet(mask: Uint8Array | null, i: number): boolean {
+  return mask === null || ((mask[i >> 3] ?? 0) & (1 << (i & 7))) !== 0;
+}
+
+function rawList(chunk: DuckDBDataChunk, column: number, type: DuckDBType, rowCount: number): RawList {
+  const element = type instanceof DuckDBListType ? LIST_ELEMENTS[type.valueType.typeId] : undefined;
+  if (element === undefined) throw new Error(`unexpected argument type ${type.toString()}`);
+  const vector = duckdb.data_chunk_get_vector(chunk.chunk, column);
+  const entryBytes = duckdb.vector_get_data(vector, rowCount * 16);
+  const child = duckdb.list_vector_get_child(vector);
+  const size = duckdb.list_vector_get_size(vector);
+  // vector_get_validity answers null when every row is valid, though its typing says otherwise.
+  const rowValidity = duckdb.vector_get_validity(vector, Math.ceil(rowCount / 64) * 8) as Uint8Array | null;
+  const valueValidity = duckdb.vector_get_validity(child, Math.ceil(size / 64) * 8) as Uint8Array | null;
+  return {
+    entries: new BigUint64Array(entryBytes.buffer, entryBytes.byteOffset, rowCount * 2),
+    rowValidity,
+    values: element.view(duckdb.vector_get_data(child, size * element.bytes), size),
+    valueValidity,
+  };
+}
+
+/** Copies one row's list into the tensor data, converting element types where they differ. */
+function copyRow(data: TensorData, at: number, list: RawList, offset: number, length: number): void {
+  const { values } = list;
+  const same =
+    (data instanceof Float32Array && (values instanceof Float32Array || values instanceof Float64Array)) ||
+    (data instanceof Float64Array && (values instanceof Float32Array || values instanceof Float64Array)) ||
+    (data instanceof BigInt64Array && values instanceof BigInt64Array) ||
+    (data instanceof BigUint64Array && values instanceof BigUint64Array);
+  if (same) {
+    (data as Float32Array).set(values.subarray(offset, offset + length) as Float32Array, at);
+    return;
+  }
+  for (let e = 0; e < length; e++) store(data, at + e, values[offset + e] as Cell);
 }
 
 function argumentError(spec: PredictFunctionSpec, arg: number, text: string): Error {
@@ -158,22 +219,22 @@ export function readChunkInputs(spec: PredictFunctionSpec, chunk: DuckDBDataChun
 
   // One argument per input: a scalar for one-value inputs, otherwise a LIST (ARRAYs arrive cast to LIST).
   const lists = spec.inputs.map((input, k) =>
-    input.width === 1 ? undefined : listRows(columns[k] as DuckDBVector, rowCount),
+    input.width === 1 ? undefined : rawList(chunk, k, (columns[k] as DuckDBVector).type, rowCount),
   );
   const lengths = spec.inputs.map(() => -1);
   for (const [k, input] of spec.inputs.entries()) {
-    const rows = lists[k];
+    const list = lists[k];
     for (let r = 0; r < rowCount; r++) {
-      if (rows === undefined) {
+      if (list === undefined) {
         if (columns[k]?.getItem(r) === null) present[r] = 0;
         continue;
       }
-      const cell = rows[r];
-      if (cell === null || cell === undefined) {
+      if (!bitSet(list.rowValidity, r)) {
         present[r] = 0;
         continue;
       }
-      const len = cell.itemCount;
+      const offset = Number(list.entries[2 * r]);
+      const len = Number(list.entries[2 * r + 1]);
       if (input.width >= 0 && len !== input.width) {
         throw argumentError(
           spec,
@@ -190,22 +251,20 @@ export function readChunkInputs(spec: PredictFunctionSpec, chunk: DuckDBDataChun
         );
       }
       lengths[k] = len;
-      for (let e = 0; e < len; e++) if (cell.getItem(e) === null) present[r] = 0;
+      if (list.valueValidity !== null)
+        for (let e = 0; e < len; e++) if (!bitSet(list.valueValidity, offset + e)) present[r] = 0;
     }
   }
   const validRows = present.reduce((a, b) => a + b, 0);
   const tensors = spec.inputs.map((input, k): Tensor => {
-    const rows = lists[k];
-    const len = rows === undefined ? 1 : Math.max(lengths[k] ?? 0, 0);
+    const list = lists[k];
+    const len = list === undefined ? 1 : Math.max(lengths[k] ?? 0, 0);
     const data = allocate(input.datatype, validRows * len);
     let row = 0;
     for (let r = 0; r < rowCount; r++) {
       if (present[r] === 0) continue;
-      if (rows === undefined) store(data, row, columns[k]?.getItem(r) as Cell);
-      else {
-        const cell = rows[r] as DuckDBVector;
-        for (let e = 0; e < len; e++) store(data, row * len + e, cell.getItem(e) as Cell);
-      }
+      if (list === undefined) store(data, row, columns[k]?.getItem(r) as Cell);
+      else copyRow(data, row * len, list, Number(list.entries[2 * r]), len);
       row++;
     }
     const fixed = input.dims.reduce((a, d) => (d < 0 ? a : a * d), 1);

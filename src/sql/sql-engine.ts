@@ -21,6 +21,7 @@ import type { TensorData } from '../tensor/datatype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { findPredictCalls, rewritePredictCalls, type PredictCall } from './predict-calls.js';
 import { planPredictFunction, sqlTypeText, type PredictFunctionSpec } from './predict-function-spec.js';
+import type { ResultFormat } from './result-format.js';
 import type { FromSqlWorker, ScoreReply, ScoreRequest, SqlWorkerData, ToSqlWorker } from './sql-messages.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -60,13 +61,27 @@ export interface QueryHandlers {
   rows(rows: unknown[][]): void;
 }
 
+/** How `print` formats the rows; the text goes to `write`, batch by batch. */
+export interface PrintOptions {
+  readonly format: ResultFormat;
+  /** Rows shown by the table format. */
+  readonly maxRows?: number;
+  write(text: string): void;
+}
+
+interface Receiver {
+  columns?(columns: SqlColumn[]): void;
+  rows?(rows: unknown[][]): void;
+  text?(text: string): void;
+}
+
 export interface SqlResult {
   readonly columns: SqlColumn[];
   readonly rows: unknown[][];
 }
 
 interface RunningQuery {
-  readonly handlers: QueryHandlers;
+  readonly handlers: Receiver;
   resolve(): void;
   reject(err: Error): void;
 }
@@ -155,6 +170,26 @@ export class SqlEngine {
 
   /** Runs the SQL, handing over the columns, then the rows in batches, as they are produced. */
   async run(sql: string, handlers: QueryHandlers): Promise<void> {
+    await this.submit(sql, handlers, undefined);
+  }
+
+  /**
+   * Runs the SQL and writes its rows formatted (result-format.ts). The worker formats them, so
+   * only text crosses the thread boundary: the way to print large results.
+   */
+  async print(sql: string, options: PrintOptions): Promise<void> {
+    await this.submit(
+      sql,
+      { text: (t) => options.write(t) },
+      { format: options.format, maxRows: options.maxRows ?? 40 },
+    );
+  }
+
+  private async submit(
+    sql: string,
+    handlers: Receiver,
+    output: { format: ResultFormat; maxRows: number } | undefined,
+  ): Promise<void> {
     if (this.closed) throw new InferdError('INF_ERR_UNAVAILABLE', 'the SQL engine is closed');
     if (this.fatal !== undefined) throw this.fatal;
     const calls = findPredictCalls(sql);
@@ -173,6 +208,9 @@ export class SqlEngine {
       ),
       functions: fresh,
       batchRows: this.batchRows,
+      // DuckDB names a column after the expression it prints, arguments separated by ', '.
+      renames: functions.map((f) => [`${f.name}(`, `${callPrefix(f)} `] as const),
+      ...(output === undefined ? {} : { output }),
     };
     this.worker.postMessage(msg);
     await done;
@@ -277,9 +315,9 @@ export class SqlEngine {
     const q = this.queries.get(msg.id);
     if (q === undefined) return;
     try {
-      if (msg.type === 'columns')
-        q.handlers.columns(msg.names.map((name, i) => ({ name: this.userText(name), type: msg.types[i] ?? '' })));
-      else if (msg.type === 'rows') q.handlers.rows(msg.rows);
+      if (msg.type === 'columns') q.handlers.columns?.(msg.columns);
+      else if (msg.type === 'rows') q.handlers.rows?.(msg.rows);
+      else if (msg.type === 'text') q.handlers.text?.(msg.text);
       else if (msg.type === 'done') {
         this.queries.delete(msg.id);
         q.resolve();

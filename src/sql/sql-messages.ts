@@ -8,6 +8,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Tensor } from '../tensor/tensor.js';
 import type { PredictFunctionSpec } from './predict-function-spec.js';
+import type { ResultFormat } from './result-format.js';
+import type { SqlColumn } from './sql-engine.js';
 
 export interface SqlWorkerData {
   /** The worker's end of the scoring channel. */
@@ -27,13 +29,18 @@ export type ToSqlWorker =
       readonly functions: readonly PredictFunctionSpec[];
       /** Rows per 'rows' message. */
       readonly batchRows: number;
+      /** Registered names and the call text they replace, for column names. */
+      readonly renames: readonly (readonly [string, string])[];
+      /** Format the rows in the worker and send text instead. */
+      readonly output?: { readonly format: ResultFormat; readonly maxRows: number };
     }
   | { readonly type: 'close' };
 
 export type FromSqlWorker =
   | { readonly type: 'ready' }
-  | { readonly type: 'columns'; readonly id: number; readonly names: string[]; readonly types: string[] }
+  | { readonly type: 'columns'; readonly id: number; readonly columns: SqlColumn[] }
   | { readonly type: 'rows'; readonly id: number; readonly rows: unknown[][] }
+  | { readonly type: 'text'; readonly id: number; readonly text: string }
   | { readonly type: 'done'; readonly id: number }
   | { readonly type: 'error'; readonly id: number; readonly message: string; readonly code?: string }
   | { readonly type: 'fatal'; readonly message: string };

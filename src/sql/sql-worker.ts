@@ -20,6 +20,7 @@ import {
 import type { Tensor } from '../tensor/tensor.js';
 import { duckdbType, readChunkInputs, writeChunkOutput, type ChunkInputs } from './chunk-tensors.js';
 import type { PredictFunctionSpec } from './predict-function-spec.js';
+import { createResultWriter } from './result-format.js';
 import type { FromSqlWorker, ScoreReply, ScoreRequest, SqlWorkerData, ToSqlWorker } from './sql-messages.js';
 
 const data = workerData as SqlWorkerData;
@@ -94,24 +95,50 @@ async function runQuery(
     registered.add(spec.name);
   }
   const result = await streamLast(connection, msg.sql);
-  post({
-    type: 'columns',
-    id: msg.id,
-    names: result.columnNames(),
-    types: result.columnTypes().map((t) => t.toString()),
-  });
+  const columns = result.columnNames().map((name, i) => ({
+    name: userText(name, msg.renames),
+    type: result.columnType(i).toString(),
+  }));
+  // Printed output is formatted here, so only text crosses to the main thread: cloning row
+  // arrays cost more than the query itself for wide results.
+  let text = '';
+  const writer =
+    msg.output === undefined
+      ? undefined
+      : createResultWriter(msg.output.format, (t) => (text += t), { maxRows: msg.output.maxRows });
+  const flushText = (): void => {
+    if (text.length > 0) post({ type: 'text', id: msg.id, text });
+    text = '';
+  };
+  if (writer === undefined) post({ type: 'columns', id: msg.id, columns });
+  else writer.columns(columns);
   let rows: unknown[][] = [];
   for (;;) {
     const chunk = await result.fetchChunk();
     if (chunk === null || chunk.rowCount === 0) break;
-    rows.push(...chunk.convertRows(JSDuckDBValueConverter));
+    const converted = chunk.convertRows(JSDuckDBValueConverter);
+    if (writer !== undefined) {
+      writer.rows(converted);
+      if (text.length >= 1 << 20) flushText();
+      continue;
+    }
+    for (const row of converted) rows.push(row);
     if (rows.length >= msg.batchRows) {
       post({ type: 'rows', id: msg.id, rows });
       rows = [];
     }
   }
   if (rows.length > 0) post({ type: 'rows', id: msg.id, rows });
+  writer?.end();
+  flushText();
   post({ type: 'done', id: msg.id });
+}
+
+/** Column names as written: `__inferd_predict_0(x)` becomes `predict('iris', x)`. */
+function userText(text: string, renames: readonly (readonly [string, string])[]): string {
+  let out = text;
+  for (const [from, to] of renames) out = out.split(from).join(to);
+  return out;
 }
 
 async function main(): Promise<void> {

@@ -138,6 +138,11 @@ describe('predict() in SQL', () => {
     assert.deepEqual(result.rows, [[true]]);
   });
 
+  it('names unaliased columns after the call as written', async () => {
+    const result = await engine.query(`SELECT predict_label('iris', 5.1, 3.5, 1.4, 0.2)`);
+    assert.deepEqual(result.columns, [{ name: "predict_label('iris', 5.1, 3.5, 1.4, 0.2)", type: 'VARCHAR' }]);
+  });
+
   it('gives NULL for rows with a NULL argument and scores the others', async () => {
     const result = await engine.query(
       `SELECT predict_label('iris', a, 3.5, 1.4, 0.2) FROM (VALUES (5.1), (NULL), (5.0)) t(a)`,
