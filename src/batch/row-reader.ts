@@ -82,8 +82,12 @@ function sqlText(s: string): string {
   return quoteLiteral(s);
 }
 
-/** The SQL that reads rows [start, end) as: id, one list per input, and an error message or NULL. */
-export function buildRowQuery(source: TableSource, plan: MappingPlan, start: number, end: number): string {
+/**
+ * The SQL that reads every row as: id, one list per input, and an error message or NULL. (No
+ * LIMIT/OFFSET: with insertion order preserved DuckDB buffers what OFFSET skips; the reader skips
+ * rows before a resume point itself and stops at the end of its range.)
+ */
+export function buildRowQuery(source: TableSource, plan: MappingPlan): string {
   const raws: string[] = [];
   const rawIndex = new Map<string, number>();
   const raw = (column: string): string => {
@@ -133,8 +137,7 @@ export function buildRowQuery(source: TableSource, plan: MappingPlan, start: num
   const id = plan.idColumn === undefined ? 'NULL' : source.typedExpr(plan.idColumn);
   const rowError = source.rowErrorExpr === undefined ? [] : [`WHEN __rowerr IS NOT NULL THEN __rowerr`];
   return `WITH __src AS (${source.relation}),
-__page AS (SELECT * FROM __src LIMIT ${Math.max(0, end - start)} OFFSET ${start}),
-__cast AS (SELECT ${source.rowErrorExpr ?? 'NULL'} AS __rowerr, ${id} AS __id, ${[...raws, ...inputs].join(', ')} FROM __page)
+__cast AS (SELECT ${source.rowErrorExpr ?? 'NULL'} AS __rowerr, ${id} AS __id, ${[...raws, ...inputs].join(', ')} FROM __src)
 SELECT __id, ${plan.inputs.map((_, k) => `__in_${k}`).join(', ')},
   CASE ${[...rowError, ...checks].join('\n    ')} END AS __err
 FROM __cast`;
@@ -216,7 +219,7 @@ export async function* readBatches(
 ): AsyncGenerator<RowBatch> {
   const { start, end, batched } = options;
   const batchSize = batched ? options.batchSize : 1;
-  const result = await conn.stream(buildRowQuery(source, plan, start, end));
+  const result = await conn.stream(buildRowQuery(source, plan));
   const nInputs = plan.inputs.length;
   const errColumn = nInputs + 1;
 
@@ -256,16 +259,23 @@ export async function* readBatches(
     return batch;
   };
 
+  let position = 0;
   for (;;) {
+    if (next >= end) break;
     const chunk = await result.fetchChunk();
     if (chunk === null || chunk.rowCount === 0) break;
-    const n = chunk.rowCount;
+    const chunkStart = position;
+    position += chunk.rowCount;
+    if (position <= start) continue;
+    // Rows of this chunk before `start` were done by an earlier run (or belong to another shard).
+    const first = Math.max(0, start - chunkStart);
+    const n = Math.min(chunk.rowCount, end - chunkStart);
     const errVector = duckdb.data_chunk_get_vector(chunk.chunk, errColumn);
-    const errValidity = duckdb.vector_get_validity(errVector, Math.ceil(n / 8));
+    const errValidity = duckdb.vector_get_validity(errVector, Math.ceil(chunk.rowCount / 8));
     const errItems = errValidity === null ? undefined : chunk.getColumnVector(errColumn);
     const idVector = plan.idColumn === undefined ? undefined : chunk.getColumnVector(0);
-    const lists = plan.inputs.map((p, k) => new ListColumn(chunk, k + 1, n, p));
-    for (let i = 0; i < n; i++) {
+    const lists = plan.inputs.map((p, k) => new ListColumn(chunk, k + 1, chunk.rowCount, p));
+    for (let i = first; i < n; i++) {
       const row = next++;
       const id = idVector === undefined ? undefined : toRowId(idVector.getItem(i));
       // The error column is NULL for good rows, so a set validity bit means the row failed.

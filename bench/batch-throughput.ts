@@ -1,0 +1,239 @@
+// Batch inference throughput: `inferd batch run` over a generated Parquet file (features
+// FLOAT[256] for examples/models/mlp) against the limit, a raw onnxruntime-node loop over the same
+// rows pre-loaded in memory in large batches; and peak RSS of the batch run at two file sizes, to
+// show memory flat in file size (both files hold several Parquet row groups of 65,536 rows: DuckDB
+// decodes a row group's column at a time, so memory follows the row group size, not the file's). Run: npm run bench:batch -- [--rows N] [--batch-size N].
+
+import { spawn } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
+import * as ort from 'onnxruntime-node';
+import { runBatchJob } from '../src/batch/batch-job.js';
+import { resolveMapping } from '../src/batch/column-mapping.js';
+import { resolveInput } from '../src/batch/input-files.js';
+import { readBatches } from '../src/batch/row-reader.js';
+import { openTableSource } from '../src/batch/table-source.js';
+import { createLogger } from '../src/observability/logger.js';
+import { Metrics } from '../src/observability/metrics.js';
+import { ModelRepository } from '../src/repository/model-repository.js';
+import { describeMachine } from './lib/machine.js';
+import { markdownTable } from './lib/overhead-report.js';
+import { serverSessionOptions } from './lib/raw-session.js';
+
+const REPO_ROOT = path.resolve(import.meta.dirname, '..');
+const WIDTH = 256;
+
+interface ChildResult {
+  rows: number;
+  wallSeconds: number;
+  rowsPerSecond: number;
+  maxRssMiB: number;
+}
+
+/** Child mode: one batch job in this process (as `inferd batch run` runs it), then its peak RSS. */
+async function child(repo: string, input: string, output: string, batchSize: number): Promise<void> {
+  const repository = new ModelRepository({
+    path: repo,
+    controlMode: 'explicit',
+    loadModels: ['mlp'],
+    pollSeconds: 60,
+    cpuCores: os.availableParallelism(),
+    metrics: new Metrics(),
+    logger: createLogger('silent'),
+  });
+  await repository.start();
+  const mv = repository.resolve('mlp');
+  const s = await runBatchJob({
+    model: mv,
+    input: await resolveInput(input),
+    output,
+    outputFormat: 'parquet',
+    mapping: { id: 'id', inputs: { input: ['features'] }, outputs: ['logits'] },
+    batchSize,
+    maxErrors: 0,
+    checkpointRows: 100_000,
+    overwrite: true,
+    instances: mv.instances.length,
+  });
+  await repository.close();
+  const result: ChildResult = {
+    rows: s.rows,
+    wallSeconds: s.wallSeconds,
+    rowsPerSecond: s.rowsPerSecond,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+function runChild(repo: string, input: string, output: string, batchSize: number): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(
+      process.execPath,
+      ['--import', 'tsx', import.meta.filename, '--child', repo, input, output, String(batchSize)],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      if (code !== 0) reject(new Error(`batch child exited with ${code}`));
+      else resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as ChildResult);
+    });
+  });
+}
+
+async function generate(file: string, rows: number): Promise<void> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  await conn.run(
+    `COPY (SELECT range AS id, [sin(range * 0.001 + j)::FLOAT for j in range(${WIDTH})]::FLOAT[${WIDTH}] AS features FROM range(${rows})) TO '${file}' (FORMAT parquet, ROW_GROUP_SIZE 65536)`,
+  );
+  conn.closeSync();
+  instance.closeSync();
+}
+
+/** The limit: every row pre-loaded, then session.run over batches back to back. */
+async function rawLoop(repo: string, input: string, batchSize: number): Promise<{ rowsPerSecond: number }> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  const source = await openTableSource(conn, await resolveInput(input));
+  const config = {
+    name: 'mlp',
+    maxBatchSize: batchSize,
+    inputs: [{ name: 'input', datatype: 'FP32' as const, dims: [WIDTH] }],
+    outputs: [{ name: 'logits', datatype: 'FP32' as const, dims: [10] }],
+  };
+  const plan = resolveMapping(config as never, new Map(), source.columns, { inputs: { input: ['features'] } });
+  const batches: Float32Array[] = [];
+  for await (const b of readBatches(conn, source, plan, {
+    start: 0,
+    end: Number.MAX_SAFE_INTEGER,
+    batchSize,
+    batched: true,
+  }))
+    batches.push(b.inputs[0]?.data as Float32Array);
+  conn.closeSync();
+  instance.closeSync();
+  const { modelPath, options } = await serverSessionOptions(repo, 'mlp', os.availableParallelism());
+  const session = await ort.InferenceSession.create(modelPath, {
+    intraOpNumThreads: options.intraOpNumThreads,
+    interOpNumThreads: options.interOpNumThreads,
+    graphOptimizationLevel: options.graphOptimizationLevel,
+    executionProviders: ['cpu'],
+    executionMode: 'sequential',
+  });
+  // Warm-up (the batch run's worker warms up on its first batches too).
+  for (const data of batches.slice(0, 3))
+    await session.run({ input: new ort.Tensor('float32', data, [data.length / WIDTH, WIDTH]) });
+  let rows = 0;
+  const start = process.hrtime.bigint();
+  for (const data of batches) {
+    const n = data.length / WIDTH;
+    await session.run({ input: new ort.Tensor('float32', data, [n, WIDTH]) });
+    rows += n;
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  await session.release();
+  return { rowsPerSecond: rows / seconds };
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === '--child') {
+    const [repo, input, output, batch] = process.argv.slice(3);
+    await child(repo ?? '', input ?? '', output ?? '', Number(batch));
+    return;
+  }
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string', default: '1000000' },
+      'batch-size': { type: 'string', default: '1024' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(
+      'npm run bench:batch -- [--rows N (default 1000000)] [--batch-size N (default 1024, also the model max_batch_size)]\n',
+    );
+    return;
+  }
+  const rows = Number(values.rows);
+  const batchSize = Number(values['batch-size']);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'inferd-bench-batch-'));
+  try {
+    // examples/models/mlp with max_batch_size raised to the batch size, so both sides run the same batches.
+    const repo = path.join(dir, 'models');
+    await mkdir(path.join(repo, 'mlp', '1'), { recursive: true });
+    await copyFile(path.join(REPO_ROOT, 'examples/models/mlp/1/model.onnx'), path.join(repo, 'mlp/1/model.onnx'));
+    await writeFile(path.join(repo, 'mlp/config.yaml'), `max_batch_size: ${batchSize}\n`);
+    const big = path.join(dir, 'big.parquet');
+    const small = path.join(dir, 'small.parquet');
+    const smallRows = Math.max(1, Math.floor(rows / 4));
+    process.stderr.write(`generating ${rows} and ${smallRows} rows of FLOAT[${WIDTH}]...\n`);
+    await generate(big, rows);
+    await generate(small, smallRows);
+    const bigBytes = (await stat(big)).size;
+    const smallBytes = (await stat(small)).size;
+
+    process.stderr.write('raw onnxruntime-node loop over pre-loaded batches...\n');
+    const raw = await rawLoop(repo, big, batchSize);
+    process.stderr.write('inferd batch run (large file)...\n');
+    const runBig = await runChild(repo, big, path.join(dir, 'out-big.parquet'), batchSize);
+    process.stderr.write('inferd batch run (small file)...\n');
+    const runSmall = await runChild(repo, small, path.join(dir, 'out-small.parquet'), batchSize);
+
+    const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
+    const table = markdownTable(
+      ['measurement', 'rows', 'input file', 'rows/s', 'vs limit', 'peak RSS'],
+      [
+        [
+          'raw session.run loop, pre-loaded (limit)',
+          String(rows),
+          mib(bigBytes),
+          raw.rowsPerSecond.toFixed(0),
+          '100%',
+          '-',
+        ],
+        [
+          'inferd batch run, Parquet → Parquet',
+          String(runBig.rows),
+          mib(bigBytes),
+          runBig.rowsPerSecond.toFixed(0),
+          `${((runBig.rowsPerSecond / raw.rowsPerSecond) * 100).toFixed(1)}%`,
+          `${runBig.maxRssMiB.toFixed(0)} MiB`,
+        ],
+        [
+          'inferd batch run, file 1/4 the size',
+          String(runSmall.rows),
+          mib(smallBytes),
+          runSmall.rowsPerSecond.toFixed(0),
+          `${((runSmall.rowsPerSecond / raw.rowsPerSecond) * 100).toFixed(1)}%`,
+          `${runSmall.maxRssMiB.toFixed(0)} MiB`,
+        ],
+      ],
+      1,
+    );
+    process.stdout.write(`\nmlp (256→1024→10), batch ${batchSize}, ${os.availableParallelism()} cores\n\n${table}\n`);
+    const results = {
+      machine: describeMachine(REPO_ROOT),
+      rows,
+      batchSize,
+      raw,
+      batchRun: runBig,
+      batchRunSmall: runSmall,
+      ratio: runBig.rowsPerSecond / raw.rowsPerSecond,
+      date: new Date().toISOString(),
+    };
+    await mkdir(path.join(REPO_ROOT, 'bench/results'), { recursive: true });
+    await writeFile(
+      path.join(REPO_ROOT, 'bench/results/batch-throughput.json'),
+      `${JSON.stringify(results, null, 2)}\n`,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
