@@ -6,6 +6,7 @@
 // run again after the restart.
 
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { toInferdError, type InferdError } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
@@ -69,7 +70,10 @@ export class BatchRunner {
   private readonly perModel = new Map<string, number>();
   private slotWaiters: (() => void)[] = [];
 
-  constructor(private readonly options: BatchRunnerOptions) {}
+  constructor(private readonly options: BatchRunnerOptions) {
+    // Every line in flight listens on the one shutdown signal (in the scheduler, or backing off).
+    setMaxListeners(0, this.abort.signal);
+  }
 
   /**
    * Before serving: the counts of batches an earlier run left mid-way are read from their logs,

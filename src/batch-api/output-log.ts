@@ -14,6 +14,7 @@ interface Pending {
 
 export class OutputLog {
   private pending: Pending[] = [];
+  /** The flush under way; cleared by the flush itself in the step that finds nothing pending. */
   private flushing: Promise<void> | undefined;
 
   private constructor(private readonly handle: FileHandle) {}
@@ -41,9 +42,8 @@ export class OutputLog {
   append(line: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ text: `${line}\n`, resolve, reject });
-      this.flushing ??= this.flush().finally(() => {
-        this.flushing = undefined;
-      });
+      // flush() always awaits before it can finish, so it cannot clear `flushing` before this assignment.
+      this.flushing ??= this.flush();
     });
   }
 
@@ -59,6 +59,8 @@ export class OutputLog {
         for (const p of group) p.reject(err as Error);
       }
     }
+    // Same step as the empty check above: an append arriving later starts a new flush.
+    this.flushing = undefined;
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
 // when the output log ends in a line torn by a crash.
 
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -37,14 +37,15 @@ describe('a batch survives a server restart', () => {
     await rm(batchDir, { recursive: true, force: true });
   });
 
+  const lines = Array.from({ length: LINES }, (_, i) => ({
+    custom_id: `row-${i}`,
+    method: 'POST',
+    url: '/v2/models/slow/infer',
+    body: { inputs: [{ name: 'X', shape: [ROWS, N], datatype: 'FP32', data: new Array<number>(ROWS * N).fill(i) }] },
+  }));
+
   it('resumes where it stopped and writes every line exactly once', async () => {
     const first = await start();
-    const lines = Array.from({ length: LINES }, (_, i) => ({
-      custom_id: `row-${i}`,
-      method: 'POST',
-      url: '/v2/models/slow/infer',
-      body: { inputs: [{ name: 'X', shape: [ROWS, N], datatype: 'FP32', data: new Array<number>(ROWS * N).fill(i) }] },
-    }));
     const batch = await submitBatch(first, lines);
     await waitForBatch(first, batch.id, (b) => b.request_counts.completed >= 3);
     await first.close();
@@ -73,5 +74,37 @@ describe('a batch survives a server restart', () => {
       assert.equal(response.status_code, 200);
       assert.deepEqual(response.body.outputs[0]?.data, new Array<number>(ROWS * N).fill(i));
     }
+  });
+
+  it('expires a batch past its completion window: lines not run go to the error file', async () => {
+    const first = await start();
+    const batch = await submitBatch(first, lines);
+    await waitForBatch(first, batch.id, (b) => b.request_counts.completed >= 2);
+    await first.close();
+    // The 24 hours pass while the server is down.
+    const file = path.join(batchDir, 'batches', `${batch.id}.json`);
+    const record = JSON.parse(await readFile(file, 'utf8')) as { batch: { expires_at: number } };
+    record.batch.expires_at = Math.floor(Date.now() / 1000) - 1;
+    await writeFile(file, JSON.stringify(record));
+
+    const second = await start();
+    const done = await waitForBatch(second, batch.id);
+    assert.equal(done.status, 'expired');
+    assert.equal(typeof done.expired_at, 'number');
+    const { total, completed, failed } = done.request_counts;
+    assert.equal(total, LINES);
+    assert.ok(completed >= 2 && completed < LINES, `completed ${completed}`);
+    assert.equal(completed + failed, LINES);
+    assert.ok(done.output_file_id !== null && done.error_file_id !== null);
+    const output = await fileLines(second, done.output_file_id);
+    const errors = await fileLines(second, done.error_file_id);
+    assert.equal(output.length, completed);
+    assert.equal(errors.length, failed);
+    for (const line of errors) {
+      assert.equal(line.response, null);
+      assert.equal((line.error as { code: string }).code, 'batch_expired');
+    }
+    const all = [...output, ...errors].map((l) => String(l.custom_id)).sort();
+    assert.deepEqual(all, lines.map((l) => l.custom_id).sort(), 'every line exactly once');
   });
 });
