@@ -5,6 +5,7 @@
 import { fullShape } from '../../config/resolved-model-config.js';
 import type { ModelVersion } from '../../repository/model-version.js';
 import { configTypeName } from '../../tensor/datatype.js';
+import { sequenceBatchingView } from './sequence-batching-view.js';
 
 export interface TensorMetadata {
   readonly name: string;
@@ -76,6 +77,7 @@ export function modelConfigView(mv: ModelVersion): unknown {
             adaptive: c.dynamicBatching.adaptive,
           },
         }),
+    ...(c.sequenceBatching === undefined ? {} : { sequence_batching: sequenceBatchingView(c.sequenceBatching) }),
     parameters: c.parameters,
     default_model_filename: 'model.onnx',
     runtime: { execution_providers_in_use: [...mv.providers], auto_completed: c.autoCompleted },

@@ -6,6 +6,7 @@
 import type { ResolvedModelConfig } from '../../config/resolved-model-config.js';
 import type { ModelVersion } from '../../repository/model-version.js';
 import { configTypeName } from '../../tensor/datatype.js';
+import { sequenceBatchingView } from '../common/sequence-batching-view.js';
 
 /** Triton's onnxruntime backend reads graph.level as -1 basic, 1 extended, 0 all; -2 = disabled. */
 const GRAPH_LEVEL: Readonly<Record<ResolvedModelConfig['optimization']['graphLevel'], number>> = {
@@ -61,6 +62,7 @@ export function grpcModelConfig(mv: ModelVersion): unknown {
             },
           },
         }),
+    ...(c.sequenceBatching === undefined ? {} : { sequence_batching: sequenceBatchingView(c.sequenceBatching) }),
     parameters,
     response_cache: { enable: c.responseCache },
   };
