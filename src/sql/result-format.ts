@@ -16,11 +16,22 @@ export interface ResultWriter {
 /** Shortest decimal text that reads back as the same float32. */
 export function float32Text(value: number): string {
   if (!Number.isFinite(value) || Number.isInteger(value)) return String(value);
-  for (let digits = 1; digits <= 9; digits++) {
-    const text = String(Number(value.toPrecision(digits)));
-    if (Math.fround(Number(text)) === value) return text;
+  const fits = (digits: number): string | undefined => {
+    const text = value.toPrecision(digits);
+    return Math.fround(Number(text)) === value ? text : undefined;
+  };
+  // Fewer digits round-trip only if more do: start in the middle and walk one way.
+  let best = fits(6);
+  if (best === undefined) {
+    for (let digits = 7; digits <= 9 && best === undefined; digits++) best = fits(digits);
+  } else {
+    for (let digits = 5; digits >= 1; digits--) {
+      const shorter = fits(digits);
+      if (shorter === undefined) break;
+      best = shorter;
+    }
   }
-  return String(value);
+  return String(Number(best ?? value));
 }
 
 /** JSON-compatible value: float32 rounding, bigints as numbers when exact (else strings), dates as ISO text. */
