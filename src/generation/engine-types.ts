@@ -1,0 +1,122 @@
+// The contract between the text-generation engine (generation/, which knows nothing of HTTP) and
+// the edges that serve it (the OpenAI-compatible API, the batch API). Token ids in, token ids and
+// text out; every sampling option is already validated by the edge.
+
+/** Sampling options for one sequence, as the edge validated them. */
+export interface SamplingParams {
+  /** Most tokens to generate (prompt + maxTokens never exceeds the context length). */
+  readonly maxTokens: number;
+  /** EOS and stop token ids are ignored until this many tokens exist. */
+  readonly minTokens: number;
+  /** 0 = greedy (argmax). */
+  readonly temperature: number;
+  /** 0 = off. */
+  readonly topK: number;
+  /** 1 = off. */
+  readonly topP: number;
+  /** 0 = off. */
+  readonly minP: number;
+  /** 1 = off; > 1 discourages tokens already in the prompt or output (multiplicative, as HF/vLLM). */
+  readonly repetitionPenalty: number;
+  /** 0 = off; OpenAI's additive penalties over generated tokens. */
+  readonly frequencyPenalty: number;
+  readonly presencePenalty: number;
+  /** Token id → bias added to its logit (-100..100). */
+  readonly logitBias: ReadonlyMap<number, number>;
+  /** Makes sampling reproducible; undefined = random. */
+  readonly seed: number | undefined;
+  /** Strings that end generation; never part of the output (held back until ruled out). */
+  readonly stop: readonly string[];
+  /** Extra token ids that end generation (the model's EOS ids always do unless ignoreEos). */
+  readonly stopTokenIds: readonly number[];
+  readonly ignoreEos: boolean;
+  /** Number of top alternatives to report per token; undefined = no logprobs at all. */
+  readonly logprobs: number | undefined;
+}
+
+export interface GenerationRequest {
+  /** For logs and metrics. */
+  readonly requestId: string;
+  readonly promptTokenIds: readonly number[];
+  readonly sampling: SamplingParams;
+  /** Aborting frees the sequence's slot at the next step; the stream then ends with 'abort'. */
+  readonly signal?: AbortSignal;
+  /** process.hrtime.bigint() at arrival, for queue time and TTFT. */
+  readonly arrivalNs: bigint;
+}
+
+export interface TokenLogprob {
+  readonly tokenId: number;
+  readonly token: string;
+  readonly logprob: number;
+  /** The most likely alternatives, best first (SamplingParams.logprobs of them). */
+  readonly top: readonly { readonly tokenId: number; readonly token: string; readonly logprob: number }[];
+}
+
+/** Text that became final (stop strings ruled out), with the tokens that produced it. */
+export interface GenerationChunk {
+  readonly text: string;
+  readonly tokenIds: readonly number[];
+  /** Present when SamplingParams.logprobs is set: one entry per token in tokenIds. */
+  readonly logprobs?: readonly TokenLogprob[];
+}
+
+export type FinishReason = 'stop' | 'length' | 'abort';
+
+export interface GenerationResult {
+  readonly finishReason: FinishReason;
+  /** The stop string or stop token id that ended it, if any. */
+  readonly stoppedBy: string | number | undefined;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** Prompt tokens whose KV came from the prefix cache. */
+  readonly cachedTokens: number;
+}
+
+/** Chunks as they become final; `result` settles after the last chunk. */
+export interface GenerationStream extends AsyncIterable<GenerationChunk> {
+  readonly result: Promise<GenerationResult>;
+}
+
+export interface ChatMessage {
+  readonly role: string;
+  readonly content: string;
+}
+
+/** Tokenizer and chat template of a model (tokenizer.json, tokenizer_config.json). */
+export interface TextTokenizer {
+  encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
+  decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
+  /** The prompt text for a chat, with the generation prompt appended (the model's chat template). */
+  applyChatTemplate(messages: readonly ChatMessage[]): string;
+  readonly eosTokenIds: readonly number[];
+  readonly vocabSize: number;
+}
+
+export interface TextGenerationEngine {
+  readonly modelName: string;
+  /** Longest prompt + completion, in tokens. */
+  readonly contextLength: number;
+  readonly tokenizer: TextTokenizer;
+  /** Defaults from generation_config.json, applied by the edge where the client gives none. */
+  readonly defaults: Partial<SamplingParams>;
+  /** Queues a sequence; throws InferdError INF_ERR_QUEUE_FULL (429) when the waiting queue is full. */
+  generate(request: GenerationRequest): GenerationStream;
+  /** Sequences running / waiting now. */
+  readonly running: number;
+  readonly waiting: number;
+  /** Stops taking sequences, finishes the running ones, frees the sessions. */
+  close(): Promise<void>;
+}
+
+/** An embedding model: texts in, one pooled (and, if configured, normalised) vector per text out. */
+export interface EmbeddingEngine {
+  readonly modelName: string;
+  readonly contextLength: number;
+  readonly dimensions: number;
+  readonly tokenizer: TextTokenizer;
+  embed(
+    inputs: readonly (string | readonly number[])[],
+    options: { readonly requestId: string; readonly signal?: AbortSignal },
+  ): Promise<{ readonly embeddings: Float32Array[]; readonly promptTokens: number }>;
+}
