@@ -143,6 +143,24 @@ describe('predict() in SQL', () => {
     assert.deepEqual(result.columns, [{ name: "predict_label('iris', 5.1, 3.5, 1.4, 0.2)", type: 'VARCHAR' }]);
   });
 
+  it('feeds a model with two inputs one list argument each, and predict_output picks the second output', async () => {
+    // simple: OUTPUT0 = INPUT0 + INPUT1, OUTPUT1 = INPUT0 - INPUT1, INT32 [16]; max_batch_size 8.
+    const result = await engine.query(
+      `SELECT predict('simple', a, b) AS sum, predict_output('simple', 'OUTPUT1', a, b) AS diff
+       FROM (SELECT list_transform(range(16), k -> i * k) AS a, list_transform(range(16), k -> k + 1) AS b
+             FROM range(20) t(i)) ORDER BY a[2]`,
+    );
+    assert.deepEqual(
+      result.columns.map((c) => c.type),
+      ['INTEGER[]', 'INTEGER[]'],
+    );
+    result.rows.forEach((row, i) => {
+      const a = Array.from({ length: 16 }, (_, k) => i * k);
+      const b = Array.from({ length: 16 }, (_, k) => k + 1);
+      assert.deepEqual(row, [a.map((x, k) => x + (b[k] ?? 0)), a.map((x, k) => x - (b[k] ?? 0))]);
+    });
+  });
+
   it('gives NULL for rows with a NULL argument and scores the others', async () => {
     const result = await engine.query(
       `SELECT predict_label('iris', a, 3.5, 1.4, 0.2) FROM (VALUES (5.1), (NULL), (5.0)) t(a)`,
