@@ -2,10 +2,9 @@
 // CSV / Parquet through DuckDB's COPY with the columns' SQL types), the errors file (JSON lines)
 // and the summary (JSON). Each is written to a temporary name and renamed into place.
 
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { literalList, quoteIdent, quoteLiteral } from './duckdb-types.js';
 import type { TableFormat } from './input-files.js';
@@ -42,10 +41,13 @@ async function fsyncFile(file: string): Promise<void> {
 /** Concatenates files into `target` (temporary name, fsync, rename). */
 export async function concatenate(files: readonly string[], target: string): Promise<void> {
   const tmp = `${target}.tmp`;
-  const out = createWriteStream(tmp);
-  for (const f of files) await pipeline(createReadStream(f), out, { end: false });
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  await fsyncFile(tmp);
+  const out = await open(tmp, 'w');
+  try {
+    for (const f of files) for await (const chunk of createReadStream(f)) await out.write(chunk as Buffer);
+    await out.sync();
+  } finally {
+    await out.close();
+  }
   await rename(tmp, target);
   await syncFolder(path.dirname(target));
 }
