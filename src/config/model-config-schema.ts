@@ -169,6 +169,21 @@ const sequenceBatchingSchema = z
     message: 'give one strategy, direct or oldest, not both',
   });
 
+/** Pooling and limits of a `task: embedding` model (an encoder with `last_hidden_state`). */
+const embeddingSchema = z
+  .object({
+    /** How token states become one vector: masked mean, the first token, or the last real token. */
+    pooling: z.enum(['mean', 'cls', 'last']).default('mean'),
+    /** Scale each vector to unit length (cosine similarity = dot product). */
+    normalize: z.boolean().default(true),
+    /** Longest input in tokens; longer inputs are refused with 400. */
+    max_tokens: z.number().int().min(1).max(1_000_000).default(512),
+  })
+  .strict();
+
+export const MODEL_TASKS = ['tensor', 'text-generation', 'embedding'] as const;
+export type ModelTask = (typeof MODEL_TASKS)[number];
+
 export const modelConfigSchema = z
   .object({
     name: z.string().min(1).optional(),
@@ -191,6 +206,13 @@ export const modelConfigSchema = z
     dynamic_batching: dynamicBatchingSchema.optional(),
     /** Stateful sequences (sequence_id / sequence_start / sequence_end); excludes dynamic_batching. */
     sequence_batching: sequenceBatchingSchema.optional(),
+    /**
+     * What the model serves: tensors over KServe v2 (the default), text generation or embeddings
+     * (the version folder then holds a Hugging Face ONNX folder: tokenizer.json and friends).
+     */
+    task: z.enum(MODEL_TASKS).optional(),
+    /** Pooling and limits for `task: embedding`. */
+    embedding: embeddingSchema.optional(),
     parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   })
   .strict();
@@ -200,6 +222,7 @@ export type ParsedModelConfig = z.output<typeof modelConfigSchema>;
 export type TensorConfig = z.output<typeof tensorConfigSchema>;
 export type VersionPolicy = z.output<typeof versionPolicySchema>;
 export type SequenceBatchingConfig = z.output<typeof sequenceBatchingSchema>;
+export type EmbeddingConfig = z.output<typeof embeddingSchema>;
 
 /** The JSON Schema of the model configuration, for editors and `inferd models schema`. */
 export function modelConfigJsonSchema(): unknown {
