@@ -6,6 +6,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
 import { registerInferStreamRoutes } from '../kserve-ws/routes-infer-stream.js';
+import { registerOpenAIRoutes } from '../openai/openai-api.js';
 import { makeErrorHandler } from './error-reply.js';
 import { registerInferRoutes } from './routes-infer.js';
 import type { ServerState } from '../common/server-state.js';
@@ -56,6 +57,7 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   registerModelRoutes(app, options.repository, options.server);
   registerInferRoutes(app, options.repository, options.maxTensorBytes);
   registerInferStreamRoutes(app, options);
+  registerOpenAIRoutes(app, { repository: options.repository, maxBodyBytes: options.maxBodyBytes });
   app.get('/metrics', async (_req, reply) => {
     void reply.type(options.metrics.registry.contentType);
     return options.metrics.registry.metrics();

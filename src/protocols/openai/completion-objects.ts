@@ -1,0 +1,176 @@
+// The response objects of the OpenAI API reference, built from engine output: `chat.completion`,
+// `text_completion`, `chat.completion.chunk`, usage, and logprobs in chat's
+// `{content: [{token, logprob, bytes, top_logprobs}]}` and completions'
+// `{tokens, token_logprobs, top_logprobs, text_offset}` shapes.
+
+import { randomUUID } from 'node:crypto';
+import type { TokenLogprob } from '../../generation/engine-types.js';
+
+export function completionId(kind: 'chatcmpl' | 'cmpl'): string {
+  return `${kind}-${randomUUID().replaceAll('-', '')}`;
+}
+
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details: { cached_tokens: number };
+}
+
+export function usage(promptTokens: number, completionTokens: number, cachedTokens: number): Usage {
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+    prompt_tokens_details: { cached_tokens: cachedTokens },
+  };
+}
+
+/** JSON has no -Infinity; vLLM reports impossible tokens as -9999. */
+function finite(logprob: number): number {
+  return Number.isFinite(logprob) ? logprob : -9999;
+}
+
+function bytes(token: string): number[] {
+  return [...Buffer.from(token, 'utf8')];
+}
+
+export interface ChatTokenLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[];
+  top_logprobs: { token: string; logprob: number; bytes: number[] }[];
+}
+
+export function chatLogprobs(logprobs: readonly TokenLogprob[]): { content: ChatTokenLogprob[]; refusal: null } {
+  return {
+    content: logprobs.map((lp) => ({
+      token: lp.token,
+      logprob: finite(lp.logprob),
+      bytes: bytes(lp.token),
+      top_logprobs: lp.top.map((t) => ({ token: t.token, logprob: finite(t.logprob), bytes: bytes(t.token) })),
+    })),
+    refusal: null,
+  };
+}
+
+export interface CompletionLogprobs {
+  tokens: string[];
+  token_logprobs: number[];
+  top_logprobs: Record<string, number>[];
+  text_offset: number[];
+}
+
+/**
+ * Completions' logprobs. `textOffset` is where the first token starts in the choice's text (after
+ * an echoed prompt); each token's offset follows the previous token's length. The top_logprobs
+ * map holds the sampled token and its alternatives, as vLLM fills it.
+ */
+export function completionLogprobs(logprobs: readonly TokenLogprob[], textOffset: number): CompletionLogprobs {
+  const out: CompletionLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
+  let offset = textOffset;
+  for (const lp of logprobs) {
+    out.tokens.push(lp.token);
+    out.token_logprobs.push(finite(lp.logprob));
+    const top: Record<string, number> = {};
+    for (const t of lp.top) top[t.token] = finite(t.logprob);
+    top[lp.token] ??= finite(lp.logprob);
+    out.top_logprobs.push(top);
+    out.text_offset.push(offset);
+    offset += lp.token.length;
+  }
+  return out;
+}
+
+export interface ChatChoice {
+  index: number;
+  message: { role: 'assistant'; content: string; refusal: null };
+  logprobs: ReturnType<typeof chatLogprobs> | null;
+  finish_reason: string;
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: ChatChoice[];
+  usage: Usage;
+  system_fingerprint: null;
+}
+
+export interface CompletionChoice {
+  index: number;
+  text: string;
+  logprobs: CompletionLogprobs | null;
+  finish_reason: string | null;
+}
+
+export interface TextCompletion {
+  id: string;
+  object: 'text_completion';
+  created: number;
+  model: string;
+  choices: CompletionChoice[];
+  usage: Usage | null;
+  system_fingerprint: null;
+}
+
+export interface ChatChunkChoice {
+  index: number;
+  delta: { role?: 'assistant'; content?: string };
+  logprobs: ReturnType<typeof chatLogprobs> | null;
+  finish_reason: string | null;
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: ChatChunkChoice[];
+  system_fingerprint: null;
+  usage?: Usage | null;
+}
+
+/** The common head of every object of one response (one id and `created` for all chunks). */
+export interface ResponseHead {
+  readonly id: string;
+  readonly created: number;
+  readonly model: string;
+}
+
+export function chatChunk(head: ResponseHead, choices: ChatChunkChoice[], includeUsage: boolean): ChatCompletionChunk {
+  const chunk: ChatCompletionChunk = {
+    id: head.id,
+    object: 'chat.completion.chunk',
+    created: head.created,
+    model: head.model,
+    choices,
+    system_fingerprint: null,
+  };
+  if (includeUsage) chunk.usage = null;
+  return chunk;
+}
+
+export function completionChunk(
+  head: ResponseHead,
+  choices: CompletionChoice[],
+  includeUsage: boolean,
+): TextCompletion {
+  const chunk: TextCompletion = {
+    id: head.id,
+    object: 'text_completion',
+    created: head.created,
+    model: head.model,
+    choices,
+    usage: null,
+    system_fingerprint: null,
+  };
+  if (!includeUsage) delete (chunk as Partial<TextCompletion>).usage;
+  return chunk;
+}

@@ -1,0 +1,78 @@
+// Registers the OpenAI-compatible edge on the REST listener: /v1/models, /v1/chat/completions,
+// /v1/completions and /v1/embeddings (beside the batch API's /v1/files and /v1/batches, whose
+// scope answers unknown /v1 routes with OpenAI's 404 body), and vLLM's /tokenize and /detokenize.
+// Every route here answers errors in OpenAI's body.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { chatCompletion, prepareChat, streamChat } from './chat-completions.js';
+import { nowSeconds } from './completion-objects.js';
+import { completion, prepareCompletion, streamCompletion } from './completions.js';
+import { embeddings, prepareEmbeddings } from './embeddings.js';
+import type { ModelSource } from './engine-lookup.js';
+import type { RunContext } from './generation-runner.js';
+import { listModels, retrieveModel } from './models.js';
+import { makeOpenAIErrorHandler } from './openai-error.js';
+import { disconnectSignal, SseStream } from './sse-stream.js';
+import { detokenize, tokenize } from './tokenize.js';
+
+export interface OpenAIApiOptions {
+  readonly repository: ModelSource;
+  readonly maxBodyBytes: number;
+}
+
+function json(reply: FastifyReply, body: unknown): FastifyReply {
+  return reply.type('application/json').send(JSON.stringify(body));
+}
+
+function runContext(request: FastifyRequest, reply: FastifyReply, arrivalNs: bigint): RunContext {
+  return { requestId: String(request.id), signal: disconnectSignal(reply), arrivalNs };
+}
+
+export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOptions): void {
+  const { repository } = options;
+  const created = nowSeconds();
+
+  void app.register(
+    (scope, _opts, done) => {
+      scope.setErrorHandler(makeOpenAIErrorHandler(options.maxBodyBytes));
+
+      scope.get('/models', (_req, reply) => json(reply, listModels(repository, created)));
+      scope.get<{ Params: { id: string } }>('/models/:id', (req, reply) =>
+        json(reply, retrieveModel(repository, req.params.id, created)),
+      );
+
+      scope.post('/chat/completions', async (req, reply) => {
+        const arrivalNs = process.hrtime.bigint();
+        const plan = prepareChat(repository, req.body);
+        const context = runContext(req, reply, arrivalNs);
+        if (!plan.stream) return json(reply, await chatCompletion(plan, context));
+        await streamChat(plan, context, new SseStream(reply));
+        return reply;
+      });
+
+      scope.post('/completions', async (req, reply) => {
+        const arrivalNs = process.hrtime.bigint();
+        const plan = prepareCompletion(repository, req.body);
+        const context = runContext(req, reply, arrivalNs);
+        if (!plan.stream) return json(reply, await completion(plan, context));
+        await streamCompletion(plan, context, new SseStream(reply));
+        return reply;
+      });
+
+      scope.post('/embeddings', async (req, reply) => {
+        const plan = prepareEmbeddings(repository, req.body);
+        const context = { requestId: String(req.id), signal: disconnectSignal(reply) };
+        return json(reply, await embeddings(plan, context));
+      });
+      done();
+    },
+    { prefix: '/v1' },
+  );
+
+  void app.register((scope, _opts, done) => {
+    scope.setErrorHandler(makeOpenAIErrorHandler(options.maxBodyBytes));
+    scope.post('/tokenize', (req, reply) => json(reply, tokenize(repository, req.body)));
+    scope.post('/detokenize', (req, reply) => json(reply, detokenize(repository, req.body)));
+    done();
+  });
+}

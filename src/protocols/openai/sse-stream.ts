@@ -1,0 +1,73 @@
+// Server-sent events as OpenAI streams them: `data: <json>\n\n` per event, `data: [DONE]\n\n` last.
+// Writes wait for the socket to drain (a slow reader slows its own sequence, never the server's
+// memory), and a client that goes away aborts the request's sequences through its AbortSignal.
+
+import type { FastifyReply } from 'fastify';
+
+/** An AbortSignal that fires when the client closes the connection before the reply finished. */
+export function disconnectSignal(reply: FastifyReply): AbortSignal {
+  const abort = new AbortController();
+  const onClose = (): void => {
+    if (!reply.raw.writableFinished) abort.abort();
+  };
+  reply.raw.once('close', onClose);
+  return abort.signal;
+}
+
+/** Frames one SSE event. */
+export function sseEvent(data: unknown): string {
+  return `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+}
+
+export class SseStream {
+  private ended = false;
+
+  constructor(private readonly reply: FastifyReply) {}
+
+  /** Sends the headers; from here on errors travel as events, not statuses. */
+  open(): void {
+    // The reply leaves fastify's hands: its onSend hooks do not run, so the request id is set here.
+    this.reply.hijack();
+    this.reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-request-id': String(this.reply.request.id),
+    });
+  }
+
+  /** True once the client went away or the stream ended. */
+  get closed(): boolean {
+    return this.ended || this.reply.raw.destroyed;
+  }
+
+  async send(data: unknown): Promise<void> {
+    if (this.closed) return;
+    const raw = this.reply.raw;
+    if (raw.write(sseEvent(data))) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        raw.off('drain', done);
+        raw.off('close', done);
+        resolve();
+      };
+      raw.once('drain', done);
+      raw.once('close', done);
+    });
+  }
+
+  /** `data: [DONE]`, then the end of the response. */
+  end(): void {
+    if (this.closed) return;
+    this.ended = true;
+    this.reply.raw.end(sseEvent('[DONE]'));
+  }
+
+  /** Ends the stream with an error event (OpenAI's error body), as vLLM does mid-stream. */
+  fail(errorBody: unknown): void {
+    if (this.closed) return;
+    this.ended = true;
+    this.reply.raw.write(sseEvent(errorBody));
+    this.reply.raw.end(sseEvent('[DONE]'));
+  }
+}
