@@ -107,6 +107,13 @@ export default tseslint.config(
     ),
   },
   {
+    files: ['src/generation/**/*.ts'],
+    rules: restrict(
+      [...ORT, ...LAYERS.protocols, ...LAYERS.server, ...LAYERS.repository, ...LAYERS.scheduler],
+      'the generation engine knows nothing of HTTP or the repository; it reaches onnxruntime through runtime/decoder-*',
+    ),
+  },
+  {
     files: ['src/protocols/**/*.ts'],
     rules: restrict(
       [...ORT, ...LAYERS.server, '**/runtime/session-worker*'],

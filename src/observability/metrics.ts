@@ -75,6 +75,46 @@ export class Metrics {
     'Execution time (compute input + infer + output) per request',
   );
 
+  // Text generation, under vLLM's metric names with an `inferd:` prefix (docs/generation.md maps them).
+  readonly genRunning = this.generationGauge('inferd:num_requests_running', 'Sequences running (in the batch)');
+  readonly genWaiting = this.generationGauge('inferd:num_requests_waiting', 'Sequences waiting to be scheduled');
+  readonly genKvCacheUsage = this.generationGauge(
+    'inferd:kv_cache_usage_perc',
+    'KV cache usage: tokens held by running sequences / (max_running_sequences × context length), 1 = full',
+  );
+  readonly genPromptTokens = this.generationCounter('inferd:prompt_tokens_total', 'Prompt tokens processed');
+  readonly genGenerationTokens = this.generationCounter('inferd:generation_tokens_total', 'Tokens generated');
+  readonly genRequestSuccess = new Counter({
+    name: 'inferd:request_success_total',
+    help: 'Sequences finished, by finish reason (stop, length, abort)',
+    labelNames: ['model_name', 'finished_reason'] as const,
+    registers: [this.registry],
+  });
+  readonly genTimeToFirstToken = this.generationHistogram(
+    'inferd:time_to_first_token_seconds',
+    'Arrival to first generated token',
+  );
+  readonly genInterTokenLatency = this.generationHistogram(
+    'inferd:inter_token_latency_seconds',
+    'Time between consecutive generated tokens of a sequence',
+  );
+  readonly genE2eLatency = this.generationHistogram(
+    'inferd:e2e_request_latency_seconds',
+    'Arrival to the end of a sequence',
+  );
+  readonly genQueueTime = this.generationHistogram(
+    'inferd:request_queue_time_seconds',
+    'Time a sequence waited before it was scheduled',
+  );
+  readonly genPrefixQueries = this.generationCounter(
+    'inferd:prefix_cache_queries',
+    'Prompt tokens looked up in the prefix cache',
+  );
+  readonly genPrefixHits = this.generationCounter(
+    'inferd:prefix_cache_hits',
+    'Prompt tokens whose KV came from the prefix cache',
+  );
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
@@ -104,6 +144,24 @@ export class Metrics {
   /** A counter labelled by model and version, the shape of most of Triton's metrics. */
   private modelCounter(name: string, help: string): Counter<'model' | 'version'> {
     return new Counter({ name, help, labelNames: ['model', 'version'] as const, registers: [this.registry] });
+  }
+
+  private generationGauge(name: string, help: string): Gauge<'model_name'> {
+    return new Gauge({ name, help, labelNames: ['model_name'] as const, registers: [this.registry] });
+  }
+
+  private generationCounter(name: string, help: string): Counter<'model_name'> {
+    return new Counter({ name, help, labelNames: ['model_name'] as const, registers: [this.registry] });
+  }
+
+  private generationHistogram(name: string, help: string): Histogram<'model_name'> {
+    return new Histogram({
+      name,
+      help,
+      labelNames: ['model_name'] as const,
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers: [this.registry],
+    });
   }
 
   private histogram(name: string, help: string): Histogram<'model' | 'version'> {

@@ -1,0 +1,66 @@
+// The messages between a decoder session (main thread) and its worker, which holds the ONNX
+// decoder and every sequence's KV cache. Only token ids go in and last-position logits come out;
+// the caches never cross the thread boundary.
+
+import type { SessionOptionsWire } from './worker-messages.js';
+
+/** What the graph's inputs and outputs say about the decoder (optimum / transformers.js naming). */
+export interface DecoderInfo {
+  readonly layers: number;
+  /** Size of the logits' last dimension, when the graph fixes it. */
+  readonly vocab: number | undefined;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  /** Element type of the KV cache. */
+  readonly kvType: 'float32' | 'float16';
+  readonly logitsType: 'float32' | 'float16';
+  readonly hasPositionIds: boolean;
+  readonly hasNumLogitsToKeep: boolean;
+  readonly hasUseCacheBranch: boolean;
+  readonly providers: readonly string[];
+}
+
+/** One sequence's part of a step: its next tokens, appended after its cached past. */
+export interface StepRow {
+  readonly seq: number;
+  readonly tokenIds: readonly number[];
+}
+
+/**
+ * Cache bookkeeping carried by a step, applied in this order: start sequences from prefix entries
+ * (a copy of the entry's first `length` tokens), drop prefix entries, free sequences, run the
+ * rows, then save prefixes of sequences as entries.
+ */
+export interface CacheOps {
+  readonly dropEntries?: readonly number[];
+  readonly free?: readonly number[];
+  readonly fork?: readonly { readonly seq: number; readonly entry: number; readonly length: number }[];
+  readonly save?: readonly { readonly seq: number; readonly entry: number; readonly length: number }[];
+}
+
+export interface StepTimings {
+  /** Building the batched inputs (padding the pasts). */
+  readonly prepareNs: number;
+  readonly inferNs: number;
+  /** Splitting the presents back into per-sequence caches, extracting logits. */
+  readonly collectNs: number;
+}
+
+export type ToDecoder =
+  | { readonly type: 'load'; readonly modelPath: string; readonly options: SessionOptionsWire }
+  | { readonly type: 'step'; readonly id: number; readonly rows: readonly StepRow[]; readonly ops: CacheOps }
+  | { readonly type: 'close' };
+
+export type FromDecoder =
+  | { readonly type: 'loaded'; readonly info: DecoderInfo }
+  | { readonly type: 'load-error'; readonly message: string }
+  | {
+      readonly type: 'logits';
+      readonly id: number;
+      /** [rows, vocab]: each row's logits at its last new token. */
+      readonly logits: Float32Array;
+      readonly vocab: number;
+      readonly timings: StepTimings;
+    }
+  | { readonly type: 'step-error'; readonly id: number; readonly message: string }
+  | { readonly type: 'closed' };
