@@ -199,6 +199,10 @@ export class InferStreamConnection {
   private closeIfDone(): void {
     if (this.inFlight === 0 && this.socket.readyState === this.socket.OPEN) {
       this.socket.close(GOING_AWAY, 'server shutting down');
+      // Read again, so the client's close frame arrives: a paused socket leaves ws waiting 30 s
+      // for it before it drops the connection (and shutdown waits with it). Data messages still
+      // in flight are answered 503 by receive().
+      this.socket.resume();
     }
   }
 }
