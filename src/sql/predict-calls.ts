@@ -5,7 +5,8 @@
 // before DuckDB sees the query, and each call gets a function whose return type is that model's.
 //
 // The scanner knows just enough SQL to not be fooled: string literals ('...' with '' escapes,
-// E'...' with backslash escapes), quoted identifiers, line and block comments, and parentheses.
+// E'...' with backslash escapes, $$...$$ and $tag$...$tag$), quoted identifiers, line and
+// (nested) block comments, and parentheses.
 
 import { invalidArgument } from '../errors/index.js';
 
@@ -67,6 +68,41 @@ function readString(sql: string, quote: number, backslashEscapes: boolean): { en
   throw invalidArgument(`unterminated string literal at offset ${quote} of the SQL text`);
 }
 
+/** Block comments nest in DuckDB (a comment opened inside one needs its own close). Returns the offset after it. */
+function skipBlockComment(sql: string, open: number): number {
+  let depth = 0;
+  let i = open;
+  while (i < sql.length) {
+    if (sql[i] === '/' && sql[i + 1] === '*') {
+      depth++;
+      i += 2;
+    } else if (sql[i] === '*' && sql[i + 1] === '/') {
+      depth--;
+      i += 2;
+      if (depth === 0) return i;
+    } else {
+      i++;
+    }
+  }
+  return sql.length;
+}
+
+/** The opening delimiter of a dollar-quoted string: `$$` or `$tag$`. */
+const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
+
+function dollarTagAt(sql: string, at: number): string | undefined {
+  DOLLAR_TAG.lastIndex = at;
+  return DOLLAR_TAG.exec(sql)?.[0];
+}
+
+/** Reads a `$tag$...$tag$` literal (no escapes inside) starting at its first `$`. */
+function readDollarString(sql: string, start: number): { end: number; value: string } {
+  const tag = dollarTagAt(sql, start) ?? '$$';
+  const close = sql.indexOf(tag, start + tag.length);
+  if (close < 0) throw invalidArgument(`unterminated dollar-quoted string at offset ${start} of the SQL text`);
+  return { end: close + tag.length, value: sql.slice(start + tag.length, close) };
+}
+
 function tokenize(sql: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
@@ -78,8 +114,11 @@ function tokenize(sql: string): Token[] {
       const nl = sql.indexOf('\n', i);
       i = nl < 0 ? sql.length : nl + 1;
     } else if (c === '/' && sql[i + 1] === '*') {
-      const close = sql.indexOf('*/', i + 2);
-      i = close < 0 ? sql.length : close + 2;
+      i = skipBlockComment(sql, i);
+    } else if (c === '$' && dollarTagAt(sql, i) !== undefined) {
+      const s = readDollarString(sql, i);
+      tokens.push({ kind: 'string', start: i, end: s.end, value: s.value });
+      i = s.end;
     } else if (c === "'") {
       const s = readString(sql, i, false);
       tokens.push({ kind: 'string', start: i, end: s.end, value: s.value });

@@ -35,6 +35,20 @@ describe('findPredictCalls', () => {
     assert.deepEqual(findPredictCalls(sql), []);
   });
 
+  it('ignores calls inside dollar-quoted strings and nested block comments, as DuckDB reads them', () => {
+    const sql = `SELECT $$predict('x', 1)$$, $tag$it's predict('y', 1)$tag$,
+                 /* a /* b */ predict('z', 1) */ predict('iris', $$v$$) FROM t`;
+    assert.deepEqual(
+      findPredictCalls(sql).map((c) => [c.model, c.argCount]),
+      [['iris', 1]],
+    );
+    assert.deepEqual(
+      findPredictCalls('SELECT predict($m$iris$m$, a, $1) FROM t').map((c) => [c.model, c.argCount]),
+      [['iris', 2]],
+    );
+    assert.throws(() => findPredictCalls("SELECT $q$predict('x', 1)"), /unterminated dollar-quoted string/);
+  });
+
   it('refuses a model name that is not a string literal, and a call with no inputs', () => {
     assert.throws(
       () => findPredictCalls('SELECT predict(m, x) FROM t'),
