@@ -87,16 +87,15 @@ export class FakeEngine implements TextGenerationEngine {
       wake?.();
     };
     void (async () => {
-      let text = '';
       for (let i = 0; ; i++) {
         if (request.signal?.aborted === true) return finish('abort', undefined, i);
         if (i >= s.maxTokens) return finish('length', undefined, i);
         const ch = this.script[i];
         if (ch === undefined && !s.ignoreEos) return finish('stop', EOS, i + 1);
+        // Stop strings never reach the output (the real engine holds text back until they are ruled out).
+        const stop = s.stop.find((st) => this.script.startsWith(st, i));
+        if (stop !== undefined) return finish('stop', stop, i + stop.length);
         const c = ch ?? ' ';
-        text += c;
-        const stop = s.stop.find((st) => text.endsWith(st));
-        if (stop !== undefined) return finish('stop', stop, i + 1);
         const id = c.charCodeAt(0);
         const lp = -0.5;
         chunks.push({
