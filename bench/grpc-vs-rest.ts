@@ -1,10 +1,12 @@
 // What the KServe v2 gRPC edge costs against REST with binary tensors, on the same server process:
 // unary ModelInfer vs POST .../infer (binary), at concurrency 1 and 64, and ModelStreamInfer with
-// 64 requests outstanding on one stream vs 64 concurrent unary calls. Prints ratios in one table.
+// 64 requests outstanding on one stream vs 64 concurrent unary calls; and, as the transport's floor,
+// a bare grpc-js server answering the same RPC with a canned response. Prints ratios in one table.
 // Run: npm run bench:grpc (or node --import tsx bench/grpc-vs-rest.ts --help).
 
 import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,7 +38,7 @@ const USAGE = `usage: node --import tsx bench/grpc-vs-rest.ts [options]
 The server is bin/inferd.js (dist/, built by npm run build) in its own process, both protocols on.`;
 
 type Message = Record<string, unknown>;
-type Path = 'rest-binary' | 'grpc-unary' | 'grpc-stream';
+type Path = 'rest-binary' | 'grpc-unary' | 'grpc-stream' | 'grpc-bare';
 
 interface CaseResult {
   readonly model: string;
@@ -96,6 +98,41 @@ async function startServer(
     async stop() {
       child.kill('SIGTERM');
       await exited;
+    },
+  };
+}
+
+/** The bare grpc-js server (bench/lib/bare-grpc-server.ts) answering with inferd's own responses. */
+async function startBareServer(canned: Record<string, Message>): Promise<{ port: number; stop(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'inferd-bare-grpc-'));
+  const file = path.join(dir, 'canned.json');
+  const encoded = Object.fromEntries(
+    Object.entries(canned).map(([model, r]) => [
+      model,
+      {
+        ...r,
+        raw_output_contents: ((r.raw_output_contents as Buffer[] | undefined) ?? []).map((b) => b.toString('base64')),
+      },
+    ]),
+  );
+  await writeFile(file, JSON.stringify(encoded));
+  const port = await freePort();
+  const script = path.join(REPO_ROOT, 'bench', 'lib', 'bare-grpc-server.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', script, String(port), file], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`bare gRPC server exited (code ${code})`)));
+  });
+  return {
+    port,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }
@@ -215,6 +252,8 @@ async function main(): Promise<void> {
     'grpc.enable_channelz': 0,
   };
   const results: CaseResult[] = [];
+  const canned: Record<string, Message> = {};
+  const requests: Record<string, Message> = {};
   const record = (model: string, p: Path, concurrency: number, m: LoadMeasurement<undefined>): void => {
     results.push({
       model,
@@ -246,7 +285,10 @@ async function main(): Promise<void> {
       const restAnswer = [
         ...readOutputs(await meta.request('POST', `/v2/models/${model}/infer`, body.headers, body.body)).values(),
       ][0];
-      const grpcAnswer = firstGrpcOutput(await unaryInfer(request));
+      const grpcResponse = await unaryInfer(request);
+      canned[model] = grpcResponse;
+      requests[model] = request;
+      const grpcAnswer = firstGrpcOutput(grpcResponse);
       if (JSON.stringify(restAnswer) !== JSON.stringify(grpcAnswer))
         throw new Error(`${model}: REST and gRPC outputs differ`);
 
@@ -274,6 +316,24 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
+  // The transport's floor, measured with inferd stopped so both get the same machine.
+  const bare = await startBareServer(canned);
+  try {
+    const bareClient = new protos.inference(`${HOST}:${bare.port}`, grpc.credentials.createInsecure(), channelOptions);
+    const bareInfer = grpcUnary(bareClient);
+    for (const model of models) {
+      // The same request message as inferd got, so the client and the decoding cost the same.
+      const request = requests[model];
+      if (request === undefined) continue;
+      for (const c of concurrencies) {
+        const ops = Array.from({ length: c }, () => timed(() => bareInfer(request)));
+        record(model, 'grpc-bare', c, await measureLoad(ops, options, noSnapshot));
+      }
+    }
+    bareClient.close();
+  } finally {
+    await bare.stop();
+  }
   printTable(results, concurrencies, streamDepth);
   const machine = describeMachine(REPO_ROOT);
   await mkdir(path.dirname(values.out), { recursive: true });
@@ -285,11 +345,24 @@ function printTable(results: readonly CaseResult[], concurrencies: readonly numb
   const find = (model: string, p: Path, c: number) =>
     results.find((r) => r.model === model && r.path === p && r.concurrency === c);
   const models = [...new Set(results.map((r) => r.model))];
-  const rows: string[][] = [['model', 'case', 'REST inf/s', 'gRPC inf/s', 'gRPC/REST', 'REST p99 µs', 'gRPC p99 µs']];
+  const rows: string[][] = [
+    [
+      'model',
+      'case',
+      'REST inf/s',
+      'gRPC inf/s',
+      'gRPC/REST',
+      'bare grpc-js inf/s',
+      'gRPC/bare',
+      'REST p99 µs',
+      'gRPC p99 µs',
+    ],
+  ];
   for (const model of models) {
     for (const c of concurrencies) {
       const rest = find(model, 'rest-binary', c);
       const g = find(model, 'grpc-unary', c);
+      const bare = find(model, 'grpc-bare', c);
       if (rest === undefined || g === undefined) continue;
       rows.push([
         model,
@@ -297,6 +370,8 @@ function printTable(results: readonly CaseResult[], concurrencies: readonly numb
         fmt(rest.throughput),
         fmt(g.throughput),
         `${fmt(g.throughput / rest.throughput, 2)}×`,
+        bare === undefined ? '–' : fmt(bare.throughput),
+        bare === undefined ? '–' : `${fmt(g.throughput / bare.throughput, 2)}×`,
         fmt(rest.p99Us),
         fmt(g.p99Us),
       ]);
@@ -330,7 +405,9 @@ function printTable(results: readonly CaseResult[], concurrencies: readonly numb
     for (const r of table)
       console.log(r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
   };
-  console.log('\ngRPC unary vs REST binary (same server, inferences/s and client p99)');
+  console.log(
+    '\ngRPC unary vs REST binary (same server, inferences/s and client p99), and vs a bare grpc-js server (canned answers)',
+  );
   print(rows);
   console.log('\nModelStreamInfer, pipelined on one stream, vs the same number of concurrent unary calls');
   print(streamRows);
