@@ -18,19 +18,24 @@ export interface Seated {
 }
 
 export class SequenceSlots<S extends Seated> {
+  /** Slots given back, lowest first; slots never used yet are made on demand (see `take`). */
   private readonly free: Slot[] = [];
   private readonly bound = new Map<Slot, S>();
   /** Sequences waiting for a slot, first come first served. */
   private readonly backlog: S[] = [];
+  /** Slots in all: one per instance and row (direct), max_candidate_sequences per instance (oldest). */
+  private readonly capacity: number;
+  private readonly direct: boolean;
+  /** Slots made so far; slot k is row k / instances of instance k % instances (direct), row k (oldest). */
+  private made = 0;
 
-  constructor(strategy: ResolvedSequenceStrategy, instances: number, rowsPerRun: number) {
-    if (strategy.kind === 'direct') {
-      for (let row = 0; row < rowsPerRun; row++)
-        for (let instance = 0; instance < instances; instance++) this.free.push({ instance, row });
-    } else {
-      const candidates = strategy.maxCandidateSequences * instances;
-      for (let row = 0; row < candidates; row++) this.free.push({ instance: -1, row });
-    }
+  constructor(
+    strategy: ResolvedSequenceStrategy,
+    private readonly instances: number,
+    rowsPerRun: number,
+  ) {
+    this.direct = strategy.kind === 'direct';
+    this.capacity = this.direct ? rowsPerRun * instances : strategy.maxCandidateSequences * instances;
   }
 
   /** Sequences holding a slot. */
@@ -50,9 +55,23 @@ export class SequenceSlots<S extends Seated> {
 
   /** Seats a new sequence, or puts it at the back of the backlog. */
   admit(sequence: S): void {
-    const slot = this.free.shift();
+    const slot = this.take();
     if (slot === undefined) this.backlog.push(sequence);
     else this.seat(sequence, slot);
+  }
+
+  /**
+   * The lowest free slot. Slots are made as sequences need them, so a large max_candidate_sequences
+   * or max_batch_size costs nothing until that many sequences are active.
+   */
+  private take(): Slot | undefined {
+    const returned = this.free.shift();
+    if (returned !== undefined) return returned;
+    if (this.made >= this.capacity) return undefined;
+    const k = this.made++;
+    return this.direct
+      ? { instance: k % this.instances, row: Math.floor(k / this.instances) }
+      : { instance: -1, row: k };
   }
 
   /** Takes a sequence out: its slot goes to the oldest backlogged sequence, or back to the free list. */
