@@ -30,7 +30,9 @@ test('a client that disconnects mid-stream aborts its sequence', async () => {
     assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
     assert.ok(res.headers.get('x-request-id'));
     const reader = res.body!.getReader();
-    const first = new TextDecoder().decode((await reader.read()).value);
+    const value: unknown = (await reader.read()).value;
+    assert.ok(value instanceof Uint8Array);
+    const first = new TextDecoder().decode(value);
     assert.match(first, /^data: \{"id":"chatcmpl-/);
     assert.equal(api.engine.running, 1);
     abort.abort();

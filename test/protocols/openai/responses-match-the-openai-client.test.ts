@@ -92,7 +92,7 @@ test('a streamed chat sends role first, then content, then finish_reason, then u
   assert.deepEqual(last?.choices, []);
   assert.equal(last?.usage?.completion_tokens, 5);
   assert.equal(last?.usage?.prompt_tokens, '<user>Hi<assistant>'.length);
-  assert.ok(chunks.indexOf(finals[0]!) < chunks.length - 1, 'usage comes after the finish');
+  assert.ok(finals[0] !== undefined && chunks.indexOf(finals[0]) < chunks.length - 1, 'usage comes after the finish');
 });
 
 test('a streamed chat with n = 2 gives each choice its role, content and finish', async () => {
