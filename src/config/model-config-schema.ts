@@ -181,6 +181,23 @@ const embeddingSchema = z
   })
   .strict();
 
+/** Scheduling and caching of a `task: text-generation` model (an ONNX decoder with a KV cache). */
+const textGenerationSchema = z
+  .object({
+    /** Sequences in the running batch; each decode step advances all of them by one token. */
+    max_running_sequences: z.number().int().min(1).max(1024).default(32),
+    /** Sequences that may wait for a running slot; more are refused at once with 429. */
+    max_waiting_sequences: z.number().int().min(0).max(1_000_000).default(256),
+    /** Prompt tokens prefilled per step (shared by the prompts being prefilled), between decode steps. */
+    prefill_chunk_tokens: z.number().int().min(1).max(1_000_000).default(256),
+    /** Prompt-prefix KV kept for reuse, in blocks of prefix_block_tokens; 0 turns the prefix cache off. */
+    prefix_cache_blocks: z.number().int().min(0).max(1_000_000).default(256),
+    prefix_block_tokens: z.number().int().min(1).max(4096).default(16),
+    /** Longest prompt + completion; default: the model's max_position_embeddings (config.json). */
+    context_length: z.number().int().min(2).optional(),
+  })
+  .strict();
+
 export const MODEL_TASKS = ['tensor', 'text-generation', 'embedding'] as const;
 export type ModelTask = (typeof MODEL_TASKS)[number];
 
@@ -213,6 +230,8 @@ export const modelConfigSchema = z
     task: z.enum(MODEL_TASKS).optional(),
     /** Pooling and limits for `task: embedding`. */
     embedding: embeddingSchema.optional(),
+    /** Batching and caching for `task: text-generation`. */
+    text_generation: textGenerationSchema.optional(),
     parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   })
   .strict();
@@ -223,6 +242,7 @@ export type TensorConfig = z.output<typeof tensorConfigSchema>;
 export type VersionPolicy = z.output<typeof versionPolicySchema>;
 export type SequenceBatchingConfig = z.output<typeof sequenceBatchingSchema>;
 export type EmbeddingConfig = z.output<typeof embeddingSchema>;
+export type TextGenerationConfig = z.output<typeof textGenerationSchema>;
 
 /** The JSON Schema of the model configuration, for editors and `inferd models schema`. */
 export function modelConfigJsonSchema(): unknown {
