@@ -32,11 +32,13 @@ export function plainParameters(map: ParameterMap): Record<string, ParameterValu
 
 /**
  * The request's sequence id as text, without validating anything; used to keep a stream's
- * responses of one sequence in order even when the request itself is refused.
+ * responses of one sequence in order even when the request itself is refused. As in the
+ * scheduler, int64_param 7 and uint64_param 7 name one sequence, string_param "7" another.
  */
 export function peekSequenceId(map: ParameterMap): string | undefined {
   const p = map.sequence_id;
   if (p === undefined) return undefined;
-  const v = p.uint64_param ?? p.int64_param ?? p.string_param;
-  return v === undefined || v === '' || v === '0' ? undefined : `${p.parameter_choice ?? ''}:${v}`;
+  const number = p.uint64_param ?? p.int64_param;
+  if (number !== undefined) return number === '0' ? undefined : `n:${number}`;
+  return p.string_param === undefined || p.string_param === '' ? undefined : `s:${p.string_param}`;
 }

@@ -149,4 +149,26 @@ describe('ModelStreamInfer', () => {
     const corrid = output(a[0]!.infer_response, 'CORRID_OUT').raw;
     assert.equal(corrid.readBigUInt64LE(0).toString(), big);
   });
+
+  it('keeps one sequence in order whether its id is sent as int64_param or uint64_param', async () => {
+    const step = (id: string, seq: Message, flags: Message, shape: number[]): Message => ({
+      model_name: 'acc',
+      id,
+      parameters: { sequence_id: seq, ...flags },
+      inputs: [{ name: 'INPUT', datatype: 'INT32', shape, contents: { int_contents: [1] } }],
+    });
+    // The refused second request fails at once, before the first has run; its reply still waits.
+    const responses = await exchange(clients, [
+      step('first', { int64_param: 41 }, { sequence_start: { bool_param: true } }, [1, 1]),
+      step('refused', { uint64_param: '41' }, {}, [1, 2]),
+      step('last', { uint64_param: '41' }, { sequence_end: { bool_param: true } }, [1, 1]),
+    ]);
+    assert.deepEqual(
+      responses.map((r) => r.infer_response.id),
+      ['first', 'refused', 'last'],
+    );
+    assert.equal(responses[0]!.error_message, '');
+    assert.match(responses[1]!.error_message, /input 'INPUT' has shape \[1,2\]/);
+    assert.equal(readInt32(output(responses[2]!.infer_response, 'SUM').raw)[0], 2);
+  });
 });
