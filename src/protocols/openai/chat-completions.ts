@@ -75,7 +75,13 @@ export function prepareChat(repository: ModelSource, rawBody: unknown): ChatPlan
   const engine = textGenerationEngine(repository, body.model, 'chat completions');
   const promptIds = chatPromptIds(engine.tokenizer, body.messages);
   const requested = body.max_completion_tokens ?? body.max_tokens ?? undefined;
-  const maxTokens = completionBudget(engine.contextLength, promptIds.length, requested, 'messages');
+  const maxTokens = completionBudget(
+    engine.contextLength,
+    promptIds.length,
+    requested,
+    'messages',
+    engine.defaults.maxTokens,
+  );
   const logprobs = body.logprobs === true ? (body.top_logprobs ?? 0) : undefined;
   const sampling = samplingParams(body, engine, { maxTokens, logprobs });
   return {

@@ -28,13 +28,15 @@ export type PromptKind = 'messages' | 'prompt';
 
 /**
  * The completion's token budget: the requested one when prompt + it fits the context, else a 400
- * with OpenAI's message; with none requested, what the context leaves (at least one token).
+ * with OpenAI's message; with none requested, what the context leaves (at least one token), at most
+ * `defaultMax`.
  */
 export function completionBudget(
   contextLength: number,
   promptTokens: number,
   requested: number | undefined,
   kind: PromptKind,
+  defaultMax = Infinity,
 ): number {
   const param = kind;
   if (requested === undefined) {
@@ -45,7 +47,8 @@ export function completionBudget(
         'context_length_exceeded',
       );
     }
-    return contextLength - promptTokens;
+    // As vLLM: generation_config.json's max_new_tokens caps what the context leaves.
+    return Math.min(contextLength - promptTokens, defaultMax);
   }
   if (promptTokens + requested > contextLength) {
     throw invalidField(
