@@ -174,7 +174,7 @@ export function planPredictFunction(call: PredictCall, model: ModelForSql, name:
   }
 
   for (const [k, input] of inputs.entries()) {
-    if (input.datatype === 'BYTES' && !(mapping === 'tensors' && input.width === 1)) {
+    if (input.datatype === 'BYTES' && input.width !== 1) {
       throw invalidArgument(
         `${display}: argument ${k + 2} feeds input '${input.name}', a BYTES tensor of ${input.width < 0 ? 'variable' : input.width} elements per row; only one string per row is supported`,
       );

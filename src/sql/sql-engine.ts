@@ -103,6 +103,8 @@ export class SqlEngine {
   private nextQuery = 1;
   private closed = false;
   private fatal: Error | undefined;
+  /** Resolves when the worker thread has exited, whatever the reason. */
+  private readonly exited: Promise<void>;
 
   private constructor(
     readonly repository: ModelRepository,
@@ -114,9 +116,12 @@ export class SqlEngine {
     scorePort.on('message', (req: ScoreRequest) => void this.score(req));
     worker.on('message', (msg: FromSqlWorker) => this.onWorkerMessage(msg));
     worker.on('error', (err) => this.failAll(err));
-    worker.on('exit', (code) => {
-      if (!this.closed) this.failAll(new InferdError('INF_ERR_INTERNAL', `the SQL worker exited with code ${code}`));
-    });
+    this.exited = new Promise<void>((resolve) =>
+      worker.once('exit', (code) => {
+        if (!this.closed) this.failAll(new InferdError('INF_ERR_INTERNAL', `the SQL worker exited with code ${code}`));
+        resolve();
+      }),
+    );
   }
 
   static async open(options: SqlEngineOptions): Promise<SqlEngine> {
@@ -143,6 +148,9 @@ export class SqlEngine {
       };
       worker.on('message', onMessage);
       worker.once('error', reject);
+      worker.once('exit', (code) =>
+        reject(new InferdError('INF_ERR_INTERNAL', `cannot start DuckDB: the SQL worker exited with code ${code}`)),
+      );
     });
     try {
       await ready;
@@ -219,10 +227,10 @@ export class SqlEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    // The worker may be gone already (it crashed): then there is nothing to wait for.
     this.worker.postMessage({ type: 'close' } satisfies ToSqlWorker);
     const timer = setTimeout(() => void this.worker.terminate(), 5000);
-    await exited;
+    await this.exited;
     clearTimeout(timer);
     this.scorePort.close();
     this.failAll(new InferdError('INF_ERR_UNAVAILABLE', 'the SQL engine was closed'));
@@ -342,22 +350,24 @@ export class SqlEngine {
 
   /** Scores one chunk through the model's scheduler and wakes the worker blocked on the reply. */
   private async score(req: ScoreRequest): Promise<void> {
-    let reply: ScoreReply;
-    const transfer: ArrayBuffer[] = [];
     const spec = this.specs.get(req.fn);
+    const failed = (err: unknown): ScoreReply => {
+      const where = spec === undefined ? req.fn : `${spec.display}: model '${spec.model}'`;
+      return { seq: req.seq, ok: false, message: `${where}: ${messageOf(err)}` };
+    };
     try {
       if (spec === undefined) throw new InferdError('INF_ERR_INTERNAL', `unknown SQL function ${req.fn}`);
       const output = await this.infer(spec, req.inputs, req.rows);
-      reply = { seq: req.seq, ok: true, output };
-      if (Array.isArray(output.data)) for (const b of output.data) transfer.push(b.buffer as ArrayBuffer);
-      else transfer.push(output.data.buffer as ArrayBuffer);
+      // Views into a buffer they do not own (batched outputs, packed strings) are cloned, not
+      // transferred: a transfer would detach memory others still use, or list a buffer twice.
+      this.scorePort.postMessage({ seq: req.seq, ok: true, output } satisfies ScoreReply, ownedBuffers(output));
     } catch (err) {
-      const where = spec === undefined ? req.fn : `${spec.display}: model '${spec.model}'`;
-      reply = { seq: req.seq, ok: false, message: `${where}: ${messageOf(err)}` };
+      // Whatever went wrong, the worker gets a reply: it is blocked until one arrives.
+      this.scorePort.postMessage(failed(err));
+    } finally {
+      Atomics.store(this.flag, 0, 1);
+      Atomics.notify(this.flag, 0);
     }
-    this.scorePort.postMessage(reply, transfer);
-    Atomics.store(this.flag, 0, 1);
-    Atomics.notify(this.flag, 0);
   }
 
   /** Runs `rows` rows as max_batch_size slices, all queued at once, and joins the output. */
@@ -398,6 +408,17 @@ export class SqlEngine {
     const outputs = await Promise.all(runs);
     return concatRows(outputs, rows, batching);
   }
+}
+
+/** The buffers a tensor's arrays own whole, each once: safe to transfer. */
+function ownedBuffers(t: Tensor): ArrayBuffer[] {
+  const views: ArrayBufferView[] = Array.isArray(t.data) ? t.data : [t.data];
+  const out = new Set<ArrayBuffer>();
+  for (const v of views) {
+    const b = v.buffer;
+    if (b instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === b.byteLength) out.add(b);
+  }
+  return [...out];
 }
 
 /** 'DECIMAL(2,1), DOUBLE[]' → ['DECIMAL(2,1)', 'DOUBLE[]']: commas inside parentheses stay. */

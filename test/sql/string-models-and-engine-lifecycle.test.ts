@@ -1,0 +1,63 @@
+// predict() on a model with one string (BYTES) input and output, and an engine whose DuckDB worker
+// thread has died: queries fail with a clear message and close() still returns.
+
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { after, before, describe, it } from 'node:test';
+import { SqlEngine } from '../../src/sql/sql-engine.js';
+import { EXAMPLES_DIR } from '../helpers/test-server.js';
+
+describe('SQL engine: string models and a dead worker', () => {
+  let dir = '';
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'inferd-sql-strings-'));
+    // The example identity_bytes model, declared with one string per row.
+    await cp(path.join(EXAMPLES_DIR, 'identity_bytes', '1'), path.join(dir, 'echo', '1'), { recursive: true });
+    await writeFile(
+      path.join(dir, 'echo', 'config.yaml'),
+      'max_batch_size: 64\ninput:\n  - { name: INPUT0, data_type: TYPE_STRING, dims: [1] }\n' +
+        'output:\n  - { name: OUTPUT0, data_type: TYPE_STRING, dims: [1] }\n',
+    );
+  });
+
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('feeds one VARCHAR column to a one-string input and returns VARCHAR', async () => {
+    const engine = await SqlEngine.open({ modelRepository: dir, cpuCores: 1 });
+    try {
+      const r = await engine.query(
+        "SELECT s, predict('echo', s) AS p FROM (VALUES ('a'), (NULL), ('naïve'), ('')) t(s) ORDER BY s NULLS LAST",
+      );
+      assert.deepEqual(r.columns, [
+        { name: 's', type: 'VARCHAR' },
+        { name: 'p', type: 'VARCHAR' },
+      ]);
+      assert.deepEqual(r.rows, [
+        ['', ''],
+        ['a', 'a'],
+        ['naïve', 'naïve'],
+        [null, null],
+      ]);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('fails queries and still closes when the worker thread has exited', async () => {
+    const engine = await SqlEngine.open({ modelRepository: dir, cpuCores: 1 });
+    const worker = (engine as unknown as { worker: Worker }).worker;
+    await worker.terminate();
+    await assert.rejects(engine.query('SELECT 1'), /the SQL worker exited/);
+    // close() used to wait for an 'exit' event that had already been emitted.
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('hung'), 20_000)));
+    assert.equal(await Promise.race([engine.close().then(() => 'closed'), hung]), 'closed');
+    clearTimeout(timer);
+  });
+});
