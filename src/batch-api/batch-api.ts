@@ -40,8 +40,12 @@ export class BatchApi {
   static async open(options: BatchApiOptions): Promise<BatchApi> {
     const files = new FileStore(options.dir);
     const store = new BatchStore(options.dir);
-    await files.open();
     await store.open();
+    // Output files of a batch interrupted while finalizing are kept for it to adopt on start.
+    const reserved = new Set(
+      store.list().flatMap((r) => (r.finalizingTo === undefined ? [] : [r.outputFileId, r.errorFileId])),
+    );
+    await files.open(reserved);
     const runner = new BatchRunner({
       store,
       files,

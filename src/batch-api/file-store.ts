@@ -37,8 +37,12 @@ export class FileStore {
     this.dir = path.join(root, 'files');
   }
 
-  /** Loads the files of an earlier run. The folder is created only when a file is first stored. */
-  async open(): Promise<void> {
+  /**
+   * Loads the files of an earlier run. The folder is created only when a file is first stored.
+   * `reserved` names the files a batch was finalizing into: their content may lack metadata (a
+   * crash between the move and the metadata write) and is kept for the finalization to adopt.
+   */
+  async open(reserved: ReadonlySet<string> = new Set()): Promise<void> {
     const names = await listFolder(this.dir);
     const contents = new Set(names.filter((n) => n.endsWith('.jsonl')).map((n) => n.slice(0, -'.jsonl'.length)));
     for (const name of names) {
@@ -53,7 +57,9 @@ export class FileStore {
       this.records.set(id, record);
     }
     // Content whose metadata was never written: an upload cut short by a crash.
-    for (const id of contents) if (!this.records.has(id)) await rm(this.contentPath(id), { force: true });
+    for (const id of contents) {
+      if (!this.records.has(id) && !reserved.has(id)) await rm(this.contentPath(id), { force: true });
+    }
   }
 
   contentPath(id: string): string {

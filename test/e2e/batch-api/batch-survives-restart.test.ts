@@ -1,9 +1,9 @@
 // Durability: a server closed in the middle of a batch leaves it resumable; a new server on the
 // same batch folder finishes it, and every input line appears exactly once in the output, even
-// when the output log ends in a line torn by a crash.
+// when the output log ends in a line torn by a crash, or the crash came while finalizing.
 
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -74,6 +74,36 @@ describe('a batch survives a server restart', () => {
       assert.equal(response.status_code, 200);
       assert.deepEqual(response.body.outputs[0]?.data, new Array<number>(ROWS * N).fill(i));
     }
+  });
+
+  it('finishes finalizing after a crash between moving the output file and writing its metadata', async () => {
+    const first = await start();
+    const batch = await submitBatch(first, lines.slice(0, 2));
+    const done = await waitForBatch(first, batch.id);
+    assert.equal(done.status, 'completed');
+    const outputId = done.output_file_id;
+    assert.ok(outputId !== null);
+    await first.close();
+
+    // The state such a crash leaves: the record still finalizing, the log already moved into the
+    // file store under the output file's id, its metadata not yet written.
+    const file = path.join(batchDir, 'batches', `${batch.id}.json`);
+    const record = JSON.parse(await readFile(file, 'utf8')) as {
+      batch: Record<string, unknown>;
+      finalizingTo?: string;
+    };
+    record.batch = { ...record.batch, status: 'finalizing', output_file_id: null, completed_at: null };
+    record.finalizingTo = 'completed';
+    await writeFile(file, JSON.stringify(record));
+    await rm(path.join(batchDir, 'files', `${outputId}.json`));
+    assert.ok((await stat(path.join(batchDir, 'files', `${outputId}.jsonl`))).size > 0);
+
+    const second = await start();
+    const finished = await waitForBatch(second, batch.id, undefined, 30_000);
+    assert.equal(finished.status, 'completed');
+    assert.equal(finished.output_file_id, outputId);
+    const output = await fileLines(second, outputId);
+    assert.deepEqual(output.map((l) => l.custom_id).sort(), ['row-0', 'row-1']);
   });
 
   it('expires a batch past its completion window: lines not run go to the error file', async () => {
