@@ -117,6 +117,8 @@ async function runAction(opts: RunOptions): Promise<void> {
     cpuCores: opts.cpuCores ?? os.availableParallelism(),
     metrics: new Metrics(),
     logger: createLogger('silent'),
+    // Between executions the reader and writer need a core that spinning threads would keep busy.
+    allowSpinning: false,
   });
   try {
     await repository.start();

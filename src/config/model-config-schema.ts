@@ -68,6 +68,12 @@ const optimizationSchema = z
      * per request but blocks the event loop while the model runs. For models that run in microseconds.
      */
     inline_execution: z.boolean().default(false),
+    /**
+     * Let onnxruntime's intra-op threads spin while waiting for work (lower latency, but they keep
+     * their cores busy). Default: on for the server; `inferd batch run` turns it off, since its reader
+     * and writer need the cores between executions.
+     */
+    allow_spinning: z.boolean().optional(),
   })
   .strict();
 

@@ -30,6 +30,8 @@ export interface ResolvedModelConfig {
     readonly interOpThreads: number;
     readonly executionProviders: readonly ExecutionProvider[];
     readonly inlineExecution: boolean;
+    /** Whether intra-op threads spin when idle; undefined: the process default (on, off for batch jobs). */
+    readonly allowSpinning?: boolean;
   };
   readonly queuePolicy: {
     readonly maxQueueSize: number;

@@ -93,6 +93,7 @@ export function resolveExecution(
       interOpThreads: opt?.inter_op_threads ?? 1,
       executionProviders: providers,
       inlineExecution: opt?.inline_execution ?? false,
+      ...(opt?.allow_spinning === undefined ? {} : { allowSpinning: opt.allow_spinning }),
     },
   };
 }

@@ -26,6 +26,7 @@ import {
 import { assertValidModelName, parseVersion } from './model-name.js';
 import type { ModelState, ModelVersion, RepositoryIndexEntry } from './model-version.js';
 import { listModelNames, MODEL_FILE, scanModelFolder, type ModelFolder } from './repository-scanner.js';
+import { loadTextGenerationVersion } from './text-generation-version.js';
 import { selectVersions } from './version-policy.js';
 
 export type ControlMode = 'none' | 'poll' | 'explicit';
@@ -37,6 +38,8 @@ export interface RepositoryOptions {
   readonly loadModels: readonly string[];
   readonly pollSeconds: number;
   readonly cpuCores: number;
+  /** Spin-waiting of onnxruntime's threads for models whose config does not say (default: on). */
+  readonly allowSpinning?: boolean;
   readonly metrics: Metrics;
   readonly logger: Logger;
   /** The server's response cache; models opt in with `response_cache.enable`. */
@@ -348,10 +351,16 @@ export class ModelRepository {
     parsed: ParsedModelConfig,
     version: number,
   ): Promise<Loaded<ModelVersion>> {
+    if (parsed.task === 'text-generation') {
+      const session = sessionOptionsFor(resolveExecution(parsed), this.options.cpuCores);
+      return loadTextGenerationVersion(folder, parsed, version, session, this.options.metrics);
+    }
     const started = performance.now();
     const modelPath = path.join(folder.dir, String(version), MODEL_FILE);
     const exec = resolveExecution(parsed);
-    const options = sessionOptionsFor(exec, this.options.cpuCores);
+    const options = sessionOptionsFor(exec, this.options.cpuCores, {
+      ...(this.options.allowSpinning === undefined ? {} : { allowSpinning: this.options.allowSpinning }),
+    });
     const label = `${folder.name}/${version}`;
     const loadInstance = (name: string) =>
       exec.optimization.inlineExecution

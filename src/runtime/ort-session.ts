@@ -71,6 +71,9 @@ export async function openSession(modelPath: string, options: SessionOptionsWire
       executionMode: options.interOpNumThreads > 1 ? 'parallel' : 'sequential',
       // onnxruntime would print its own copy of every failure to stderr; inferd reports and logs them.
       logSeverityLevel: 4,
+      ...(options.allowSpinning === false
+        ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }
+        : {}),
     });
   } catch (err) {
     // onnxruntime-node refuses graph inputs/outputs of element types it has no JS type for (BF16,

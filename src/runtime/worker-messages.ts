@@ -7,6 +7,8 @@ export interface SessionOptionsWire {
   readonly interOpNumThreads: number;
   readonly graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
   readonly executionProviders: readonly string[];
+  /** False turns off onnxruntime's spin-waiting of intra-op threads (undefined: onnxruntime's default, on). */
+  readonly allowSpinning?: boolean;
 }
 
 /** A tensor crossing the thread boundary; typed-array buffers are transferred, not copied. */
