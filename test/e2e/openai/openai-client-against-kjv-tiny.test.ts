@@ -1,0 +1,136 @@
+// The official openai client against the real server and the demo decoder kjv-tiny: a streamed
+// chat (role, content, finish, usage), completions with stop strings, logprobs and n > 1, greedy
+// determinism, model listing, tokenize/detokenize and embeddings.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { HAS_EMBED_MODEL, startOpenAIServer, type OpenAIFixture } from './openai-fixture.js';
+
+let fx: OpenAIFixture;
+before(async () => {
+  fx = await startOpenAIServer();
+});
+after(() => fx.close());
+
+const PROMPT = 'In the beginning God created';
+
+test('a streamed chat completion: role first, content deltas, one finish_reason, then usage', async () => {
+  const stream = await fx.client.chat.completions.create({
+    model: 'kjv-tiny',
+    messages: [{ role: 'user', content: 'And God said' }],
+    max_tokens: 12,
+    temperature: 0,
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  const chunks = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  assert.deepEqual(chunks[0]?.choices[0]?.delta, { role: 'assistant', content: '' });
+  const body = chunks.slice(1, -2);
+  assert.ok(body.length > 0, 'content chunks between role and finish');
+  assert.ok(body.every((c) => c.choices[0]?.finish_reason === null && typeof c.choices[0]?.delta.content === 'string'));
+  const finish = chunks.at(-2);
+  assert.ok(finish?.choices[0]?.finish_reason === 'length' || finish?.choices[0]?.finish_reason === 'stop');
+  const usage = chunks.at(-1);
+  assert.deepEqual(usage?.choices, []);
+  assert.ok(chunks.slice(0, -1).every((c) => c.usage === null));
+  assert.ok((usage?.usage?.prompt_tokens ?? 0) > 0);
+  assert.ok((usage?.usage?.completion_tokens ?? 0) >= 1 && (usage?.usage?.completion_tokens ?? 0) <= 12);
+  assert.equal(usage?.usage?.total_tokens, (usage?.usage?.prompt_tokens ?? 0) + (usage?.usage?.completion_tokens ?? 0));
+  const streamed = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
+  // Greedy decoding: the same request unstreamed gives the same text.
+  const whole = await fx.client.chat.completions.create({
+    model: 'kjv-tiny',
+    messages: [{ role: 'user', content: 'And God said' }],
+    max_tokens: 12,
+    temperature: 0,
+  });
+  assert.equal(whole.choices[0]?.message.content, streamed);
+  assert.equal(whole.usage?.completion_tokens, usage?.usage?.completion_tokens);
+});
+
+test('a completion stops before its stop string, with finish_reason stop and logprobs', async () => {
+  // Greedy text first, then a stop string taken from the middle of it.
+  const free = await fx.client.completions.create({
+    model: 'kjv-tiny',
+    prompt: PROMPT,
+    max_tokens: 24,
+    temperature: 0,
+  });
+  const text = free.choices[0]?.text ?? '';
+  assert.ok(text.length >= 6, `greedy text ${JSON.stringify(text)}`);
+  const cut = Math.floor(text.length / 2);
+  const stop = text.slice(cut, cut + 3);
+  const res = await fx.client.completions.create({
+    model: 'kjv-tiny',
+    prompt: PROMPT,
+    max_tokens: 24,
+    temperature: 0,
+    stop: [stop, 'zzzz'],
+    logprobs: 2,
+  });
+  const choice = res.choices[0];
+  assert.equal(choice?.finish_reason, 'stop');
+  assert.equal(choice?.text, text.slice(0, text.indexOf(stop)));
+  assert.ok(!(choice?.text ?? '').includes(stop));
+  const lp = choice?.logprobs;
+  assert.ok(lp?.tokens !== undefined && lp.token_logprobs !== undefined && lp.top_logprobs && lp.text_offset);
+  assert.equal(lp.tokens.length, lp.token_logprobs.length);
+  assert.equal(lp.text_offset[0], 0);
+  for (const [i, top] of lp.top_logprobs.entries()) {
+    assert.ok(Object.keys(top).length >= 2 && Object.keys(top).length <= 3);
+    assert.ok((lp.token_logprobs[i] ?? 1) <= 0);
+  }
+});
+
+test('n = 3 sampled with a seed gives three choices, reproducible with the same seed', async () => {
+  const ask = () =>
+    fx.client.completions.create({ model: 'kjv-tiny', prompt: PROMPT, max_tokens: 8, n: 3, seed: 42, temperature: 1 });
+  const a = await ask();
+  const b = await ask();
+  assert.deepEqual(
+    a.choices.map((c) => c.index),
+    [0, 1, 2],
+  );
+  assert.deepEqual(
+    a.choices.map((c) => c.text),
+    b.choices.map((c) => c.text),
+  );
+  assert.ok((a.usage?.completion_tokens ?? 0) <= 24);
+  assert.equal(a.usage?.prompt_tokens, b.usage?.prompt_tokens);
+});
+
+test('the models list has the generation model with its context length, not tensor models', async () => {
+  const ids = [];
+  for await (const m of fx.client.models.list()) ids.push(m.id);
+  assert.ok(ids.includes('kjv-tiny'));
+  assert.ok(!ids.includes('simple'));
+  const m = (await fx.client.models.retrieve('kjv-tiny')) as unknown as { id: string; max_model_len: number };
+  assert.equal(m.id, 'kjv-tiny');
+  assert.equal(m.max_model_len, 256);
+});
+
+test('tokenize and detokenize round trip with the model tokenizer', async () => {
+  const t = await fx.post('/tokenize', { model: 'kjv-tiny', prompt: PROMPT, add_special_tokens: false });
+  assert.equal(t.status, 200);
+  const tokens = t.json.tokens as number[];
+  assert.equal(t.json.count, tokens.length);
+  assert.ok(tokens.length > 0 && tokens.length < PROMPT.length);
+  const d = await fx.post('/detokenize', { model: 'kjv-tiny', tokens });
+  assert.deepEqual(d.json, { prompt: PROMPT });
+  const usage = await fx.client.completions.create({ model: 'kjv-tiny', prompt: tokens, max_tokens: 1 });
+  assert.equal(usage.usage?.prompt_tokens, tokens.length);
+});
+
+test('embeddings in float and base64 are equal', { skip: !HAS_EMBED_MODEL && 'kjv-embed is not built' }, async () => {
+  const input = ['In the beginning', 'Jesus wept.'];
+  const float = await fx.client.embeddings.create({ model: 'kjv-embed', input, encoding_format: 'float' });
+  const base64 = await fx.client.embeddings.create({ model: 'kjv-embed', input });
+  assert.equal(float.data.length, 2);
+  assert.deepEqual(
+    base64.data.map((d) => d.embedding),
+    float.data.map((d) => d.embedding),
+  );
+  assert.ok((float.data[0]?.embedding.length ?? 0) > 0);
+  assert.ok(float.usage.prompt_tokens > 0);
+});
