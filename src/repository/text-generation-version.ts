@@ -15,6 +15,18 @@ import { resolveModelConfig, type Loaded } from './model-config-loader.js';
 import type { ModelVersion } from './model-version.js';
 import type { ModelFolder } from './repository-scanner.js';
 
+function generationOnly(model: string): InferdError {
+  return new InferdError(
+    'INF_ERR_INVALID_ARGUMENT',
+    `model '${model}' is a text-generation model: use POST /v1/completions or /v1/chat/completions`,
+  );
+}
+
+/** For the KServe v2 edges, before decoding tensors: a text-generation model takes none. */
+export function assertTensorModel(mv: ModelVersion): void {
+  if (mv.textGeneration !== undefined) throw generationOnly(mv.name);
+}
+
 /** The v2 infer endpoint of a text-generation model: a 400 naming the endpoints that serve it. */
 class GenerationOnlyScheduler implements Scheduler {
   readonly pending = 0;
@@ -25,12 +37,7 @@ class GenerationOnlyScheduler implements Scheduler {
   ) {}
 
   infer(_request: InferRequest): Promise<InferResult> {
-    return Promise.reject(
-      new InferdError(
-        'INF_ERR_INVALID_ARGUMENT',
-        `model '${this.model}' is a text-generation model: use POST /v1/completions or /v1/chat/completions`,
-      ),
-    );
+    return Promise.reject(generationOnly(this.model));
   }
 
   /** Finishes the running sequences and frees the decoder. */

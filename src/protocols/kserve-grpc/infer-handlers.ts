@@ -7,6 +7,7 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import { InferdError } from '../../errors/index.js';
+import { assertTensorModel } from '../../repository/text-generation-version.js';
 import { asInferdError, serviceError } from './grpc-status.js';
 import { decodeModelInferRequest, outputNamesFor } from './infer-request-decoder.js';
 import { encodeModelInferResponse } from './infer-response-encoder.js';
@@ -51,6 +52,7 @@ async function infer(
   deadline: number | undefined,
 ): Promise<ModelInferResponse> {
   const mv = ctx.repository.resolve(request.model_name ?? '', given(request.model_version));
+  assertTensorModel(mv);
   const decoded = decodeModelInferRequest(mv.config, request, { maxTensorBytes: ctx.maxTensorBytes });
   const result = await mv.scheduler.infer({
     requestId,

@@ -2,6 +2,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ModelRepository } from '../../repository/model-repository.js';
+import { assertTensorModel } from '../../repository/text-generation-version.js';
 import { decodeInferBody, parseHeaderLength } from './infer-request-decoder.js';
 import { encodeInferResponse, outputNamesFor } from './infer-response-encoder.js';
 
@@ -14,6 +15,7 @@ export function registerInferRoutes(app: FastifyInstance, repository: ModelRepos
   const handler = async (request: FastifyRequest<{ Params: InferParams }>, reply: FastifyReply): Promise<void> => {
     const arrivalNs = process.hrtime.bigint();
     const mv = repository.resolve(request.params.model, request.params.version);
+    assertTensorModel(mv);
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const headerLength = parseHeaderLength(request.headers['inference-header-content-length'], body.length);
     const decoded = decodeInferBody(mv.config, body, headerLength, { maxTensorBytes });
