@@ -1,0 +1,78 @@
+// One OpenAI request run without a socket, for callers that hold the body already (a batch line):
+// the same validation, engines and response objects as the routes, answered as the status and JSON
+// body the route would send. Refusals that say nothing about the request itself (a full queue, a
+// model loading) and cancellation are thrown instead, so the caller can try again later.
+
+import { InferdError, toInferdError } from '../../errors/index.js';
+import { chatCompletion, prepareChat } from './chat-completions.js';
+import { completion, prepareCompletion } from './completions.js';
+import { embeddings, prepareEmbeddings } from './embeddings.js';
+import type { ModelSource } from './engine-lookup.js';
+import { invalidField, openaiErrorObject } from './openai-error.js';
+
+/** The endpoints a body can be sent to without a socket (OpenAI's batch endpoints inferd serves). */
+export const OPENAI_REQUEST_URLS = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'] as const;
+export type OpenAIRequestUrl = (typeof OPENAI_REQUEST_URLS)[number];
+
+export function isOpenAIRequestUrl(url: string): url is OpenAIRequestUrl {
+  return (OPENAI_REQUEST_URLS as readonly string[]).includes(url);
+}
+
+export interface OpenAIResponse {
+  readonly statusCode: number;
+  readonly bodyJson: string;
+}
+
+function isRefusal(err: InferdError): boolean {
+  return (
+    err.code === 'INF_ERR_QUEUE_FULL' ||
+    err.code === 'INF_ERR_MODEL_UNAVAILABLE' ||
+    err.code === 'INF_ERR_UNAVAILABLE' ||
+    err.code === 'INF_ERR_CANCELLED'
+  );
+}
+
+async function respond(
+  source: ModelSource,
+  url: OpenAIRequestUrl,
+  body: unknown,
+  context: { readonly requestId: string; readonly signal: AbortSignal },
+): Promise<unknown> {
+  const timed = { ...context, arrivalNs: process.hrtime.bigint() };
+  switch (url) {
+    case '/v1/chat/completions': {
+      const plan = prepareChat(source, body);
+      if (plan.stream) throw invalidField('stream', 'stream is not supported here: the response is one JSON body.');
+      return chatCompletion(plan, timed);
+    }
+    case '/v1/completions': {
+      const plan = prepareCompletion(source, body);
+      if (plan.stream) throw invalidField('stream', 'stream is not supported here: the response is one JSON body.');
+      return completion(plan, timed);
+    }
+    case '/v1/embeddings':
+      return embeddings(prepareEmbeddings(source, body), context);
+  }
+}
+
+/**
+ * Runs `body` as POSTing it to `url` would. Resolves with the response (success or an error that
+ * belongs to the request: 400, 404, 500); rejects with the InferdError for a refusal (429, 503) or
+ * a cancellation through `signal`.
+ */
+export async function runOpenAIRequest(
+  source: ModelSource,
+  url: OpenAIRequestUrl,
+  body: unknown,
+  context: { readonly requestId: string; readonly signal: AbortSignal },
+): Promise<OpenAIResponse> {
+  try {
+    const response = await respond(source, url, body, context);
+    if (context.signal.aborted) throw new InferdError('INF_ERR_CANCELLED', 'the request was cancelled');
+    return { statusCode: 200, bodyJson: JSON.stringify(response) };
+  } catch (error) {
+    const err = toInferdError(error, context.requestId);
+    if (isRefusal(err)) throw err;
+    return { statusCode: err.httpStatus, bodyJson: JSON.stringify(openaiErrorObject(err)) };
+  }
+}
