@@ -38,6 +38,7 @@ export class HfTokenizer implements TextTokenizer {
   readonly vocabSize: number;
   readonly bosToken: string | undefined;
   readonly eosToken: string | undefined;
+  readonly padToken: string | undefined;
   private readonly inner: RawTokenizer;
   private readonly template: Template | undefined;
   private readonly specialTokens: Readonly<Record<string, string>>;
@@ -46,6 +47,7 @@ export class HfTokenizer implements TextTokenizer {
     this.inner = new Tokenizer(files.tokenizer, files.config);
     this.bosToken = tokenText(files.config['bos_token']);
     this.eosToken = tokenText(files.config['eos_token']);
+    this.padToken = tokenText(files.config['pad_token']);
     const special: Record<string, string> = {};
     for (const key of ['bos_token', 'eos_token', 'pad_token', 'unk_token']) {
       const text = tokenText(files.config[key]);

@@ -8,6 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { formatIssues, type ConfigIssue } from '../config/config-issues.js';
 import type { ParsedModelConfig } from '../config/model-config-schema.js';
 import { InferdError, invalidArgument } from '../errors/index.js';
+import type { EmbeddingEngine } from '../generation/engine-types.js';
+import { createEmbeddingEngine } from '../generation/embedding-engine.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ModelStats } from '../observability/model-stats.js';
@@ -444,6 +446,25 @@ export class ModelRepository {
             defaultTimeoutUs: config.queuePolicy.defaultTimeoutMicroseconds,
             defaultPriorityLevel: config.queuePolicy.defaultPriorityLevel,
           });
+    let embedding: EmbeddingEngine | undefined;
+    if (parsed.task === 'embedding') {
+      const versionDir = path.join(folder.dir, String(version));
+      try {
+        embedding = await createEmbeddingEngine({
+          modelName: folder.name,
+          folder: versionDir,
+          config,
+          embedding: parsed.embedding,
+          backend: scheduler,
+        });
+      } catch (err) {
+        await Promise.all(instances.map((i) => i.close()));
+        return {
+          ok: false,
+          issues: [{ file: versionDir, field: 'task', reason: err instanceof Error ? err.message : String(err) }],
+        };
+      }
+    }
     stats.recordLoadSeconds((performance.now() - started) / 1000);
     return {
       ok: true,
@@ -456,6 +477,7 @@ export class ModelRepository {
         stats,
         instances,
         providers: first.metadata.providers,
+        ...(embedding === undefined ? {} : { embedding }),
       },
     };
   }

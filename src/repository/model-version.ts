@@ -1,7 +1,7 @@
 // A loaded, servable model version: its resolved config, labels, instances and scheduler.
 
 import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
-import type { TextGenerationEngine } from '../generation/engine-types.js';
+import type { EmbeddingEngine, TextGenerationEngine } from '../generation/engine-types.js';
 import type { ModelStats } from '../observability/model-stats.js';
 import type { Instance } from '../runtime/index.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -19,6 +19,8 @@ export interface ModelVersion {
   readonly providers: readonly string[];
   /** Present for `task: text-generation` models, served by the OpenAI-compatible edge (no instances). */
   readonly textGeneration?: TextGenerationEngine;
+  /** Present for `task: embedding` models: texts in, pooled vectors out, through this version's scheduler. */
+  readonly embedding?: EmbeddingEngine;
 }
 
 /** States as the repository extension reports them. */

@@ -13,11 +13,11 @@ from torch import nn
 @dataclass
 class Config:
     vocab_size: int = 1536
-    hidden_size: int = 192
+    hidden_size: int = 128
     num_hidden_layers: int = 4
-    num_attention_heads: int = 6
+    num_attention_heads: int = 4
     num_key_value_heads: int = 2
-    intermediate_size: int = 512
+    intermediate_size: int = 384
     max_position_embeddings: int = 256
     rope_theta: float = 10000.0
     rms_norm_eps: float = 1e-5
