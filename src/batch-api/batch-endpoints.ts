@@ -3,13 +3,16 @@
 //   - endpoint "/v2/infer": each line may call any v2 infer URL
 //     (/v2/models/{m}/infer or /v2/models/{m}/versions/{v}/infer), so one batch can span models;
 //   - endpoint "/v2/models/{m}[/versions/{v}]/infer": each line's url must be exactly that URL.
+// OpenAI's "/v1/chat/completions", "/v1/completions" and "/v1/embeddings" work as OpenAI's: each
+// line's url must be the endpoint, and the model is named in each line's body.
 
+import { isOpenAIRequestUrl } from '../protocols/openai/openai-request.js';
 import { badRequest } from './batch-api-error.js';
 
 export const ANY_V2_INFER = '/v2/infer';
 
-/** OpenAI batch endpoints inferd will serve once text generation and embeddings exist. */
-const NOT_YET_SERVED = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses'];
+/** OpenAI batch endpoints inferd does not serve. */
+const NOT_YET_SERVED = ['/v1/responses'];
 
 export interface InferTarget {
   readonly model: string;
@@ -41,17 +44,19 @@ export function checkEndpoint(endpoint: unknown): string {
   if (typeof endpoint !== 'string' || endpoint === '') {
     throw badRequest('"endpoint" is required: "/v2/infer" or a v2 infer URL', 'endpoint', 'missing_required_parameter');
   }
-  if (endpoint === ANY_V2_INFER || parseInferUrl(endpoint) !== undefined) return endpoint;
+  if (endpoint === ANY_V2_INFER || parseInferUrl(endpoint) !== undefined || isOpenAIRequestUrl(endpoint)) {
+    return endpoint;
+  }
   if (NOT_YET_SERVED.includes(endpoint)) {
     throw badRequest(
-      `endpoint '${endpoint}' is not served by this server yet (text generation and embeddings are not built); ` +
-        `batches can target "/v2/infer" or a v2 infer URL such as "/v2/models/{model}/infer"`,
+      `endpoint '${endpoint}' is not served by this server; batches can target "/v1/chat/completions", ` +
+        `"/v1/completions", "/v1/embeddings", "/v2/infer" or a v2 infer URL such as "/v2/models/{model}/infer"`,
       'endpoint',
       'unsupported_endpoint',
     );
   }
   throw badRequest(
-    `unknown endpoint '${endpoint}'; batches can target "/v2/infer" (any v2 infer URL per line) or one v2 infer URL such as "/v2/models/{model}/infer"`,
+    `unknown endpoint '${endpoint}'; batches can target "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v2/infer" (any v2 infer URL per line) or one v2 infer URL such as "/v2/models/{model}/infer"`,
     'endpoint',
     'invalid_endpoint',
   );

@@ -12,6 +12,7 @@ import { toInferdError, type InferdError } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { ModelVersion } from '../repository/model-version.js';
 import { badRequest } from './batch-api-error.js';
+import { isOpenAIRequestUrl } from '../protocols/openai/openai-request.js';
 import { parseInferUrl } from './batch-endpoints.js';
 import { scanInputFile, type InputLine, type InputScan } from './batch-input.js';
 import type { BatchRecord, BatchStore } from './batch-store.js';
@@ -286,6 +287,11 @@ export class BatchRunner {
     let response: LineResponse | undefined;
     for (let attempt = 0; response === undefined; attempt++) {
       try {
+        if (isOpenAIRequestUrl(parsed.url)) {
+          // The engine's own waiting limit bounds these lines (a full queue is retried below).
+          response = await this.options.executor.runOpenAI(parsed.url, parsed.body, requestId, this.abort.signal);
+          break;
+        }
         if (target === undefined) throw badRequest(`url '${parsed.url}' is not a v2 infer URL`);
         const mv = this.options.executor.resolve(target);
         const release = await this.modelSlot(mv);

@@ -6,6 +6,7 @@ import { MAX_PRIORITY_LEVEL } from '../core/request-parameters.js';
 import { InferdError, toInferdError } from '../errors/index.js';
 import { decodeInferBody } from '../protocols/kserve-http/infer-request-decoder.js';
 import { encodeInferResponse, outputNamesFor } from '../protocols/kserve-http/infer-response-encoder.js';
+import { runOpenAIRequest, type OpenAIRequestUrl } from '../protocols/openai/openai-request.js';
 import type { ModelRepository } from '../repository/model-repository.js';
 import type { ModelVersion } from '../repository/model-version.js';
 import type { InferTarget } from './batch-endpoints.js';
@@ -44,6 +45,14 @@ export class LineExecutor {
   /** The model version a line targets; throws the REST error (404, 503...) when there is none. */
   resolve(target: InferTarget): ModelVersion {
     return this.repository.resolve(target.model, target.version);
+  }
+
+  /**
+   * Runs an OpenAI line (chat, completions, embeddings) as POSTing its body to its url would: the
+   * body is OpenAI's object or error body. Refusals (a full queue, a model loading) are thrown.
+   */
+  runOpenAI(url: OpenAIRequestUrl, body: unknown, requestId: string, signal: AbortSignal): Promise<LineResponse> {
+    return runOpenAIRequest(this.repository, url, body, { requestId, signal });
   }
 
   /**

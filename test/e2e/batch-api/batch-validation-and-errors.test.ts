@@ -129,9 +129,9 @@ describe('batch API validation and errors', () => {
     const id = file.body.id;
     const create = (body: unknown) => call(server, 'POST', '/v1/batches', body);
     let e = assertOpenAIError(
-      await create({ input_file_id: id, endpoint: '/v1/chat/completions', completion_window: '24h' }),
+      await create({ input_file_id: id, endpoint: '/v1/responses', completion_window: '24h' }),
       400,
-      /endpoint '\/v1\/chat\/completions' is not served by this server yet/,
+      /endpoint '\/v1\/responses' is not served by this server/,
     );
     assert.deepEqual([e.type, e.param, e.code], ['invalid_request_error', 'endpoint', 'unsupported_endpoint']);
     e = assertOpenAIError(

@@ -3,7 +3,8 @@
 // `simple`; a real server on port 0 and the official openai client pointed at it.
 
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import type { ExampleFile } from '../../../tools/examples/example-models.js';
@@ -44,7 +45,8 @@ export async function startOpenAIServer(kjvConfig = ''): Promise<OpenAIFixture> 
     ...(await simpleVariant('simple')),
   ];
   const repo = await makeRepository(files);
-  const server = await startTestServer({ modelRepository: repo, grpcPort: null });
+  const batchDir = await mkdtemp(path.join(os.tmpdir(), 'inferd-openai-batches-'));
+  const server = await startTestServer({ modelRepository: repo, grpcPort: null, batchDir });
   const client = new OpenAI({ baseURL: server.url + '/v1', apiKey: 'x', maxRetries: 0 });
   return {
     server,
@@ -60,6 +62,7 @@ export async function startOpenAIServer(kjvConfig = ''): Promise<OpenAIFixture> 
     async close() {
       await server.close();
       await removeRepository(repo);
+      await rm(batchDir, { recursive: true, force: true });
     },
   };
 }
