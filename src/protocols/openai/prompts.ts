@@ -59,7 +59,7 @@ export function tokenizePrompts(
     if (typeof item === 'string') {
       const tokenIds = tokenizer.encode(item);
       if (item === '' || tokenIds.length === 0)
-        throw invalidField(where, `Invalid value for '${where}': the prompt is empty.`);
+        throw invalidField(where, `Invalid value for '${where}': must not be empty.`);
       return { text: item, tokenIds };
     }
     checkTokenIds(item, tokenizer.vocabSize, where);

@@ -34,6 +34,8 @@ export class SseStream {
       connection: 'keep-alive',
       'x-request-id': String(this.reply.request.id),
     });
+    // Clients wait for the headers before they read events; send them before the first token.
+    this.reply.raw.flushHeaders();
   }
 
   /** True once the client went away or the stream ended. */
