@@ -75,6 +75,7 @@ def main() -> None:
     ap.add_argument('--lr', type=float, default=3e-3)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--init', help='continue from this checkpoint (a fresh optimizer and schedule)')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -84,18 +85,23 @@ def main() -> None:
     val_stream = token_stream(val_verses, tok, a.seed + 1)
     config = Config(vocab_size=len(tok.vocab), max_position_embeddings=a.length)
     model = Llama(config)
+    step = 0
+    seen = 0
+    if a.init:
+        ck = torch.load(a.init)
+        model.load_state_dict(ck['model'])
+        step, seen = ck['step'], ck['tokens']
     print(f'{count_params(model) / 1e6:.2f}M parameters; {len(stream)} training tokens', flush=True)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     other = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
         [{'params': decay, 'weight_decay': 0.1}, {'params': other, 'weight_decay': 0.0}], lr=a.lr, betas=(0.9, 0.95)
     )
-    gen = torch.Generator().manual_seed(a.seed)
+    gen = torch.Generator().manual_seed(a.seed + step)
     budget = a.minutes * 60
     t0 = time.time()
     last_save = t0
-    step = 0
-    seen = 0
+    first = step
 
     def save() -> None:
         tmp = a.out + '.tmp'
@@ -104,7 +110,7 @@ def main() -> None:
 
     while (elapsed := time.time() - t0) < budget:
         progress = elapsed / budget
-        warm = min(1.0, (step + 1) / 50)
+        warm = min(1.0, (step - first + 1) / 50)
         lr = a.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
         for g in opt.param_groups:
             g['lr'] = lr
