@@ -20,7 +20,7 @@ describe('docs/openai.md examples', () => {
     server = await startTestServer({
       modelRepository: EXAMPLES_DIR,
       modelControlMode: 'explicit',
-      loadModels: ['kjv-tiny'],
+      loadModels: ['kjv-tiny', 'kjv-embed'],
       logLevel: 'warn',
       grpcPort: null,
     });
@@ -46,6 +46,7 @@ describe('docs/openai.md examples', () => {
     );
     assert.match(stdout, /"choices":\[\],"system_fingerprint":null,"usage":\{"prompt_tokens":\d+/);
     assert.match(stdout, /data: \[DONE\]/);
+    assert.match(stdout, /\{"object":"list","data":\[\{"object":"embedding","index":0,"embedding":\[-?\d/);
     assert.match(stdout, /\{"count":\d+,"max_model_len":256,"tokens":\[/);
     assert.match(stdout, /\{"object":"list","data":\[\{"id":"kjv-tiny","object":"model"/);
   });

@@ -131,6 +131,32 @@ test('embeddings in float and base64 are equal', { skip: !HAS_EMBED_MODEL && 'kj
     base64.data.map((d) => d.embedding),
     float.data.map((d) => d.embedding),
   );
-  assert.ok((float.data[0]?.embedding.length ?? 0) > 0);
-  assert.ok(float.usage.prompt_tokens > 0);
+  const vector = float.data[0]?.embedding ?? [];
+  assert.ok(vector.length > 0);
+  // kjv-embed normalizes: unit length.
+  assert.ok(Math.abs(Math.hypot(...vector) - 1) < 1e-4);
+  const counted = await fx.post('/tokenize', { model: 'kjv-embed', prompt: input[0] });
+  const counted2 = await fx.post('/tokenize', { model: 'kjv-embed', prompt: input[1] });
+  assert.equal(float.usage.prompt_tokens, (counted.json.count as number) + (counted2.json.count as number));
+  const model = (await fx.client.models.retrieve('kjv-embed')) as unknown as { max_model_len: number };
+  assert.equal(model.max_model_len, 128);
 });
+
+test(
+  "embeddings refuse other dimensions and inputs over the model's max_tokens",
+  { skip: !HAS_EMBED_MODEL && 'kjv-embed is not built' },
+  async () => {
+    const dims = await fx.post('/v1/embeddings', { model: 'kjv-embed', input: 'x', dimensions: 3 });
+    assert.equal(dims.status, 400);
+    assert.equal((dims.json.error as { param: string }).param, 'dimensions');
+    const long = await fx.post('/v1/embeddings', { model: 'kjv-embed', input: ['Amen.', 'and the '.repeat(200)] });
+    assert.equal(long.status, 400);
+    const error = long.json.error as { param: string; code: string; message: string };
+    assert.equal(error.param, 'input[1]');
+    assert.equal(error.code, 'context_length_exceeded');
+    assert.match(
+      error.message,
+      /^This model's maximum context length is 128 tokens\. However, you requested \d+ tokens in the input/,
+    );
+  },
+);
