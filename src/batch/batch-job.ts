@@ -1,7 +1,7 @@
 // `inferd batch run` as a library: reads the input in row order, sends batches through the model
-// version's scheduler with several in flight (the worker never idles), writes results in row
-// order into checkpointed parts, isolates rows that make a batch fail, and assembles the output,
-// errors file and summary at the end. A rerun of an interrupted job resumes at its checkpoint.
+// version's scheduler with several in flight (the worker never idles), copies results in row
+// order into checkpointed columnar parts (Parquet), isolates rows that make a batch fail, and
+// converts the parts into the output (in its format), errors file and summary at the end. A rerun of an interrupted job resumes at its checkpoint.
 
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
@@ -13,6 +13,7 @@ import { resolveMapping, type MappingPlan, type MappingRequest } from './column-
 import type { InputSet, TableFormat } from './input-files.js';
 import { errorsPath, summaryPath, workDir, writeOutput, writeSummary, concatenate } from './output-files.js';
 import { errorLine, OutputFormatter, outputColumns } from './output-rows.js';
+import { PartRowsWriter } from './part-rows.js';
 import { PartStore } from './part-store.js';
 import { QUIET, type ProgressSink } from './progress.js';
 import { readBatches, type RowBatch, type RowError } from './row-reader.js';
@@ -127,6 +128,7 @@ function jobIdentity(opts: BatchJobOptions, plan: MappingPlan, totalRows: number
     mapping: plan,
     outputFormat: opts.outputFormat,
     shard: opts.shard ?? null,
+    parts: 'parquet',
   };
 }
 
@@ -140,6 +142,7 @@ function differences(before: Record<string, unknown>, now: Record<string, unknow
     mapping: 'column mapping or kept outputs',
     outputFormat: 'output format',
     shard: 'shard',
+    parts: 'format of the part files (written by another inferd version)',
   };
   const out: string[] = [];
   for (const key of Object.keys(names)) {
@@ -164,8 +167,14 @@ export async function runBatchJob(opts: BatchJobOptions): Promise<BatchSummary> 
       `--batch-size ${batchSize} is over model '${model.name}' max_batch_size ${config.maxBatchSize}`,
     );
   const progress = opts.progress ?? QUIET;
-  const instance = await DuckDBInstance.create(':memory:', { threads: String(opts.readerThreads ?? 1) });
+  const instance = await DuckDBInstance.create(':memory:', {
+    threads: String(opts.readerThreads ?? 1),
+    // Input files are read once: caching what was read would only grow with the file.
+    enable_external_file_cache: 'false',
+  });
   const conn = await instance.connect();
+  // The writer's own connection: the reader's is busy streaming the input.
+  const writerConn = await instance.connect();
   try {
     const source = await openTableSource(conn, opts.input);
     const plan = resolveMapping(config, model.labels, source.columns, opts.mapping);
@@ -210,16 +219,17 @@ export async function runBatchJob(opts: BatchJobOptions): Promise<BatchSummary> 
         finishedAt: new Date().toISOString(),
       };
     }
+    const formatter = new OutputFormatter(plan, model.labels);
+    const writer = await PartRowsWriter.open(writerConn, config, plan, model.labels, columns, formatter);
     if (previous !== undefined && previous.checkpoint.nextRow >= range.start) {
-      store = await PartStore.resume(dir, previous.checkpoint);
+      store = await PartStore.resume(dir, previous.checkpoint, writer);
       if (previous.checkpoint.nextRow > range.start) resumedAtRow = previous.checkpoint.nextRow;
     } else {
-      store = await PartStore.create(dir, identity, range.start);
+      store = await PartStore.create(dir, identity, range.start, writer);
     }
     const earlierSeconds = store.state.elapsedSeconds;
     const elapsed = (): number => earlierSeconds + Number(process.hrtime.bigint() - started) / 1e9;
 
-    const formatter = new OutputFormatter(plan, model.labels);
     const outputNames = [...new Set(plan.outputs.map((o) => o.output))];
     const instances = Math.max(1, opts.instances ?? 1);
     const inFlight = opts.inFlight ?? Math.max(3, 2 * instances);
@@ -300,15 +310,14 @@ export async function runBatchJob(opts: BatchJobOptions): Promise<BatchSummary> 
     const commitHead = async (pending: Promise<Executed>[]): Promise<void> => {
       const done = await (pending.shift() as Promise<Executed>);
       if (done.fatal !== undefined) throw done.fatal;
-      let text = '';
-      done.outputs.forEach((outputs, i) => {
+      for (const [i, outputs] of done.outputs.entries()) {
         const g = done.groups[i];
-        if (g !== undefined) text += formatter.rows(g.rows, g.ids, outputs);
-      });
+        if (g !== undefined) await writer.add(g.rows, g.ids, outputs);
+      }
       const errs = [...done.failed].sort((x, y) => x.row - y.row);
       const errText = errs.map((e) => errorLine(e, plan.idColumn)).join('');
       const okRows = done.groups.reduce((n, g) => n + g.rows.length, 0);
-      await store.append(text, errText, okRows, errs.length);
+      await store.append(errText, okRows, errs.length);
       ok += okRows;
       failed += errs.length;
       progress.update(done.batch.endRow - range.start, failed);
@@ -355,13 +364,7 @@ export async function runBatchJob(opts: BatchJobOptions): Promise<BatchSummary> 
       );
 
     const parts = store.state.parts;
-    await writeOutput(
-      conn,
-      parts.map((p) => store.partPath(p.rows)),
-      columns,
-      output,
-      opts.outputFormat,
-    );
+    await writeOutput(conn, writer.relation(parts.map((p) => store.partPath(p.rows))), output, opts.outputFormat);
     await writeErrorsFile();
     const wallSeconds = elapsed();
     const summary: BatchSummary = {
@@ -378,6 +381,7 @@ export async function runBatchJob(opts: BatchJobOptions): Promise<BatchSummary> 
     await store.markComplete();
     return summary;
   } finally {
+    writerConn.closeSync();
     conn.closeSync();
     instance.closeSync();
   }

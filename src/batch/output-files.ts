@@ -71,22 +71,17 @@ export function copyOptions(format: Exclude<TableFormat, 'jsonl'>): string {
   return format === 'parquet' ? `(FORMAT parquet, COMPRESSION zstd)` : `(FORMAT csv, HEADER true)`;
 }
 
-/** Writes the output file from the row parts, in order. */
+/** Writes the output file from a relation over the row parts (in row order), in its format. */
 export async function writeOutput(
   conn: DuckDBConnection,
-  parts: readonly string[],
-  columns: readonly OutputColumn[],
+  relation: string,
   output: string,
   format: TableFormat,
 ): Promise<void> {
-  if (format === 'jsonl') {
-    await concatenate(parts, output);
-    return;
-  }
   const tmp = `${output}.tmp`;
   await rm(tmp, { force: true });
-  const relation = await typedJsonRelation(parts, columns);
-  await conn.run(`COPY (${relation}) TO ${quoteLiteral(tmp)} ${copyOptions(format)}`);
+  const options = format === 'jsonl' ? '(FORMAT json)' : copyOptions(format);
+  await conn.run(`COPY (${relation}) TO ${quoteLiteral(tmp)} ${options}`);
   await fsyncFile(tmp);
   await rename(tmp, output);
   await syncFolder(path.dirname(output));

@@ -113,14 +113,15 @@ export class OutputFormatter {
       if (this.idColumn !== undefined) line += `,${this.idColumn}:${jsonValue(ids?.[r])}`;
       for (const spec of this.plan.outputs) {
         const t = outputs.get(spec.output);
-        line += `,${JSON.stringify(spec.column)}:${t === undefined ? 'null' : this.value(spec, t, r, n)}`;
+        line += `,${JSON.stringify(spec.column)}:${t === undefined ? 'null' : this.valueText(spec, t, r, n)}`;
       }
       lines[r] = `${line}}\n`;
     }
     return lines.join('');
   }
 
-  private value(spec: OutputSpec, t: Tensor, r: number, n: number): string {
+  /** JSON text of one kept output of row r (of n rows in the tensor). */
+  valueText(spec: OutputSpec, t: Tensor, r: number, n: number): string {
     const total = Array.isArray(t.data) ? t.data.length : (t.data as ArrayLike<unknown>).length;
     const width = n === 0 ? 0 : total / n;
     const at = r * width;

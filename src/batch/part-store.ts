@@ -1,5 +1,6 @@
 // The job's durable state beside its output: job.json (what the job is), checkpoint.json (which
-// input rows are done, in which part files) and the part files themselves. Every file is written
+// input rows are done, in which part files) and the part files themselves (rows as Parquet, written
+// by a RowsSink; errors as JSON lines). Every file is written
 // to a temporary name, fsynced and renamed, and the checkpoint is renamed last, so after a crash
 // (even SIGKILL) the checkpoint names only complete parts and a rerun resumes at its next row.
 // Part files the checkpoint does not name are leftovers of the interrupted commit and are removed.
@@ -92,8 +93,24 @@ class BufferedFile {
   }
 }
 
+/** Where a part's output rows accumulate until the part is written. */
+export interface RowsSink {
+  /** Writes the rows held since the last part to `file` and starts over. */
+  writePart(file: string): Promise<void>;
+  /** Drops the rows held (an interrupted commit). */
+  abandon(): void;
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const fh = await open(file, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 export class PartStore {
-  private rowsFile: BufferedFile | undefined;
   private errorsFile: BufferedFile | undefined;
   private partFirstRow: number;
   private partOk = 0;
@@ -102,6 +119,7 @@ export class PartStore {
   private constructor(
     readonly dir: string,
     private checkpoint: Checkpoint,
+    private readonly rows: RowsSink,
   ) {
     this.partFirstRow = checkpoint.nextRow;
   }
@@ -138,7 +156,7 @@ export class PartStore {
   }
 
   /** Starts a new job: clears the folder, writes job.json and an empty checkpoint at firstRow. */
-  static async create(dir: string, job: unknown, firstRow: number): Promise<PartStore> {
+  static async create(dir: string, job: unknown, firstRow: number, rows: RowsSink): Promise<PartStore> {
     await rm(dir, { recursive: true, force: true });
     await mkdir(path.join(dir, 'parts'), { recursive: true });
     await writeFileDurably(PartStore.jobFile(dir), `${JSON.stringify(job, null, 2)}\n`);
@@ -150,37 +168,34 @@ export class PartStore {
       elapsedSeconds: 0,
       complete: false,
     };
-    const store = new PartStore(dir, checkpoint);
+    const store = new PartStore(dir, checkpoint, rows);
     await store.writeCheckpoint(checkpoint);
     return store;
   }
 
   /** Reopens an interrupted job: removes part files the checkpoint does not name. */
-  static async resume(dir: string, checkpoint: Checkpoint): Promise<PartStore> {
+  static async resume(dir: string, checkpoint: Checkpoint, rows: RowsSink): Promise<PartStore> {
     const partsDir = path.join(dir, 'parts');
     await mkdir(partsDir, { recursive: true });
     const named = new Set(checkpoint.parts.flatMap((p) => [p.rows, p.errors]));
     for (const name of await readdir(partsDir)) {
       if (!named.has(name)) await rm(path.join(partsDir, name), { force: true });
     }
-    return new PartStore(dir, checkpoint);
+    return new PartStore(dir, checkpoint, rows);
   }
 
   partPath(name: string): string {
     return path.join(this.dir, 'parts', name);
   }
 
-  private async ensureOpen(): Promise<void> {
-    if (this.rowsFile !== undefined) return;
-    const seq = String(this.checkpoint.parts.length + 1).padStart(6, '0');
-    this.rowsFile = await BufferedFile.create(this.partPath(`rows-${seq}.jsonl.tmp`));
-    this.errorsFile = await BufferedFile.create(this.partPath(`errors-${seq}.jsonl.tmp`));
+  private seq(): string {
+    return String(this.checkpoint.parts.length + 1).padStart(6, '0');
   }
 
-  async append(rowsText: string, errorsText: string, ok: number, failed: number): Promise<void> {
-    await this.ensureOpen();
-    await this.rowsFile?.write(rowsText);
-    await this.errorsFile?.write(errorsText);
+  /** Records rows handed to the sink (ok) and error lines (failed) as part of the open part. */
+  async append(errorsText: string, ok: number, failed: number): Promise<void> {
+    this.errorsFile ??= await BufferedFile.create(this.partPath(`errors-${this.seq()}.jsonl.tmp`));
+    await this.errorsFile.write(errorsText);
     this.partOk += ok;
     this.partFailed += failed;
   }
@@ -188,16 +203,16 @@ export class PartStore {
   /** Makes everything appended so far durable and records rows up to nextRow as done. */
   async commit(nextRow: number, elapsedSeconds: number): Promise<void> {
     const parts = [...this.checkpoint.parts];
-    if (this.rowsFile !== undefined && this.errorsFile !== undefined) {
-      const rowsFile = this.rowsFile;
+    if (this.errorsFile !== undefined) {
       const errorsFile = this.errorsFile;
-      this.rowsFile = undefined;
       this.errorsFile = undefined;
-      await rowsFile.seal();
+      const rows = `rows-${this.seq()}.parquet`;
+      const rowsTmp = this.partPath(`${rows}.tmp`);
+      await this.rows.writePart(rowsTmp);
+      await fsyncFile(rowsTmp);
       await errorsFile.seal();
-      const rows = path.basename(rowsFile.file, '.tmp');
       const errors = path.basename(errorsFile.file, '.tmp');
-      await rename(rowsFile.file, this.partPath(rows));
+      await rename(rowsTmp, this.partPath(rows));
       await rename(errorsFile.file, this.partPath(errors));
       await syncFolder(path.join(this.dir, 'parts'));
       parts.push({
@@ -229,7 +244,7 @@ export class PartStore {
 
   /** Closes open part files without committing them (they are removed on resume). */
   async abandon(): Promise<void> {
-    await this.rowsFile?.abandon();
+    this.rows.abandon();
     await this.errorsFile?.abandon();
   }
 
