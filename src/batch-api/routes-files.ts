@@ -2,7 +2,7 @@
 // /v1/files, GET /v1/files/{id}, GET /v1/files/{id}/content, DELETE /v1/files/{id}.
 
 import { createReadStream } from 'node:fs';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BatchApiError, badRequest } from './batch-api-error.js';
 import type { BatchRunner } from './batch-runner.js';
 import type { FileStore } from './file-store.js';
@@ -12,6 +12,8 @@ import { multipartBoundary, parseMultipart } from './multipart.js';
 /** Room for the multipart framing and the purpose field around the file itself. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 const MAX_FILENAME_LENGTH = 255;
+/** Uploads are read whole into memory: those in flight may declare this many largest bodies together. */
+const UPLOAD_BUDGET_BODIES = 2;
 
 interface IdParams {
   id: string;
@@ -23,37 +25,66 @@ export function registerFileRoutes(
   runner: BatchRunner,
   maxFileBytes: number,
 ): void {
-  app.post('/files', { bodyLimit: maxFileBytes + MULTIPART_OVERHEAD_BYTES }, async (request, reply) => {
-    const boundary = multipartBoundary(request.headers['content-type']);
-    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const parts = parseMultipart(body, boundary, { maxParts: 8, maxHeaderBytes: 16 * 1024 });
-    const purposePart = parts.find((p) => p.name === 'purpose' && p.filename === undefined);
-    const filePart = parts.find((p) => p.name === 'file');
-    if (purposePart === undefined)
-      throw badRequest('the "purpose" field is required', 'purpose', 'missing_required_parameter');
-    const purpose = purposePart.data.toString('utf8').trim();
-    if (purpose !== 'batch') {
-      throw badRequest(
-        `purpose '${purpose}' is not accepted; this server stores files for the batch API only (purpose "batch")`,
-        'purpose',
-        'invalid_purpose',
-      );
-    }
-    if (filePart === undefined) throw badRequest('the "file" field is required', 'file', 'missing_required_parameter');
-    if (filePart.data.length === 0) throw badRequest('the uploaded file is empty', 'file', 'empty_file');
-    if (filePart.data.length > maxFileBytes) {
+  const bodyLimit = maxFileBytes + MULTIPART_OVERHEAD_BYTES;
+  const budget = UPLOAD_BUDGET_BODIES * bodyLimit;
+  let reserved = 0;
+  // Refused before the body is read, by its declared length (a chunked one counts as the largest),
+  // so concurrent uploads cannot hold more than the budget in memory; released when the response
+  // is done or the connection drops.
+  const reserveUpload = (request: FastifyRequest, reply: FastifyReply): void => {
+    const declared = Number(request.headers['content-length']);
+    const bytes = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, bodyLimit) : bodyLimit;
+    if (reserved > 0 && reserved + bytes > budget) {
       throw new BatchApiError(
-        'INF_ERR_BODY_TOO_LARGE',
-        `the file is ${filePart.data.length} bytes, over the limit of ${maxFileBytes} bytes`,
-        { param: 'file', apiCode: 'file_too_large' },
+        'INF_ERR_QUEUE_FULL',
+        `too many uploads in progress (${reserved} bytes being received); retry when they finish`,
+        { apiCode: 'too_many_uploads' },
       );
     }
-    const filename = (filePart.filename ?? 'upload.jsonl').slice(0, MAX_FILENAME_LENGTH);
-    const file = await files.create(filePart.data, filename, 'batch');
-    request.log.info({ file: file.id, bytes: file.bytes }, 'file uploaded');
-    void reply.type('application/json');
-    return file;
-  });
+    reserved += bytes;
+    let held = true;
+    reply.raw.once('close', () => {
+      if (held) reserved -= bytes;
+      held = false;
+    });
+  };
+
+  app.post(
+    '/files',
+    { bodyLimit, onRequest: async (req, reply) => reserveUpload(req, reply) },
+    async (request, reply) => {
+      const boundary = multipartBoundary(request.headers['content-type']);
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const parts = parseMultipart(body, boundary, { maxParts: 8, maxHeaderBytes: 16 * 1024 });
+      const purposePart = parts.find((p) => p.name === 'purpose' && p.filename === undefined);
+      const filePart = parts.find((p) => p.name === 'file');
+      if (purposePart === undefined)
+        throw badRequest('the "purpose" field is required', 'purpose', 'missing_required_parameter');
+      const purpose = purposePart.data.toString('utf8').trim();
+      if (purpose !== 'batch') {
+        throw badRequest(
+          `purpose '${purpose}' is not accepted; this server stores files for the batch API only (purpose "batch")`,
+          'purpose',
+          'invalid_purpose',
+        );
+      }
+      if (filePart === undefined)
+        throw badRequest('the "file" field is required', 'file', 'missing_required_parameter');
+      if (filePart.data.length === 0) throw badRequest('the uploaded file is empty', 'file', 'empty_file');
+      if (filePart.data.length > maxFileBytes) {
+        throw new BatchApiError(
+          'INF_ERR_BODY_TOO_LARGE',
+          `the file is ${filePart.data.length} bytes, over the limit of ${maxFileBytes} bytes`,
+          { param: 'file', apiCode: 'file_too_large' },
+        );
+      }
+      const filename = (filePart.filename ?? 'upload.jsonl').slice(0, MAX_FILENAME_LENGTH);
+      const file = await files.create(filePart.data, filename, 'batch');
+      request.log.info({ file: file.id, bytes: file.bytes }, 'file uploaded');
+      void reply.type('application/json');
+      return file;
+    },
+  );
 
   app.get('/files', (request: FastifyRequest<{ Querystring: Query }>) => {
     const q = request.query;

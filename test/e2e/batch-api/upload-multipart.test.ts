@@ -1,7 +1,9 @@
 // POST /v1/files parses multipart/form-data as clients write it beyond FormData's defaults: a
-// preamble, a quoted boundary, an RFC 5987 `filename*`, CRLF inside the file, parts in any order.
+// preamble, a quoted boundary, an RFC 5987 `filename*`, CRLF inside the file, parts in any order;
+// uploads in flight together are bounded in bytes (they are read whole into memory).
 
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -71,4 +73,73 @@ describe('multipart uploads', () => {
     assert.equal(noBoundary.status, 400);
     assert.match((noBoundary.body.error as { message: string }).message, /needs a boundary/);
   });
+
+  it('refuses an upload with 429 while the largest uploads in flight fill the budget, until they end', async () => {
+    // A server of its own, so no earlier upload is still counted. Two uploads declaring the largest
+    // body (the 1 MiB file limit and the multipart allowance), of which a few bytes are sent: they
+    // hold the budget while they are open.
+    const own = await startTestServer({
+      modelRepository: EXAMPLES_DIR,
+      modelControlMode: 'explicit',
+      loadModels: [],
+      logLevel: 'warn',
+      batchDir,
+      maxBatchFileBytes: 1024 * 1024,
+    });
+    try {
+      await holdAndProbe(own);
+    } finally {
+      await own.close();
+    }
+  });
+
+  async function holdAndProbe(own: TestServer): Promise<void> {
+    const declared = 1024 * 1024 + 64 * 1024;
+    const held: http.ClientRequest[] = [];
+    let releasing = false;
+    const hold = (): void => {
+      const req = http.request(`${own.url}/v1/files`, {
+        method: 'POST',
+        headers: { 'content-type': 'multipart/form-data; boundary=zz', 'content-length': String(declared) },
+      });
+      req.on('error', () => undefined);
+      // Refused because a probe below was counted at that moment: hold again.
+      req.on('response', (res) => {
+        res.resume();
+        if (!releasing) hold();
+      });
+      req.write('--zz\r\n');
+      held.push(req);
+    };
+    hold();
+    hold();
+    const small = (): Promise<Response> => {
+      const form = new FormData();
+      form.append('purpose', 'batch');
+      form.append('file', new Blob(['{"x":1}\n']), 'small.jsonl');
+      return fetch(`${own.url}/v1/files`, { method: 'POST', body: form });
+    };
+    let refused: Response | undefined;
+    for (let i = 0; i < 500 && refused === undefined; i++) {
+      const res = await small();
+      if (res.status === 429) refused = res;
+      else await res.arrayBuffer();
+      if (refused === undefined) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.ok(refused !== undefined, 'an upload is refused while the budget is held');
+    const body = (await refused.json()) as { error: { type: string; code: string; message: string } };
+    assert.equal(body.error.type, 'rate_limit_error');
+    assert.equal(body.error.code, 'too_many_uploads');
+
+    releasing = true;
+    for (const req of held) req.destroy();
+    let status = 0;
+    for (let i = 0; i < 500 && status !== 200; i++) {
+      const res = await small();
+      status = res.status;
+      await res.arrayBuffer();
+      if (status !== 200) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(status, 200, 'the budget is released when the held uploads drop');
+  }
 });
