@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { metricValue, startOpenAIServer, type OpenAIFixture } from './openai-fixture.js';
+import { metricValue, settledMetric, startOpenAIServer, type OpenAIFixture } from './openai-fixture.js';
 
 let fx: OpenAIFixture;
 before(async () => {
@@ -31,10 +31,7 @@ test('aborting a stream mid-way frees the only slot for the next request', async
   abort.abort();
   const next = await fx.client.completions.create({ model: 'kjv-tiny', prompt: 'And', max_tokens: 4 });
   assert.ok(next.choices[0]?.finish_reason === 'length' || next.choices[0]?.finish_reason === 'stop');
-  for (let i = 0; i < 200 && (await metricValue(fx.server, 'inferd:num_requests_running')) !== 0; i++) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.equal(await metricValue(fx.server, 'inferd:num_requests_running'), 0);
+  assert.equal(await settledMetric(fx.server, 'inferd:num_requests_running', 0), 0);
   // Run to the end, the first sequence would have made 200 tokens, the second 4.
   const generated = await metricValue(fx.server, 'inferd:generation_tokens_total');
   assert.ok(generated !== undefined && generated < 204, `generated ${generated} tokens`);

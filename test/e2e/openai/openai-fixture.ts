@@ -76,3 +76,13 @@ export async function metricValue(server: TestServer, name: string): Promise<num
   }
   return undefined;
 }
+
+/** Polls until the metric has the value (the engine updates its gauges between steps); returns the last value seen. */
+export async function settledMetric(server: TestServer, name: string, value: number): Promise<number | undefined> {
+  let seen = await metricValue(server, name);
+  for (let i = 0; i < 300 && seen !== value; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    seen = await metricValue(server, name);
+  }
+  return seen;
+}
