@@ -364,7 +364,15 @@ export async function runBatchJob(opts: BatchJobOptions): Promise<BatchSummary> 
       );
 
     const parts = store.state.parts;
-    await writeOutput(conn, writer.relation(parts.map((p) => store.partPath(p.rows))), output, opts.outputFormat);
+    await writeOutput(
+      conn,
+      writer.relation(
+        parts.map((p) => store.partPath(p.rows)),
+        opts.outputFormat,
+      ),
+      output,
+      opts.outputFormat,
+    );
     await writeErrorsFile();
     const wallSeconds = elapsed();
     const summary: BatchSummary = {

@@ -150,6 +150,9 @@ export function errorLine(e: RowError, idColumn: string | undefined): string {
   return `{"row":${e.row}${id},"error":${JSON.stringify(e.error)}}\n`;
 }
 
+/** SQL type of a topk:N output column. */
+export const TOPK_TYPE = 'STRUCT("index" BIGINT, score DOUBLE, label VARCHAR)[]';
+
 /** Output columns and their SQL types, in order: row, the id column, then each kept output. */
 export function outputColumns(
   config: ResolvedModelConfig,
@@ -178,7 +181,7 @@ export function outputColumns(
         type = 'VARCHAR';
         break;
       case 'topk':
-        type = 'STRUCT("index" BIGINT, score DOUBLE, label VARCHAR)[]';
+        type = TOPK_TYPE;
         break;
     }
     cols.push({ name: spec.column, type });

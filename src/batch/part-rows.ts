@@ -15,7 +15,9 @@ import { bfloat16BitsToFloat32, float16BitsToFloat32 } from '../tensor/half.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { MappingPlan, OutputSpec } from './column-mapping.js';
 import { literalList, quoteIdent, quoteLiteral } from './duckdb-types.js';
+import type { TableFormat } from './input-files.js';
 import type { OutputColumn } from './output-files.js';
+import { TOPK_TYPE } from './output-rows.js';
 import type { OutputFormatter } from './output-rows.js';
 import type { RowId } from './row-reader.js';
 
@@ -351,8 +353,11 @@ export class PartRowsWriter {
     this.appender = undefined;
   }
 
-  /** SELECT over part files giving the output columns, typed and named (an empty relation without parts). */
-  relation(files: readonly string[]): string {
+  /**
+   * SELECT over part files giving the output columns, typed and named (an empty relation without
+   * parts). For JSON lines, float values are written as JSON-safe text (NaN and infinities as strings).
+   */
+  relation(files: readonly string[], format: TableFormat): string {
     if (files.length === 0)
       return `SELECT ${this.columns.map((c) => `NULL::${c.outputType} AS ${quoteIdent(c.name)}`).join(', ')} WHERE false`;
     const exprs = this.columns.map((c, i) => {
@@ -363,7 +368,7 @@ export class PartRowsWriter {
           : c.partType === c.outputType
             ? src
             : `CAST(${src} AS ${c.outputType})`;
-      return `${expr} AS ${quoteIdent(c.name)}`;
+      return `${format === 'jsonl' ? jsonSafe(expr, c.outputType) : expr} AS ${quoteIdent(c.name)}`;
     });
     return `SELECT ${exprs.join(', ')} FROM read_parquet(${literalList(files)})`;
   }
@@ -388,4 +393,21 @@ function setScalar(view: DataView, sqlType: string, r: number, v: number): void 
     default:
       return view.setFloat64(r * 8, v, true);
   }
+}
+
+/**
+ * SQL giving `expr` (of SQL type `type`) as JSON-safe values: DuckDB's JSON writer prints non-finite
+ * floats as bare NaN / inf, which no JSON reader accepts; they become the strings "NaN",
+ * "Infinity", "-Infinity" (which DuckDB and most readers cast back), finite floats their shortest text.
+ */
+export function jsonSafe(expr: string, type: string, depth = 0): string {
+  if (type.endsWith('[]')) {
+    const v = `__v${depth}`;
+    return `list_transform(${expr}, ${v} -> ${jsonSafe(v, type.slice(0, -2), depth + 1)})`;
+  }
+  if (type === 'FLOAT' || type === 'DOUBLE')
+    return `CASE WHEN isfinite(${expr}) THEN ${expr}::VARCHAR::JSON WHEN isnan(${expr}) THEN '"NaN"'::JSON WHEN ${expr} > 0 THEN '"Infinity"'::JSON WHEN ${expr} < 0 THEN '"-Infinity"'::JSON END`;
+  if (type === TOPK_TYPE.slice(0, -2))
+    return `struct_pack("index" := ${expr}."index", score := ${jsonSafe(`${expr}.score`, 'DOUBLE', depth + 1)}, label := ${expr}.label)`;
+  return expr;
 }
