@@ -35,7 +35,7 @@ export class SequenceSlots<S extends Seated> {
     rowsPerRun: number,
   ) {
     this.direct = strategy.kind === 'direct';
-    this.capacity = this.direct ? rowsPerRun * instances : strategy.maxCandidateSequences * instances;
+    this.capacity = strategy.kind === 'direct' ? rowsPerRun * instances : strategy.maxCandidateSequences * instances;
   }
 
   /** Sequences holding a slot. */
