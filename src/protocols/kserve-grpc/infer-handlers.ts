@@ -3,17 +3,24 @@
 //
 // Streaming order rule: each request on a stream is scheduled as it arrives, and responses are
 // written as they complete, except that the responses of one sequence (the same model and
-// sequence_id) are written in the order their requests arrived, errors included.
+// sequence_id) are written in the order their requests arrived, errors included. A stream with
+// STREAM_MAX_IN_FLIGHT requests unanswered is not read until one is answered.
 
 import type * as grpc from '@grpc/grpc-js';
 import { InferdError } from '../../errors/index.js';
-import { assertTensorModel } from '../../repository/text-generation-version.js';
 import { asInferdError, serviceError } from './grpc-status.js';
 import { decodeModelInferRequest, outputNamesFor } from './infer-request-decoder.js';
 import { encodeModelInferResponse } from './infer-response-encoder.js';
 import { peekSequenceId } from './infer-parameters.js';
 import type { HandlerContext } from './service-handlers.js';
 import type { ModelInferRequest, ModelInferResponse, ModelStreamInferResponse } from './wire-types.js';
+
+/**
+ * Requests one stream may have accepted and not yet answered (the answer handed to HTTP/2) before
+ * the server stops reading it; flow control then pushes back on the client, which cannot make the
+ * server schedule, or buffer answers for, more than this many requests at a time.
+ */
+export const STREAM_MAX_IN_FLIGHT = 64;
 
 export interface InferContext extends HandlerContext {
   readonly maxTensorBytes: number;
@@ -52,7 +59,6 @@ async function infer(
   deadline: number | undefined,
 ): Promise<ModelInferResponse> {
   const mv = ctx.repository.resolve(request.model_name ?? '', given(request.model_version));
-  assertTensorModel(mv);
   const decoded = decodeModelInferRequest(mv.config, request, { maxTensorBytes: ctx.maxTensorBytes });
   const result = await mv.scheduler.infer({
     requestId,
@@ -122,15 +128,29 @@ export function modelStreamInferHandler(
     };
     ctx.openStreams.add(finishIfIdle);
 
-    const write = (message: ModelStreamInferResponse): void => {
-      if (!cancelled) call.write(message);
-    };
+    /** Writes whose callback has not come; grpc-js never calls it on a call that ends meanwhile. */
+    const unflushed = new Set<() => void>();
+    /** Resolves once the message is handed to HTTP/2 (at once on a cancelled call). */
+    const write = (message: ModelStreamInferResponse): Promise<void> =>
+      new Promise((resolve) => {
+        if (cancelled) {
+          resolve();
+          return;
+        }
+        const flushed = (): void => {
+          unflushed.delete(flushed);
+          resolve();
+        };
+        unflushed.add(flushed);
+        call.write(message, flushed);
+      });
 
     call.on('data', (request: ModelInferRequest) => {
       const arrivalNs = process.hrtime.bigint();
       const requestId = given(request.id) ?? ctx.nextRequestId();
       const abort = new AbortController();
       pending.add(abort);
+      if (pending.size >= STREAM_MAX_IN_FLIGHT) call.pause();
       const outcome: Promise<ModelStreamInferResponse> = (
         ctx.closing()
           ? Promise.reject(
@@ -149,6 +169,7 @@ export function modelStreamInferHandler(
       void written.finally(() => {
         if (key !== undefined && sequenceTail.get(key) === written) sequenceTail.delete(key);
         pending.delete(abort);
+        if (pending.size < STREAM_MAX_IN_FLIGHT && call.isPaused() && !cancelled) call.resume();
         finishIfIdle();
       });
     });
@@ -161,6 +182,7 @@ export function modelStreamInferHandler(
       cancelled = true;
       ctx.openStreams.delete(finishIfIdle);
       for (const a of pending) a.abort();
+      for (const flushed of [...unflushed]) flushed();
     };
     call.on('cancelled', cancel);
     call.on('error', cancel);
