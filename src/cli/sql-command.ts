@@ -71,13 +71,26 @@ Examples:
     .action(async (query: string | undefined, opts: SqlOptions) => {
       const sql = await sqlText(query, opts);
       const format = opts.format ?? (process.stdout.isTTY ? 'table' : 'csv');
+      // A reader that stops early (`| head`) closes the pipe: the query is stopped and the command
+      // ends quietly, as Unix tools do.
+      let pipeClosed = false;
+      process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPIPE') throw err;
+        pipeClosed = true;
+      });
       const engine = await SqlEngine.open({
         modelRepository: opts.modelRepository,
         ...(opts.threads === undefined ? {} : { threads: opts.threads }),
         ...(opts.cpuCores === undefined ? {} : { cpuCores: opts.cpuCores }),
       });
+      const write = (text: string): void => {
+        if (pipeClosed) throw new Error('standard output is closed');
+        process.stdout.write(text);
+      };
       try {
-        await engine.print(sql, { format, maxRows: opts.maxRows, write: (text) => process.stdout.write(text) });
+        await engine.print(sql, { format, maxRows: opts.maxRows, write });
+      } catch (err) {
+        if (!pipeClosed) throw err;
       } finally {
         await engine.close();
       }

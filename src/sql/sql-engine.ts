@@ -227,7 +227,10 @@ export class SqlEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A query still running (its caller gave up on it) is interrupted rather than waited for, and
+    // the worker is not terminated in the middle of a DuckDB callback, which aborts the process.
     // The worker may be gone already (it crashed): then there is nothing to wait for.
+    this.worker.postMessage({ type: 'interrupt' } satisfies ToSqlWorker);
     this.worker.postMessage({ type: 'close' } satisfies ToSqlWorker);
     const timer = setTimeout(() => void this.worker.terminate(), 5000);
     await this.exited;
@@ -334,8 +337,10 @@ export class SqlEngine {
         q.reject(invalidArgument(this.userMessage(msg.message)));
       }
     } catch (err) {
-      // A handler that throws (e.g. a closed output stream) fails the query, not the engine.
+      // A handler that throws (e.g. a closed output stream) fails the query, not the engine; the
+      // rest of the query is not run.
       this.queries.delete(msg.id);
+      this.worker.postMessage({ type: 'interrupt', id: msg.id } satisfies ToSqlWorker);
       q.reject(err instanceof Error ? err : new Error(String(err)));
     }
   }

@@ -34,6 +34,8 @@ export type ToSqlWorker =
       /** Format the rows in the worker and send text instead. */
       readonly output?: { readonly format: ResultFormat; readonly maxRows: number };
     }
+  /** Stops query `id` if it is running (or whichever runs, without an id): it fails with an interrupt error. */
+  | { readonly type: 'interrupt'; readonly id?: number }
   | { readonly type: 'close' };
 
 export type FromSqlWorker =

@@ -150,7 +150,13 @@ async function main(): Promise<void> {
   const registered = new Set<string>();
   // Queries run one after another: a second one waits for the first to finish.
   let chain = Promise.resolve();
+  let running: number | undefined;
   port?.on('message', (msg: ToSqlWorker) => {
+    if (msg.type === 'interrupt') {
+      // Handled between chunks (this thread is free while DuckDB fetches), not queued behind the query.
+      if (running !== undefined && (msg.id === undefined || msg.id === running)) connection.interrupt();
+      return;
+    }
     if (msg.type === 'close') {
       chain = chain.then(() => {
         connection.closeSync();
@@ -160,11 +166,13 @@ async function main(): Promise<void> {
       });
       return;
     }
-    chain = chain.then(() =>
-      runQuery(connection, registered, msg).catch((err: unknown) =>
+    chain = chain.then(async () => {
+      running = msg.id;
+      await runQuery(connection, registered, msg).catch((err: unknown) =>
         post({ type: 'error', id: msg.id, message: messageOf(err) }),
-      ),
-    );
+      );
+      running = undefined;
+    });
   });
   post({ type: 'ready' });
 }

@@ -1,5 +1,6 @@
-// predict() on a model with one string (BYTES) input and output, and an engine whose DuckDB worker
-// thread has died: queries fail with a clear message and close() still returns.
+// predict() on a model with one string (BYTES) input and output; a query whose receiver gives up
+// is stopped, not run to its end; and an engine whose DuckDB worker thread has died: queries fail
+// with a clear message and close() still returns.
 
 import assert from 'node:assert/strict';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -44,6 +45,30 @@ describe('SQL engine: string models and a dead worker', () => {
         ['naïve', 'naïve'],
         [null, null],
       ]);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('stops a query whose row handler throws, and runs the next one', { timeout: 60_000 }, async () => {
+    const engine = await SqlEngine.open({ modelRepository: dir, cpuCores: 1 });
+    try {
+      let batches = 0;
+      // Without the interrupt this query would score 50 million rows before the next could start.
+      const sql = "SELECT predict('echo', i::VARCHAR) FROM range(50000000) t(i)";
+      await assert.rejects(
+        engine.run(sql, {
+          columns: () => undefined,
+          rows: () => {
+            batches++;
+            throw new Error('the reader went away');
+          },
+        }),
+        /the reader went away/,
+      );
+      assert.equal(batches, 1);
+      const next = await engine.query("SELECT predict('echo', 'x') AS p");
+      assert.deepEqual(next.rows, [['x']]);
     } finally {
       await engine.close();
     }

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -121,6 +122,26 @@ describe('inferd sql', { concurrency: true }, () => {
     const repo = await runCli(['sql', '-m', path.join(dir, 'missing'), 'SELECT 1']);
     assert.equal(repo.code, 1);
     assert.match(repo.stderr, /missing/);
+  });
+
+  it('stops quietly when the reader closes the pipe early (| head)', async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, 'sql', "SELECT i, predict('iris', i, i, i, i) FROM range(2000000) t(i)"],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    // The first rows arrive, then the reader goes away.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const [code] = (await once(child, 'close')) as [number | null];
+    clearTimeout(timer);
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
   });
 
   it('documents the functions and gives examples in --help', async () => {
