@@ -92,6 +92,7 @@ export async function startServer(
     throw err;
   }
   ready = true;
+  grpc?.readinessChanged();
   // Batches left unfinished by an earlier run resume once the models are loaded.
   batchApi.start();
   const httpPort = (http.server.address() as AddressInfo).port;

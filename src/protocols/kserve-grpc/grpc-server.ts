@@ -27,6 +27,8 @@ export interface GrpcEdge {
   drain(): Promise<void>;
   /** Cancels whatever is still running. */
   forceClose(): void;
+  /** Health watchers hear the new status; call once the server has become ready. */
+  readinessChanged(): void;
 }
 
 export function buildGrpcServer(options: GrpcServerOptions): GrpcEdge {
@@ -75,6 +77,9 @@ export function buildGrpcServer(options: GrpcServerOptions): GrpcEdge {
     },
     forceClose() {
       grpcServer.forceShutdown();
+    },
+    readinessChanged() {
+      health.notifyWatchers();
     },
   };
 }

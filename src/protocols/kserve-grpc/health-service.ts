@@ -10,6 +10,8 @@ const SERVICES = new Set(['', 'inference.GRPCInferenceService']);
 
 export interface HealthService {
   readonly implementation: grpc.UntypedServiceImplementation;
+  /** Tells every watcher of a known service the current status (call when readiness changes). */
+  notifyWatchers(): void;
   /** Tells every watcher NOT_SERVING and ends its call (shutdown must not wait on watchers). */
   endWatches(): void;
 }
@@ -30,7 +32,7 @@ export function healthService(server: ServerState): HealthService {
       const service = call.request.service ?? '';
       // Watch answers an unknown service with SERVICE_UNKNOWN and keeps the call open.
       call.write({ status: SERVICES.has(service) ? status() : 'SERVICE_UNKNOWN' });
-      watchers.add(call);
+      if (SERVICES.has(service)) watchers.add(call);
       const forget = (): void => {
         watchers.delete(call);
       };
@@ -40,6 +42,10 @@ export function healthService(server: ServerState): HealthService {
   };
   return {
     implementation,
+    notifyWatchers() {
+      const now = status();
+      for (const call of watchers) call.write({ status: now });
+    },
     endWatches() {
       for (const call of watchers) {
         call.write({ status: 'NOT_SERVING' });

@@ -1,0 +1,52 @@
+// grpc.health.v1 Watch over a real socket: a watcher that connects while the server is starting
+// hears NOT_SERVING, then SERVING once readiness changes, then NOT_SERVING and the end at shutdown.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { healthService } from '../../../src/protocols/kserve-grpc/health-service.js';
+import { loadInferenceProtos } from '../../../src/protocols/kserve-grpc/proto-definitions.js';
+
+type Message = Record<string, unknown>;
+
+test('Watch follows readiness from start-up to shutdown', async () => {
+  let ready = false;
+  const health = healthService({ name: 'inferd', version: 'test', ready: () => ready });
+  const protos = loadInferenceProtos();
+  const server = new grpc.Server();
+  server.addService(protos.health.service, health.implementation);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err === null ? resolve(p) : reject(err),
+    ),
+  );
+  const client = new protos.health(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  try {
+    const watch = (
+      client as unknown as Record<string, (req: Message) => grpc.ClientReadableStream<Message>>
+    ).Watch!.call(client, { service: '' });
+    const statuses: unknown[] = [];
+    const ended = new Promise<void>((resolve) => watch.once('end', resolve));
+    const next = (): Promise<void> =>
+      new Promise((resolve) =>
+        watch.once('data', (m: Message) => {
+          statuses.push(m.status);
+          resolve();
+        }),
+      );
+    await next();
+    ready = true;
+    const serving = next();
+    health.notifyWatchers();
+    await serving;
+    ready = false;
+    const notServing = next();
+    health.endWatches();
+    await notServing;
+    await ended;
+    assert.deepEqual(statuses, ['NOT_SERVING', 'SERVING', 'NOT_SERVING']);
+  } finally {
+    client.close();
+    server.forceShutdown();
+  }
+});
