@@ -4,6 +4,7 @@
 /** Extensions this server implements (REST GET /v2 and gRPC ServerMetadata list them). */
 export const EXTENSIONS = [
   'classification',
+  'sequence',
   'model_repository',
   'model_configuration',
   'binary_tensor_data',

@@ -47,6 +47,7 @@ describe('health and metadata endpoints', () => {
     assert.match(String(body.version), /^\d+\.\d+\.\d+/);
     assert.deepEqual(body.extensions, [
       'classification',
+      'sequence',
       'model_repository',
       'model_configuration',
       'binary_tensor_data',
