@@ -260,38 +260,49 @@ export async function* readBatches(
   };
 
   let position = 0;
-  for (;;) {
-    if (next >= end) break;
-    const chunk = await result.fetchChunk();
-    if (chunk === null || chunk.rowCount === 0) break;
-    const chunkStart = position;
-    position += chunk.rowCount;
-    if (position <= start) continue;
-    // Rows of this chunk before `start` were done by an earlier run (or belong to another shard).
-    const first = Math.max(0, start - chunkStart);
-    const n = Math.min(chunk.rowCount, end - chunkStart);
-    const errVector = duckdb.data_chunk_get_vector(chunk.chunk, errColumn);
-    const errValidity = duckdb.vector_get_validity(errVector, Math.ceil(chunk.rowCount / 8));
-    const errItems = errValidity === null ? undefined : chunk.getColumnVector(errColumn);
-    const idVector = plan.idColumn === undefined ? undefined : chunk.getColumnVector(0);
-    const lists = plan.inputs.map((p, k) => new ListColumn(chunk, k + 1, chunk.rowCount, p));
-    for (let i = first; i < n; i++) {
-      const row = next++;
-      const id = idVector === undefined ? undefined : toRowId(idVector.getItem(i));
-      // The error column is NULL for good rows, so a set validity bit means the row failed.
-      if (errItems !== undefined && isValid(errValidity, i)) {
-        errors.push({ row, ...(id === undefined ? {} : { id }), error: String(errItems.getItem(i)) });
-        continue;
+  // One chunk ahead: DuckDB decodes the next chunk while this one is copied and executed.
+  let ahead: Promise<DuckDBDataChunk | null> | undefined = result.fetchChunk();
+  try {
+    for (;;) {
+      if (next >= end || ahead === undefined) break;
+      const chunk: DuckDBDataChunk | null = await ahead;
+      if (chunk === null || chunk.rowCount === 0) {
+        ahead = undefined;
+        break;
       }
-      const slot = rows.length;
-      for (let k = 0; k < nInputs; k++) {
-        const p = plan.inputs[k] as InputPlan;
-        (lists[k] as ListColumn).copyRow(i, p, data[k] as Writable, slot * p.width);
+      ahead = position + chunk.rowCount < end ? result.fetchChunk() : undefined;
+      const chunkStart = position;
+      position += chunk.rowCount;
+      if (position <= start) continue;
+      // Rows of this chunk before `start` were done by an earlier run (or belong to another shard).
+      const first = Math.max(0, start - chunkStart);
+      const n = Math.min(chunk.rowCount, end - chunkStart);
+      const errVector = duckdb.data_chunk_get_vector(chunk.chunk, errColumn);
+      const errValidity = duckdb.vector_get_validity(errVector, Math.ceil(chunk.rowCount / 8));
+      const errItems = errValidity === null ? undefined : chunk.getColumnVector(errColumn);
+      const idVector = plan.idColumn === undefined ? undefined : chunk.getColumnVector(0);
+      const lists = plan.inputs.map((p, k) => new ListColumn(chunk, k + 1, chunk.rowCount, p));
+      for (let i = first; i < n; i++) {
+        const row = next++;
+        const id = idVector === undefined ? undefined : toRowId(idVector.getItem(i));
+        // The error column is NULL for good rows, so a set validity bit means the row failed.
+        if (errItems !== undefined && isValid(errValidity, i)) {
+          errors.push({ row, ...(id === undefined ? {} : { id }), error: String(errItems.getItem(i)) });
+          continue;
+        }
+        const slot = rows.length;
+        for (let k = 0; k < nInputs; k++) {
+          const p = plan.inputs[k] as InputPlan;
+          (lists[k] as ListColumn).copyRow(i, p, data[k] as Writable, slot * p.width);
+        }
+        rows.push(row);
+        if (id !== undefined) ids.push(id);
+        if (rows.length === batchSize) yield finish();
       }
-      rows.push(row);
-      if (id !== undefined) ids.push(id);
-      if (rows.length === batchSize) yield finish();
     }
+    if (next > firstRow) yield finish();
+  } finally {
+    // Stopped early (end of the range, or the caller stopped): the chunk read ahead is not needed.
+    void ahead?.catch(() => null);
   }
-  if (next > firstRow) yield finish();
 }
