@@ -136,7 +136,7 @@ export class SqlEngine {
     });
     await repository.start();
     const channel = new MessageChannel();
-    const flag = new Int32Array(new SharedArrayBuffer(4));
+    const flag = new Int32Array(new SharedArrayBuffer(8));
     const worker = spawnWorker({ scorePort: channel.port2, flag, threads: options.threads });
     const ready = new Promise<void>((resolve, reject) => {
       const onMessage = (msg: FromSqlWorker): void => {
@@ -232,6 +232,9 @@ export class SqlEngine {
     // The worker may be gone already (it crashed): then there is nothing to wait for.
     this.worker.postMessage({ type: 'interrupt' } satisfies ToSqlWorker);
     this.worker.postMessage({ type: 'close' } satisfies ToSqlWorker);
+    // A callback waiting for a chunk the scheduler has not answered stops waiting.
+    Atomics.store(this.flag, 1, 1);
+    Atomics.notify(this.flag, 0);
     const timer = setTimeout(() => void this.worker.terminate(), 5000);
     await this.exited;
     clearTimeout(timer);

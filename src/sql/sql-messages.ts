@@ -14,7 +14,10 @@ import type { SqlColumn } from './sql-engine.js';
 export interface SqlWorkerData {
   /** The worker's end of the scoring channel. */
   readonly scorePort: MessagePort;
-  /** Int32Array over a SharedArrayBuffer: [0] is set to 1 when a reply has been posted. */
+  /**
+   * Int32Array over a SharedArrayBuffer: [0] is set to 1 when a reply has been posted; [1] is set
+   * to 1 when the engine closes, so a callback still waiting gives up instead of blocking forever.
+   */
   readonly flag: Int32Array;
   /** DuckDB's `threads` setting; undefined keeps DuckDB's default (the machine's cores). */
   readonly threads: number | undefined;

@@ -48,9 +48,14 @@ function transferables(tensors: readonly Tensor[]): ArrayBuffer[] {
 function score(spec: PredictFunctionSpec, inputs: ChunkInputs): Tensor | undefined {
   if (inputs.validRows === 0) return undefined;
   const request: ScoreRequest = { seq: ++seq, fn: spec.name, inputs: inputs.tensors, rows: inputs.validRows };
+  if (Atomics.load(data.flag, 1) === 1) throw new Error('the SQL engine is closing');
   Atomics.store(data.flag, 0, 0);
   data.scorePort.postMessage(request, transferables(inputs.tensors));
-  Atomics.wait(data.flag, 0, 0);
+  while (Atomics.load(data.flag, 0) === 0) {
+    // A closing engine wakes this thread without a reply: the query fails instead of hanging.
+    if (Atomics.load(data.flag, 1) === 1) throw new Error('the SQL engine is closing');
+    Atomics.wait(data.flag, 0, 0);
+  }
   const reply = receiveMessageOnPort(data.scorePort)?.message as ScoreReply | undefined;
   if (reply?.seq !== request.seq) throw new Error(`${spec.display}: lost the reply for chunk ${request.seq}`);
   if (!reply.ok) throw new Error(reply.message);

@@ -74,6 +74,25 @@ describe('SQL engine: string models and a dead worker', () => {
     }
   });
 
+  it('closes while a chunk waits on a scheduler that never answers', { timeout: 60_000 }, async () => {
+    const engine = await SqlEngine.open({ modelRepository: dir, cpuCores: 1 });
+    await engine.query("SELECT predict('echo', 'load')");
+    const scheduler = engine.repository.resolve('echo').scheduler;
+    let called!: () => void;
+    const waiting = new Promise<void>((resolve) => (called = resolve));
+    scheduler.infer = () => {
+      called();
+      return new Promise(() => undefined);
+    };
+    const query = engine.query("SELECT predict('echo', i::VARCHAR) FROM range(10) t(i)");
+    // The callback stops waiting and fails the query (rather than the worker being terminated).
+    const failed = assert.rejects(query, /the SQL engine is closing/);
+    await waiting;
+    // Before, the worker stayed blocked in the DuckDB callback until close() terminated it.
+    await engine.close();
+    await failed;
+  });
+
   it('fails queries and still closes when the worker thread has exited', async () => {
     const engine = await SqlEngine.open({ modelRepository: dir, cpuCores: 1 });
     const worker = (engine as unknown as { worker: Worker }).worker;
