@@ -131,6 +131,7 @@ export class BatchRunner {
     if (queued >= 0) {
       // Not running yet: nothing to wait for.
       this.queue.splice(queued, 1);
+      this.scans.delete(id);
       this.track(this.countLogs(record).then((counts) => this.finalize(record, 'cancelled', counts)));
     }
     // A running batch stops taking lines (see runBatch); a validating one stops after validation.
@@ -230,19 +231,29 @@ export class BatchRunner {
 
     let next = 0;
     let expired = false;
+    // A worker that throws (a log that cannot be written) stops the others taking lines.
+    let broken = false;
     const worker = async (): Promise<void> => {
-      while (!this.stopping && record.batch.status === 'in_progress') {
+      while (!broken && !this.stopping && record.batch.status === 'in_progress') {
         if (nowSeconds() >= record.batch.expires_at) {
           expired = true;
           return;
         }
         const line = todo[next++];
         if (line === undefined) return;
-        await this.runLine(state, line);
+        try {
+          await this.runLine(state, line);
+        } catch (err) {
+          broken = true;
+          throw err;
+        }
       }
     };
     try {
-      await Promise.all(Array.from({ length: Math.max(1, this.options.concurrency) }, worker));
+      // Every worker has finished before the logs close, even when one failed.
+      const settled = await Promise.allSettled(Array.from({ length: Math.max(1, this.options.concurrency) }, worker));
+      const failure = settled.find((r) => r.status === 'rejected');
+      if (failure !== undefined) throw failure.reason;
       if (expired && !this.stopping) {
         // OpenAI's rule: requests not run within the completion window go to the error file.
         for (const line of todo.slice(next)) {
