@@ -82,7 +82,11 @@ describe('batch API through the OpenAI client', () => {
       return true;
     });
     await assert.rejects(
-      client.batches.create({ input_file_id: 'file-nope', endpoint: '/v1/chat/completions', completion_window: '24h' }),
+      client.batches.create({
+        input_file_id: 'file-nope',
+        endpoint: '/v1/responses',
+        completion_window: '24h',
+      }),
       (err: unknown) => {
         assert.ok(err instanceof OpenAI.BadRequestError, String(err));
         assert.equal(err.param, 'endpoint');
