@@ -103,7 +103,19 @@ export function buildRowQuery(source: TableSource, plan: MappingPlan): string {
   const checks: string[] = [];
   for (const [k, p] of plan.inputs.entries()) {
     const t = SQL_ELEMENT_TYPE[p.datatype];
-    if (p.kind === 'list') {
+    const mode = listReadMode(source, p);
+    if (mode !== 'cast') {
+      // Already of the input's element type: read as is (null elements are found by the reader in
+      // the list's validity, which costs less than counting them in SQL).
+      const col = p.columns[0] ?? '';
+      const r = raw(col);
+      inputs.push(`${r} AS __in_${k}`);
+      checks.push(`WHEN ${r} IS NULL THEN ${sqlText(`column '${col}' is missing or null`)}`);
+      if (mode === 'list')
+        checks.push(
+          `WHEN len(${r}) <> ${p.width} THEN ${sqlText(`column '${col}' has `)} || len(${r}) || ${sqlText(` values; input '${p.input}' takes ${p.width} (${p.datatype} [${p.dims.join(',')}])`)}`,
+        );
+    } else if (p.kind === 'list') {
       const col = p.columns[0] ?? '';
       const r = raw(col);
       let expr =
@@ -143,6 +155,20 @@ SELECT __id, ${plan.inputs.map((_, k) => `__in_${k}`).join(', ')},
 FROM __cast`;
 }
 
+/**
+ * How a list input's column is read: 'array' for a fixed-size array of the input's element type and
+ * width (e.g. FLOAT[256]), 'list' for a list of the element type (FLOAT[], as Parquet stores both),
+ * both read from Parquet as they are (no cast); 'cast' for anything else.
+ */
+export function listReadMode(source: TableSource, p: InputPlan): 'array' | 'list' | 'cast' {
+  // Only Parquet columns are read as their described type (CSV as text, JSON lines as JSON).
+  if (source.input.format !== 'parquet') return 'cast';
+  if (p.kind !== 'list' || p.listDepth !== 1 || p.datatype === 'BYTES') return 'cast';
+  const type = source.columns.find((c) => c.name === p.columns[0])?.type;
+  const element = SQL_ELEMENT_TYPE[p.datatype];
+  return type === `${element}[${p.width}]` ? 'array' : type === `${element}[]` ? 'list' : 'cast';
+}
+
 function toRowId(value: unknown): RowId {
   if (value === null || value === undefined) return null;
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
@@ -162,14 +188,30 @@ function typedView(vector: duckdb.Vector, sqlType: string, count: number): Writa
 
 /** Copies one chunk's list column into per-row typed data. */
 class ListColumn {
-  private readonly entries: BigUint64Array;
+  /** List entries (offset, length) per row; undefined for a fixed-size array (row i at i × width). */
+  private readonly entries: BigUint64Array | undefined;
   private readonly values: Writable | undefined;
   private readonly strings: ((i: number) => readonly string[]) | undefined;
+  /** Validity of an array's elements (null: none is null). */
+  private readonly elementValidity: Uint8Array | null = null;
 
-  constructor(chunk: DuckDBDataChunk, column: number, rows: number, plan: InputPlan) {
+  constructor(chunk: DuckDBDataChunk, column: number, rows: number, plan: InputPlan, mode: 'array' | 'list' | 'cast') {
     const vector = duckdb.data_chunk_get_vector(chunk.chunk, column);
+    if (mode === 'array') {
+      const child = duckdb.array_vector_get_child(vector);
+      this.values = typedView(child, SQL_ELEMENT_TYPE[plan.datatype], rows * plan.width);
+      this.elementValidity = duckdb.vector_get_validity(child, Math.ceil((rows * plan.width) / 8));
+      return;
+    }
     const entryBytes = duckdb.vector_get_data(vector, rows * 16);
     this.entries = new BigUint64Array(entryBytes.buffer as ArrayBuffer, entryBytes.byteOffset, rows * 2);
+    if (mode === 'list') {
+      const child = duckdb.list_vector_get_child(vector);
+      const size = duckdb.list_vector_get_size(vector);
+      this.values = typedView(child, SQL_ELEMENT_TYPE[plan.datatype], size);
+      this.elementValidity = duckdb.vector_get_validity(child, Math.ceil(size / 8));
+      return;
+    }
     if (plan.datatype === 'BYTES') {
       const list = chunk.getColumnVector(column);
       this.strings = (i) => ((list.getItem(i) as DuckDBListValue | null)?.items ?? []).map((v) => String(v));
@@ -180,9 +222,18 @@ class ListColumn {
     }
   }
 
+  /** Whether an element of row i is null (lists read without a cast; the others are checked in SQL). */
+  hasNullElement(i: number, width: number): boolean {
+    const v = this.elementValidity;
+    if (v === null) return false;
+    const offset = this.entries === undefined ? i * width : Number(this.entries[2 * i] ?? 0n);
+    for (let j = offset; j < offset + width; j++) if (((v[j >> 3] ?? 0) & (1 << (j & 7))) === 0) return true;
+    return false;
+  }
+
   copyRow(i: number, plan: InputPlan, dst: Writable | Uint8Array[], at: number): void {
-    const offset = Number(this.entries[2 * i] ?? 0n);
     const width = plan.width;
+    const offset = this.entries === undefined ? i * width : Number(this.entries[2 * i] ?? 0n);
     if (this.strings !== undefined) {
       const enc = new TextEncoder();
       const items = this.strings(i);
@@ -259,6 +310,8 @@ export async function* readBatches(
     return batch;
   };
 
+  const modes = plan.inputs.map((p) => listReadMode(source, p));
+  const anyUncast = modes.some((m) => m !== 'cast');
   let position = 0;
   // One chunk ahead: DuckDB decodes the next chunk while this one is copied and executed.
   let ahead: Promise<DuckDBDataChunk | null> | undefined = result.fetchChunk();
@@ -281,13 +334,20 @@ export async function* readBatches(
       const errValidity = duckdb.vector_get_validity(errVector, Math.ceil(chunk.rowCount / 8));
       const errItems = errValidity === null ? undefined : chunk.getColumnVector(errColumn);
       const idVector = plan.idColumn === undefined ? undefined : chunk.getColumnVector(0);
-      const lists = plan.inputs.map((p, k) => new ListColumn(chunk, k + 1, chunk.rowCount, p));
+      const lists = plan.inputs.map((p, k) => new ListColumn(chunk, k + 1, chunk.rowCount, p, modes[k] ?? 'cast'));
       for (let i = first; i < n; i++) {
         const row = next++;
         const id = idVector === undefined ? undefined : toRowId(idVector.getItem(i));
         // The error column is NULL for good rows, so a set validity bit means the row failed.
         if (errItems !== undefined && isValid(errValidity, i)) {
           errors.push({ row, ...(id === undefined ? {} : { id }), error: String(errItems.getItem(i)) });
+          continue;
+        }
+        const nullIn = anyUncast ? plan.inputs.findIndex((p, k) => lists[k]?.hasNullElement(i, p.width) === true) : -1;
+        if (nullIn >= 0) {
+          const p = plan.inputs[nullIn] as InputPlan;
+          const error = `column '${p.columns[0] ?? ''}': a value is null (input '${p.input}' takes ${p.width} ${p.datatype} values)`;
+          errors.push({ row, ...(id === undefined ? {} : { id }), error });
           continue;
         }
         const slot = rows.length;

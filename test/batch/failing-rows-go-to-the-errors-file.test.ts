@@ -13,6 +13,7 @@ import {
   EXAMPLES,
   gatherModel,
   loadModel,
+  query,
   readTable,
   removeScratch,
   runJob,
@@ -84,6 +85,34 @@ describe('failing rows', () => {
     assert.match(String(errors[1]?.error), /column 'input': a value is null or not a valid FP32/);
     assert.match(String(errors[2]?.error), /column 'input' is missing/);
     assert.match(String(errors[3]?.error), /not a JSON object: this is not json/);
+  });
+
+  it('checks Parquet FLOAT[] and FLOAT[4] columns (read without a cast) for nulls and lengths', async () => {
+    for (const type of ['FLOAT[]', 'FLOAT[4]']) {
+      const input = path.join(dir, `typed-${type.length}.parquet`);
+      const rows =
+        type === 'FLOAT[]'
+          ? `(0, [5.1, 3.5, 1.4, 0.2]), (1, [5.1, NULL, 1.4, 0.2]), (2, NULL), (3, [5.1, 3.5]), (4, [6.7, 3.0, 5.2, 2.3])`
+          : `(0, [5.1, 3.5, 1.4, 0.2]), (1, [5.1, NULL, 1.4, 0.2]), (2, NULL), (4, [6.7, 3.0, 5.2, 2.3])`;
+      await query(
+        `COPY (SELECT k::BIGINT AS k, v::${type} AS input FROM (VALUES ${rows}) t(k, v)) TO '${input}' (FORMAT parquet)`,
+      );
+      const out = path.join(dir, `typed-${type.length}.out.parquet`);
+      await runJob(iris, input, out, { mapping: { id: 'k' } });
+      assert.deepEqual(
+        (await readTable(out)).map((r) => Number(r.k)),
+        [0, 4],
+      );
+      const errors = await errorLines(out);
+      assert.deepEqual(
+        errors.map((e) => e.k),
+        type === 'FLOAT[]' ? [1, 2, 3] : [1, 2],
+      );
+      assert.match(String(errors[0]?.error), /column 'input': a value is null \(input 'input' takes 4 FP32 values\)/);
+      assert.match(String(errors[1]?.error), /column 'input' is missing or null/);
+      if (type === 'FLOAT[]')
+        assert.match(String(errors[2]?.error), /column 'input' has 2 values; input 'input' takes 4/);
+    }
   });
 
   it('reports a non-numeric CSV value in a scalar column by column name and value', async () => {
