@@ -7,10 +7,11 @@ import { readdir, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { invalidArgument } from '../errors/index.js';
-import { literalList, quoteLiteral } from './duckdb-types.js';
+import { literalList, quoteIdent, quoteLiteral } from './duckdb-types.js';
 import { formatOfPath, type TableFormat } from './input-files.js';
 import { concatenate, copyOptions, errorsPath, summaryPath, writeSummary, type OutputColumn } from './output-files.js';
 import { columnsArgument } from './output-rows.js';
+import { jsonSafe } from './part-rows.js';
 import type { BatchSummary } from './batch-job.js';
 import { duckdbMessage } from './table-source.js';
 
@@ -174,7 +175,12 @@ export async function mergeShards(opts: MergeOptions): Promise<MergeSummary> {
 
     const tmp = `${output}.tmp`;
     const options = outputFormat === 'jsonl' ? '(FORMAT json)' : copyOptions(outputFormat);
-    await conn.run(`COPY (SELECT * FROM (${rowsRel}) ORDER BY row) TO ${quoteLiteral(tmp)} ${options}`);
+    // JSON lines: non-finite floats as strings, as batch run writes them (needs the column types).
+    const select =
+      outputFormat === 'jsonl' && columns !== undefined
+        ? columns.map((c) => `${jsonSafe(quoteIdent(c.name), c.type)} AS ${quoteIdent(c.name)}`).join(', ')
+        : '*';
+    await conn.run(`COPY (SELECT ${select} FROM (${rowsRel}) ORDER BY row) TO ${quoteLiteral(tmp)} ${options}`);
     await rename(tmp, output);
     if (nonEmptyErrors.length === 0) await concatenate([], errorsPath(output));
     else
