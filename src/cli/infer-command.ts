@@ -163,6 +163,8 @@ Examples:
         host: '127.0.0.1',
         httpPort: 0,
         metricsPort: null,
+        // In-process: a private REST port only, so it never collides with a running server.
+        grpcPort: null,
         modelControlMode: 'explicit',
         loadModels: [model],
         logLevel: 'silent',

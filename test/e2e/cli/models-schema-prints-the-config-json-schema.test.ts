@@ -24,6 +24,7 @@ describe('inferd models schema', () => {
     assert.deepEqual(Object.keys(schema.properties ?? {}).sort(), [
       'backend',
       'dynamic_batching',
+      'embedding',
       'input',
       'instance_group',
       'max_batch_size',
@@ -34,6 +35,9 @@ describe('inferd models schema', () => {
       'platform',
       'queue_policy',
       'response_cache',
+      'sequence_batching',
+      'task',
+      'text_generation',
       'version_policy',
     ]);
     assert.equal(schema.properties?.max_batch_size?.type, 'integer');
