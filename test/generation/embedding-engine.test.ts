@@ -180,6 +180,55 @@ describe('embedding batching', () => {
   });
 });
 
+describe('task: embedding models that cannot serve embeddings', () => {
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'inferd-embed-bad-'));
+    // The encoder without its tokenizer files, and a tensor model that is no encoder.
+    await mkdir(path.join(dir, 'no_tokenizer', '1'), { recursive: true });
+    await copyFile(
+      path.join(EXAMPLES_DIR, 'kjv-embed', '1', 'model.onnx'),
+      path.join(dir, 'no_tokenizer', '1', 'model.onnx'),
+    );
+    await writeFile(path.join(dir, 'no_tokenizer', 'config.yaml'), 'task: embedding\nmax_batch_size: 4\n');
+    await mkdir(path.join(dir, 'not_encoder', '1'), { recursive: true });
+    await copyFile(
+      path.join(EXAMPLES_DIR, 'simple', '1', 'model.onnx'),
+      path.join(dir, 'not_encoder', '1', 'model.onnx'),
+    );
+    for (const f of ['tokenizer.json', 'tokenizer_config.json'])
+      await copyFile(path.join(EXAMPLES_DIR, 'kjv-embed', '1', f), path.join(dir, 'not_encoder', '1', f));
+    await writeFile(path.join(dir, 'not_encoder', 'config.yaml'), 'task: embedding\n');
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  for (const [name, reason] of [
+    ['no_tokenizer', /tokenizer\.json/],
+    ['not_encoder', /cannot serve embeddings: it has no input 'input_ids'/],
+  ] as const) {
+    it(`${name} is not loaded, and the reason says why`, async () => {
+      const repository = new ModelRepository({
+        path: dir,
+        controlMode: 'explicit',
+        loadModels: [name],
+        pollSeconds: 60,
+        cpuCores: 2,
+        metrics: new Metrics(),
+        logger: createLogger('silent'),
+      });
+      try {
+        await repository.start();
+        assert.equal(repository.isReady(name), false);
+        const row = (await repository.index(false)).find((r) => r.name === name);
+        assert.equal(row?.state, 'UNAVAILABLE');
+        assert.match(row?.reason ?? '', reason);
+      } finally {
+        await repository.close();
+      }
+    });
+  }
+});
+
 describe('bucketFor', () => {
   it('pads to powers of two from 8, capped at the context length', () => {
     assert.deepEqual(
