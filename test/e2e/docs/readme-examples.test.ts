@@ -36,6 +36,18 @@ describe('README examples', () => {
     await rm(scratch, { recursive: true, force: true });
   });
 
+  it('the "Batch inference" examples (batch run, sql) print what the README says', async () => {
+    const script = (await shellBlocks('## Batch inference', '## Text generation'))
+      .replaceAll('/tmp/', `${scratch}/`)
+      .replaceAll('node bin/inferd.js', `node ${path.join(ROOT, 'bin/inferd.js')}`);
+    const { stdout } = await run('sh', ['-e', '-c', script], { cwd: ROOT, timeout: 120_000 });
+    assert.match(stdout, /\{"row":0,"id":"f1","probabilities_label":"setosa"\}/);
+    assert.match(stdout, /\{"row":1,"id":"f2","probabilities_label":"virginica"\}/);
+    assert.match(stdout, /^id,species\nf1,setosa\nf2,virginica$/m);
+    const copied = await readFile(path.join(scratch, 'p.parquet'));
+    assert.equal(copied.subarray(0, 4).toString('latin1'), 'PAR1');
+  });
+
   it('the "Try it" curl session answers as documented', async () => {
     const script = (await shellBlocks('## Try it', '## The REST API'))
       .replaceAll('localhost:8000', `127.0.0.1:${server.httpPort}`)
