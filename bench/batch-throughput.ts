@@ -1,5 +1,7 @@
 // Batch inference throughput: `inferd batch run` over a generated Parquet file (features
-// FLOAT[256] for examples/models/mlp) against the limit, a raw onnxruntime-node loop over the same
+// FLOAT[256]) for examples/models/mlp (256→1024→10, so cheap that reading the rows costs as much as
+// scoring them) and for a compute-bound MLP (256→2048→2048→2048→10, ~33× the work per row), each
+// against the limit, a raw onnxruntime-node loop over the same
 // rows pre-loaded in memory in large batches, run with onnxruntime's thread spinning on and off
 // (the limit is the better of the two; batch jobs run with spinning off); and peak RSS of the
 // batch run at two file sizes, to show memory flat in file size (both files hold several Parquet
@@ -23,12 +25,35 @@ import { openTableSource } from '../src/batch/table-source.js';
 import { createLogger } from '../src/observability/logger.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { ModelRepository } from '../src/repository/model-repository.js';
+import { GraphBuilder } from '../tools/onnx/onnx-builder.js';
 import { describeMachine } from './lib/machine.js';
 import { markdownTable } from './lib/overhead-report.js';
 import { serverSessionOptions } from './lib/raw-session.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const WIDTH = 256;
+const OUTPUT = 'logits';
+
+/** 256 → 2048 → 2048 → 2048 → 10 with ReLU between: the compute-bound model (deterministic weights). */
+function computeBoundMlp(): Uint8Array {
+  const dims = [WIDTH, 2048, 2048, 2048, 10];
+  const b = new GraphBuilder('compute_mlp').input('input', 'FP32', [-1, WIDTH]);
+  let value = 'input';
+  for (let l = 0; l + 1 < dims.length; l++) {
+    const [n, m] = [dims[l] as number, dims[l + 1] as number];
+    const scale = Math.sqrt(3 / n);
+    const w = Float32Array.from({ length: n * m }, (_, i) => Math.sin(i * 12.9898 + l) * scale);
+    const bias = new Float32Array(m);
+    const last = l + 2 === dims.length;
+    b.initializer(`W${l}`, 'FP32', [n, m], w)
+      .initializer(`B${l}`, 'FP32', [m], bias)
+      .node('MatMul', [value, `W${l}`], [`mm${l}`])
+      .node('Add', [`mm${l}`, `B${l}`], [last ? OUTPUT : `pre${l}`]);
+    if (!last) b.node('Relu', [`pre${l}`], [`act${l}`]);
+    value = `act${l}`;
+  }
+  return b.output(OUTPUT, 'FP32', [-1, 10]).toBytes({ opset: 17, irVersion: 8 });
+}
 
 interface RawResult {
   rowsPerSecond: number;
@@ -59,11 +84,11 @@ function peakRssMiB(): number {
 }
 
 /** Child mode: one batch job in this process (as `inferd batch run` runs it), then its peak RSS. */
-async function child(repo: string, input: string, output: string, batchSize: number): Promise<void> {
+async function child(repo: string, model: string, input: string, output: string, batchSize: number): Promise<void> {
   const repository = new ModelRepository({
     path: repo,
     controlMode: 'explicit',
-    loadModels: ['mlp'],
+    loadModels: [model],
     pollSeconds: 60,
     cpuCores: os.availableParallelism(),
     metrics: new Metrics(),
@@ -72,13 +97,13 @@ async function child(repo: string, input: string, output: string, batchSize: num
     allowSpinning: false,
   });
   await repository.start();
-  const mv = repository.resolve('mlp');
+  const mv = repository.resolve(model);
   const s = await runBatchJob({
     model: mv,
     input: await resolveInput(input),
     output,
     outputFormat: 'parquet',
-    mapping: { id: 'id', inputs: { input: ['features'] }, outputs: ['logits'] },
+    mapping: { id: 'id', inputs: { input: ['features'] }, outputs: [OUTPUT] },
     batchSize,
     maxErrors: 0,
     checkpointRows: 100_000,
@@ -96,11 +121,11 @@ async function child(repo: string, input: string, output: string, batchSize: num
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-function runChild(repo: string, input: string, output: string, batchSize: number): Promise<ChildResult> {
+function runChild(repo: string, model: string, input: string, output: string, batchSize: number): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const p = spawn(
       process.execPath,
-      ['--import', 'tsx', import.meta.filename, '--child', repo, input, output, String(batchSize)],
+      ['--import', 'tsx', import.meta.filename, '--child', repo, model, input, output, String(batchSize)],
       { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
@@ -126,6 +151,7 @@ async function generate(file: string, rows: number): Promise<void> {
 /** The limit: every row pre-loaded, then session.run over batches back to back (spinning on, then off). */
 async function rawLoop(
   repo: string,
+  model: string,
   input: string,
   batchSize: number,
 ): Promise<{ spinning: RawResult; noSpinning: RawResult }> {
@@ -133,10 +159,10 @@ async function rawLoop(
   const conn = await instance.connect();
   const source = await openTableSource(conn, await resolveInput(input));
   const config = {
-    name: 'mlp',
+    name: model,
     maxBatchSize: batchSize,
     inputs: [{ name: 'input', datatype: 'FP32' as const, dims: [WIDTH] }],
-    outputs: [{ name: 'logits', datatype: 'FP32' as const, dims: [10] }],
+    outputs: [{ name: OUTPUT, datatype: 'FP32' as const, dims: [10] }],
   };
   const plan = resolveMapping(config as never, new Map(), source.columns, { inputs: { input: ['features'] } });
   const batches: Float32Array[] = [];
@@ -149,7 +175,7 @@ async function rawLoop(
     batches.push(b.inputs[0]?.data as Float32Array);
   conn.closeSync();
   instance.closeSync();
-  const { modelPath, options } = await serverSessionOptions(repo, 'mlp', os.availableParallelism());
+  const { modelPath, options } = await serverSessionOptions(repo, model, os.availableParallelism());
   const run = async (allowSpinning: boolean): Promise<RawResult> => {
     const session = await ort.InferenceSession.create(modelPath, {
       intraOpNumThreads: options.intraOpNumThreads,
@@ -180,8 +206,8 @@ async function rawLoop(
 
 async function main(): Promise<void> {
   if (process.argv[2] === '--child') {
-    const [repo, input, output, batch] = process.argv.slice(3);
-    await child(repo ?? '', input ?? '', output ?? '', Number(batch));
+    const [repo, model, input, output, batch] = process.argv.slice(3);
+    await child(repo ?? '', model ?? '', input ?? '', output ?? '', Number(batch));
     return;
   }
   const { values } = parseArgs({
@@ -193,7 +219,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     process.stdout.write(
-      'npm run bench:batch -- [--rows N (default 1000000)] [--batch-size N (default 1024, also the model max_batch_size)]\n',
+      'npm run bench:batch -- [--rows N (default 1000000; the compute-bound model gets a tenth)] [--batch-size N (default 1024, also the model max_batch_size)]\n',
     );
     return;
   }
@@ -201,51 +227,67 @@ async function main(): Promise<void> {
   const batchSize = Number(values['batch-size']);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'inferd-bench-batch-'));
   try {
-    // examples/models/mlp with max_batch_size raised to the batch size, so both sides run the same batches.
+    // The models with max_batch_size raised to the batch size, so both sides run the same batches.
     const repo = path.join(dir, 'models');
-    await mkdir(path.join(repo, 'mlp', '1'), { recursive: true });
-    await copyFile(path.join(REPO_ROOT, 'examples/models/mlp/1/model.onnx'), path.join(repo, 'mlp/1/model.onnx'));
-    await writeFile(path.join(repo, 'mlp/config.yaml'), `max_batch_size: ${batchSize}\n`);
-    const big = path.join(dir, 'big.parquet');
-    const small = path.join(dir, 'small.parquet');
-    const smallRows = Math.max(1, Math.floor(rows / 4));
-    process.stderr.write(`generating ${rows} and ${smallRows} rows of FLOAT[${WIDTH}]...\n`);
-    await generate(big, rows);
-    await generate(small, smallRows);
-    const bigBytes = (await stat(big)).size;
-    const smallBytes = (await stat(small)).size;
-
-    process.stderr.write('raw onnxruntime-node loop over pre-loaded batches...\n');
-    const raws = await rawLoop(repo, big, batchSize);
-    // The limit is the better of the two raw configurations.
-    const limit = Math.max(raws.spinning.rowsPerSecond, raws.noSpinning.rowsPerSecond);
-    process.stderr.write('inferd batch run (large file)...\n');
-    const runBig = await runChild(repo, big, path.join(dir, 'out-big.parquet'), batchSize);
-    process.stderr.write('inferd batch run (small file)...\n');
-    const runSmall = await runChild(repo, small, path.join(dir, 'out-small.parquet'), batchSize);
-
+    const models = [
+      { name: 'mlp', what: 'mlp (256→1024→10)', rows, source: 'examples' as const },
+      {
+        name: 'compute_mlp',
+        what: 'compute-bound MLP (256→2048→2048→2048→10)',
+        rows: Math.max(1, Math.floor(rows / 10)),
+        source: 'built' as const,
+      },
+    ];
+    for (const m of models) {
+      await mkdir(path.join(repo, m.name, '1'), { recursive: true });
+      const file = path.join(repo, m.name, '1', 'model.onnx');
+      if (m.source === 'examples') await copyFile(path.join(REPO_ROOT, 'examples/models/mlp/1/model.onnx'), file);
+      else await writeFile(file, computeBoundMlp());
+      await writeFile(path.join(repo, m.name, 'config.yaml'), `max_batch_size: ${batchSize}\n`);
+    }
     const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
-    const pct = (r: number): string => `${((r / limit) * 100).toFixed(1)}%`;
-    const table = markdownTable(
-      ['measurement', 'rows', 'input file', 'rows/s', 'vs limit', 'peak RSS'],
-      [
+    const tableRows: string[][] = [];
+    const perModel: Record<string, unknown> = {};
+    for (const m of models) {
+      const big = path.join(dir, `${m.name}-big.parquet`);
+      const small = path.join(dir, `${m.name}-small.parquet`);
+      const smallRows = Math.max(1, Math.floor(m.rows / 4));
+      process.stderr.write(`${m.name}: generating ${m.rows} and ${smallRows} rows of FLOAT[${WIDTH}]...\n`);
+      await generate(big, m.rows);
+      await generate(small, smallRows);
+      const bigBytes = (await stat(big)).size;
+      const smallBytes = (await stat(small)).size;
+      process.stderr.write(`${m.name}: raw onnxruntime-node loop over pre-loaded batches...\n`);
+      const raws = await rawLoop(repo, m.name, big, batchSize);
+      // The limit is the better of the two raw configurations.
+      const limit = Math.max(raws.spinning.rowsPerSecond, raws.noSpinning.rowsPerSecond);
+      process.stderr.write(`${m.name}: inferd batch run (large file, then 1/4 of it)...\n`);
+      const runBig = await runChild(repo, m.name, big, path.join(dir, `${m.name}-out-big.parquet`), batchSize);
+      const runSmall = await runChild(repo, m.name, small, path.join(dir, `${m.name}-out-small.parquet`), batchSize);
+      await rm(big, { force: true });
+      await rm(small, { force: true });
+      const pct = (r: number): string => `${((r / limit) * 100).toFixed(1)}%`;
+      tableRows.push(
         [
+          m.what,
           'raw session.run loop, pre-loaded, spinning threads',
-          String(rows),
+          String(m.rows),
           mib(bigBytes),
           raws.spinning.rowsPerSecond.toFixed(0),
           pct(raws.spinning.rowsPerSecond),
           '-',
         ],
         [
+          m.what,
           'raw session.run loop, pre-loaded, no spinning',
-          String(rows),
+          String(m.rows),
           mib(bigBytes),
           raws.noSpinning.rowsPerSecond.toFixed(0),
           pct(raws.noSpinning.rowsPerSecond),
           '-',
         ],
         [
+          m.what,
           'inferd batch run, Parquet → Parquet',
           String(runBig.rows),
           mib(bigBytes),
@@ -254,6 +296,7 @@ async function main(): Promise<void> {
           `${runBig.maxRssMiB.toFixed(0)} MiB`,
         ],
         [
+          m.what,
           'inferd batch run, file 1/4 the size',
           String(runSmall.rows),
           mib(smallBytes),
@@ -261,19 +304,27 @@ async function main(): Promise<void> {
           pct(runSmall.rowsPerSecond),
           `${runSmall.maxRssMiB.toFixed(0)} MiB`,
         ],
-      ],
-      1,
+      );
+      perModel[m.name] = {
+        rows: m.rows,
+        raw: raws,
+        limit,
+        batchRun: runBig,
+        batchRunSmall: runSmall,
+        ratio: runBig.rowsPerSecond / limit,
+      };
+    }
+    const table = markdownTable(
+      ['model', 'measurement', 'rows', 'input file', 'rows/s', 'vs limit', 'peak RSS'],
+      tableRows,
+      2,
     );
-    process.stdout.write(`\nmlp (256→1024→10), batch ${batchSize}, ${os.availableParallelism()} cores\n\n${table}\n`);
+    process.stdout.write(`\nbatch ${batchSize}, ${os.availableParallelism()} cores\n\n${table}\n`);
     const results = {
       machine: describeMachine(REPO_ROOT),
       rows,
       batchSize,
-      raw: raws,
-      limit,
-      batchRun: runBig,
-      batchRunSmall: runSmall,
-      ratio: runBig.rowsPerSecond / limit,
+      models: perModel,
       date: new Date().toISOString(),
     };
     await mkdir(path.join(REPO_ROOT, 'bench/results'), { recursive: true });
