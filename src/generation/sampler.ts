@@ -220,20 +220,22 @@ export class Sampler {
     }
     if (p.minP > 0) {
       // Tokens below min_p × (probability of the most likely token) are dropped.
-      const best = Math.max(...weights);
+      // Loops, not Math.max(...weights): a spread of a 128k+ vocabulary overflows the call stack.
+      let best = 0;
+      for (const w of weights) if (w > best) best = w;
       const threshold = best * p.minP;
-      const kept: number[] = [];
-      const keptW: number[] = [];
-      candidates.forEach((id, i) => {
-        if ((weights[i] as number) >= threshold) {
-          kept.push(id);
-          keptW.push(weights[i] as number);
-        }
-      });
-      candidates = kept;
-      weights.length = 0;
-      weights.push(...keptW);
-      total = keptW.reduce((s, w) => s + w, 0);
+      let kept = 0;
+      total = 0;
+      for (let i = 0; i < candidates.length; i++) {
+        const w = weights[i] as number;
+        if (w < threshold) continue;
+        candidates[kept] = candidates[i] as number;
+        weights[kept] = w;
+        total += w;
+        kept++;
+      }
+      candidates.length = kept;
+      weights.length = kept;
     }
     let r = this.rng.next() * total;
     for (let i = 0; i < candidates.length; i++) {

@@ -114,6 +114,15 @@ describe('sampler', () => {
     assert.equal(tiny[0], 500, 'a tiny top_p still keeps the best token');
   });
 
+  it('min_p over a 152k-token vocabulary (Qwen-sized) samples without overflowing the stack', () => {
+    const logits = new Float32Array(152_064).fill(-5);
+    logits[151_000] = 5;
+    logits[7] = 4.5;
+    const ids = draws(sampler({ temperature: 1, minP: 0.2, seed: 3 }), Array.from(logits), 50);
+    assert.ok(ids.every((id) => id === 151_000 || id === 7));
+    assert.ok(ids.includes(151_000) && ids.includes(7));
+  });
+
   it('min_p drops tokens below min_p times the best probability', () => {
     const logits = [Math.log(0.5), Math.log(0.3), Math.log(0.15), Math.log(0.05)];
     // threshold 0.5 * 0.5 = 0.25: tokens 0 and 1 stay.
