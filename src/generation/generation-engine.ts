@@ -94,7 +94,6 @@ export class GenerationEngine implements TextGenerationEngine {
   private nextSeq = 1;
   private loop: Promise<void> | undefined;
   private closing = false;
-  private failure: Error | undefined;
 
   constructor(options: EngineOptions) {
     this.modelName = options.modelName;
@@ -118,7 +117,6 @@ export class GenerationEngine implements TextGenerationEngine {
 
   generate(request: GenerationRequest): GenerationStream {
     if (this.closing) throw new InferdError('INF_ERR_UNAVAILABLE', `model '${this.modelName}' is shutting down`);
-    if (this.failure !== undefined) throw this.failure;
     const prompt = request.promptTokenIds;
     this.validate(request);
     const { maxRunningSequences, maxWaitingSequences } = this.limits;
@@ -205,10 +203,12 @@ export class GenerationEngine implements TextGenerationEngine {
   private kick(): void {
     if (this.loop !== undefined) return;
     this.loop = this.run()
-      .catch((err: unknown) => this.failAll(err instanceof Error ? err : new Error(String(err))))
+      .catch((err: unknown) => this.failRunning(err instanceof Error ? err : new Error(String(err))))
       .finally(() => {
         this.loop = undefined;
-        if (this.waitingQueue.length > 0 && this.failure === undefined) this.kick();
+        // Waiting sequences still get their turn after a failed step (a dead decoder fails them
+        // promptly; a step that failed on its inputs does not take the model down).
+        if (this.waitingQueue.length > 0) this.kick();
       });
   }
 
@@ -286,12 +286,25 @@ export class GenerationEngine implements TextGenerationEngine {
       if (s.prefilled + n === s.prompt.length && this.limits.prefixCacheBlocks > 0) {
         const added = this.prefixCache.insert(s.prompt);
         if (added !== undefined) {
+          // An entry decided earlier in this step and evicted already is not saved (it would
+          // outlive its index entry in the decoder).
+          for (const e of added.evicted) {
+            const j = save.findIndex((x) => x.entry === e);
+            if (j >= 0) save.splice(j, 1);
+          }
           save.push({ seq: s.id, entry: added.entry, length: added.length });
           this.ops.dropEntries.push(...added.evicted);
         }
       }
     }
-    const out = await this.decoder.step(rows, { ...this.takeOps(), save });
+    let out: StepResult;
+    try {
+      out = await this.decoder.step(rows, { ...this.takeOps(), save });
+    } catch (err) {
+      // The entries were never saved: forget them, or a later prompt would fork a missing entry.
+      for (const x of save) this.prefixCache.forget(x.entry);
+      throw err;
+    }
     members.forEach((s, i) => {
       s.prefilled += (rows[i] as StepRow).tokenIds.length;
       if (s.prefilled < s.prompt.length) return;
@@ -372,12 +385,13 @@ export class GenerationEngine implements TextGenerationEngine {
     });
   }
 
-  private failAll(err: Error): void {
+  /** A step failed: its sequences fail with the error and their caches are freed; waiting ones still run. */
+  private failRunning(err: Error): void {
     const wrapped =
       err instanceof InferdError ? err : new InferdError('INF_ERR_RUNTIME', `generation failed: ${err.message}`);
-    this.failure = wrapped;
-    for (const s of [...this.runningList.splice(0), ...this.waitingQueue.splice(0)]) {
+    for (const s of this.runningList.splice(0)) {
       if (s.onAbort !== undefined) s.request.signal?.removeEventListener('abort', s.onAbort);
+      this.ops.free.push(s.id);
       s.stream.fail(wrapped);
     }
     this.updateGauges();

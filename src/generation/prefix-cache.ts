@@ -97,6 +97,12 @@ export class PrefixCache {
     return { entry: entry.id, length, evicted };
   }
 
+  /** Removes an entry whose KV was never saved (its step failed). */
+  forget(id: number): void {
+    const entry = this.lru.get(id);
+    if (entry !== undefined) this.remove(entry);
+  }
+
   private touch(entry: Entry): void {
     this.lru.delete(entry.id);
     this.lru.set(entry.id, entry);

@@ -110,13 +110,16 @@ export class DecoderRunner {
   applyBefore(ops: CacheOps): void {
     // Forks first: an entry a fork names was alive when the fork was decided; a drop in the same
     // message was decided later.
+    // A missing entry fails the step only after the drops and frees are done, so none leaks.
+    let missing: number | undefined;
     for (const f of ops.fork ?? []) {
       const entry = this.entries.get(f.entry);
-      if (entry === undefined) throw new Error(`no prefix cache entry ${f.entry}`);
-      this.caches.set(f.seq, this.slice(entry, Math.min(f.length, entry.length)));
+      if (entry === undefined) missing ??= f.entry;
+      else this.caches.set(f.seq, this.slice(entry, Math.min(f.length, entry.length)));
     }
     for (const e of ops.dropEntries ?? []) this.entries.delete(e);
     for (const s of ops.free ?? []) this.caches.delete(s);
+    if (missing !== undefined) throw new Error(`no prefix cache entry ${missing}`);
   }
 
   applyAfter(ops: CacheOps): void {
