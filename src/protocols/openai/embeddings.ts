@@ -37,10 +37,12 @@ export function prepareEmbeddings(repository: ModelSource, rawBody: unknown): Em
       'unsupported_value',
     );
   }
-  const prompts = tokenizePrompts(engine.tokenizer, body.input, 'input');
-  if (prompts.length > MAX_EMBEDDING_INPUTS) {
+  // Counted before anything is tokenized (a list of token ids is one input).
+  const count = typeof body.input === 'string' || typeof body.input[0] === 'number' ? 1 : body.input.length;
+  if (count > MAX_EMBEDDING_INPUTS) {
     throw invalidField('input', `Invalid value for 'input': at most ${MAX_EMBEDDING_INPUTS} inputs per request.`);
   }
+  const prompts = tokenizePrompts(engine.tokenizer, body.input, 'input');
   prompts.forEach((p, i) => {
     if (p.tokenIds.length > engine.contextLength) {
       throw invalidField(

@@ -99,6 +99,13 @@ const cases: [string, Record<string, unknown>, string | null, string][] = [
   ['/v1/completions', { ...cmpl, prompt: [] }, 'prompt', 'must be a string, a list of strings'],
   ['/v1/completions', { ...cmpl, prompt: '' }, 'prompt', 'must not be empty'],
   ['/v1/embeddings', { model: 'fake-embed', input: ['a', ''] }, 'input[1]', 'must not be empty'],
+  // Counted before any input is tokenized (the empty last one is never looked at).
+  [
+    '/v1/embeddings',
+    { model: 'fake-embed', input: [...new Array<string>(2048).fill('a'), ''] },
+    'input',
+    'at most 2048 inputs',
+  ],
   ['/v1/embeddings', { model: 'fake-embed', input: 'x'.repeat(40) }, 'input', 'maximum context length is 32 tokens'],
   ['/v1/completions', { ...cmpl, prompt: [[72, 105], [999]] }, 'prompt[1]', 'token id 999 is out of range'],
   ['/v1/completions', { ...cmpl, logprobs: 6 }, 'logprobs', 'between 0 and 5'],
