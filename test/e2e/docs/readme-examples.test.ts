@@ -48,6 +48,20 @@ describe('README examples', () => {
     assert.equal(copied.subarray(0, 4).toString('latin1'), 'PAR1');
   });
 
+  it('the streaming and text-generation examples answer against the bundled models', async () => {
+    const script = [
+      await shellBlocks('## Streams and stateful models', '## Batch inference'),
+      await shellBlocks('## Text generation and the OpenAI API', '## Model repository'),
+    ]
+      .join('\n')
+      .replaceAll('localhost:8000', `127.0.0.1:${server.httpPort}`)
+      .replace('vad-stream.mjs', `vad-stream.mjs --url ws://127.0.0.1:${server.httpPort}`);
+    const { stdout } = await run('sh', ['-e', '-c', script], { cwd: ROOT, timeout: 120_000 });
+    assert.match(stdout, /speech/i, 'the VAD client reports speech segments');
+    assert.match(stdout, /"object":"chat\.completion"/);
+    assert.match(stdout, /"finish_reason":"(stop|length)"/);
+  });
+
   it('the "Try it" curl session answers as documented', async () => {
     const script = (await shellBlocks('## Try it', '## The REST API'))
       .replaceAll('localhost:8000', `127.0.0.1:${server.httpPort}`)
