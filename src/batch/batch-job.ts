@@ -331,6 +331,8 @@ export async function runBatchJob(opts: BatchJobOptions): Promise<BatchSummary> 
 
     const pending: Promise<Executed>[] = [];
     let lastEnd = store.state.nextRow;
+    // Set while results are written: a failure then is the writer's (disk, DuckDB), not the input's.
+    let writing = false;
     try {
       try {
         for await (const batch of readBatches(conn, source, plan, {
@@ -341,10 +343,12 @@ export async function runBatchJob(opts: BatchJobOptions): Promise<BatchSummary> 
         })) {
           pending.push(execute(batch));
           lastEnd = batch.endRow;
+          writing = true;
           while (pending.length >= inFlight) await commitHead(pending);
+          writing = false;
         }
       } catch (err) {
-        if (isInferdError(err) || err instanceof TooManyErrors) throw err;
+        if (writing || isInferdError(err)) throw err;
         throw invalidArgument(`reading ${describeInput(opts.input)} failed: ${duckdbMessage(err)}`);
       }
       while (pending.length > 0) await commitHead(pending);
