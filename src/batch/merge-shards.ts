@@ -101,7 +101,8 @@ function checkShards(parts: readonly string[], summaries: readonly BatchSummary[
   const seen = new Map<number, string>();
   for (const [i, s] of summaries.entries()) {
     const part = parts[i] ?? '';
-    if (s.shard === null || s.shard.count !== count)
+    // A merged output's summary has no shard at all.
+    if (s.shard === null || s.shard === undefined || s.shard.count !== count)
       throw invalidArgument(
         `batch merge: ${part} is not shard of ${count} (its summary says ${JSON.stringify(s.shard)})`,
       );
@@ -129,6 +130,11 @@ export async function mergeShards(opts: MergeOptions): Promise<MergeSummary> {
   const summaries = await Promise.all(parts.map(readSummary));
   const all = summaries.every((s) => s !== undefined);
   const known = summaries.filter((s): s is BatchSummary => s !== undefined);
+  // A part without its summary among parts with theirs would turn the coverage check off unseen.
+  if (!all && known.length > 0)
+    throw invalidArgument(
+      `batch merge: ${parts.filter((_, i) => summaries[i] === undefined).join(', ')} has no summary (<part>.summary.json) while the other parts do, so missing rows could not be detected; copy the summaries along with the parts, or merge only files without summaries`,
+    );
   const totalRows = all ? checkShards(parts, known) : null;
   const columns = known[0]?.columns;
   const errorFiles: string[] = [];

@@ -137,4 +137,32 @@ describe('sharded runs and merge', () => {
       /row\(s\) appear more than once/,
     );
   });
+
+  it('refuses a part without its summary among parts with theirs, and an earlier merged output', async () => {
+    const count = 2;
+    const folder = path.join(dir, 'mixed');
+    const parts: string[] = [];
+    for (let index = 0; index < count; index++) {
+      const out = shardOutputPath(path.join(folder, 'p.parquet'), { index, count });
+      await runJob(iris, input, out, { mapping, shard: { index, count } });
+      parts.push(out);
+    }
+    // A stray table without summary: shard 1's rows would go unchecked (and shard 1 is missing).
+    const stray = path.join(dir, 'stray.parquet');
+    const { rm } = await import('node:fs/promises');
+    await copyFile(parts[1] ?? '', stray);
+    await assert.rejects(
+      mergeShards({ parts: [parts[0] ?? '', stray], output: path.join(dir, 'x.parquet'), outputFormat: 'parquet' }),
+      /stray\.parquet has no summary .* while the other parts do/,
+    );
+    // A merged output left in the parts' folder (sorted after them) is named, not a TypeError.
+    const merged = path.join(folder, 'z-merged.parquet');
+    await mergeShards({ parts: await listParts([folder], merged), output: merged, outputFormat: 'parquet' });
+    const again = path.join(dir, 'again.parquet');
+    await assert.rejects(
+      mergeShards({ parts: await listParts([folder], again), output: again, outputFormat: 'parquet' }),
+      /z-merged\.parquet is not shard of 2/,
+    );
+    await rm(folder, { recursive: true });
+  });
 });
