@@ -3,6 +3,7 @@
 // order into checkpointed columnar parts (Parquet), isolates rows that make a batch fail, and
 // converts the parts into the output (in its format), errors file and summary at the end. A rerun of an interrupted job resumes at its checkpoint.
 
+import { stat } from 'node:fs/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
 import type { InferRequest } from '../core/infer-request.js';
@@ -107,6 +108,15 @@ function isFatal(err: unknown): boolean {
   );
 }
 
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function sliceRows(t: Tensor, a: number, b: number): Tensor {
   const width = t.shape.slice(1).reduce((n, d) => n * d, 1);
   const data = t.data.slice(a * width, b * width);
@@ -208,6 +218,11 @@ export async function runBatchJob(opts: BatchJobOptions): Promise<BatchSummary> 
       columns,
     };
     if (previous?.checkpoint.complete === true) {
+      // The parts are gone once a job is complete: a lost output cannot be rebuilt from them.
+      if (!(await exists(output)))
+        throw invalidArgument(
+          `${output} is missing, but its job finished (${workDir(output)} says so); add --overwrite to run the job again`,
+        );
       return {
         ...summaryBase,
         status: 'already-complete',

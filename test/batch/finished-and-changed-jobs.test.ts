@@ -3,7 +3,7 @@
 // the output holds every row exactly once.
 
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { workDir } from '../../src/batch/output-files.js';
@@ -47,6 +47,12 @@ describe('finished, changed and interrupted jobs', () => {
     assert.equal(again.status, 'already-complete');
     assert.equal(again.succeeded, rows.length);
     assert.equal((await stat(out)).mtimeMs, before.mtimeMs);
+    // A finished job whose output was removed is not reported complete.
+    await rm(out);
+    await assert.rejects(
+      runJob(iris, input, out, { mapping: { id: 'id' } }),
+      /done\.parquet is missing, but its job finished .*add --overwrite/,
+    );
     const over = await runJob(iris, input, out, { mapping: { id: 'id' }, overwrite: true });
     assert.equal(over.status, 'complete');
     assert.equal((await readTable(out)).length, rows.length);
