@@ -2,6 +2,7 @@
 // on the server's runtime, in-process, resumable, shardable. The work is in src/batch/; this file
 // parses options, loads the model through the repository (explicit mode) and reports.
 
+import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
@@ -107,6 +108,11 @@ async function runAction(opts: RunOptions): Promise<void> {
   const shard = resolveShard(opts.shardIndex, opts.shardCount);
   const output = path.resolve(shardOutputPath(opts.output, shard));
   const outputFormat = outputFormatOf(opts.output, opts.outputFormat);
+  const inputInfo = await stat(opts.input).catch(() => undefined);
+  if (inputInfo?.isDirectory() === true && path.dirname(output) === path.resolve(opts.input))
+    throw invalidArgument(
+      `--output ${output} is in the --input folder ${opts.input}: a rerun (or another shard) would read the output, its errors file and summary as input; write it to another folder`,
+    );
   const input = await resolveInput(opts.input, opts.inputFormat);
   const mapping = await mappingRequest(opts);
   const repository = new ModelRepository({

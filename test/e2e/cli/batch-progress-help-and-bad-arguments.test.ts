@@ -150,6 +150,23 @@ describe('inferd batch on the command line', { concurrency: true }, () => {
     });
   }
 
+  it('refuses an output inside the input folder (a rerun would read it as input)', async () => {
+    const r = await runCli([
+      'batch',
+      'run',
+      '-m',
+      'examples/models',
+      '--model',
+      'iris',
+      '-i',
+      dir,
+      '-o',
+      path.join(dir, 'in-input.jsonl'),
+    ]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, /--output .*in-input\.jsonl is in the --input folder .*write it to another folder/);
+  });
+
   it('refuses a mapping file with an unknown key, naming it', async () => {
     const mapping = path.join(dir, 'mapping.yaml');
     await writeFile(mapping, 'inputz:\n  input: [a, b]\n');
