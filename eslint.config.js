@@ -53,6 +53,13 @@ export default tseslint.config(
     ),
   },
   {
+    files: ['src/util/**/*.ts'],
+    rules: restrict(
+      [...ORT, ...LAYERS.protocols, ...LAYERS.server, ...LAYERS.repository, ...LAYERS.scheduler, ...LAYERS.runtime],
+      'util/ holds small platform helpers and imports no layer of the project',
+    ),
+  },
+  {
     files: ['src/runtime/**/*.ts'],
     rules: restrict(
       [...LAYERS.protocols, ...LAYERS.server, ...LAYERS.repository, ...LAYERS.scheduler],

@@ -2,28 +2,16 @@
 // generation engine sends steps — token ids per sequence plus cache bookkeeping — and gets back
 // last-position logits; the KV caches stay in the worker.
 
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { InferdError } from '../errors/index.js';
+import { startSiblingWorker } from '../util/sibling-worker.js';
 import type { CacheOps, DecoderInfo, FromDecoder, StepRow, StepTimings, ToDecoder } from './decoder-messages.js';
 import type { SessionOptionsWire } from './worker-messages.js';
 
 export type { CacheOps, DecoderInfo, StepRow, StepTimings } from './decoder-messages.js';
 
-const here = fileURLToPath(import.meta.url);
-const WORKER_FILE = path.join(path.dirname(here), `decoder-worker${path.extname(here)}`);
-
 function spawnWorker(): Worker {
-  if (WORKER_FILE.endsWith('.ts')) {
-    // From TypeScript sources (tests, tsx): Node 20 does not carry the loader into workers.
-    const url = JSON.stringify(pathToFileURL(WORKER_FILE).href);
-    return new Worker(
-      `import('tsx/esm/api').then(({ tsImport }) => tsImport(${url}, ${JSON.stringify(import.meta.url)}))`,
-      { eval: true },
-    );
-  }
-  return new Worker(WORKER_FILE);
+  return startSiblingWorker(import.meta.url, 'decoder-worker');
 }
 
 export interface StepResult {

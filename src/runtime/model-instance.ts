@@ -1,10 +1,9 @@
 // One execution instance of a model: a worker thread holding one onnxruntime session. The main
 // thread only posts tensors (buffers transferred) and awaits results; the scheduler decides when.
 
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { InferdError } from '../errors/index.js';
+import { startSiblingWorker } from '../util/sibling-worker.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Instance, InstanceMetadata, RunResult } from './instance.js';
 import { ownedView } from './owned-view.js';
@@ -15,23 +14,8 @@ const MAX_RESTARTS_PER_WINDOW = 3;
 const RESTART_WINDOW_MS = 60_000;
 import type { FromWorker, SessionOptionsWire, ToWorker, WireTensor } from './worker-messages.js';
 
-// Under a TypeScript loader (tests, tsx) this module is .ts; built, it is .js. The worker matches.
-const here = fileURLToPath(import.meta.url);
-const WORKER_FILE = path.join(path.dirname(here), `session-worker${path.extname(here)}`);
-
 function spawnWorker(): Worker {
-  if (WORKER_FILE.endsWith('.ts')) {
-    // Running from TypeScript sources (tests): Node 20 does not carry the tsx loader into worker
-    // threads, so the worker loads its entry through tsx's API. Built code never takes this path.
-    const url = JSON.stringify(pathToFileURL(WORKER_FILE).href);
-    return new Worker(
-      `import('tsx/esm/api').then(({ tsImport }) => tsImport(${url}, ${JSON.stringify(import.meta.url)}))`,
-      {
-        eval: true,
-      },
-    );
-  }
-  return new Worker(WORKER_FILE);
+  return startSiblingWorker(import.meta.url, 'session-worker');
 }
 
 interface Pending {

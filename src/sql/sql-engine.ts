@@ -9,10 +9,9 @@
 // is a few executions, not one per row.
 
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { InferdError, invalidArgument } from '../errors/index.js';
+import { startSiblingWorker } from '../util/sibling-worker.js';
 import type { InferRequest } from '../core/infer-request.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
@@ -24,20 +23,8 @@ import { planPredictFunction, sqlTypeText, type PredictFunctionSpec } from './pr
 import type { ResultFormat } from './result-format.js';
 import type { FromSqlWorker, ScoreReply, ScoreRequest, SqlWorkerData, ToSqlWorker } from './sql-messages.js';
 
-const here = fileURLToPath(import.meta.url);
-const WORKER_FILE = path.join(path.dirname(here), `sql-worker${path.extname(here)}`);
-
 function spawnWorker(data: SqlWorkerData): Worker {
-  const options = { workerData: data, transferList: [data.scorePort] };
-  if (WORKER_FILE.endsWith('.ts')) {
-    // Under tsx (tests), Node 20 does not carry the loader into worker threads (as in runtime/).
-    const url = JSON.stringify(pathToFileURL(WORKER_FILE).href);
-    return new Worker(
-      `import('tsx/esm/api').then(({ tsImport }) => tsImport(${url}, ${JSON.stringify(import.meta.url)}))`,
-      { ...options, eval: true },
-    );
-  }
-  return new Worker(WORKER_FILE, options);
+  return startSiblingWorker(import.meta.url, 'sql-worker', { workerData: data, transferList: [data.scorePort] });
 }
 
 export interface SqlEngineOptions {
