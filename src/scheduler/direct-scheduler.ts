@@ -13,8 +13,7 @@ import { batchKey, mergeInputs, splitOutputs } from './batch-formation.js';
 import { cacheKey, type ResponseCache } from './response-cache.js';
 import { ArrivalRate, ExecutionTimeModel } from './execution-time-model.js';
 import type { Scheduler } from './scheduler.js';
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { queueDeadlineError, unwatch, watchWhileQueued } from './queue-watch.js';
 
 export interface BatchingOptions {
   /** Most rows one execution may hold (the model's max_batch_size). */
@@ -167,21 +166,9 @@ export class DirectScheduler implements Scheduler {
         timer: undefined,
         done: false,
       };
-      const ms = deadlineNs === undefined ? Infinity : Math.max(0, Number(deadlineNs - process.hrtime.bigint()) / 1e6);
-      // Node clamps delays past 2^31-1 ms (about 24 days) to 1 ms; such deadlines are left to dispatch.
-      if (ms <= MAX_TIMER_MS) {
-        item.timer = setTimeout(() => this.removeQueued(item, this.deadlineError(item), 'REJECTED'), ms);
-        item.timer.unref();
-      }
-      if (request.signal !== undefined) {
-        item.onAbort = () =>
-          this.removeQueued(
-            item,
-            new InferdError('INF_ERR_CANCELLED', 'request was cancelled by the client'),
-            'CANCELED',
-          );
-        request.signal.addEventListener('abort', item.onAbort, { once: true });
-      }
+      watchWhileQueued(item, deadlineNs, this.options.defaultTimeoutUs, (i, err, reason) =>
+        this.removeQueued(i, err, reason),
+      );
       const level = request.priority === 0 ? (this.options.defaultPriorityLevel ?? 1) : request.priority;
       let q = this.queues.get(level);
       if (q === undefined) {
@@ -375,7 +362,7 @@ export class DirectScheduler implements Scheduler {
 
   private execute(items: readonly Queued[], instance: Instance, startNs: bigint): void {
     this.inFlight += items.length;
-    for (const item of items) this.detach(item);
+    for (const item of items) unwatch(item);
     const requests = items.map((i) => i.request);
     const rows = requests.map((r) => r.batchSize);
     const totalRows = rows.reduce((a, b) => a + b, 0);
@@ -432,17 +419,7 @@ export class DirectScheduler implements Scheduler {
   }
 
   private deadlineError(item: Queued): InferdError {
-    const us = item.request.timeoutUs || this.options.defaultTimeoutUs;
-    return new InferdError(
-      'INF_ERR_DEADLINE_EXCEEDED',
-      `request timed out: its ${us} µs timeout passed while it waited in the queue`,
-    );
-  }
-
-  /** Stops listening for cancellation and the deadline once a request leaves the queue. */
-  private detach(item: Queued): void {
-    if (item.onAbort !== undefined) item.request.signal?.removeEventListener('abort', item.onAbort);
-    if (item.timer !== undefined) clearTimeout(item.timer);
+    return queueDeadlineError(item.request, this.options.defaultTimeoutUs);
   }
 
   /** Cancelled or expired while waiting: taken out of its queue so it never reaches a worker. */
@@ -457,7 +434,7 @@ export class DirectScheduler implements Scheduler {
     if (item.done) return;
     item.done = true;
     this.stats.pendingChanged(-1);
-    this.detach(item);
+    unwatch(item);
     this.fail(item.request, reason);
     item.reject(err);
   }

@@ -21,8 +21,7 @@ import { assembleInputs, rowOutputs, zeroStates, type SequenceRow } from './sequ
 import { checkIdForCorrid, RecentlyEnded, sequenceKey, type EndedReason } from './sequence-ids.js';
 import { SequenceSlots, type Slot } from './sequence-slots.js';
 import type { Scheduler } from './scheduler.js';
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { MAX_TIMER_MS, queueDeadlineError, unwatch, watchWhileQueued } from './queue-watch.js';
 
 export interface SequenceSchedulerOptions {
   readonly spec: ResolvedSequenceBatching;
@@ -249,21 +248,9 @@ export class SequenceScheduler implements Scheduler {
         timer: undefined,
         done: false,
       };
-      const ms = deadlineNs === undefined ? Infinity : Math.max(0, Number(deadlineNs - process.hrtime.bigint()) / 1e6);
-      // Node clamps delays past 2^31-1 ms (about 24 days) to 1 ms; such deadlines are left to dispatch.
-      if (ms <= MAX_TIMER_MS) {
-        item.timer = setTimeout(() => this.removeQueued(item, this.deadlineError(item), 'REJECTED'), ms);
-        item.timer.unref();
-      }
-      if (request.signal !== undefined) {
-        item.onAbort = () =>
-          this.removeQueued(
-            item,
-            new InferdError('INF_ERR_CANCELLED', 'request was cancelled by the client'),
-            'CANCELED',
-          );
-        request.signal.addEventListener('abort', item.onAbort, { once: true });
-      }
+      watchWhileQueued(item, deadlineNs, this.options.defaultTimeoutUs, (i, err, reason) =>
+        this.removeQueued(i, err, reason),
+      );
       sequence.queue.push(item);
       this.queued++;
       this.stats.pendingChanged(1);
@@ -385,7 +372,7 @@ export class SequenceScheduler implements Scheduler {
     for (const item of running) {
       item.sequence.queue.shift();
       item.sequence.running = true;
-      this.detach(item);
+      unwatch(item);
       this.queued--;
       this.inFlight++;
     }
@@ -505,16 +492,7 @@ export class SequenceScheduler implements Scheduler {
   }
 
   private deadlineError(item: Pending): InferdError {
-    const us = item.request.timeoutUs || this.options.defaultTimeoutUs;
-    return new InferdError(
-      'INF_ERR_DEADLINE_EXCEEDED',
-      `request timed out: its ${us} µs timeout passed while it waited in the queue`,
-    );
-  }
-
-  private detach(item: Pending): void {
-    if (item.onAbort !== undefined) item.request.signal?.removeEventListener('abort', item.onAbort);
-    if (item.timer !== undefined) clearTimeout(item.timer);
+    return queueDeadlineError(item.request, this.options.defaultTimeoutUs);
   }
 
   /**
@@ -539,7 +517,7 @@ export class SequenceScheduler implements Scheduler {
     if (item.done) return;
     item.done = true;
     this.stats.pendingChanged(-1);
-    this.detach(item);
+    unwatch(item);
     this.fail(item.request, reason);
     item.reject(err);
   }
