@@ -19,6 +19,7 @@ import { DecoderSession } from '../src/runtime/decoder-session.js';
 import type { SessionOptionsWire } from '../src/runtime/worker-messages.js';
 import { describeMachine } from './lib/machine.js';
 import { markdownTable } from './lib/overhead-report.js';
+import { percentileOfMs } from './lib/latency-stats.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const MODEL_DIR = path.join(REPO_ROOT, 'examples', 'models', 'kjv-tiny', '1');
@@ -50,12 +51,6 @@ interface CaseResult {
   readonly itlP99Ms: number;
 }
 
-function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
-
 function summarize(
   label: string,
   concurrency: number,
@@ -71,11 +66,11 @@ function summarize(
     outputTokens: tokens,
     seconds,
     tokensPerSecond: tokens / seconds,
-    ttftP50Ms: percentile(l.ttftMs, 50),
-    ttftP99Ms: percentile(l.ttftMs, 99),
-    tpotP50Ms: percentile(l.tpotMs, 50),
-    itlP50Ms: percentile(l.itlMs, 50),
-    itlP99Ms: percentile(l.itlMs, 99),
+    ttftP50Ms: percentileOfMs(l.ttftMs, 50),
+    ttftP99Ms: percentileOfMs(l.ttftMs, 99),
+    tpotP50Ms: percentileOfMs(l.tpotMs, 50),
+    itlP50Ms: percentileOfMs(l.itlMs, 50),
+    itlP99Ms: percentileOfMs(l.itlMs, 99),
   };
 }
 

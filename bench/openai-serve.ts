@@ -14,6 +14,7 @@ import { startServer, type RunningServer } from '../src/server.js';
 import { makeRepository, removeRepository } from '../test/helpers/test-server.js';
 import { describeMachine } from './lib/machine.js';
 import { markdownTable } from './lib/overhead-report.js';
+import { percentileOfMs } from './lib/latency-stats.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const MODEL_DIR = path.join(REPO_ROOT, 'examples', 'models', 'kjv-tiny');
@@ -43,12 +44,6 @@ interface CaseResult {
   readonly tpotP50Ms: number;
   readonly itlP50Ms: number;
   readonly itlP99Ms: number;
-}
-
-function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
 const msSince = (t: bigint): number => Number(process.hrtime.bigint() - t) / 1e6;
@@ -162,23 +157,23 @@ async function runCase(
     outputTokens,
     seconds,
     tokensPerSecond: tokens / seconds,
-    ttftP50Ms: percentile(
+    ttftP50Ms: percentileOfMs(
       samples.map((s) => s.ttftMs),
       50,
     ),
-    ttftP99Ms: percentile(
+    ttftP99Ms: percentileOfMs(
       samples.map((s) => s.ttftMs),
       99,
     ),
-    tpotP50Ms: percentile(
+    tpotP50Ms: percentileOfMs(
       samples.map((s) => (s.e2eMs - s.ttftMs) / Math.max(1, s.tokens - 1)),
       50,
     ),
-    itlP50Ms: percentile(
+    itlP50Ms: percentileOfMs(
       samples.flatMap((s) => s.itlMs),
       50,
     ),
-    itlP99Ms: percentile(
+    itlP99Ms: percentileOfMs(
       samples.flatMap((s) => s.itlMs),
       99,
     ),
