@@ -14,8 +14,8 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ModelStats } from '../observability/model-stats.js';
 import { InlineInstance, instanceCount, ModelInstance, sessionOptionsFor, type Instance } from '../runtime/index.js';
-import { DirectScheduler } from '../scheduler/direct-scheduler.js';
-import { SequenceScheduler } from '../scheduler/sequence-scheduler.js';
+import { DynamicBatcher } from '../scheduler/dynamic-batcher.js';
+import { SequenceBatcher } from '../scheduler/sequence-batcher.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { ResponseCache } from '../scheduler/response-cache.js';
 import {
@@ -424,13 +424,13 @@ export class ModelRepository {
     const sequenceBatching = config.sequenceBatching;
     const scheduler: Scheduler =
       sequenceBatching !== undefined
-        ? new SequenceScheduler(instances, stats, {
+        ? new SequenceBatcher(instances, stats, {
             spec: sequenceBatching,
             maxBatchSize: config.maxBatchSize,
             maxQueueSize: config.queuePolicy.maxQueueSize,
             defaultTimeoutUs: config.queuePolicy.defaultTimeoutMicroseconds,
           })
-        : new DirectScheduler(instances, stats, {
+        : new DynamicBatcher(instances, stats, {
             ...(config.responseCache && this.options.cache !== undefined ? { cache: this.options.cache } : {}),
             ...(config.dynamicBatching === undefined
               ? {}

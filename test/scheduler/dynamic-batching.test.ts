@@ -8,7 +8,7 @@ import type { InferRequest } from '../../src/core/infer-request.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { ModelStats } from '../../src/observability/model-stats.js';
 import { ModelInstance } from '../../src/runtime/index.js';
-import { DirectScheduler, type BatchingOptions } from '../../src/scheduler/direct-scheduler.js';
+import { DynamicBatcher, type BatchingOptions } from '../../src/scheduler/dynamic-batcher.js';
 import { EXAMPLES_DIR } from '../helpers/test-server.js';
 
 const OPTIONS = {
@@ -55,9 +55,9 @@ describe('dynamic batching', () => {
   });
   after(async () => instance.close());
 
-  function scheduler(batching: BatchingOptions): { s: DirectScheduler; stats: ModelStats } {
+  function scheduler(batching: BatchingOptions): { s: DynamicBatcher; stats: ModelStats } {
     const stats = new ModelStats('identity_fp32', '1', new Metrics());
-    return { s: new DirectScheduler([instance], stats, { maxQueueSize: 64, defaultTimeoutUs: 0, batching }), stats };
+    return { s: new DynamicBatcher([instance], stats, { maxQueueSize: 64, defaultTimeoutUs: 0, batching }), stats };
   }
 
   it('merges requests that arrive together into one execution, each getting exactly its own rows', async () => {

@@ -1,10 +1,10 @@
-// Builds a DirectScheduler over real instances of the slow test model, with fresh stats.
+// Builds a DynamicBatcher over real instances of the slow test model, with fresh stats.
 
 import path from 'node:path';
 import { Metrics } from '../../src/observability/metrics.js';
 import { ModelStats } from '../../src/observability/model-stats.js';
 import { ModelInstance } from '../../src/runtime/index.js';
-import { DirectScheduler, type SchedulerOptions } from '../../src/scheduler/direct-scheduler.js';
+import { DynamicBatcher, type SchedulerOptions } from '../../src/scheduler/dynamic-batcher.js';
 import type { InferRequest } from '../../src/core/infer-request.js';
 import { slowModel } from '../fixtures/slow-model.js';
 import { makeRepository, removeRepository } from '../helpers/test-server.js';
@@ -12,7 +12,7 @@ import { makeRepository, removeRepository } from '../helpers/test-server.js';
 export const N = 256;
 
 export interface Fixture {
-  readonly scheduler: DirectScheduler;
+  readonly scheduler: DynamicBatcher;
   readonly stats: ModelStats;
   close(): Promise<void>;
 }
@@ -30,7 +30,7 @@ export async function schedulerFixture(options: Partial<SchedulerOptions> = {}, 
     ),
   );
   const stats = new ModelStats('slow', '1', new Metrics());
-  const scheduler = new DirectScheduler(
+  const scheduler = new DynamicBatcher(
     loaded.map((l) => l.instance),
     stats,
     { maxQueueSize: 16, defaultTimeoutUs: 0, ...options },

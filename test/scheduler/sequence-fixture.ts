@@ -1,4 +1,4 @@
-// Builds a SequenceScheduler over real instances of a stateful test model, its config resolved
+// Builds a SequenceBatcher over real instances of a stateful test model, its config resolved
 // exactly as the repository resolves it, with fresh stats; and requests for the accumulators.
 
 import path from 'node:path';
@@ -9,13 +9,13 @@ import { ModelStats } from '../../src/observability/model-stats.js';
 import { readModelConfig, resolveModelConfig } from '../../src/repository/model-config-loader.js';
 import { scanModelFolder } from '../../src/repository/repository-scanner.js';
 import { InlineInstance, ModelInstance, type Instance } from '../../src/runtime/index.js';
-import { SequenceScheduler } from '../../src/scheduler/sequence-scheduler.js';
+import { SequenceBatcher } from '../../src/scheduler/sequence-batcher.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import type { ExampleFile } from '../../tools/examples/example-models.js';
 import { makeRepository, removeRepository } from '../helpers/test-server.js';
 
 export interface SequenceFixture {
-  readonly scheduler: SequenceScheduler;
+  readonly scheduler: SequenceBatcher;
   readonly stats: ModelStats;
   readonly config: ResolvedModelConfig;
   close(): Promise<void>;
@@ -55,7 +55,7 @@ export async function sequenceFixture(
   if (spec === undefined) throw new Error('the model has no sequence_batching');
   const instances: Instance[] = loaded.map((l) => l.instance);
   const stats = new ModelStats(name, '1', new Metrics());
-  const scheduler = new SequenceScheduler(instances, stats, {
+  const scheduler = new SequenceBatcher(instances, stats, {
     spec,
     maxBatchSize: config.maxBatchSize,
     maxQueueSize: config.queuePolicy.maxQueueSize,

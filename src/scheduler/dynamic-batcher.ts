@@ -56,7 +56,7 @@ interface Queued {
   done: boolean;
 }
 
-export class DirectScheduler implements Scheduler {
+export class DynamicBatcher implements Scheduler {
   private readonly idle: Instance[];
   /** One FIFO per priority level present; lower number first. */
   private readonly queues = new Map<number, Queued[]>();

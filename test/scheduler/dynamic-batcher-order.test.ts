@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { request, schedulerFixture, type Fixture } from './scheduler-fixture.js';
 
-describe('DirectScheduler ordering', () => {
+describe('DynamicBatcher ordering', () => {
   let f: Fixture;
   before(async () => (f = await schedulerFixture()));
   after(async () => f.close());

@@ -1,6 +1,6 @@
 // A sequence's life in the batcher: requests for unknown, ended or expired ids are refused with
 // the reason; sequences beyond the slots wait in the backlog until END (or idleness) frees one;
-// deadlines, cancellation, a full queue and drain behave as in the direct scheduler.
+// deadlines, cancellation, a full queue and drain behave as in the dynamic batcher.
 
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';

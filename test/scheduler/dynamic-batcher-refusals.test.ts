@@ -9,7 +9,7 @@ function code(err: unknown): string | undefined {
   return (err as { code?: string }).code;
 }
 
-describe('DirectScheduler refusals', () => {
+describe('DynamicBatcher refusals', () => {
   let f: Fixture;
   before(async () => (f = await schedulerFixture({ maxQueueSize: 2 })));
   after(async () => f.close());
@@ -70,7 +70,7 @@ describe('DirectScheduler refusals', () => {
   });
 });
 
-describe('DirectScheduler drain', () => {
+describe('DynamicBatcher drain', () => {
   it('finishes queued and running work, then refuses new requests as unavailable', async () => {
     const f = await schedulerFixture();
     try {

@@ -23,7 +23,7 @@ import { SequenceSlots, type Slot } from './sequence-slots.js';
 import type { Scheduler } from './scheduler.js';
 import { MAX_TIMER_MS, queueDeadlineError, unwatch, watchWhileQueued } from './queue-watch.js';
 
-export interface SequenceSchedulerOptions {
+export interface SequenceBatcherOptions {
   readonly spec: ResolvedSequenceBatching;
   /** The model's max_batch_size: rows per execution (0: no batch dimension, one request per run). */
   readonly maxBatchSize: number;
@@ -66,7 +66,7 @@ interface Pending {
   done: boolean;
 }
 
-export class SequenceScheduler implements Scheduler {
+export class SequenceBatcher implements Scheduler {
   private readonly spec: ResolvedSequenceBatching;
   private readonly rowsPerRun: number;
   /** Active and backlogged sequences by key. */
@@ -85,7 +85,7 @@ export class SequenceScheduler implements Scheduler {
   constructor(
     private readonly instances: readonly Instance[],
     private readonly stats: ModelStats,
-    private readonly options: SequenceSchedulerOptions,
+    private readonly options: SequenceBatcherOptions,
   ) {
     this.spec = options.spec;
     this.rowsPerRun = Math.max(1, options.maxBatchSize);
