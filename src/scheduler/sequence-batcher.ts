@@ -9,7 +9,7 @@
 // rows with READY false and zero inputs.
 
 import { InferdError, invalidArgument } from '../errors/index.js';
-import { assertStringTensorCarriable, type Instance } from '../runtime/index.js';
+import type { Instance } from '../runtime/index.js';
 import type { ModelStats } from '../observability/model-stats.js';
 import type { FailureReason } from '../observability/metrics.js';
 import type { InferRequest, InferResult } from '../core/infer-request.js';
@@ -20,19 +20,17 @@ import { batchKey } from './batch-formation.js';
 import { assembleInputs, rowOutputs, zeroStates, type SequenceRow } from './sequence-tensors.js';
 import { checkIdForCorrid, RecentlyEnded, sequenceKey, type EndedReason } from './sequence-ids.js';
 import { SequenceSlots, type Slot } from './sequence-slots.js';
-import type { Scheduler } from './scheduler.js';
-import { MAX_TIMER_MS, queueDeadlineError, unwatch, watchWhileQueued } from './queue-watch.js';
+import { MAX_TIMER_MS } from './clock.js';
+import { SchedulerBase, type SchedulerBaseOptions, type Waiting } from './scheduler-base.js';
 
-export interface SequenceBatcherOptions {
+/**
+ * `maxQueueSize` counts requests waiting in sequences' queues and the backlog together; more get
+ * 429, except a first waiting request of a sequence that holds a slot.
+ */
+export interface SequenceBatcherOptions extends SchedulerBaseOptions {
   readonly spec: ResolvedSequenceBatching;
   /** The model's max_batch_size: rows per execution (0: no batch dimension, one request per run). */
   readonly maxBatchSize: number;
-  /**
-   * Requests that may wait, in sequences' queues and the backlog together; more get 429 (except a
-   * first waiting request of a sequence that holds a slot).
-   */
-  readonly maxQueueSize: number;
-  readonly defaultTimeoutUs: number;
 }
 
 interface Sequence {
@@ -49,54 +47,37 @@ interface Sequence {
   idleSinceNs: bigint;
 }
 
-interface Pending {
-  readonly request: InferRequest;
+interface Pending extends Waiting {
   readonly sequence: Sequence;
-  readonly deadlineNs: bigint | undefined;
   /** Requests with equal keys can share an execution. */
   readonly key: string;
-  readonly enqueuedNs: bigint;
   /** Runs from the initial state with START true (a dropped START passes this on to the next request). */
   start: boolean;
   readonly end: boolean;
-  resolve(result: InferResult): void;
-  reject(err: Error): void;
-  onAbort: (() => void) | undefined;
-  timer: NodeJS.Timeout | undefined;
-  done: boolean;
 }
 
-export class SequenceBatcher implements Scheduler {
+export class SequenceBatcher extends SchedulerBase<Pending> {
   private readonly spec: ResolvedSequenceBatching;
   private readonly rowsPerRun: number;
   /** Active and backlogged sequences by key. */
   private readonly sequences = new Map<string, Sequence>();
   private readonly slots: SequenceSlots<Sequence>;
-  private readonly idle: number[];
   private readonly recentlyEnded = new RecentlyEnded();
   private readonly idleNs: bigint;
-  private queued = 0;
-  private inFlight = 0;
-  private draining = false;
-  private drainWaiters: (() => void)[] = [];
-  private delayTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** A dropped request may unblock the next one of its sequence. */
+  protected override readonly dispatchAfterRemoval = true;
 
   constructor(
-    private readonly instances: readonly Instance[],
-    private readonly stats: ModelStats,
+    instances: readonly Instance[],
+    stats: ModelStats,
     private readonly options: SequenceBatcherOptions,
   ) {
+    super(instances, stats, options);
     this.spec = options.spec;
     this.rowsPerRun = Math.max(1, options.maxBatchSize);
-    this.idle = instances.map((_, i) => i);
     this.idleNs = BigInt(this.spec.maxSequenceIdleMicroseconds) * 1000n;
     this.slots = new SequenceSlots(this.spec.strategy, instances.length, this.rowsPerRun);
-  }
-
-  /** Requests queued or executing. */
-  get pending(): number {
-    return this.queued + this.inFlight;
   }
 
   /** Sequences holding a slot. */
@@ -110,11 +91,7 @@ export class SequenceBatcher implements Scheduler {
   }
 
   infer(request: InferRequest): Promise<InferResult> {
-    if (this.draining) {
-      return Promise.reject(
-        new InferdError('INF_ERR_UNAVAILABLE', `model '${this.stats.name}' version ${this.stats.version} is unloading`),
-      );
-    }
+    if (this.draining) return Promise.reject(this.unloadingError());
     const control = request.sequence;
     let sequence: Sequence | undefined;
     try {
@@ -123,10 +100,7 @@ export class SequenceBatcher implements Scheduler {
           `model '${this.stats.name}' is stateful (sequence_batching): every request needs a "sequence_id", and a sequence's first request "sequence_start": true`,
         );
       }
-      if (request.signal?.aborted === true) {
-        this.fail(request, 'CANCELED');
-        return Promise.reject(new InferdError('INF_ERR_CANCELLED', 'request was cancelled by the client'));
-      }
+      if (request.signal?.aborted === true) return this.refuse(request, this.cancelledError(), 'CANCELED');
       if (this.options.maxBatchSize > 0 && request.batchSize !== 1) {
         throw invalidArgument(
           `a request of a sequence holds one batch row; sequence ${sequenceIdText(control.id)} sent batch size ${request.batchSize}`,
@@ -136,7 +110,7 @@ export class SequenceBatcher implements Scheduler {
         control.id,
         this.spec.controls.find((c) => c.kind === 'CORRID'),
       );
-      for (const t of request.inputs) assertStringTensorCarriable(t);
+      this.checkCarriable(request);
       const key = sequenceKey(control.id);
       sequence = this.sequences.get(key);
       if (!control.start) {
@@ -144,22 +118,12 @@ export class SequenceBatcher implements Scheduler {
         if (sequence.endRequested) throw this.inactiveError(control.id, 'ended');
       }
     } catch (err) {
-      this.fail(request, 'OTHER');
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return this.refuse(request, err, 'OTHER');
     }
     // A sequence holding a slot may always queue one request, so a full backlog never locks out
     // the requests that would end the running sequences and free their slots.
     const exempt = sequence?.slot !== undefined && sequence.queue.length === 0;
-    if (this.queued >= this.options.maxQueueSize && !exempt) {
-      this.fail(request, 'REJECTED');
-      return Promise.reject(
-        new InferdError(
-          'INF_ERR_QUEUE_FULL',
-          `queue for model '${this.stats.name}' is full (${this.options.maxQueueSize} requests waiting)`,
-          { headers: { 'retry-after': '1' } },
-        ),
-      );
-    }
+    if (this.queueFull && !exempt) return this.refuse(request, this.queueFullError(), 'REJECTED');
     if (sequence === undefined) sequence = this.open(control.id);
     // START on an active id restarts it: the request runs after those already queued, from the
     // initial state; the sequence keeps its slot.
@@ -168,21 +132,16 @@ export class SequenceBatcher implements Scheduler {
     return this.enqueue(sequence, request, control.start, control.end);
   }
 
-  /** Refuses new requests, frees idle sequences and resolves once everything queued has run. */
-  drain(): Promise<void> {
-    this.draining = true;
-    if (this.delayTimer !== undefined) {
-      clearTimeout(this.delayTimer);
-      this.delayTimer = undefined;
-    }
-    // No request can arrive any more: idle sequences give their slots to the backlog now.
+  /** No request can arrive any more: idle sequences give their slots to the backlog now. */
+  protected override onDrain(): void {
     for (const [, s] of [...this.slots.seated()]) if (this.isIdle(s)) this.free(s, 'expired');
-    this.dispatch();
-    if (this.pending === 0) {
-      this.checkDrained();
-      return Promise.resolve();
+  }
+
+  protected override onDrained(): void {
+    if (this.idleTimer !== undefined) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
     }
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
   private inactiveError(id: bigint | string, reason: EndedReason | undefined): InferdError {
@@ -207,7 +166,7 @@ export class SequenceBatcher implements Scheduler {
       running: false,
       states: undefined,
       endRequested: false,
-      idleSinceNs: process.hrtime.bigint(),
+      idleSinceNs: this.clock.nowNs(),
     };
     this.sequences.set(key, sequence);
     this.recentlyEnded.forget(key);
@@ -231,34 +190,11 @@ export class SequenceBatcher implements Scheduler {
   }
 
   private enqueue(sequence: Sequence, request: InferRequest, start: boolean, end: boolean): Promise<InferResult> {
-    const timeoutUs = request.timeoutUs > 0 ? request.timeoutUs : this.options.defaultTimeoutUs;
-    const deadlineNs = timeoutUs > 0 ? request.arrivalNs + BigInt(timeoutUs) * 1000n : undefined;
-    return new Promise<InferResult>((resolve, reject) => {
-      const item: Pending = {
-        request,
-        sequence,
-        deadlineNs,
-        key: this.options.maxBatchSize > 0 ? batchKey(request) : '',
-        enqueuedNs: process.hrtime.bigint(),
-        start,
-        end,
-        resolve,
-        reject,
-        onAbort: undefined,
-        timer: undefined,
-        done: false,
-      };
-      watchWhileQueued(item, deadlineNs, this.options.defaultTimeoutUs, (i, err, reason) =>
-        this.removeQueued(i, err, reason),
-      );
-      sequence.queue.push(item);
-      this.queued++;
-      this.stats.pendingChanged(1);
-      this.dispatch();
-    });
+    const extra = { sequence, key: this.options.maxBatchSize > 0 ? batchKey(request) : '', start, end };
+    return this.wait(request, this.deadlineOf(request), extra, (item) => sequence.queue.push(item));
   }
 
-  private dispatch(): void {
+  protected override dispatch(): void {
     if (this.spec.strategy.kind === 'direct') {
       for (const instance of [...this.idle])
         this.dispatchDirect(instance, this.spec.strategy.maxQueueDelayMicroseconds);
@@ -267,32 +203,19 @@ export class SequenceBatcher implements Scheduler {
         // Each pass starts one execution.
       }
     }
-    if (this.delayTimer !== undefined && this.queued === 0) {
-      clearTimeout(this.delayTimer);
-      this.delayTimer = undefined;
-    }
-    if (this.idle.length === 0 && this.inFlight === 0 && this.queued > 0) {
-      // Every instance is gone for good: nothing will ever run these requests.
-      for (const sequence of [...this.sequences.values()]) {
-        for (const item of [...sequence.queue]) {
-          this.removeQueued(
-            item,
-            new InferdError('INF_ERR_UNAVAILABLE', `model '${this.stats.name}' has no running instance`),
-            'OTHER',
-            false,
-          );
-        }
-      }
-    }
-    this.checkDrained();
+    this.afterDispatch();
+  }
+
+  protected override waitingItems(): Iterable<Pending> {
+    return [...this.sequences.values()].flatMap((sequence) => sequence.queue);
   }
 
   /** The head request of a sequence that may run now, dropping heads whose deadline has passed. */
   private readyHead(sequence: Sequence, now: bigint): Pending | undefined {
     if (sequence.running) return undefined;
     let head = sequence.queue[0];
-    while (head !== undefined && head.deadlineNs !== undefined && now > head.deadlineNs) {
-      this.removeQueued(head, this.deadlineError(head), 'REJECTED', false);
+    while (head !== undefined && this.expired(head, now)) {
+      this.removeQueued(head, this.deadlineError(head), 'REJECTED');
       head = sequence.queue[0];
     }
     return head;
@@ -302,7 +225,7 @@ export class SequenceBatcher implements Scheduler {
   private dispatchOldest(): boolean {
     const strategy = this.spec.strategy;
     if (strategy.kind !== 'oldest') return false;
-    const now = process.hrtime.bigint();
+    const now = this.clock.nowNs();
     const ready: Pending[] = [];
     let waiting = 0;
     for (const [, sequence] of this.slots.seated()) {
@@ -330,7 +253,7 @@ export class SequenceBatcher implements Scheduler {
 
   /** Direct strategy: the instance runs its own slots' ready heads, each in its slot's row. */
   private dispatchDirect(instance: number, maxQueueDelayUs: number): void {
-    const now = process.hrtime.bigint();
+    const now = this.clock.nowNs();
     const ready: Pending[] = [];
     let occupied = 0;
     for (const [slot, sequence] of this.slots.seated()) {
@@ -355,31 +278,21 @@ export class SequenceBatcher implements Scheduler {
     if (this.draining || rows >= target || delayUs <= 0) return false;
     const leftNs = delayUs * 1000 - Number(now - oldestNs);
     if (leftNs <= 0) return false;
-    if (this.delayTimer === undefined) {
-      this.delayTimer = setTimeout(() => {
-        this.delayTimer = undefined;
-        this.dispatch();
-      }, leftNs / 1e6);
-      this.delayTimer.unref();
-    }
+    this.wakeIn(leftNs / 1e6);
     return true;
   }
 
   private execute(instanceIndex: number, items: readonly (Pending | undefined)[]): void {
     const instance = this.instances[instanceIndex];
     const running = items.filter((p): p is Pending => p !== undefined);
-    const startNs = process.hrtime.bigint();
+    const startNs = this.clock.nowNs();
     for (const item of running) {
       item.sequence.queue.shift();
       item.sequence.running = true;
-      unwatch(item);
       this.queued--;
-      this.inFlight++;
+      this.started(item);
     }
-    const finish = (): void => {
-      this.inFlight -= running.length;
-      if (instance?.alive === true) this.idle.push(instanceIndex);
-    };
+    const finish = (): void => this.finished(running.length, instanceIndex);
     let inputs: Tensor[];
     try {
       if (instance === undefined) throw new InferdError('INF_ERR_INTERNAL', `no instance ${instanceIndex}`);
@@ -401,7 +314,7 @@ export class SequenceBatcher implements Scheduler {
       (result) => {
         finish();
         this.stats.recordExecution(result.timings, running.length);
-        const end = process.hrtime.bigint();
+        const end = this.clock.nowNs();
         items.forEach((item, row) => {
           if (item === undefined) return;
           let outputs: Tensor[];
@@ -413,12 +326,7 @@ export class SequenceBatcher implements Scheduler {
             this.settleRun(item, err, 'BACKEND');
             return;
           }
-          item.done = true;
-          this.stats.pendingChanged(-1);
-          const queueNs = Number(startNs - item.request.arrivalNs);
-          const requestNs = Number(end - item.request.arrivalNs);
-          this.stats.recordSuccess({ requestNs, queueNs, ...result.timings }, item.request.batchSize);
-          item.resolve({ outputs, timings: { ...result.timings, queueNs } });
+          this.settleSuccess(item, outputs, result.timings, startNs, end);
           this.ran(item.sequence);
         });
         this.dispatch();
@@ -441,7 +349,7 @@ export class SequenceBatcher implements Scheduler {
   /** A request that reached an instance failed: the sequence keeps the state it had before it. */
   private settleRun(item: Pending, err: unknown, reason: FailureReason): void {
     if (item.start) item.sequence.states = undefined;
-    this.settleError(item, err instanceof Error ? err : new Error(String(err)), reason);
+    this.settleError(item, err, reason);
     this.ran(item.sequence);
   }
 
@@ -462,7 +370,7 @@ export class SequenceBatcher implements Scheduler {
     if (sequence.endRequested) this.free(sequence, 'ended');
     else if (this.draining) this.free(sequence, 'expired');
     else {
-      sequence.idleSinceNs = process.hrtime.bigint();
+      sequence.idleSinceNs = this.clock.nowNs();
       this.armIdleTimer(sequence.idleSinceNs + this.idleNs);
     }
   }
@@ -470,7 +378,7 @@ export class SequenceBatcher implements Scheduler {
   /** One timer for the earliest idle deadline; when it fires every overdue sequence is freed. */
   private armIdleTimer(atNs: bigint): void {
     if (this.idleTimer !== undefined) return;
-    const ms = Math.min(MAX_TIMER_MS, Math.max(0, Number(atNs - process.hrtime.bigint()) / 1e6));
+    const ms = Math.min(MAX_TIMER_MS, Math.max(0, Number(atNs - this.clock.nowNs()) / 1e6));
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
       this.expireIdle();
@@ -479,7 +387,7 @@ export class SequenceBatcher implements Scheduler {
   }
 
   private expireIdle(): void {
-    const now = process.hrtime.bigint();
+    const now = this.clock.nowNs();
     let next: bigint | undefined;
     for (const [, sequence] of [...this.slots.seated()]) {
       if (!this.isIdle(sequence)) continue;
@@ -491,48 +399,18 @@ export class SequenceBatcher implements Scheduler {
     this.dispatch();
   }
 
-  private deadlineError(item: Pending): InferdError {
-    return queueDeadlineError(item.request, this.options.defaultTimeoutUs);
-  }
-
-  /**
-   * Cancelled or expired while waiting: taken out of its sequence's queue so it never runs. A
-   * dropped START passes its reset on to the sequence's next request.
-   */
-  private removeQueued(item: Pending, err: InferdError, reason: FailureReason, redispatch = true): void {
-    if (item.done) return;
+  /** A dropped START passes its reset on to the sequence's next request. */
+  protected override unqueue(item: Pending): boolean {
     const queue = item.sequence.queue;
     const i = queue.indexOf(item);
-    if (i < 0) return;
+    if (i < 0) return false;
     queue.splice(i, 1);
-    this.queued--;
     const next = queue[i];
     if (item.start && next !== undefined) next.start = true;
-    this.settleError(item, err, reason);
+    return true;
+  }
+
+  protected override onUnqueued(item: Pending): void {
     this.settled(item.sequence);
-    if (redispatch) this.dispatch();
-  }
-
-  private settleError(item: Pending, err: Error, reason: FailureReason): void {
-    if (item.done) return;
-    item.done = true;
-    this.stats.pendingChanged(-1);
-    unwatch(item);
-    this.fail(item.request, reason);
-    item.reject(err);
-  }
-
-  private fail(request: InferRequest, reason: FailureReason): void {
-    this.stats.recordFailure(Number(process.hrtime.bigint() - request.arrivalNs), reason);
-  }
-
-  private checkDrained(): void {
-    if (!this.draining || this.pending !== 0) return;
-    if (this.idleTimer !== undefined) {
-      clearTimeout(this.idleTimer);
-      this.idleTimer = undefined;
-    }
-    for (const w of this.drainWaiters) w();
-    this.drainWaiters = [];
   }
 }
