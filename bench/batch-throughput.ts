@@ -29,6 +29,7 @@ import { GraphBuilder } from '../tools/onnx/onnx-builder.js';
 import { describeMachine } from './lib/machine.js';
 import { markdownTable } from './lib/overhead-report.js';
 import { serverSessionOptions } from './lib/raw-session.js';
+import { requireKind } from '../src/model-kinds/serving-kinds.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const WIDTH = 256;
@@ -97,7 +98,7 @@ async function child(repo: string, model: string, input: string, output: string,
     allowSpinning: false,
   });
   await repository.start();
-  const mv = repository.resolve(model);
+  const mv = requireKind(repository.resolve(model), 'v2 infer');
   const s = await runBatchJob({
     model: mv,
     input: await resolveInput(input),

@@ -9,7 +9,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { TextGenerationEngine } from '../src/generation/engine-types.js';
-import type { EngineVersion } from '../src/protocols/openai/engine-lookup.js';
+import { requireKind } from '../src/model-kinds/serving-kinds.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { makeRepository, removeRepository } from '../test/helpers/test-server.js';
 import { describeMachine } from './lib/machine.js';
@@ -224,8 +224,7 @@ async function main(): Promise<void> {
       modelControlMode: 'explicit',
       loadModels: ['kjv-tiny'],
     });
-    const engine = (server.repository.resolve('kjv-tiny') as EngineVersion).textGeneration;
-    if (engine === undefined) throw new Error('kjv-tiny did not load as a text-generation model');
+    const engine = requireKind(server.repository.resolve('kjv-tiny'), 'completions').textGeneration;
     // Eight verses as prompts, tokenized with the model's tokenizer (a few dozen tokens each).
     const verses = [
       'In the beginning God created the heaven and the earth.',

@@ -3,7 +3,8 @@
 
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { readModelConfig, resolveExecution } from '../../src/repository/model-config-loader.js';
+import { readModelConfig } from '../../src/config/model-config-file.js';
+import { resolveExecution } from '../../src/config/model-config-resolver.js';
 import { MODEL_FILE, scanModelFolder } from '../../src/repository/repository-scanner.js';
 import { sessionOptionsFor } from '../../src/runtime/session-options.js';
 import type { SessionOptionsWire } from '../../src/runtime/worker-messages.js';

@@ -10,7 +10,7 @@ import { setMaxListeners } from 'node:events';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { toInferdError, type InferdError } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
-import type { ModelVersion } from '../repository/model-version.js';
+import type { ModelVersion } from '../model-kinds/model-version.js';
 import { badRequest } from './batch-api-error.js';
 import { isOpenAIRequestUrl } from '../protocols/openai/openai-request.js';
 import { parseInferUrl } from './batch-endpoints.js';

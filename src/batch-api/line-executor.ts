@@ -8,7 +8,8 @@ import { decodeInferBody } from '../protocols/kserve-http/infer-request-decoder.
 import { encodeInferResponse, outputNamesFor } from '../protocols/kserve-http/infer-response-encoder.js';
 import { runOpenAIRequest, type OpenAIRequestUrl } from '../protocols/openai/openai-request.js';
 import type { ModelRepository } from '../repository/model-repository.js';
-import type { ModelVersion } from '../repository/model-version.js';
+import type { ModelVersion } from '../model-kinds/model-version.js';
+import { requireKind } from '../model-kinds/serving-kinds.js';
 import type { InferTarget } from './batch-endpoints.js';
 
 /** Batch lines queue at the lowest level there is: every real-time request is served before them. */
@@ -60,8 +61,9 @@ export class LineExecutor {
    * (a bad body: 400, a model error: 500); rejects with the InferdError when the refusal is
    * retryable (see isRetryable) or the run was cancelled through `signal`.
    */
-  async run(mv: ModelVersion, body: unknown, requestId: string, signal: AbortSignal): Promise<LineResponse> {
+  async run(version: ModelVersion, body: unknown, requestId: string, signal: AbortSignal): Promise<LineResponse> {
     try {
+      const mv = requireKind(version, 'v2 infer');
       const decoded = decodeInferBody(mv.config, Buffer.from(JSON.stringify(body), 'utf8'), undefined, {
         maxTensorBytes: this.maxTensorBytes,
       });

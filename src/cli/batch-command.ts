@@ -19,6 +19,7 @@ import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { ModelRepository } from '../repository/model-repository.js';
 import { collect, integer, positiveNumber } from './parse-options.js';
+import { requireKind } from '../model-kinds/serving-kinds.js';
 
 interface RunOptions {
   modelRepository: string;
@@ -128,7 +129,7 @@ async function runAction(opts: RunOptions): Promise<void> {
   });
   try {
     await repository.start();
-    const mv = repository.resolve(opts.model, opts.modelVersion);
+    const mv = requireKind(repository.resolve(opts.model, opts.modelVersion), 'v2 infer');
     const summary = await runBatchJob({
       model: mv,
       input,

@@ -9,7 +9,7 @@ import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { modelConfigView } from '../protocols/common/model-views.js';
 import { ModelRepository } from '../repository/model-repository.js';
-import type { RepositoryIndexEntry } from '../repository/model-version.js';
+import type { RepositoryIndexEntry } from '../repository/model-state.js';
 
 async function withRepository<T>(
   repo: string,

@@ -4,48 +4,28 @@
 
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { formatIssues, type ConfigIssue } from '../config/config-issues.js';
+import { readModelConfig, type Loaded } from '../config/model-config-file.js';
 import type { ParsedModelConfig } from '../config/model-config-schema.js';
 import { InferdError, invalidArgument } from '../errors/index.js';
-import type { EmbeddingEngine } from '../generation/engine-types.js';
-import { createEmbeddingEngine } from '../generation/embedding-engine.js';
+import type { ModelVersion } from '../model-kinds/model-version.js';
+import { buildVersion, type VersionBuildContext } from '../model-kinds/version-factory.js';
 import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
-import { ModelStats } from '../observability/model-stats.js';
-import { InlineInstance, instanceCount, ModelInstance, sessionOptionsFor, type Instance } from '../runtime/index.js';
-import { DynamicBatcher } from '../scheduler/dynamic-batcher.js';
-import { SequenceBatcher } from '../scheduler/sequence-batcher.js';
-import type { Scheduler } from '../scheduler/scheduler.js';
-import type { ResponseCache } from '../scheduler/response-cache.js';
-import {
-  readLabels,
-  readModelConfig,
-  resolveExecution,
-  resolveModelConfig,
-  type Loaded,
-} from './model-config-loader.js';
 import { assertValidModelName, parseVersion } from './model-name.js';
-import type { ModelState, ModelVersion, RepositoryIndexEntry } from './model-version.js';
+import type { ModelState, RepositoryIndexEntry } from './model-state.js';
 import { listModelNames, MODEL_FILE, scanModelFolder, type ModelFolder } from './repository-scanner.js';
-import { loadTextGenerationVersion } from './text-generation-version.js';
 import { selectVersions } from './version-policy.js';
 
 export type ControlMode = 'none' | 'poll' | 'explicit';
 
-export interface RepositoryOptions {
+/** How the repository finds and loads models; the rest is what each version is built with. */
+export interface RepositoryOptions extends VersionBuildContext {
   readonly path: string;
   readonly controlMode: ControlMode;
   /** Models to load at start in explicit mode ('*' = all). */
   readonly loadModels: readonly string[];
   readonly pollSeconds: number;
-  readonly cpuCores: number;
-  /** Spin-waiting of onnxruntime's threads for models whose config does not say (default: on). */
-  readonly allowSpinning?: boolean;
-  readonly metrics: Metrics;
   readonly logger: Logger;
-  /** The server's response cache; models opt in with `response_cache.enable`. */
-  readonly cache?: ResponseCache;
 }
 
 interface ModelEntry {
@@ -348,138 +328,12 @@ export class ModelRepository {
     return { ok: true, value: new Map(results.flatMap((r) => (r.ok ? [[r.value.version, r.value] as const] : []))) };
   }
 
-  private async loadVersion(
-    folder: ModelFolder,
-    parsed: ParsedModelConfig,
-    version: number,
-  ): Promise<Loaded<ModelVersion>> {
-    if (parsed.task === 'text-generation') {
-      const session = sessionOptionsFor(resolveExecution(parsed), this.options.cpuCores);
-      return loadTextGenerationVersion(folder, parsed, version, session, this.options.metrics);
-    }
-    const started = performance.now();
-    const modelPath = path.join(folder.dir, String(version), MODEL_FILE);
-    const exec = resolveExecution(parsed);
-    const options = sessionOptionsFor(exec, this.options.cpuCores, {
-      ...(this.options.allowSpinning === undefined ? {} : { allowSpinning: this.options.allowSpinning }),
-    });
-    const label = `${folder.name}/${version}`;
-    const loadInstance = (name: string) =>
-      exec.optimization.inlineExecution
-        ? InlineInstance.load(name, modelPath, options)
-        : ModelInstance.load(name, modelPath, options);
-    let first;
-    try {
-      first = await loadInstance(`${label}#0`);
-    } catch (err) {
-      return {
-        ok: false,
-        issues: [
-          {
-            file: modelPath,
-            field: '',
-            reason: `cannot load the model: ${err instanceof Error ? err.message : String(err)}`,
-          },
-        ],
-      };
-    }
-    const resolved = resolveModelConfig(folder, parsed, first.metadata);
-    const labels = resolved.ok ? await readLabels(folder, resolved.value) : undefined;
-    if (!resolved.ok || labels === undefined || !labels.ok) {
-      await first.instance.close();
-      return {
-        ok: false,
-        issues: !resolved.ok ? resolved.issues : labels !== undefined && !labels.ok ? labels.issues : [],
-      };
-    }
-    const config = resolved.value;
-    const instances: Instance[] = [first.instance];
-    const more = await Promise.allSettled(
-      Array.from({ length: instanceCount(config) - 1 }, (_, i) => loadInstance(`${label}#${i + 1}`)),
+  private loadVersion(folder: ModelFolder, parsed: ParsedModelConfig, version: number): Promise<Loaded<ModelVersion>> {
+    const versionDir = path.join(folder.dir, String(version));
+    return buildVersion(
+      { folder, parsed, version, versionDir, modelPath: path.join(versionDir, MODEL_FILE) },
+      this.options,
     );
-    for (const m of more) if (m.status === 'fulfilled') instances.push(m.value.instance);
-    const failed = more.find((m): m is PromiseRejectedResult => m.status === 'rejected');
-    if (failed !== undefined) {
-      // Every instance that did start is stopped again: nothing is left running.
-      await Promise.all(instances.map((i) => i.close()));
-      const err: unknown = failed.reason;
-      return {
-        ok: false,
-        issues: [
-          {
-            file: modelPath,
-            field: 'instance_group',
-            reason: `cannot start every instance: ${err instanceof Error ? err.message : String(err)}`,
-          },
-        ],
-      };
-    }
-    const stats = new ModelStats(folder.name, String(version), this.options.metrics);
-    if (config.responseCache && this.options.cache === undefined) {
-      this.options.logger.warn(
-        { model: folder.name },
-        'response_cache is enabled but the server has no cache (--cache-size 0)',
-      );
-    }
-    const sequenceBatching = config.sequenceBatching;
-    const scheduler: Scheduler =
-      sequenceBatching !== undefined
-        ? new SequenceBatcher(instances, stats, {
-            spec: sequenceBatching,
-            maxBatchSize: config.maxBatchSize,
-            maxQueueSize: config.queuePolicy.maxQueueSize,
-            defaultTimeoutUs: config.queuePolicy.defaultTimeoutMicroseconds,
-          })
-        : new DynamicBatcher(instances, stats, {
-            ...(config.responseCache && this.options.cache !== undefined ? { cache: this.options.cache } : {}),
-            ...(config.dynamicBatching === undefined
-              ? {}
-              : {
-                  batching: {
-                    maxBatchSize: config.maxBatchSize,
-                    maxQueueDelayUs: config.dynamicBatching.maxQueueDelayMicroseconds,
-                    preferredBatchSizes: config.dynamicBatching.preferredBatchSizes,
-                    adaptive: config.dynamicBatching.adaptive,
-                  },
-                }),
-            maxQueueSize: config.queuePolicy.maxQueueSize,
-            defaultTimeoutUs: config.queuePolicy.defaultTimeoutMicroseconds,
-            defaultPriorityLevel: config.queuePolicy.defaultPriorityLevel,
-          });
-    let embedding: EmbeddingEngine | undefined;
-    if (parsed.task === 'embedding') {
-      const versionDir = path.join(folder.dir, String(version));
-      try {
-        embedding = await createEmbeddingEngine({
-          modelName: folder.name,
-          folder: versionDir,
-          config,
-          embedding: parsed.embedding,
-          backend: scheduler,
-        });
-      } catch (err) {
-        await Promise.all(instances.map((i) => i.close()));
-        return {
-          ok: false,
-          issues: [{ file: versionDir, field: 'task', reason: err instanceof Error ? err.message : String(err) }],
-        };
-      }
-    }
-    stats.recordLoadSeconds((performance.now() - started) / 1000);
-    return {
-      ok: true,
-      value: {
-        name: folder.name,
-        version,
-        config,
-        labels: labels.value,
-        scheduler,
-        stats,
-        instances,
-        providers: first.metadata.providers,
-        ...(embedding === undefined ? {} : { embedding }),
-      },
-    };
   }
 
   private async unloadInternal(name: string, reason: string): Promise<void> {
@@ -499,12 +353,7 @@ export class ModelRepository {
 
   /** Drains versions taken out of service, then stops their instances. */
   private async retire(versions: Iterable<ModelVersion>): Promise<void> {
-    await Promise.all(
-      [...versions].map(async (mv) => {
-        await mv.scheduler.drain();
-        await Promise.all(mv.instances.map((i) => i.close()));
-      }),
-    );
+    await Promise.all([...versions].map((mv) => mv.close()));
   }
 
   private markFailed(e: ModelEntry, reason: string): void {

@@ -33,17 +33,19 @@ function providerAvailable(name: string): boolean {
 }
 
 function metadataOf(list: readonly ort.InferenceSession.ValueMetadata[]): IoMetadata[] {
-  return list.map((m) =>
-    m.isTensor
-      ? {
-          name: m.name,
-          // onnxruntime-node reports unknown element types (e.g. bfloat16) as undefined.
-          ortType: (m.type as string | undefined) ?? 'unsupported',
-          isTensor: true,
-          shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
-        }
-      : { name: m.name, ortType: 'non-tensor', isTensor: false, shape: [] },
-  );
+  return list.map((m) => {
+    if (!m.isTensor)
+      return { name: m.name, elementType: 'non-tensor', datatype: undefined, isTensor: false, shape: [] };
+    // onnxruntime-node reports unknown element types (e.g. bfloat16) as undefined.
+    const elementType = (m.type as string | undefined) ?? 'unsupported';
+    return {
+      name: m.name,
+      elementType,
+      datatype: datatypeFromOrt(elementType),
+      isTensor: true,
+      shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
+    };
+  });
 }
 
 export function messageOf(err: unknown): string {

@@ -1,5 +1,6 @@
 // The messages exchanged between a model instance (main thread) and its session worker.
 
+import type { GraphTensor } from '../config/graph-signature.js';
 import type { Datatype } from '../tensor/datatype.js';
 
 export interface SessionOptionsWire {
@@ -20,14 +21,8 @@ export interface WireTensor {
   readonly data: ArrayBufferView | Uint8Array[];
 }
 
-export interface IoMetadata {
-  readonly name: string;
-  /** onnxruntime's type name ('float32', 'string', ...) or a description of a non-tensor value. */
-  readonly ortType: string;
-  readonly isTensor: boolean;
-  /** -1 for symbolic or unknown dimensions. */
-  readonly shape: readonly number[];
-}
+/** An input or output of an opened graph; `elementType` is onnxruntime's type name. */
+export type IoMetadata = GraphTensor;
 
 export interface RunTimings {
   readonly computeInputNs: number;

@@ -22,6 +22,7 @@ import { findPredictCalls, rewritePredictCalls, type PredictCall } from './predi
 import { planPredictFunction, sqlTypeText, type PredictFunctionSpec } from './predict-function-spec.js';
 import type { ResultFormat } from './result-format.js';
 import type { FromSqlWorker, ScoreReply, ScoreRequest, SqlWorkerData, ToSqlWorker } from './sql-messages.js';
+import { requireKind } from '../model-kinds/serving-kinds.js';
 
 function spawnWorker(data: SqlWorkerData): Worker {
   return startSiblingWorker(import.meta.url, 'sql-worker', { workerData: data, transferList: [data.scorePort] });
@@ -246,7 +247,7 @@ export class SqlEngine {
       }),
     );
     return calls.map((call) => {
-      const mv = this.repository.resolve(call.model);
+      const mv = requireKind(this.repository.resolve(call.model), 'v2 infer');
       const key = JSON.stringify([call.kind, call.model, mv.version, call.output ?? '', call.argCount]);
       let name = this.names.get(key);
       if (name === undefined) {
@@ -367,7 +368,7 @@ export class SqlEngine {
 
   /** Runs `rows` rows as max_batch_size slices, all queued at once, and joins the output. */
   private async infer(spec: PredictFunctionSpec, inputs: readonly Tensor[], rows: number): Promise<Tensor> {
-    const mv = this.repository.resolve(spec.model, String(spec.version));
+    const mv = requireKind(this.repository.resolve(spec.model, String(spec.version)), 'v2 infer');
     const batching = mv.config.maxBatchSize > 0;
     const step = batching ? mv.config.maxBatchSize : 1;
     const runs: Promise<Tensor>[] = [];

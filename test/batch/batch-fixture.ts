@@ -10,9 +10,10 @@ import { resolveInput } from '../../src/batch/input-files.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { ModelRepository } from '../../src/repository/model-repository.js';
-import type { ModelVersion } from '../../src/repository/model-version.js';
+import type { TensorServingVersion } from '../../src/model-kinds/model-version.js';
 import { GraphBuilder } from '../../tools/onnx/onnx-builder.js';
 import type { ExampleFile } from '../../tools/examples/example-models.js';
+import { requireKind } from '../../src/model-kinds/serving-kinds.js';
 
 export const EXAMPLES = path.resolve(import.meta.dirname, '../../examples/models');
 
@@ -37,7 +38,7 @@ export async function removeScratch(dir: string): Promise<void> {
 
 export interface LoadedModel {
   readonly repository: ModelRepository;
-  readonly version: ModelVersion;
+  readonly version: TensorServingVersion;
   close(): Promise<void>;
 }
 
@@ -52,7 +53,7 @@ export async function loadModel(repo: string, name: string): Promise<LoadedModel
     logger: createLogger('silent'),
   });
   await repository.start();
-  return { repository, version: repository.resolve(name), close: () => repository.close() };
+  return { repository, version: requireKind(repository.resolve(name), 'v2 infer'), close: () => repository.close() };
 }
 
 /** Runs a job on a loaded model with test-friendly defaults. */

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BatchModel } from '../../src/batch/batch-job.js';
 import { workDir } from '../../src/batch/output-files.js';
-import type { ModelVersion } from '../../src/repository/model-version.js';
+import type { TensorServingVersion } from '../../src/model-kinds/model-version.js';
 import {
   EXAMPLES,
   loadModel,
@@ -58,7 +58,7 @@ describe('write failures', () => {
         },
       },
     };
-    const broken: LoadedModel = { ...iris, version: model as ModelVersion };
+    const broken: LoadedModel = { ...iris, version: model as TensorServingVersion };
     await assert.rejects(runJob(broken, input, out, { batchSize: 1 }), (err: Error) => {
       assert.doesNotMatch(err.message, /reading .* failed/);
       assert.match(err.message, /ENOTDIR.*parts/);

@@ -14,7 +14,7 @@ import type { EmbeddingEngine } from '../../src/generation/engine-types.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { ModelRepository } from '../../src/repository/model-repository.js';
-import type { ModelVersion } from '../../src/repository/model-version.js';
+import type { ModelVersion } from '../../src/model-kinds/model-version.js';
 import { EXAMPLES_DIR } from '../helpers/test-server.js';
 
 interface EmbedFixture {
@@ -39,7 +39,7 @@ async function load(repo: string, name: string): Promise<{ repository: ModelRepo
 }
 
 function engineOf(mv: ModelVersion): EmbeddingEngine {
-  assert.ok(mv.embedding !== undefined, 'a task: embedding model gets an embedding engine');
+  assert.ok(mv.kind === 'embedding', 'a task: embedding model gets an embedding engine');
   return mv.embedding;
 }
 

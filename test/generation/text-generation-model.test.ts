@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EXAMPLES_DIR, removeRepository, startTestServer, type TestServer } from '../helpers/test-server.js';
 import { greedyFixture, request } from './kjv-engine.js';
+import { requireKind } from '../../src/model-kinds/serving-kinds.js';
 
 describe('a task: text-generation model in the repository', () => {
   let repo: string;
@@ -24,7 +25,7 @@ describe('a task: text-generation model in the repository', () => {
   });
 
   it('gets a generation engine with the configured limits and the model files', async () => {
-    const engine = server.repository.resolve('kjv-tiny').textGeneration;
+    const engine = requireKind(server.repository.resolve('kjv-tiny'), 'completions').textGeneration;
     assert.ok(engine !== undefined);
     assert.equal(engine.contextLength, 256);
     assert.deepEqual(engine.tokenizer.eosTokenIds, [1]);

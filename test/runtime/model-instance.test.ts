@@ -40,7 +40,7 @@ describe('ModelInstance', () => {
     );
     await instance.close();
     assert.deepEqual(
-      metadata.inputs.map((m) => [m.name, m.ortType, m.shape]),
+      metadata.inputs.map((m) => [m.name, m.elementType, m.shape]),
       [
         ['INPUT0', 'int32', [-1, 16]],
         ['INPUT1', 'int32', [-1, 16]],

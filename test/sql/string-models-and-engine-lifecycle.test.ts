@@ -10,6 +10,7 @@ import type { Worker } from 'node:worker_threads';
 import { after, before, describe, it } from 'node:test';
 import { SqlEngine } from '../../src/sql/sql-engine.js';
 import { EXAMPLES_DIR } from '../helpers/test-server.js';
+import { requireKind } from '../../src/model-kinds/serving-kinds.js';
 
 describe('SQL engine: string models and a dead worker', () => {
   let dir = '';
@@ -77,7 +78,7 @@ describe('SQL engine: string models and a dead worker', () => {
   it('closes while a chunk waits on a scheduler that never answers', { timeout: 60_000 }, async () => {
     const engine = await SqlEngine.open({ modelRepository: dir, cpuCores: 1 });
     await engine.query("SELECT predict('echo', 'load')");
-    const scheduler = engine.repository.resolve('echo').scheduler;
+    const scheduler = requireKind(engine.repository.resolve('echo'), 'v2 infer').scheduler;
     let called!: () => void;
     const waiting = new Promise<void>((resolve) => (called = resolve));
     scheduler.infer = () => {

@@ -3,7 +3,7 @@
 // resolved config in grpc-model-config.ts).
 
 import { fullShape } from '../../config/resolved-model-config.js';
-import type { ModelVersion } from '../../repository/model-version.js';
+import type { ModelVersion } from '../../model-kinds/model-version.js';
 import { configTypeName } from '../../tensor/datatype.js';
 import { sequenceBatchingView } from './sequence-batching-view.js';
 

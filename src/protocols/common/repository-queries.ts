@@ -4,7 +4,7 @@
 import { InferdError, invalidArgument } from '../../errors/index.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
 import { assertValidModelName, parseVersion } from '../../repository/model-name.js';
-import type { ModelVersion } from '../../repository/model-version.js';
+import type { ModelVersion } from '../../model-kinds/model-version.js';
 
 /**
  * The versions whose statistics to report: every serving version when `model` is undefined,

@@ -4,7 +4,7 @@
 // providers in use) are only in the REST JSON view (common/model-views.ts).
 
 import type { ResolvedModelConfig } from '../../config/resolved-model-config.js';
-import type { ModelVersion } from '../../repository/model-version.js';
+import type { ModelVersion } from '../../model-kinds/model-version.js';
 import { configTypeName } from '../../tensor/datatype.js';
 import { sequenceBatchingView } from '../common/sequence-batching-view.js';
 

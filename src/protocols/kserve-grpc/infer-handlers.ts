@@ -8,6 +8,7 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import { InferdError } from '../../errors/index.js';
+import { requireKind } from '../../model-kinds/serving-kinds.js';
 import { asInferdError, serviceError } from './grpc-status.js';
 import { decodeModelInferRequest, outputNamesFor } from './infer-request-decoder.js';
 import { encodeModelInferResponse } from './infer-response-encoder.js';
@@ -58,7 +59,7 @@ async function infer(
   signal: AbortSignal,
   deadline: number | undefined,
 ): Promise<ModelInferResponse> {
-  const mv = ctx.repository.resolve(request.model_name ?? '', given(request.model_version));
+  const mv = requireKind(ctx.repository.resolve(request.model_name ?? '', given(request.model_version)), 'v2 infer');
   const decoded = decodeModelInferRequest(mv.config, request, { maxTensorBytes: ctx.maxTensorBytes });
   const result = await mv.scheduler.infer({
     requestId,

@@ -2,7 +2,7 @@
 // Triton's gRPC endpoint answers, with classification applied where asked.
 
 import { classify } from '../../pipeline/classification.js';
-import type { ModelVersion } from '../../repository/model-version.js';
+import type { ModelVersion } from '../../model-kinds/model-version.js';
 import { encodeBinaryTensorData } from '../../tensor/binary-codec.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { outputNamesFor, type DecodedGrpcRequest } from './infer-request-decoder.js';

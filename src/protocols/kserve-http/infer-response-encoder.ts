@@ -2,7 +2,7 @@
 // data (Inference-Header-Content-Length), with classification applied where asked.
 
 import { classify } from '../../pipeline/classification.js';
-import type { ModelVersion } from '../../repository/model-version.js';
+import type { ModelVersion } from '../../model-kinds/model-version.js';
 import { binaryByteSize, writeBinaryTensorData } from '../../tensor/binary-codec.js';
 import { jsonTensorDataString } from '../../tensor/json-codec.js';
 import type { Tensor } from '../../tensor/tensor.js';

@@ -2,7 +2,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ModelRepository } from '../../repository/model-repository.js';
-import { assertTensorModel } from '../../repository/text-generation-version.js';
+import { requireKind } from '../../model-kinds/serving-kinds.js';
 import { decodeInferBody, parseHeaderLength } from './infer-request-decoder.js';
 import { encodeInferResponse, outputNamesFor } from './infer-response-encoder.js';
 
@@ -14,8 +14,7 @@ interface InferParams {
 export function registerInferRoutes(app: FastifyInstance, repository: ModelRepository, maxTensorBytes: number): void {
   const handler = async (request: FastifyRequest<{ Params: InferParams }>, reply: FastifyReply): Promise<void> => {
     const arrivalNs = process.hrtime.bigint();
-    const mv = repository.resolve(request.params.model, request.params.version);
-    assertTensorModel(mv);
+    const mv = requireKind(repository.resolve(request.params.model, request.params.version), 'v2 infer');
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const headerLength = parseHeaderLength(request.headers['inference-header-content-length'], body.length);
     const decoded = decodeInferBody(mv.config, body, headerLength, { maxTensorBytes });

@@ -9,7 +9,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { InferdError, toInferdError } from '../../errors/index.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
-import type { ModelVersion } from '../../repository/model-version.js';
+import type { TensorServingVersion } from '../../model-kinds/model-version.js';
+import { requireKind } from '../../model-kinds/serving-kinds.js';
 import { decodeInferBody, type DecodedInferRequest } from '../kserve-http/infer-request-decoder.js';
 import { encodeInferResponse, outputNamesFor } from '../kserve-http/infer-response-encoder.js';
 import { errorMessage, frameReply, requestIdOf, unframeMessage, type InferBody } from './stream-framing.js';
@@ -97,7 +98,7 @@ export class InferStreamConnection {
   private start(received: Received): void {
     const slot = this.openSlot();
     let message: InferBody;
-    let mv: ModelVersion;
+    let mv: TensorServingVersion;
     let decoded: DecodedInferRequest;
     try {
       message = unframeMessage(received.data, received.isBinary);
@@ -107,7 +108,7 @@ export class InferStreamConnection {
     }
     try {
       // Resolved per message: a reload swaps the version, and an unload answers 503 / 404.
-      mv = this.options.repository.resolve(this.options.model, this.options.version);
+      mv = requireKind(this.options.repository.resolve(this.options.model, this.options.version), 'v2 infer');
       decoded = decodeInferBody(mv.config, message.body, message.headerLength, {
         maxTensorBytes: this.options.maxTensorBytes,
       });

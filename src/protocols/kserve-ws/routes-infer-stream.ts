@@ -8,6 +8,7 @@ import type { WebSocket } from 'ws';
 import type { ModelRepository } from '../../repository/model-repository.js';
 import { InferStreamConnection } from './infer-stream-connection.js';
 import { messageTooBig } from './stream-framing.js';
+import { requireKind } from '../../model-kinds/serving-kinds.js';
 
 /** Requests one connection may have accepted and not yet answered before it stops reading. */
 export const MAX_IN_FLIGHT_PER_CONNECTION = 64;
@@ -58,14 +59,14 @@ export function registerInferStreamRoutes(app: FastifyInstance, options: InferSt
   });
 
   void app.register((scope, _opts, next) => {
-    // Throws the REST error (404 / 503 / 400), which fastify's error handler answers before any upgrade.
+    // Throws the REST error (404 / 503 / 400, or 400 for a model that takes no tensors), which fastify's error handler answers before any upgrade.
     const resolveModel = (
       request: FastifyRequest<{ Params: StreamParams }>,
       _reply: FastifyReply,
       done: (err?: Error) => void,
     ): void => {
       try {
-        options.repository.resolve(request.params.model, request.params.version);
+        requireKind(options.repository.resolve(request.params.model, request.params.version), 'v2 infer');
         done();
       } catch (err) {
         done(err as Error);

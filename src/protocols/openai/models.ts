@@ -15,7 +15,7 @@ export interface ModelObject {
 }
 
 function modelObject(mv: EngineVersion, created: number): ModelObject {
-  const engine = mv.textGeneration ?? mv.embedding;
+  const engine = mv.kind === 'text-generation' ? mv.textGeneration : mv.embedding;
   return {
     id: mv.name,
     object: 'model',

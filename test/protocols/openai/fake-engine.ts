@@ -164,9 +164,9 @@ export class FakeEmbedder implements EmbeddingEngine {
 /** A stand-in repository: `fake-gen` (generation), `fake-embed` (embeddings), `tensor` (a v2 model). */
 export function fakeSource(engine: FakeEngine, embedder = new FakeEmbedder()): ModelSource {
   const versions = [
-    { name: 'fake-gen', version: 1, textGeneration: engine },
-    { name: 'fake-embed', version: 1, embedding: embedder },
-    { name: 'tensor', version: 1 },
+    { kind: 'text-generation', name: 'fake-gen', version: 1, textGeneration: engine },
+    { kind: 'embedding', name: 'fake-embed', version: 1, embedding: embedder },
+    { kind: 'tensor', name: 'tensor', version: 1 },
   ];
   return {
     resolve: (name: string) => {

@@ -1,17 +1,11 @@
-// Reads a model's config file and completes it from the ONNX graph's declared inputs and outputs,
-// reporting every problem as file / field / reason. The result is deeply frozen.
+// Completes a parsed model config from the graph's declared inputs and outputs (in v2 datatypes,
+// as the runtime describes an opened graph) and checks the two agree, so nothing of the config
+// can fail at run time; every problem is reported as file / field / reason. The result is frozen.
 
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { deepFreeze } from '../config/deep-freeze.js';
-import { issuesFromZod, type ConfigIssue } from '../config/config-issues.js';
-import {
-  modelConfigSchema,
-  type ParsedModelConfig,
-  type SequenceBatchingConfig,
-  type TensorConfig,
-} from '../config/model-config-schema.js';
+import { deepFreeze } from './deep-freeze.js';
+import type { ConfigIssue } from './config-issues.js';
+import type { ParsedModelConfig, SequenceBatchingConfig, TensorConfig } from './model-config-schema.js';
 import type {
   ResolvedModelConfig,
   ResolvedSequenceBatching,
@@ -19,57 +13,13 @@ import type {
   ResolvedSequenceState,
   ResolvedTensorConfig,
   SequenceControlKind,
-} from '../config/resolved-model-config.js';
-import { datatypeFromOrt, type IoMetadata } from '../runtime/index.js';
+} from './resolved-model-config.js';
+import type { GraphSignature, GraphTensor } from './graph-signature.js';
+import type { Loaded, ModelConfigSource } from './model-config-file.js';
 import { datatypeFromConfigName, type Datatype } from '../tensor/datatype.js';
-import type { ModelFolder } from './repository-scanner.js';
 
 /** Batch limit given to models whose graphs have a dynamic first dimension and no config says otherwise. */
 export const AUTO_MAX_BATCH_SIZE = 64;
-
-export type Loaded<T> =
-  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
-
-export async function readModelConfig(folder: ModelFolder): Promise<Loaded<ParsedModelConfig>> {
-  if (folder.configFiles.length > 1) {
-    return {
-      ok: false,
-      issues: [
-        {
-          file: path.join(folder.dir, folder.configFiles[0] ?? ''),
-          field: '',
-          reason: `more than one config file (${folder.configFiles.join(', ')}); keep one`,
-        },
-      ],
-    };
-  }
-  const fileName = folder.configFiles[0];
-  let raw: unknown = {};
-  const file = fileName === undefined ? path.join(folder.dir, 'config.yaml') : path.join(folder.dir, fileName);
-  if (fileName !== undefined) {
-    try {
-      const text = await readFile(file, 'utf8');
-      raw = fileName.endsWith('.json') ? JSON.parse(text) : (parseYaml(text) ?? {});
-    } catch (err) {
-      return {
-        ok: false,
-        issues: [{ file, field: '', reason: `cannot parse: ${err instanceof Error ? err.message : String(err)}` }],
-      };
-    }
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return { ok: false, issues: [{ file, field: '', reason: 'expected a mapping of configuration fields' }] };
-  }
-  const result = modelConfigSchema.safeParse(raw);
-  if (!result.success) return { ok: false, issues: issuesFromZod(file, result.error) };
-  if (result.data.name !== undefined && result.data.name !== folder.name) {
-    return {
-      ok: false,
-      issues: [{ file, field: 'name', reason: `'${result.data.name}' differs from the folder name '${folder.name}'` }],
-    };
-  }
-  return { ok: true, value: result.data };
-}
 
 /** The execution settings, which are needed before the graph is open (to start the first instance). */
 export function resolveExecution(
@@ -104,9 +54,9 @@ function shapeText(shape: readonly number[]): string {
 
 /** Completes and checks the config against the graph's metadata. */
 export function resolveModelConfig(
-  folder: ModelFolder,
+  folder: ModelConfigSource,
   parsed: ParsedModelConfig,
-  graph: { readonly inputs: readonly IoMetadata[]; readonly outputs: readonly IoMetadata[] },
+  graph: GraphSignature,
 ): Loaded<ResolvedModelConfig> {
   const file = path.join(folder.dir, folder.configFiles[0] ?? 'model.onnx');
   const modelFile = 'model.onnx';
@@ -116,13 +66,13 @@ export function resolveModelConfig(
   const graphTypes = new Map<string, Datatype>();
   for (const [kind, list] of [['input', graph.inputs] as const, ['output', graph.outputs] as const]) {
     for (const m of list) {
-      const dt = m.isTensor ? datatypeFromOrt(m.ortType) : undefined;
+      const dt = m.isTensor ? m.datatype : undefined;
       if (dt === undefined) {
         issues.push({
           file: path.join(folder.dir, modelFile),
           field: `${kind} '${m.name}'`,
           reason: m.isTensor
-            ? `element type '${m.ortType}' is not supported by onnxruntime-node (e.g. BF16); convert the model to a supported type`
+            ? `element type '${m.elementType}' is not supported by onnxruntime-node (e.g. BF16); convert the model to a supported type`
             : 'is not a tensor (sequences and maps are not supported)',
         });
       } else graphTypes.set(`${kind}:${m.name}`, dt);
@@ -147,9 +97,9 @@ export function resolveModelConfig(
   const resolveList = (
     kind: 'input' | 'output',
     declared: readonly TensorConfig[] | undefined,
-    allMetas: readonly IoMetadata[],
+    allMetas: readonly GraphTensor[],
   ): ResolvedTensorConfig[] => {
-    const graphDims = (m: IoMetadata): number[] => (maxBatchSize > 0 ? m.shape.slice(1) : [...m.shape]);
+    const graphDims = (m: GraphTensor): number[] => (maxBatchSize > 0 ? m.shape.slice(1) : [...m.shape]);
     const hidden = kind === 'input' ? fed.inputs : fed.outputs;
     const metas = allMetas.filter((m) => !hidden.has(m.name));
     if (declared === undefined) {
@@ -314,21 +264,21 @@ const CORRID_TYPES: readonly Datatype[] = ['UINT64', 'INT64', 'UINT32', 'INT32',
 function resolveSequenceBatching(
   sequence: SequenceBatchingConfig,
   maxBatchSize: number,
-  graph: { readonly inputs: readonly IoMetadata[]; readonly outputs: readonly IoMetadata[] },
+  graph: GraphSignature,
   graphTypes: ReadonlyMap<string, Datatype>,
   file: string,
   issues: ConfigIssue[],
 ): ResolvedSequenceBatching {
-  const rowDims = (m: IoMetadata): number[] => (maxBatchSize > 0 ? m.shape.slice(1) : [...m.shape]);
+  const rowDims = (m: GraphTensor): number[] => (maxBatchSize > 0 ? m.shape.slice(1) : [...m.shape]);
   const afterBatch = maxBatchSize > 0 ? ' after the batch dimension' : '';
-  const names = (list: readonly IoMetadata[]) => list.map((m) => `'${m.name}'`).join(', ');
+  const names = (list: readonly GraphTensor[]) => list.map((m) => `'${m.name}'`).join(', ');
   const feeders = new Map<string, string>();
   const claim = (name: string, field: string): void => {
     const previous = feeders.get(name);
     if (previous === undefined) feeders.set(name, field);
     else issues.push({ file, field, reason: `input '${name}' is already fed by ${previous}` });
   };
-  const find = (kind: 'input' | 'output', name: string, field: string): IoMetadata | undefined => {
+  const find = (kind: 'input' | 'output', name: string, field: string): GraphTensor | undefined => {
     const list = kind === 'input' ? graph.inputs : graph.outputs;
     const meta = list.find((m) => m.name === name);
     if (meta === undefined)
@@ -478,39 +428,4 @@ function resolveSequenceBatching(
             maxQueueDelayMicroseconds: oldest?.max_queue_delay_microseconds ?? 0,
           },
   };
-}
-
-/** Reads each output's labels file (one label per line), relative to the model folder. */
-export async function readLabels(
-  folder: ModelFolder,
-  config: ResolvedModelConfig,
-): Promise<Loaded<ReadonlyMap<string, readonly string[]>>> {
-  const labels = new Map<string, readonly string[]>();
-  const issues: ConfigIssue[] = [];
-  for (const [i, o] of config.outputs.entries()) {
-    if (o.labelFilename === undefined) continue;
-    const file = path.resolve(folder.dir, o.labelFilename);
-    if (!file.startsWith(path.resolve(folder.dir) + path.sep)) {
-      issues.push({
-        file: path.join(folder.dir, folder.configFiles[0] ?? ''),
-        field: `output[${i}].label_filename`,
-        reason: 'must name a file inside the model folder',
-      });
-      continue;
-    }
-    try {
-      const text = await readFile(file, 'utf8');
-      labels.set(
-        o.name,
-        deepFreeze(text.split(/\r?\n/).filter((l, idx, all) => !(idx === all.length - 1 && l === ''))),
-      );
-    } catch (err) {
-      issues.push({
-        file,
-        field: `output[${i}].label_filename`,
-        reason: `cannot read labels: ${err instanceof Error ? err.message : String(err)}`,
-      });
-    }
-  }
-  return issues.length > 0 ? { ok: false, issues } : { ok: true, value: labels };
 }

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { modelConfigSchema } from '../../src/config/model-config-schema.js';
 import type { ResolvedModelConfig } from '../../src/config/resolved-model-config.js';
-import { readLabels, resolveModelConfig } from '../../src/repository/model-config-loader.js';
+import { readLabels } from '../../src/config/model-config-file.js';
+import { resolveModelConfig } from '../../src/config/model-config-resolver.js';
 import { scanModelFolder, type ModelFolder } from '../../src/repository/repository-scanner.js';
 import { makeRepository, removeRepository } from '../helpers/test-server.js';
 
@@ -37,8 +38,8 @@ output:
     output: [{ name: 'probs', data_type: 'TYPE_FP32', dims: [3], label_filename: labelFile }],
   });
   const graph = {
-    inputs: [{ name: 'x', ortType: 'float32', isTensor: true, shape: [-1, 4] }],
-    outputs: [{ name: 'probs', ortType: 'float32', isTensor: true, shape: [-1, 3] }],
+    inputs: [{ name: 'x', elementType: 'float32', datatype: 'FP32' as const, isTensor: true, shape: [-1, 4] }],
+    outputs: [{ name: 'probs', elementType: 'float32', datatype: 'FP32' as const, isTensor: true, shape: [-1, 3] }],
   };
   const resolved = resolveModelConfig(folder, parsed, graph);
   assert.ok(resolved.ok);

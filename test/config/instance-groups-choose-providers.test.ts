@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { modelConfigSchema } from '../../src/config/model-config-schema.js';
-import { resolveExecution } from '../../src/repository/model-config-loader.js';
+import { resolveExecution } from '../../src/config/model-config-resolver.js';
 
 const resolve = (raw: unknown) => resolveExecution(modelConfigSchema.parse(raw));
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { ConfigIssue } from '../../src/config/config-issues.js';
 import type { ParsedModelConfig } from '../../src/config/model-config-schema.js';
-import { readModelConfig, type Loaded } from '../../src/repository/model-config-loader.js';
+import { readModelConfig, type Loaded } from '../../src/config/model-config-file.js';
 import { scanModelFolder } from '../../src/repository/repository-scanner.js';
 import { makeRepository, removeRepository } from '../helpers/test-server.js';
 

@@ -7,9 +7,11 @@ import { describe, it } from 'node:test';
 import type { ConfigIssue } from '../../src/config/config-issues.js';
 import { modelConfigSchema, type ModelConfigInput } from '../../src/config/model-config-schema.js';
 import type { ResolvedModelConfig } from '../../src/config/resolved-model-config.js';
-import { AUTO_MAX_BATCH_SIZE, resolveModelConfig, type Loaded } from '../../src/repository/model-config-loader.js';
+import type { Loaded } from '../../src/config/model-config-file.js';
+import { AUTO_MAX_BATCH_SIZE, resolveModelConfig } from '../../src/config/model-config-resolver.js';
 import type { ModelFolder } from '../../src/repository/repository-scanner.js';
-import type { IoMetadata } from '../../src/runtime/index.js';
+import type { GraphTensor } from '../../src/config/graph-signature.js';
+import { datatypeFromOrt } from '../../src/runtime/index.js';
 
 const DIR = path.join('/repo', 'm');
 
@@ -17,8 +19,8 @@ function folder(configFiles: string[] = []): ModelFolder {
   return { name: 'm', dir: DIR, versions: [1], configFiles, fingerprint: '' };
 }
 
-function io(name: string, ortType: string, shape: number[]): IoMetadata {
-  return { name, ortType, isTensor: true, shape };
+function io(name: string, ortType: string, shape: number[]): GraphTensor {
+  return { name, elementType: ortType, datatype: datatypeFromOrt(ortType), isTensor: true, shape };
 }
 
 /** `simple`'s graph: two INT32 [-1,16] inputs and outputs. */
@@ -29,7 +31,7 @@ const SIMPLE_GRAPH = {
 
 function resolve(
   config: ModelConfigInput,
-  graph: { inputs: IoMetadata[]; outputs: IoMetadata[] } = SIMPLE_GRAPH,
+  graph: { inputs: GraphTensor[]; outputs: GraphTensor[] } = SIMPLE_GRAPH,
   configFiles = ['config.yaml'],
 ): Loaded<ResolvedModelConfig> {
   return resolveModelConfig(folder(configFiles), modelConfigSchema.parse(config), graph);
@@ -230,7 +232,7 @@ describe('checks against the graph', () => {
 
   it('refuses inputs that are not tensors', () => {
     const graph = {
-      inputs: [{ name: 'seq', ortType: 'non-tensor', isTensor: false, shape: [] }],
+      inputs: [{ name: 'seq', elementType: 'non-tensor', datatype: undefined, isTensor: false, shape: [] }],
       outputs: [io('y', 'float32', [1])],
     };
     assert.equal(issues(resolve({}, graph, []))[0]?.reason, 'is not a tensor (sequences and maps are not supported)');

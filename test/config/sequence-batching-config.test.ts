@@ -8,15 +8,17 @@ import { describe, it } from 'node:test';
 import type { ConfigIssue } from '../../src/config/config-issues.js';
 import { modelConfigSchema, type ModelConfigInput } from '../../src/config/model-config-schema.js';
 import type { ResolvedModelConfig } from '../../src/config/resolved-model-config.js';
-import { resolveModelConfig, type Loaded } from '../../src/repository/model-config-loader.js';
+import type { Loaded } from '../../src/config/model-config-file.js';
+import { resolveModelConfig } from '../../src/config/model-config-resolver.js';
 import type { ModelFolder } from '../../src/repository/repository-scanner.js';
-import type { IoMetadata } from '../../src/runtime/index.js';
+import type { GraphTensor } from '../../src/config/graph-signature.js';
+import { datatypeFromOrt } from '../../src/runtime/index.js';
 
 const DIR = path.join('/repo', 'acc');
 const FILE = path.join(DIR, 'config.yaml');
 
-function io(name: string, ortType: string, shape: number[]): IoMetadata {
-  return { name, ortType, isTensor: true, shape };
+function io(name: string, ortType: string, shape: number[]): GraphTensor {
+  return { name, elementType: ortType, datatype: datatypeFromOrt(ortType), isTensor: true, shape };
 }
 
 /** The accumulator's graph (test/fixtures/stateful-models.ts). */
@@ -62,7 +64,7 @@ function replaceControl(name: string, control: Controls[number]['control'][numbe
 
 function resolve(
   config: ModelConfigInput,
-  graph: { inputs: IoMetadata[]; outputs: IoMetadata[] } = ACC_GRAPH,
+  graph: { inputs: GraphTensor[]; outputs: GraphTensor[] } = ACC_GRAPH,
 ): Loaded<ResolvedModelConfig> {
   const folder: ModelFolder = { name: 'acc', dir: DIR, versions: [1], configFiles: ['config.yaml'], fingerprint: '' };
   return resolveModelConfig(folder, modelConfigSchema.parse(config), graph);

@@ -1,0 +1,129 @@
+// The factory for tensor models: starts the instances (worker threads, or inline), completes the
+// config from the first one's graph, reads labels, and puts the scheduler the config asks for in
+// front: the sequence batcher for `sequence_batching` (kind `stateful`), else the dynamic batcher.
+
+import { performance } from 'node:perf_hooks';
+import { readLabels } from '../config/model-config-file.js';
+import { resolveExecution, resolveModelConfig } from '../config/model-config-resolver.js';
+import type { Loaded } from '../config/model-config-file.js';
+import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
+import { ModelStats } from '../observability/model-stats.js';
+import { InlineInstance, instanceCount, ModelInstance, sessionOptionsFor, type Instance } from '../runtime/index.js';
+import { DynamicBatcher } from '../scheduler/dynamic-batcher.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import { SequenceBatcher } from '../scheduler/sequence-batcher.js';
+import type { StatefulModelVersion, TensorModelVersion } from './model-version.js';
+import { failedLoad, type VersionBuildContext, type VersionSpec } from './version-factory.js';
+
+/** A tensor version with its instances running and its scheduler in front. */
+export type TensorParts = Omit<TensorModelVersion, 'kind'>;
+
+export async function buildTensorVersion(
+  spec: VersionSpec,
+  ctx: VersionBuildContext,
+): Promise<Loaded<TensorModelVersion | StatefulModelVersion>> {
+  const built = await startTensorParts(spec, ctx);
+  if (!built.ok) return built;
+  const kind = built.value.config.sequenceBatching === undefined ? 'tensor' : 'stateful';
+  return { ok: true, value: { kind, ...built.value } };
+}
+
+/** Instances, resolved config, labels and scheduler: what every kind that takes tensors runs on. */
+export async function startTensorParts(spec: VersionSpec, ctx: VersionBuildContext): Promise<Loaded<TensorParts>> {
+  const { folder, parsed, version, modelPath } = spec;
+  const started = performance.now();
+  const exec = resolveExecution(parsed);
+  const options = sessionOptionsFor(exec, ctx.cpuCores, {
+    ...(ctx.allowSpinning === undefined ? {} : { allowSpinning: ctx.allowSpinning }),
+  });
+  const label = `${folder.name}/${version}`;
+  const loadInstance = (name: string) =>
+    exec.optimization.inlineExecution
+      ? InlineInstance.load(name, modelPath, options)
+      : ModelInstance.load(name, modelPath, options);
+  let first;
+  try {
+    first = await loadInstance(`${label}#0`);
+  } catch (err) {
+    return failedLoad(modelPath, '', 'cannot load the model: ', err);
+  }
+  const resolved = resolveModelConfig(folder, parsed, first.metadata);
+  const labels = resolved.ok ? await readLabels(folder, resolved.value) : undefined;
+  if (!resolved.ok || labels === undefined || !labels.ok) {
+    await first.instance.close();
+    return {
+      ok: false,
+      issues: !resolved.ok ? resolved.issues : labels !== undefined && !labels.ok ? labels.issues : [],
+    };
+  }
+  const config = resolved.value;
+  const instances: Instance[] = [first.instance];
+  const more = await Promise.allSettled(
+    Array.from({ length: instanceCount(config) - 1 }, (_, i) => loadInstance(`${label}#${i + 1}`)),
+  );
+  for (const m of more) if (m.status === 'fulfilled') instances.push(m.value.instance);
+  const failed = more.find((m): m is PromiseRejectedResult => m.status === 'rejected');
+  if (failed !== undefined) {
+    // Every instance that did start is stopped again: nothing is left running.
+    await Promise.all(instances.map((i) => i.close()));
+    return failedLoad(modelPath, 'instance_group', 'cannot start every instance: ', failed.reason);
+  }
+  const stats = new ModelStats(folder.name, String(version), ctx.metrics);
+  if (config.responseCache && ctx.cache === undefined) {
+    ctx.logger.warn({ model: folder.name }, 'response_cache is enabled but the server has no cache (--cache-size 0)');
+  }
+  const scheduler = schedulerFor(config, instances, stats, ctx);
+  stats.recordLoadSeconds((performance.now() - started) / 1000);
+  return {
+    ok: true,
+    value: {
+      name: folder.name,
+      version,
+      config,
+      labels: labels.value,
+      scheduler,
+      stats,
+      instances,
+      providers: first.metadata.providers,
+      close: async () => {
+        await scheduler.drain();
+        await Promise.all(instances.map((i) => i.close()));
+      },
+    },
+  };
+}
+
+function schedulerFor(
+  config: ResolvedModelConfig,
+  instances: readonly Instance[],
+  stats: ModelStats,
+  ctx: VersionBuildContext,
+): Scheduler {
+  const limits = {
+    maxQueueSize: config.queuePolicy.maxQueueSize,
+    defaultTimeoutUs: config.queuePolicy.defaultTimeoutMicroseconds,
+  };
+  if (config.sequenceBatching !== undefined) {
+    return new SequenceBatcher(instances, stats, {
+      ...limits,
+      spec: config.sequenceBatching,
+      maxBatchSize: config.maxBatchSize,
+    });
+  }
+  const batching = config.dynamicBatching;
+  return new DynamicBatcher(instances, stats, {
+    ...limits,
+    ...(config.responseCache && ctx.cache !== undefined ? { cache: ctx.cache } : {}),
+    ...(batching === undefined
+      ? {}
+      : {
+          batching: {
+            maxBatchSize: config.maxBatchSize,
+            maxQueueDelayUs: batching.maxQueueDelayMicroseconds,
+            preferredBatchSizes: batching.preferredBatchSizes,
+            adaptive: batching.adaptive,
+          },
+        }),
+    defaultPriorityLevel: config.queuePolicy.defaultPriorityLevel,
+  });
+}
