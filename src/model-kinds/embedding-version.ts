@@ -5,7 +5,7 @@ import { createEmbeddingEngine } from '../generation/embedding-engine.js';
 import type { Loaded } from '../config/model-config-file.js';
 import type { EmbeddingModelVersion } from './model-version.js';
 import { startTensorParts } from './tensor-version.js';
-import { failedLoad, type VersionBuildContext, type VersionSpec } from './version-factory.js';
+import { failedLoad, type VersionBuildContext, type VersionSpec } from './version-spec.js';
 
 export async function buildEmbeddingVersion(
   spec: VersionSpec,

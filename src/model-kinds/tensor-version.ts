@@ -13,7 +13,7 @@ import { DynamicBatcher } from '../scheduler/dynamic-batcher.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { SequenceBatcher } from '../scheduler/sequence-batcher.js';
 import type { StatefulModelVersion, TensorModelVersion } from './model-version.js';
-import { failedLoad, type VersionBuildContext, type VersionSpec } from './version-factory.js';
+import { failedLoad, type VersionBuildContext, type VersionSpec } from './version-spec.js';
 
 /** A tensor version with its instances running and its scheduler in front. */
 export type TensorParts = Omit<TensorModelVersion, 'kind'>;

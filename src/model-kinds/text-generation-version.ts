@@ -8,7 +8,7 @@ import { loadTextGenerationEngine } from '../generation/load-engine.js';
 import { ModelStats } from '../observability/model-stats.js';
 import { sessionOptionsFor } from '../runtime/index.js';
 import type { TextGenerationModelVersion } from './model-version.js';
-import { failedLoad, type VersionBuildContext, type VersionSpec } from './version-factory.js';
+import { failedLoad, type VersionBuildContext, type VersionSpec } from './version-spec.js';
 
 export async function buildTextGenerationVersion(
   spec: VersionSpec,

@@ -2,40 +2,15 @@
 // the factory (text generation, embedding, or tensor, which is stateful when the config has
 // `sequence_batching`). The repository calls `buildVersion` and only runs lifecycles.
 
-import type { Loaded, ModelConfigSource } from '../config/model-config-file.js';
-import type { ModelTask, ParsedModelConfig } from '../config/model-config-schema.js';
-import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
-import type { ResponseCache } from '../scheduler/response-cache.js';
+import type { Loaded } from '../config/model-config-file.js';
+import type { ModelTask } from '../config/model-config-schema.js';
 import { buildEmbeddingVersion } from './embedding-version.js';
 import type { ModelVersion } from './model-version.js';
 import { buildTensorVersion } from './tensor-version.js';
 import { buildTextGenerationVersion } from './text-generation-version.js';
+import type { VersionBuildContext, VersionFactory, VersionSpec } from './version-spec.js';
 
-/** What every factory is given by the server. */
-export interface VersionBuildContext {
-  /** Cores shared by every instance's intra-op threads. */
-  readonly cpuCores: number;
-  /** Spin-waiting of onnxruntime's threads for models whose config does not say (default: on). */
-  readonly allowSpinning?: boolean;
-  readonly metrics: Metrics;
-  readonly logger: Logger;
-  /** The server's response cache; models opt in with `response_cache.enable`. */
-  readonly cache?: ResponseCache;
-}
-
-/** One version to build: its model folder, parsed config and where its files are. */
-export interface VersionSpec {
-  readonly folder: ModelConfigSource;
-  readonly parsed: ParsedModelConfig;
-  readonly version: number;
-  /** <repository>/<model>/<version> */
-  readonly versionDir: string;
-  /** The model file in the version folder. */
-  readonly modelPath: string;
-}
-
-export type VersionFactory = (spec: VersionSpec, ctx: VersionBuildContext) => Promise<Loaded<ModelVersion>>;
+export type { VersionBuildContext, VersionSpec } from './version-spec.js';
 
 const FACTORIES: { readonly [T in ModelTask]: VersionFactory } = {
   'text-generation': buildTextGenerationVersion,
@@ -45,9 +20,4 @@ const FACTORIES: { readonly [T in ModelTask]: VersionFactory } = {
 
 export function buildVersion(spec: VersionSpec, ctx: VersionBuildContext): Promise<Loaded<ModelVersion>> {
   return FACTORIES[spec.parsed.task ?? 'tensor'](spec, ctx);
-}
-
-/** A load failure as the one issue of a version: file, field, reason. */
-export function failedLoad(file: string, field: string, what: string, err: unknown): Loaded<never> {
-  return { ok: false, issues: [{ file, field, reason: `${what}${err instanceof Error ? err.message : String(err)}` }] };
 }

@@ -2,7 +2,11 @@
 // as they arrive. FLOAT values print as the shortest decimal that reads back to the same float32,
 // as DuckDB prints them, rather than as the widened double (0.1, not 0.10000000149011612).
 
-import type { SqlColumn } from './sql-engine.js';
+/** A result column: its name and DuckDB type. */
+export interface SqlColumn {
+  readonly name: string;
+  readonly type: string;
+}
 
 export const RESULT_FORMATS = ['table', 'csv', 'json', 'jsonl'] as const;
 export type ResultFormat = (typeof RESULT_FORMATS)[number];

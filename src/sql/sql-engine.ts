@@ -20,7 +20,7 @@ import type { TensorData } from '../tensor/datatype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { findPredictCalls, rewritePredictCalls, type PredictCall } from './predict-calls.js';
 import { planPredictFunction, sqlTypeText, type PredictFunctionSpec } from './predict-function-spec.js';
-import type { ResultFormat } from './result-format.js';
+import type { ResultFormat, SqlColumn } from './result-format.js';
 import type { FromSqlWorker, ScoreReply, ScoreRequest, SqlWorkerData, ToSqlWorker } from './sql-messages.js';
 import { requireKind } from '../model-kinds/serving-kinds.js';
 
@@ -39,10 +39,7 @@ export interface SqlEngineOptions {
   readonly batchRows?: number;
 }
 
-export interface SqlColumn {
-  readonly name: string;
-  readonly type: string;
-}
+export type { SqlColumn } from './result-format.js';
 
 export interface QueryHandlers {
   columns(columns: SqlColumn[]): void;

@@ -8,8 +8,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Tensor } from '../tensor/tensor.js';
 import type { PredictFunctionSpec } from './predict-function-spec.js';
-import type { ResultFormat } from './result-format.js';
-import type { SqlColumn } from './sql-engine.js';
+import type { ResultFormat, SqlColumn } from './result-format.js';
 
 export interface SqlWorkerData {
   /** The worker's end of the scoring channel. */
