@@ -4,8 +4,8 @@
 
 import { MAX_PRIORITY_LEVEL } from '../core/request-parameters.js';
 import { InferdError, toInferdError } from '../errors/index.js';
-import { decodeInferBody } from '../protocols/kserve-http/infer-request-decoder.js';
-import { encodeInferResponse, outputNamesFor } from '../protocols/kserve-http/infer-response-encoder.js';
+import { decodeInferBody } from '../core/infer-body-decoder.js';
+import { encodeInferResponse, outputNamesFor } from '../core/infer-body-encoder.js';
 import { runOpenAIRequest, type OpenAIRequestUrl } from '../protocols/openai/openai-request.js';
 import type { ModelRepository } from '../repository/model-repository.js';
 import type { ModelVersion } from '../model-kinds/model-version.js';

@@ -3,8 +3,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ModelRepository } from '../../repository/model-repository.js';
 import { requireKind } from '../../model-kinds/serving-kinds.js';
-import { decodeInferBody, parseHeaderLength } from './infer-request-decoder.js';
-import { encodeInferResponse, outputNamesFor } from './infer-response-encoder.js';
+import { decodeInferBody, parseHeaderLength } from '../../core/infer-body-decoder.js';
+import { encodeInferResponse, outputNamesFor } from '../../core/infer-body-encoder.js';
 
 interface InferParams {
   model: string;

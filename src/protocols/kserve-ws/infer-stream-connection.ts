@@ -11,8 +11,8 @@ import { InferdError, toInferdError } from '../../errors/index.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
 import type { TensorServingVersion } from '../../model-kinds/model-version.js';
 import { requireKind } from '../../model-kinds/serving-kinds.js';
-import { decodeInferBody, type DecodedInferRequest } from '../kserve-http/infer-request-decoder.js';
-import { encodeInferResponse, outputNamesFor } from '../kserve-http/infer-response-encoder.js';
+import { decodeInferBody, type DecodedInferRequest } from '../../core/infer-body-decoder.js';
+import { encodeInferResponse, outputNamesFor } from '../../core/infer-body-encoder.js';
 import { errorMessage, frameReply, requestIdOf, unframeMessage, type InferBody } from './stream-framing.js';
 
 export interface InferStreamOptions {

@@ -4,7 +4,7 @@
 // the same two forms, and a failure is a text message {"id", "error", "status"}.
 
 import { InferdError, invalidArgument } from '../../errors/index.js';
-import type { EncodedResponse } from '../kserve-http/infer-response-encoder.js';
+import type { EncodedResponse } from '../../core/infer-body-encoder.js';
 
 /** Bytes of the little-endian header-length prefix of a binary message. */
 export const PREFIX_BYTES = 4;

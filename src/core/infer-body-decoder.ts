@@ -1,17 +1,18 @@
 // Decodes a KServe v2 REST infer body — JSON, JSON + binary tensor data, or a raw single-input
 // body — into tensors, checking every declared name, datatype and shape against the model
-// before any tensor memory is allocated.
+// before any tensor memory is allocated. The REST route, WebSocket stream messages and batch API
+// lines all carry this body.
 
-import type { SequenceControl } from '../../core/infer-request.js';
-import { checkInputSet, checkInputSpec, findOutput } from '../../core/input-validation.js';
-import { nonNegativeInt, parseRequestParameters } from '../../core/request-parameters.js';
-import type { ResolvedModelConfig } from '../../config/resolved-model-config.js';
-import { InferdError, invalidArgument } from '../../errors/index.js';
-import { decodeBinaryTensorData } from '../../tensor/binary-codec.js';
-import { ELEMENT_SIZE, isDatatype, type Datatype } from '../../tensor/datatype.js';
-import { decodeJsonTensorData } from '../../tensor/json-codec.js';
-import { checkTensorLimits, validateShape } from '../../tensor/shape.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import type { SequenceControl } from './infer-request.js';
+import { checkInputSet, checkInputSpec, findOutput } from './input-validation.js';
+import { nonNegativeInt, parseRequestParameters } from './request-parameters.js';
+import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
+import { InferdError, invalidArgument } from '../errors/index.js';
+import { decodeBinaryTensorData } from '../tensor/binary-codec.js';
+import { ELEMENT_SIZE, isDatatype, type Datatype } from '../tensor/datatype.js';
+import { decodeJsonTensorData } from '../tensor/json-codec.js';
+import { checkTensorLimits, validateShape } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
 
 export interface RequestedOutput {
   readonly name: string;

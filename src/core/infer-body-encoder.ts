@@ -1,12 +1,22 @@
 // Encodes an infer result as a KServe v2 REST response: JSON, or JSON header plus binary tensor
-// data (Inference-Header-Content-Length), with classification applied where asked.
+// data (Inference-Header-Content-Length), with classification applied where asked. Shared by the
+// REST route, WebSocket stream replies and batch API output lines.
 
-import { classify } from '../../pipeline/classification.js';
-import type { ModelVersion } from '../../model-kinds/model-version.js';
-import { binaryByteSize, writeBinaryTensorData } from '../../tensor/binary-codec.js';
-import { jsonTensorDataString } from '../../tensor/json-codec.js';
-import type { Tensor } from '../../tensor/tensor.js';
-import type { DecodedInferRequest } from './infer-request-decoder.js';
+import { classify } from '../pipeline/classification.js';
+import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
+import { binaryByteSize, writeBinaryTensorData } from '../tensor/binary-codec.js';
+import { jsonTensorDataString } from '../tensor/json-codec.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { DecodedInferRequest } from './infer-body-decoder.js';
+
+/** What the encoder needs of a model version. */
+export interface EncodingModel {
+  readonly name: string;
+  readonly version: number;
+  readonly config: ResolvedModelConfig;
+  /** Classification labels per output name. */
+  readonly labels: ReadonlyMap<string, readonly string[]>;
+}
 
 export interface EncodedResponse {
   readonly body: Buffer | string;
@@ -15,12 +25,12 @@ export interface EncodedResponse {
 }
 
 /** Names of the outputs to compute: the requested ones, else all in config order. */
-export function outputNamesFor(mv: ModelVersion, req: DecodedInferRequest): string[] {
+export function outputNamesFor(mv: EncodingModel, req: DecodedInferRequest): string[] {
   return req.outputs === undefined ? mv.config.outputs.map((o) => o.name) : req.outputs.map((o) => o.name);
 }
 
 export function encodeInferResponse(
-  mv: ModelVersion,
+  mv: EncodingModel,
   req: DecodedInferRequest,
   outputs: readonly Tensor[],
 ): EncodedResponse {
