@@ -3,7 +3,6 @@
 // parses options, loads the model through the repository (explicit mode) and reports.
 
 import { stat } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import type { MappingRequest } from '../batch/column-mapping.js';
@@ -14,6 +13,7 @@ import { listParts, mergeShards } from '../batch/merge-shards.js';
 import { summaryPath } from '../batch/output-files.js';
 import { barProgress, lineProgress, QUIET, type ProgressSink } from '../batch/progress.js';
 import { resolveShard, shardOutputPath } from '../batch/sharding.js';
+import { SERVER_DEFAULTS } from '../config/server-config.js';
 import { invalidArgument } from '../errors/index.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
@@ -120,8 +120,9 @@ async function runAction(opts: RunOptions): Promise<void> {
     path: opts.modelRepository,
     controlMode: 'explicit',
     loadModels: [opts.model],
+    // Not serve's poll interval: explicit mode never polls.
     pollSeconds: 60,
-    cpuCores: opts.cpuCores ?? os.availableParallelism(),
+    cpuCores: opts.cpuCores ?? SERVER_DEFAULTS.cpuCores,
     metrics: new Metrics(),
     logger: createLogger('silent'),
     // Between executions the reader and writer need a core that spinning threads would keep busy.

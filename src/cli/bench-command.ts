@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { LOCAL_SERVER_URL, SERVER_DEFAULTS } from '../config/server-config.js';
 import { levelOf, type PointResult } from '../loadgen/bench-results.js';
 import { parseShapeSpec } from '../loadgen/input-tensors.js';
 import { latencyChartSvg } from '../loadgen/latency-chart.js';
@@ -13,10 +14,13 @@ import { runBench } from '../loadgen/run-bench.js';
 import { parseSweep, SweepSpecError, type SweepKind } from '../loadgen/sweep-spec.js';
 import { fraction, integer } from './parse-options.js';
 
+/** Load levels when neither --concurrency nor --request-rate is given: one request at a time. */
+const DEFAULT_CONCURRENCY = [1];
+
 interface BenchCliOptions {
   url: string;
   modelVersion?: string;
-  concurrency?: number[];
+  concurrency: number[];
   requestRate?: number[];
   maxOutstanding: number;
   binary?: boolean;
@@ -75,14 +79,15 @@ export function benchCommand(): Command {
         '(in the manner of Triton perf_analyzer)',
     )
     .argument('<model>', 'model name')
-    .option('-u, --url <url>', 'server to load', 'http://127.0.0.1:8000')
+    .option('-u, --url <url>', 'server to load', LOCAL_SERVER_URL)
     .option('--model-version <n>', 'model version (default: the latest ready)')
     .addOption(
       new Option(
         '-c, --concurrency <spec>',
         'closed loop: keep N requests outstanding, one kept-alive connection each; a value, a list (1,8,64) ' +
-          'or a range start:end[:step] or start:end:xFACTOR (default: 1)',
+          'or a range start:end[:step] or start:end:xFACTOR',
       )
+        .default(DEFAULT_CONCURRENCY, DEFAULT_CONCURRENCY.join(','))
         .argParser(sweep('concurrency'))
         .conflicts('requestRate'),
     )
@@ -133,7 +138,7 @@ Examples:
   $ inferd bench simple --concurrency 1:64:x2 --binary --json simple.json --chart simple.svg
   $ inferd bench simple --request-rate 100:1000:x2 --window-ms 1000
   $ inferd bench identity_fp32 --shape INPUT0=1024 --batch-size 8 --concurrency 1,8,32
-  $ inferd bench simple -u http://10.0.0.5:8000 --input INPUT0=a.npy --input INPUT1=b.npy`,
+  $ inferd bench simple -u http://10.0.0.5:${SERVER_DEFAULTS.httpPort} --input INPUT0=a.npy --input INPUT1=b.npy`,
     )
     .action(async (model: string, opts: BenchCliOptions) => {
       const mode: SweepKind = opts.requestRate === undefined ? 'concurrency' : 'request-rate';
@@ -142,7 +147,7 @@ Examples:
         model,
         modelVersion: opts.modelVersion,
         mode,
-        levels: opts.requestRate ?? opts.concurrency ?? [1],
+        levels: opts.requestRate ?? opts.concurrency,
         maxOutstanding: opts.maxOutstanding,
         encoding: opts.binary === true ? 'binary' : 'json',
         batchSize: opts.batchSize,

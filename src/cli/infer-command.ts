@@ -5,6 +5,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
+import { LOCAL_SERVER_URL } from '../config/server-config.js';
 import { startServer } from '../server.js';
 import { decodeBinaryTensorData } from '../tensor/binary-codec.js';
 import { isDatatype, type Datatype } from '../tensor/datatype.js';
@@ -140,7 +141,7 @@ export function inferCommand(): Command {
       [],
     )
     .option('--request <file>', 'a whole KServe v2 JSON request body instead of --input')
-    .option('-u, --url <url>', 'server to send the request to', 'http://127.0.0.1:8000')
+    .option('-u, --url <url>', 'server to send the request to', LOCAL_SERVER_URL)
     .option('-m, --model-repository <path>', 'run in-process on this repository instead of a server')
     .option('--model-version <n>', 'model version (default: the latest ready)')
     .option('-o, --output <name>', 'only this output (repeatable)', collect, [])
@@ -158,12 +159,13 @@ Examples:
         await inferAgainst(opts.url.replace(/\/+$/, ''), model, opts);
         return;
       }
+      // In-process: unlike serve's defaults, a private REST port only (loopback, any free port),
+      // so it never collides with a running server.
       const server = await startServer({
         modelRepository: opts.modelRepository,
         host: '127.0.0.1',
         httpPort: 0,
         metricsPort: null,
-        // In-process: a private REST port only, so it never collides with a running server.
         grpcPort: null,
         modelControlMode: 'explicit',
         loadModels: [model],

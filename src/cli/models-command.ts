@@ -20,6 +20,7 @@ async function withRepository<T>(
     path: repo,
     controlMode: models.length > 0 ? 'explicit' : 'none',
     loadModels: models,
+    // Not serve's poll interval: the none and explicit modes never poll.
     pollSeconds: 60,
     // One model at a time is loaded with few threads: this is inspection, not serving.
     cpuCores: Math.min(2, os.availableParallelism()),

@@ -42,6 +42,15 @@ export function byteSize(value: string): number {
   return n;
 }
 
+/** A byte count the way byteSize reads it: in the largest unit that divides it (64MB, 512KB, 1000). */
+export function sizeText(bytes: number): string {
+  for (const unit of ['GB', 'MB', 'KB']) {
+    const size = SIZE_UNITS[unit.toLowerCase()] ?? 1;
+    if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
+}
+
 /** A size as byteSize takes it, or 0 to turn the feature off. */
 export function byteSizeOrZero(value: string): number {
   return value.trim() === '0' ? 0 : byteSize(value);
@@ -51,6 +60,11 @@ export function byteSizeOrZero(value: string): number {
 export function portOrOff(value: string): number | 'off' {
   if (value === 'off') return 'off';
   return integer(0, 65535)(value);
+}
+
+/** A listener's port as portOrOff gives it: the port, or 'off' for none (null). */
+export function portOrOffValue(port: number | null): number | 'off' {
+  return port ?? 'off';
 }
 
 export function collect(value: string, previous: string[] = []): string[] {

@@ -1,8 +1,18 @@
 // `inferd serve`: start the server and stop it gracefully on SIGTERM / SIGINT.
 
 import { Command, Option } from 'commander';
+import { LOG_LEVELS, MODEL_CONTROL_MODES, SERVER_DEFAULTS, type ServerConfig } from '../config/server-config.js';
 import { startServer } from '../server.js';
-import { byteSize, byteSizeOrZero, collect, integer, portOrOff, positiveNumber } from './parse-options.js';
+import {
+  byteSize,
+  byteSizeOrZero,
+  collect,
+  integer,
+  portOrOff,
+  portOrOffValue,
+  positiveNumber,
+  sizeText,
+} from './parse-options.js';
 
 interface ServeOptions {
   modelRepository: string;
@@ -10,10 +20,10 @@ interface ServeOptions {
   httpPort: number;
   metricsPort: number | 'off';
   grpcPort: number | 'off';
-  modelControlMode: 'none' | 'poll' | 'explicit';
+  modelControlMode: ServerConfig['modelControlMode'];
   loadModel: string[];
   repositoryPollSecs: number;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logLevel: ServerConfig['logLevel'];
   maxBodySize: number;
   maxTensorSize: number;
   cacheSize: number;
@@ -25,67 +35,74 @@ interface ServeOptions {
 }
 
 export function serveCommand(): Command {
+  // Every default below is the server config schema's; commander prints them in --help. Only
+  // --cpu-cores passes none: the schema's is this machine's core count, which its help names.
+  const d = SERVER_DEFAULTS;
   return new Command('serve')
     .description('serve the models of a repository over KServe v2 REST and gRPC, with Prometheus metrics')
     .requiredOption(
       '-m, --model-repository <path>',
       'model repository: <repo>/<model>/<version>/model.onnx (+ optional config.yaml)',
     )
-    .option('--host <address>', 'address to listen on', '0.0.0.0')
-    .option('--http-port <port>', 'KServe v2 REST port (0 = any free port)', integer(0, 65535), 8000)
+    .option('--host <address>', 'address to listen on', d.host)
+    .option('--http-port <port>', 'KServe v2 REST port (0 = any free port)', integer(0, 65535), d.httpPort)
     .option(
       '--metrics-port <port|off>',
       "separate Prometheus port as Triton has ('off' = only /metrics on the HTTP port)",
       portOrOff,
-      8002,
+      portOrOffValue(d.metricsPort),
     )
     .option(
       '--grpc-port <port|off>',
       "KServe v2 gRPC port, Triton's GRPCInferenceService and grpc.health.v1 ('off' = no gRPC; 0 = any free port)",
       portOrOff,
-      8001,
+      portOrOffValue(d.grpcPort),
     )
     .addOption(
       new Option(
         '--model-control-mode <mode>',
         'none: load all at start; poll: also reload on change; explicit: load/unload via the repository API',
       )
-        .choices(['none', 'poll', 'explicit'])
-        .default('none'),
+        .choices(MODEL_CONTROL_MODES)
+        .default(d.modelControlMode),
     )
-    .option('--load-model <name>', "model to load at start in explicit mode (repeatable; '*' = all)", collect, [])
-    .option('--repository-poll-secs <seconds>', 'poll interval in poll mode', positiveNumber, 15)
-    .addOption(
-      new Option('--log-level <level>', 'log level')
-        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-        .default('info'),
+    .option('--load-model <name>', "model to load at start in explicit mode (repeatable; '*' = all)", collect, [
+      ...d.loadModels,
+    ])
+    .option('--repository-poll-secs <seconds>', 'poll interval in poll mode', positiveNumber, d.repositoryPollSeconds)
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(d.logLevel))
+    .option(
+      '--max-body-size <size>',
+      `largest request body accepted (e.g. ${sizeText(d.maxBodyBytes)})`,
+      byteSize,
+      d.maxBodyBytes,
     )
-    .option('--max-body-size <size>', 'largest request body accepted (e.g. 64MB)', byteSize, 64 * 1024 * 1024)
     .option(
       '--max-tensor-size <size>',
       'largest single tensor accepted, checked before allocating',
       byteSize,
-      64 * 1024 * 1024,
+      d.maxTensorBytes,
     )
     .option(
       '--cache-size <size>',
       'response cache budget for models with response_cache.enable (0 = off)',
       byteSizeOrZero,
-      64 * 1024 * 1024,
+      d.cacheBytes,
     )
     .option('--cpu-cores <n>', 'cores the runtime may use in total (default: all available)', integer(1, 4096))
-    .option('--shutdown-grace-secs <seconds>', 'time allowed for in-flight requests at shutdown', positiveNumber, 30)
     .option(
-      '--batch-dir <path>',
-      'folder of the batch API (/v1/files, /v1/batches), created on first use',
-      '.inferd/batches',
+      '--shutdown-grace-secs <seconds>',
+      'time allowed for in-flight requests at shutdown',
+      positiveNumber,
+      d.shutdownGraceSeconds,
     )
-    .option('--max-batch-file-size <size>', 'largest batch input file accepted', byteSize, 200 * 1024 * 1024)
+    .option('--batch-dir <path>', 'folder of the batch API (/v1/files, /v1/batches), created on first use', d.batchDir)
+    .option('--max-batch-file-size <size>', 'largest batch input file accepted', byteSize, d.maxBatchFileBytes)
     .option(
       '--batch-concurrency <n>',
       'batch lines in flight at once (they queue below real-time requests)',
       integer(1, 1024),
-      8,
+      d.batchConcurrency,
     )
     .addHelpText(
       'after',
@@ -94,7 +111,7 @@ Examples:
   $ inferd serve --model-repository examples/models
   $ inferd serve -m ./models --model-control-mode explicit --load-model simple --http-port 9000
   $ inferd serve -m ./models --grpc-port off        (REST only)
-  $ curl localhost:8000/v2/models/simple`,
+  $ curl localhost:${d.httpPort}/v2/models/simple`,
     )
     .action(async (opts: ServeOptions) => {
       const server = await startServer({

@@ -5,7 +5,12 @@
 import path from 'node:path';
 import { deepFreeze } from './deep-freeze.js';
 import type { ConfigIssue } from './config-issues.js';
-import type { ParsedModelConfig, SequenceBatchingConfig, TensorConfig } from './model-config-schema.js';
+import {
+  MODEL_CONFIG_DEFAULTS,
+  type ParsedModelConfig,
+  type SequenceBatchingConfig,
+  type TensorConfig,
+} from './model-config-schema.js';
 import type {
   ResolvedModelConfig,
   ResolvedSequenceBatching,
@@ -25,25 +30,25 @@ export const AUTO_MAX_BATCH_SIZE = 64;
 export function resolveExecution(
   parsed: ParsedModelConfig,
 ): Pick<ResolvedModelConfig, 'instanceGroups' | 'optimization'> {
-  const opt = parsed.optimization;
+  const opt = parsed.optimization ?? MODEL_CONFIG_DEFAULTS.optimization;
   const askedForGpu = (parsed.instance_group ?? []).some((g) => g.kind === 'KIND_GPU');
   // A GPU instance group without explicit providers runs on the bundled WebGPU provider, with
   // the CPU for the operators it lacks.
-  const providers = opt?.execution_providers ?? (askedForGpu ? ['webgpu' as const, 'cpu' as const] : ['cpu' as const]);
+  const providers = opt.execution_providers ?? (askedForGpu ? ['webgpu' as const, 'cpu' as const] : ['cpu' as const]);
   const gpu = providers.some((p) => p !== 'cpu');
   return {
-    instanceGroups: (parsed.instance_group ?? [{ count: 1, kind: 'KIND_AUTO' as const }]).map((g) => ({
+    instanceGroups: (parsed.instance_group ?? [MODEL_CONFIG_DEFAULTS.instance_group]).map((g) => ({
       count: g.count,
       kind: g.kind === 'KIND_AUTO' ? (gpu ? 'KIND_GPU' : 'KIND_CPU') : g.kind,
       gpus: 'gpus' in g && g.gpus !== undefined ? g.gpus : [],
     })),
     optimization: {
-      graphLevel: opt?.graph_level ?? 'all',
-      intraOpThreads: opt?.intra_op_threads ?? 0,
-      interOpThreads: opt?.inter_op_threads ?? 1,
+      graphLevel: opt.graph_level,
+      intraOpThreads: opt.intra_op_threads,
+      interOpThreads: opt.inter_op_threads,
       executionProviders: providers,
-      inlineExecution: opt?.inline_execution ?? false,
-      ...(opt?.allow_spinning === undefined ? {} : { allowSpinning: opt.allow_spinning }),
+      inlineExecution: opt.inline_execution,
+      ...(opt.allow_spinning === undefined ? {} : { allowSpinning: opt.allow_spinning }),
     },
   };
 }
@@ -208,7 +213,7 @@ export function resolveModelConfig(
   }
   if (issues.length > 0) return { ok: false, issues };
 
-  const queue = parsed.queue_policy;
+  const queue = parsed.queue_policy ?? MODEL_CONFIG_DEFAULTS.queue_policy;
   const resolved: ResolvedModelConfig = {
     name: folder.name,
     platform: 'onnxruntime_onnx',
@@ -218,11 +223,11 @@ export function resolveModelConfig(
     versionPolicy: parsed.version_policy,
     ...resolveExecution(parsed),
     queuePolicy: {
-      maxQueueSize: queue?.max_queue_size ?? 1024,
-      defaultTimeoutMicroseconds: queue?.default_timeout_microseconds ?? 0,
-      defaultPriorityLevel: queue?.default_priority_level ?? 1,
+      maxQueueSize: queue.max_queue_size,
+      defaultTimeoutMicroseconds: queue.default_timeout_microseconds,
+      defaultPriorityLevel: queue.default_priority_level,
     },
-    responseCache: parsed.response_cache?.enable ?? false,
+    responseCache: (parsed.response_cache ?? MODEL_CONFIG_DEFAULTS.response_cache).enable,
     dynamicBatching:
       batching === undefined
         ? undefined
@@ -405,8 +410,8 @@ function resolveSequenceBatching(
   });
 
   const rows = Math.max(1, maxBatchSize);
-  const oldest = sequence.oldest;
-  (oldest?.preferred_batch_size ?? []).forEach((size, i) => {
+  const oldest = sequence.oldest ?? MODEL_CONFIG_DEFAULTS.sequence_batching.oldest;
+  oldest.preferred_batch_size.forEach((size, i) => {
     if (size > rows)
       issues.push({
         file,
@@ -423,9 +428,9 @@ function resolveSequenceBatching(
         ? { kind: 'direct', maxQueueDelayMicroseconds: sequence.direct.max_queue_delay_microseconds }
         : {
             kind: 'oldest',
-            maxCandidateSequences: oldest?.max_candidate_sequences ?? 64,
-            preferredBatchSizes: [...(oldest?.preferred_batch_size ?? [])].sort((a, b) => a - b),
-            maxQueueDelayMicroseconds: oldest?.max_queue_delay_microseconds ?? 0,
+            maxCandidateSequences: oldest.max_candidate_sequences,
+            preferredBatchSizes: [...oldest.preferred_batch_size].sort((a, b) => a - b),
+            maxQueueDelayMicroseconds: oldest.max_queue_delay_microseconds,
           },
   };
 }

@@ -3,6 +3,7 @@
 // (`inferd models schema`). Field names follow Triton's model_config.proto in its JSON form.
 
 import { z } from 'zod';
+import { deepFreeze } from './deep-freeze.js';
 
 const CONFIG_TYPE_NAMES = [
   'TYPE_BOOL',
@@ -139,6 +140,19 @@ const sequenceStateSchema = z
   })
   .strict();
 
+/**
+ * The default sequence strategy: the next requests of the ready sequences, oldest first, are
+ * batched together on any free instance.
+ */
+const oldestStrategySchema = z
+  .object({
+    /** Sequences active at once per instance; more wait in the backlog for one to end. */
+    max_candidate_sequences: z.number().int().min(1).default(64),
+    preferred_batch_size: z.array(z.number().int().min(1)).default([]),
+    max_queue_delay_microseconds: z.number().int().min(0).max(10_000_000).default(0),
+  })
+  .strict();
+
 /** Stateful models: every request of a sequence runs on the same slot, in order, carrying its state. */
 const sequenceBatchingSchema = z
   .object({
@@ -156,19 +170,8 @@ const sequenceBatchingSchema = z
       .object({ max_queue_delay_microseconds: z.number().int().min(0).max(10_000_000).default(0) })
       .strict()
       .optional(),
-    /**
-     * The default strategy: the next requests of the ready sequences, oldest first, are batched
-     * together on any free instance.
-     */
-    oldest: z
-      .object({
-        /** Sequences active at once per instance; more wait in the backlog for one to end. */
-        max_candidate_sequences: z.number().int().min(1).default(64),
-        preferred_batch_size: z.array(z.number().int().min(1)).default([]),
-        max_queue_delay_microseconds: z.number().int().min(0).max(10_000_000).default(0),
-      })
-      .strict()
-      .optional(),
+    /** The default strategy (used when neither is given): see oldestStrategySchema. */
+    oldest: oldestStrategySchema.optional(),
   })
   .strict()
   .refine((s) => s.direct === undefined || s.oldest === undefined, {
@@ -204,6 +207,8 @@ const textGenerationSchema = z
   })
   .strict();
 
+const responseCacheSchema = z.object({ enable: z.boolean().default(false) }).strict();
+
 export const MODEL_TASKS = ['tensor', 'text-generation', 'embedding'] as const;
 export type ModelTask = (typeof MODEL_TASKS)[number];
 
@@ -221,10 +226,7 @@ export const modelConfigSchema = z
     optimization: optimizationSchema.optional(),
     queue_policy: queuePolicySchema.optional(),
     /** Answer repeated identical requests from the server's response cache (--cache-size). */
-    response_cache: z
-      .object({ enable: z.boolean().default(false) })
-      .strict()
-      .optional(),
+    response_cache: responseCacheSchema.optional(),
     /** Merge concurrent requests into one execution along the batch dimension (needs max_batch_size > 0). */
     dynamic_batching: dynamicBatchingSchema.optional(),
     /** Stateful sequences (sequence_id / sequence_start / sequence_end); excludes dynamic_batching. */
@@ -249,6 +251,24 @@ export type VersionPolicy = z.output<typeof versionPolicySchema>;
 export type SequenceBatchingConfig = z.output<typeof sequenceBatchingSchema>;
 export type EmbeddingConfig = z.output<typeof embeddingSchema>;
 export type TextGenerationConfig = z.output<typeof textGenerationSchema>;
+
+/**
+ * What a model gets for each section its config leaves out: the section's schema applied to `{}`,
+ * so the `.default()`s above are the one declaration of every default (the resolver and the
+ * engines read these; `inferd models schema` prints the same values). Frozen.
+ */
+export const MODEL_CONFIG_DEFAULTS = deepFreeze({
+  /** The one instance group of a config without `instance_group`. */
+  instance_group: instanceGroupSchema.parse({}),
+  optimization: optimizationSchema.parse({}),
+  queue_policy: queuePolicySchema.parse({}),
+  response_cache: responseCacheSchema.parse({}),
+  dynamic_batching: dynamicBatchingSchema.parse({}),
+  /** `sequence_batching` given as `{}`; its strategy is then `oldest` with these settings. */
+  sequence_batching: { ...sequenceBatchingSchema.parse({}), oldest: oldestStrategySchema.parse({}) },
+  embedding: embeddingSchema.parse({}),
+  text_generation: textGenerationSchema.parse({}),
+});
 
 /** The JSON Schema of the model configuration, for editors and `inferd models schema`. */
 export function modelConfigJsonSchema(): unknown {

@@ -7,6 +7,10 @@ import { deepFreeze } from './deep-freeze.js';
 import { formatIssues, issuesFromZod } from './config-issues.js';
 
 const port = z.number().int().min(0).max(65535);
+const MiB = 1024 * 1024;
+
+export const MODEL_CONTROL_MODES = ['none', 'poll', 'explicit'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const serverConfigSchema = z
   .object({
@@ -17,45 +21,54 @@ export const serverConfigSchema = z
     metricsPort: port.nullable().default(8002),
     /** KServe v2 gRPC listener (Triton's 8001); null = no gRPC. */
     grpcPort: port.nullable().default(8001),
-    modelControlMode: z.enum(['none', 'poll', 'explicit']).default('none'),
+    modelControlMode: z.enum(MODEL_CONTROL_MODES).default('none'),
     /** Models loaded at start in explicit mode ('*' = all). */
     loadModels: z.array(z.string().min(1)).default([]),
     repositoryPollSeconds: z.number().positive().default(15),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    /** Largest request body accepted, in bytes (64 MiB). */
+    logLevel: z.enum(LOG_LEVELS).default('info'),
+    /** Largest request body accepted, in bytes. */
     maxBodyBytes: z
       .number()
       .int()
       .positive()
-      .default(64 * 1024 * 1024),
+      .default(64 * MiB),
     /** Largest single tensor accepted, in bytes; checked against the declared shape before allocating. */
     maxTensorBytes: z
       .number()
       .int()
       .positive()
-      .default(64 * 1024 * 1024),
+      .default(64 * MiB),
     /** Byte budget of the response cache shared by models with `response_cache.enable`; 0 = off. */
     cacheBytes: z
       .number()
       .int()
       .nonnegative()
-      .default(64 * 1024 * 1024),
+      .default(64 * MiB),
     /** Cores the runtime may use in total; instances × intra-op threads stay within it. */
     cpuCores: z.number().int().positive().default(os.availableParallelism()),
     /** Time allowed for in-flight requests to finish on SIGTERM/SIGINT. */
     shutdownGraceSeconds: z.number().nonnegative().default(30),
     /** Folder of the batch API's files and batches, created on first use (relative: to the working directory). */
     batchDir: z.string().min(1).default('.inferd/batches'),
-    /** Largest batch input file POST /v1/files accepts (OpenAI's limit, 200 MiB). */
+    /** Largest batch input file POST /v1/files accepts (OpenAI's limit). */
     maxBatchFileBytes: z
       .number()
       .int()
       .positive()
-      .default(200 * 1024 * 1024),
+      .default(200 * MiB),
     /** Lines of the running batch in flight at once (queued or executing), at the lowest priority. */
     batchConcurrency: z.number().int().min(1).max(1024).default(8),
   })
   .strict();
+
+/**
+ * The defaults of the options that have one, read from the schema: the CLI's option defaults and
+ * --help texts are built from these, so the `.default()`s above stay the one declaration. Frozen.
+ */
+export const SERVER_DEFAULTS = deepFreeze(serverConfigSchema.omit({ modelRepository: true }).parse({}));
+
+/** Where a server started with the defaults answers on this machine (the CLI clients' default --url). */
+export const LOCAL_SERVER_URL = `http://127.0.0.1:${SERVER_DEFAULTS.httpPort}`;
 
 export type ServerConfigInput = z.input<typeof serverConfigSchema>;
 export type ServerConfig = Readonly<z.output<typeof serverConfigSchema>>;

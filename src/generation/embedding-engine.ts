@@ -4,7 +4,7 @@
 // same bucket share executions in the dynamic batcher; the token states are then pooled with the
 // attention mask and, if configured, normalised to unit length.
 
-import type { EmbeddingConfig } from '../config/model-config-schema.js';
+import { MODEL_CONFIG_DEFAULTS, type EmbeddingConfig } from '../config/model-config-schema.js';
 import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
 import type { InferRequest, InferResult } from '../core/infer-request.js';
 import { InferdError, invalidArgument } from '../errors/index.js';
@@ -220,7 +220,7 @@ export async function createEmbeddingEngine(options: {
   return new ModelEmbeddingEngine({
     modelName: options.modelName,
     config: options.config,
-    embedding: options.embedding ?? { pooling: 'mean', normalize: true, max_tokens: 512 },
+    embedding: options.embedding ?? MODEL_CONFIG_DEFAULTS.embedding,
     tokenizer,
     backend: options.backend,
     padTokenId,

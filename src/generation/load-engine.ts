@@ -4,7 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { TextGenerationConfig } from '../config/model-config-schema.js';
+import { MODEL_CONFIG_DEFAULTS, type TextGenerationConfig } from '../config/model-config-schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import { DecoderSession } from '../runtime/decoder-session.js';
 import { InlineDecoder } from '../runtime/decoder-inline.js';
@@ -75,13 +75,13 @@ export async function loadTextGenerationEngine(o: TextGenerationModelOptions): P
       positiveInt(modelConfig.max_position_embeddings) ??
       positiveInt(modelConfig.n_positions) ??
       2048;
-    const tg = o.config;
+    const tg = o.config ?? MODEL_CONFIG_DEFAULTS.text_generation;
     const limits: EngineLimits = {
-      maxRunningSequences: tg?.max_running_sequences ?? 32,
-      maxWaitingSequences: tg?.max_waiting_sequences ?? 256,
-      prefillChunkTokens: tg?.prefill_chunk_tokens ?? 256,
-      prefixCacheBlocks: tg?.prefix_cache_blocks ?? 256,
-      prefixBlockTokens: tg?.prefix_block_tokens ?? 16,
+      maxRunningSequences: tg.max_running_sequences,
+      maxWaitingSequences: tg.max_waiting_sequences,
+      prefillChunkTokens: tg.prefill_chunk_tokens,
+      prefixCacheBlocks: tg.prefix_cache_blocks,
+      prefixBlockTokens: tg.prefix_block_tokens,
     };
     return new GenerationEngine({
       modelName: o.modelName,
