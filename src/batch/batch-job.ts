@@ -9,7 +9,7 @@ import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
 import type { InferRequest } from '../core/infer-request.js';
 import { InferdError, invalidArgument, isInferdError } from '../errors/index.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { makeTensor, type Tensor } from '../tensor/tensor.js';
 import { resolveMapping, type MappingPlan, type MappingRequest } from './column-mapping.js';
 import type { InputSet, TableFormat } from './input-files.js';
 import { errorsPath, summaryPath, workDir, writeOutput, writeSummary, concatenate } from './output-files.js';
@@ -120,11 +120,11 @@ async function exists(file: string): Promise<boolean> {
 function sliceRows(t: Tensor, a: number, b: number): Tensor {
   const width = t.shape.slice(1).reduce((n, d) => n * d, 1);
   const data = t.data.slice(a * width, b * width);
-  return { name: t.name, datatype: t.datatype, shape: [b - a, ...t.shape.slice(1)], data };
+  return makeTensor(t.name, t.datatype, [b - a, ...t.shape.slice(1)], data);
 }
 
 function copyTensor(t: Tensor): Tensor {
-  return { ...t, data: t.data.slice() };
+  return makeTensor(t.name, t.datatype, t.shape, t.data.slice());
 }
 
 /** The job's identity: a resume must match it field for field. */

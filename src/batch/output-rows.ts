@@ -3,9 +3,8 @@
 // every output column, so the assembled Parquet or CSV keeps the model's types.
 
 import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
-import type { Datatype, TensorData } from '../tensor/datatype.js';
 import { bfloat16BitsToFloat32, float16BitsToFloat32 } from '../tensor/half.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { Tensor, TensorContent } from '../tensor/tensor.js';
 import type { MappingPlan, OutputSpec } from './column-mapping.js';
 import { quoteLiteral, SQL_ELEMENT_TYPE } from './duckdb-types.js';
 import type { RowError, RowId } from './row-reader.js';
@@ -35,47 +34,47 @@ export function jsonValue(v: RowId | undefined): string {
   return JSON.stringify(v);
 }
 
-function elementText(datatype: Datatype, data: TensorData, i: number): string {
-  switch (datatype) {
+function elementText(t: TensorContent, i: number): string {
+  switch (t.datatype) {
     case 'FP16':
-      return float32Text(float16BitsToFloat32((data as Uint16Array)[i] ?? 0));
+      return float32Text(float16BitsToFloat32(t.data[i] ?? 0));
     case 'BF16':
-      return float32Text(bfloat16BitsToFloat32((data as Uint16Array)[i] ?? 0));
+      return float32Text(bfloat16BitsToFloat32(t.data[i] ?? 0));
     case 'FP32':
-      return float32Text((data as Float32Array)[i] ?? 0);
+      return float32Text(t.data[i] ?? 0);
     case 'BOOL':
-      return (data as Uint8Array)[i] ? 'true' : 'false';
+      return t.data[i] ? 'true' : 'false';
     case 'BYTES':
-      return JSON.stringify(decoder.decode((data as Uint8Array[])[i] ?? new Uint8Array()));
+      return JSON.stringify(decoder.decode(t.data[i] ?? new Uint8Array()));
     case 'INT64':
     case 'UINT64':
-      return String((data as BigInt64Array)[i] ?? 0n);
+      return String(t.data[i] ?? 0n);
     default:
-      return num((data as Float32Array)[i] ?? 0);
+      return num(t.data[i] ?? 0);
   }
 }
 
-function numberAt(datatype: Datatype, data: TensorData, i: number): number {
-  switch (datatype) {
+function numberAt(t: TensorContent, i: number): number {
+  switch (t.datatype) {
     case 'FP16':
-      return float16BitsToFloat32((data as Uint16Array)[i] ?? 0);
+      return float16BitsToFloat32(t.data[i] ?? 0);
     case 'BF16':
-      return bfloat16BitsToFloat32((data as Uint16Array)[i] ?? 0);
+      return bfloat16BitsToFloat32(t.data[i] ?? 0);
     case 'INT64':
     case 'UINT64':
-      return Number((data as BigInt64Array)[i] ?? 0n);
+      return Number(t.data[i] ?? 0n);
     default:
-      return Number((data as Float32Array)[i] ?? 0);
+      return Number(t.data[i] ?? 0);
   }
 }
 
-function nestedList(datatype: Datatype, data: TensorData, at: number, dims: readonly number[], depth: number): string {
-  if (depth === dims.length) return elementText(datatype, data, at);
+function nestedList(t: TensorContent, at: number, dims: readonly number[], depth: number): string {
+  if (depth === dims.length) return elementText(t, at);
   const d = dims[depth] ?? 0;
   let stride = 1;
   for (let j = depth + 1; j < dims.length; j++) stride *= dims[j] ?? 1;
   const parts = new Array<string>(d);
-  for (let j = 0; j < d; j++) parts[j] = nestedList(datatype, data, at + j * stride, dims, depth + 1);
+  for (let j = 0; j < d; j++) parts[j] = nestedList(t, at + j * stride, dims, depth + 1);
   return `[${parts.join(',')}]`;
 }
 
@@ -122,13 +121,13 @@ export class OutputFormatter {
 
   /** JSON text of one kept output of row r (of n rows in the tensor). */
   valueText(spec: OutputSpec, t: Tensor, r: number, n: number): string {
-    const total = Array.isArray(t.data) ? t.data.length : (t.data as ArrayLike<unknown>).length;
+    const total = t.data.length;
     const width = n === 0 ? 0 : total / n;
     const at = r * width;
     const dims = t.shape.length > 0 && t.shape[0] === n ? t.shape.slice(1) : t.shape;
-    if (spec.mode.kind === 'raw') return nestedList(t.datatype, t.data, at, dims, 0);
+    if (spec.mode.kind === 'raw') return nestedList(t, at, dims, 0);
     const values = new Float64Array(width);
-    for (let j = 0; j < width; j++) values[j] = numberAt(t.datatype, t.data, at + j);
+    for (let j = 0; j < width; j++) values[j] = numberAt(t, at + j);
     const labels = this.labels.get(spec.output);
     if (spec.mode.kind === 'argmax' || spec.mode.kind === 'label') {
       const best = topIndices(values, 1)[0] ?? 0;

@@ -10,9 +10,9 @@ import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { DuckDBDataChunk } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
-import type { Datatype, TensorData } from '../tensor/datatype.js';
+import type { Datatype } from '../tensor/datatype.js';
 import { bfloat16BitsToFloat32, float16BitsToFloat32 } from '../tensor/half.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { fixedElements, type Tensor } from '../tensor/tensor.js';
 import type { MappingPlan, OutputSpec } from './column-mapping.js';
 import { literalList, quoteIdent, quoteLiteral } from './duckdb-types.js';
 import type { TableFormat } from './input-files.js';
@@ -130,10 +130,10 @@ function widen(datatype: Datatype, data: Uint16Array): Float32Array {
 
 /** Index of the highest value per row (NaN never wins unless all are NaN; ties to the lower index). */
 function argmaxRows(t: Tensor, first: number, n: number, rows: number): BigInt64Array {
-  const total = (t.data as ArrayLike<unknown>).length;
+  const total = t.data.length;
   const width = rows === 0 ? 0 : total / rows;
   const out = new BigInt64Array(n);
-  const data = t.data as ArrayLike<number | bigint>;
+  const data = fixedElements(t);
   const half = t.datatype === 'FP16' || t.datatype === 'BF16';
   const conv = t.datatype === 'FP16' ? float16BitsToFloat32 : bfloat16BitsToFloat32;
   for (let r = 0; r < n; r++) {
@@ -258,12 +258,15 @@ export class PartRowsWriter {
       case 'raw': {
         const t = outputs.get(how.spec.output);
         if (t === undefined) return this.fillNull(vector, n);
-        const total = (t.data as ArrayLike<unknown>).length;
-        const width = total / rows.length;
-        let data = t.data as Exclude<TensorData, Uint8Array[]>;
-        data = data.subarray(first * width, (first + n) * width);
-        if (t.datatype === 'FP16' || t.datatype === 'BF16') data = widen(t.datatype, data as Uint16Array);
-        if (t.datatype === 'BOOL') data = Uint8Array.from(data as Uint8Array, (v) => (v === 0 ? 0 : 1));
+        const width = t.data.length / rows.length;
+        const from = first * width;
+        const to = (first + n) * width;
+        const data =
+          t.datatype === 'FP16' || t.datatype === 'BF16'
+            ? widen(t.datatype, t.data.subarray(from, to))
+            : t.datatype === 'BOOL'
+              ? Uint8Array.from(t.data.subarray(from, to), (v) => (v === 0 ? 0 : 1))
+              : fixedElements(t).subarray(from, to);
         const size = (TYPED[how.element] as { size: number }).size;
         const { buffer, offset } = bytesOf(data);
         if (!how.list) {

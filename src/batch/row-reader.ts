@@ -7,7 +7,7 @@ import type { DuckDBConnection, DuckDBDataChunk, DuckDBListValue } from '@duckdb
 import duckdb from '@duckdb/node-bindings';
 import type { Datatype, TensorData } from '../tensor/datatype.js';
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from '../tensor/half.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { copyElements, makeTensor, type Tensor } from '../tensor/tensor.js';
 import type { InputPlan, MappingPlan } from './column-mapping.js';
 import { quoteLiteral, SQL_ELEMENT_TYPE } from './duckdb-types.js';
 import type { TableSource } from './table-source.js';
@@ -234,21 +234,22 @@ class ListColumn {
   copyRow(i: number, plan: InputPlan, dst: Writable | Uint8Array[], at: number): void {
     const width = plan.width;
     const offset = this.entries === undefined ? i * width : Number(this.entries[2 * i] ?? 0n);
-    if (this.strings !== undefined) {
+    // BYTES inputs are read as strings (and only they are), into an array of elements.
+    if (Array.isArray(dst)) {
       const enc = new TextEncoder();
-      const items = this.strings(i);
-      for (let j = 0; j < width; j++) (dst as Uint8Array[])[at + j] = enc.encode(items[j] ?? '');
+      const items = this.strings?.(i) ?? [];
+      for (let j = 0; j < width; j++) dst[at + j] = enc.encode(items[j] ?? '');
       return;
     }
-    const src = this.values as Writable;
+    const src = this.values;
+    if (src === undefined) throw new Error(`input '${plan.input}': no values read for ${plan.datatype} data`);
     if (plan.datatype === 'FP16' || plan.datatype === 'BF16') {
-      const f = src as Float32Array;
-      const out = dst as Uint16Array;
+      // Read as FLOAT (float32), stored as 16-bit patterns.
       const conv = plan.datatype === 'FP16' ? float32ToFloat16Bits : float32ToBfloat16Bits;
-      for (let j = 0; j < width; j++) out[at + j] = conv(f[offset + j] ?? 0);
+      for (let j = 0; j < width; j++) dst[at + j] = conv(Number(src[offset + j] ?? 0));
       return;
     }
-    (dst as Float32Array).set((src as Float32Array).subarray(offset, offset + width), at);
+    copyElements(dst, at, src, offset, offset + width);
   }
 }
 
@@ -290,9 +291,9 @@ export async function* readBatches(
   const finish = (): RowBatch => {
     const n = rows.length;
     const inputs = plan.inputs.map((p, k): Tensor => {
-      const full = data[k] as Writable | Uint8Array[];
+      const full = data[k] ?? [];
       const d: TensorData = n * p.width === full.length ? full : full.slice(0, n * p.width);
-      return { name: p.input, datatype: p.datatype, shape: batched ? [n, ...p.dims] : [...p.dims], data: d };
+      return makeTensor(p.input, p.datatype, batched ? [n, ...p.dims] : [...p.dims], d);
     });
     const batch: RowBatch = {
       firstRow,
@@ -353,7 +354,7 @@ export async function* readBatches(
         const slot = rows.length;
         for (let k = 0; k < nInputs; k++) {
           const p = plan.inputs[k] as InputPlan;
-          (lists[k] as ListColumn).copyRow(i, p, data[k] as Writable, slot * p.width);
+          (lists[k] as ListColumn).copyRow(i, p, data[k] ?? [], slot * p.width);
         }
         rows.push(row);
         if (id !== undefined) ids.push(id);

@@ -12,7 +12,7 @@ import { decodeBinaryTensorData } from '../tensor/binary-codec.js';
 import { ELEMENT_SIZE, isDatatype, type Datatype } from '../tensor/datatype.js';
 import { decodeJsonTensorData } from '../tensor/json-codec.js';
 import { checkTensorLimits, validateShape } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { makeTensor, type Tensor } from '../tensor/tensor.js';
 
 export interface RequestedOutput {
   readonly name: string;
@@ -133,15 +133,12 @@ export function decodeInferBody(
       }
       const bytes = body.subarray(offset, offset + size);
       offset += size;
-      inputs.push({ name, datatype, shape, data: decodeBinaryTensorData(name, datatype, shape, bytes) });
+      inputs.push(makeTensor(name, datatype, shape, decodeBinaryTensorData(name, datatype, shape, bytes)));
     } else {
       if (raw.data === undefined) throw invalidArgument(`input '${name}' has no "data" (and no binary_data_size)`);
-      inputs.push({
-        name,
-        datatype,
-        shape,
-        data: decodeJsonTensorData(name, datatype, shape, raw.data, limits.maxTensorBytes),
-      });
+      inputs.push(
+        makeTensor(name, datatype, shape, decodeJsonTensorData(name, datatype, shape, raw.data, limits.maxTensorBytes)),
+      );
     }
   }
   if (offset !== body.length) {
@@ -223,7 +220,7 @@ function decodeRawBody(config: ResolvedModelConfig, body: Buffer, limits: Decode
   const data = decodeBinaryTensorData(spec.name, datatype, shape, body);
   return {
     id: undefined,
-    inputs: [{ name: spec.name, datatype, shape, data }],
+    inputs: [makeTensor(spec.name, datatype, shape, data)],
     batchSize: 1,
     outputs: undefined,
     binaryOutputs: true,

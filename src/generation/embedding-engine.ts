@@ -153,9 +153,9 @@ export class ModelEmbeddingEngine implements EmbeddingEngine {
   }
 
   /** One row's token states [length, dimensions] reduced to a vector over its first `real` tokens. */
-  private pool(hidden: Tensor, row: number, real: number, length: number): Float32Array {
+  private pool(hidden: Tensor<'FP32'>, row: number, real: number, length: number): Float32Array {
     const d = this.dimensions;
-    const data = hidden.data as Float32Array;
+    const data = hidden.data;
     const base = row * length * d;
     const out = new Float32Array(d);
     if (this.pooling === 'cls') out.set(data.subarray(base, base + d));

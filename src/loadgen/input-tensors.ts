@@ -7,7 +7,7 @@ import type { Datatype, TensorData } from '../tensor/datatype.js';
 import { decodeJsonTensorData } from '../tensor/json-decode.js';
 import { decodeNpy } from '../tensor/npy.js';
 import { formatShape } from '../tensor/shape.js';
-import { elementCount, type Tensor } from '../tensor/tensor.js';
+import { allocData, copyElements, elementCount, makeTensor, tensorContent, type Tensor } from '../tensor/tensor.js';
 import type { InputMetadata, ModelInfo } from './model-info.js';
 import { randomTensorData, seededRandom } from './random-data.js';
 import { nestedShape } from '../tensor/nested-shape.js';
@@ -22,10 +22,10 @@ export interface InputOptions {
   readonly seed?: number;
 }
 
-export interface BenchInput extends Tensor {
+export type BenchInput = Tensor & {
   /** 'random', or the file the data came from. */
   readonly source: string;
-}
+};
 
 /** Parses NAME=d1,d2 (the --shape form). */
 export function parseShapeSpec(spec: string): { name: string; dims: number[] } {
@@ -108,15 +108,14 @@ async function readTensorFile(input: InputMetadata, file: string): Promise<{ sha
 
 /** `times` copies of the data back to back: one item tiled along a new batch dimension. */
 function tile(datatype: Datatype, data: TensorData, times: number): TensorData {
-  if (datatype === 'BYTES') {
-    const elements = data as Uint8Array[];
+  const t = tensorContent(datatype, data);
+  if (t.datatype === 'BYTES') {
+    const elements = t.data;
     return Array.from({ length: times }, () => elements).flat();
   }
-  const typed = data as Exclude<TensorData, Uint8Array[]>;
-  const Ctor = typed.constructor as new (length: number) => typeof typed;
-  const out = new Ctor(typed.length * times);
-  // Each typed array's set() accepts its own type; the union hides that from the checker.
-  for (let i = 0; i < times; i++) (out as Uint8Array).set(typed as Uint8Array, i * typed.length);
+  const typed = t.data;
+  const out = allocData(t.datatype, typed.length * times);
+  for (let i = 0; i < times; i++) copyElements(out, i * typed.length, typed);
   return out;
 }
 
@@ -169,12 +168,12 @@ export async function buildInputs(model: ModelInfo, options: InputOptions): Prom
     if (file === undefined) {
       const shape = requestShape(model, input, options);
       const data = randomTensorData(input.datatype, elementCount(shape), random);
-      out.push({ name: input.name, datatype: input.datatype, shape, data, source: 'random' });
+      out.push({ ...makeTensor(input.name, input.datatype, shape, data), source: 'random' });
       continue;
     }
     const read = await readTensorFile(input, file);
     const fitted = fitFile(model, input, file, read.shape, read.data, options.batchSize);
-    out.push({ name: input.name, datatype: input.datatype, ...fitted, source: file });
+    out.push({ ...makeTensor(input.name, input.datatype, fitted.shape, fitted.data), source: file });
   }
   return out;
 }

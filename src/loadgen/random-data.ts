@@ -3,6 +3,7 @@
 
 import type { Datatype, TensorData, TensorDataMap } from '../tensor/datatype.js';
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from '../tensor/half.js';
+import { checkData } from '../tensor/tensor.js';
 
 /** Characters of random BYTES elements: printable ASCII, so they also travel as JSON strings. */
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -99,5 +100,5 @@ export function randomTensorData<D extends Datatype>(
     }
   }
   // The switch narrows `datatype`, not the generic D; each case built D's storage.
-  return data as TensorDataMap[D];
+  return checkData(datatype, data);
 }

@@ -2,23 +2,23 @@
 // BYTES "<value>:<index>[:<label>]", as Triton does (extension_classification.md).
 
 import { invalidArgument } from '../errors/index.js';
-import type { Datatype, TensorData } from '../tensor/datatype.js';
+import type { FixedDatatype } from '../tensor/datatype.js';
 import { float16BitsToFloat32, bfloat16BitsToFloat32 } from '../tensor/half.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { Tensor, TensorContent } from '../tensor/tensor.js';
 
 const encoder = new TextEncoder();
 
-function valueAt(datatype: Datatype, data: TensorData, i: number): number {
-  switch (datatype) {
+function valueAt(t: TensorContent<FixedDatatype>, i: number): number {
+  switch (t.datatype) {
     case 'FP16':
-      return float16BitsToFloat32((data as Uint16Array)[i] ?? 0);
+      return float16BitsToFloat32(t.data[i] ?? 0);
     case 'BF16':
-      return bfloat16BitsToFloat32((data as Uint16Array)[i] ?? 0);
+      return bfloat16BitsToFloat32(t.data[i] ?? 0);
     case 'INT64':
     case 'UINT64':
-      return Number((data as BigInt64Array | BigUint64Array)[i] ?? 0n);
+      return Number(t.data[i] ?? 0n);
     default:
-      return Number((data as ArrayLike<number>)[i] ?? 0);
+      return Number(t.data[i] ?? 0);
   }
 }
 
@@ -54,7 +54,7 @@ export function classify(
   if (output.datatype === 'BYTES') throw invalidArgument(`output '${output.name}' is BYTES and cannot be classified`);
   if (!Number.isInteger(k) || k < 1)
     throw invalidArgument(`output '${output.name}': classification count must be a positive integer, got ${k}`);
-  const total = (output.data as ArrayLike<unknown>).length;
+  const total = output.data.length;
   const rows = batched ? (output.shape[0] ?? 1) : 1;
   const width = rows === 0 ? 0 : total / rows;
   const take = Math.min(k, width);
@@ -64,7 +64,7 @@ export function classify(
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < width; c++) {
       order[c] = c;
-      values[c] = valueAt(output.datatype, output.data, r * width + c);
+      values[c] = valueAt(output, r * width + c);
     }
     order.sort(byValueDescending(values));
     for (let j = 0; j < take; j++) {

@@ -95,7 +95,7 @@ function toOrtTensor(t: WireTensor): ort.Tensor {
   const type = ortTypeOf(t.datatype);
   if (type === undefined) throw new Error(`datatype ${t.datatype} is not supported by onnxruntime-node`);
   if (t.datatype === 'BYTES') {
-    const elements = t.data as Uint8Array[];
+    const elements = t.data;
     const strings = new Array<string>(elements.length);
     for (let i = 0; i < elements.length; i++) strings[i] = utf8.decode(elements[i]);
     return new ort.Tensor('string', strings, t.shape);

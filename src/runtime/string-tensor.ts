@@ -9,7 +9,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /** Throws INF_ERR_INVALID_ARGUMENT naming the element when a BYTES input cannot reach the model intact. */
 export function assertStringTensorCarriable(tensor: Tensor): void {
   if (tensor.datatype !== 'BYTES') return;
-  const elements = tensor.data as Uint8Array[];
+  const elements = tensor.data;
   for (let i = 0; i < elements.length; i++) {
     const e = elements[i] ?? new Uint8Array(0);
     if (e.includes(0)) {

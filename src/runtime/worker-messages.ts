@@ -1,7 +1,7 @@
 // The messages exchanged between a model instance (main thread) and its session worker.
 
 import type { GraphTensor } from '../config/graph-signature.js';
-import type { Datatype } from '../tensor/datatype.js';
+import type { FixedDatatype } from '../tensor/datatype.js';
 
 export interface SessionOptionsWire {
   readonly intraOpNumThreads: number;
@@ -13,13 +13,13 @@ export interface SessionOptionsWire {
 }
 
 /** A tensor crossing the thread boundary; typed-array buffers are transferred, not copied. */
-export interface WireTensor {
+export type WireTensor = {
   readonly name: string;
-  readonly datatype: Datatype;
   readonly shape: readonly number[];
-  /** Typed array for fixed types; one Uint8Array per element for BYTES. */
-  readonly data: ArrayBufferView | Uint8Array[];
-}
+} & (
+  | { readonly datatype: FixedDatatype; /** A typed array. */ readonly data: ArrayBufferView }
+  | { readonly datatype: 'BYTES'; /** One Uint8Array per element. */ readonly data: Uint8Array[] }
+);
 
 /** An input or output of an opened graph; `elementType` is onnxruntime's type name. */
 export type IoMetadata = GraphTensor;

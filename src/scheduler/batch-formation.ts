@@ -3,8 +3,7 @@
 // each request exactly its own rows of every output.
 
 import { InferdError } from '../errors/index.js';
-import type { TensorData } from '../tensor/datatype.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { allocData, bytesElements, copyElements, fixedElements, makeTensor, type Tensor } from '../tensor/tensor.js';
 import type { InferRequest } from '../core/infer-request.js';
 
 /** Requests with equal keys can be batched: everything but the batch dimension agrees. */
@@ -14,9 +13,6 @@ export function batchKey(request: InferRequest): string {
     .map((t) => `${t.name}:${t.datatype}:${t.shape.slice(1).join('x')}`);
   return `${inputs.join('|')}>${[...request.outputNames].sort().join('|')}`;
 }
-
-type TypedArray = Exclude<TensorData, Uint8Array[]>;
-type TypedArrayConstructor = new (length: number) => TypedArray;
 
 /** One tensor per input name holding every request's rows, in request order. */
 export function mergeInputs(requests: readonly InferRequest[]): Tensor[] {
@@ -32,19 +28,18 @@ export function mergeInputs(requests: readonly InferRequest[]): Tensor[] {
     const rows = parts.reduce((n, t) => n + (t.shape[0] ?? 0), 0);
     const shape = [rows, ...template.shape.slice(1)];
     if (template.datatype === 'BYTES') {
-      return { name: template.name, datatype: 'BYTES', shape, data: parts.flatMap((t) => t.data as Uint8Array[]) };
+      return { name: template.name, datatype: 'BYTES', shape, data: parts.flatMap(bytesElements) };
     }
-    const total = parts.reduce((n, t) => n + (t.data as TypedArray).length, 0);
-    const Ctor = (template.data as TypedArray).constructor as TypedArrayConstructor;
-    const merged = new Ctor(total);
+    const total = parts.reduce((n, t) => n + t.data.length, 0);
+    const merged = allocData(template.datatype, total);
     let offset = 0;
     for (const t of parts) {
-      const d = t.data as TypedArray;
-      // Each part is the same array type as the template (equal batch keys mean equal datatypes).
-      (merged as Float32Array).set(d as Float32Array, offset);
+      // Each part has the template's datatype (equal batch keys mean equal datatypes).
+      const d = fixedElements(t);
+      copyElements(merged, offset, d);
       offset += d.length;
     }
-    return { name: template.name, datatype: template.datatype, shape, data: merged };
+    return makeTensor(template.name, template.datatype, shape, merged);
   });
 }
 
@@ -68,11 +63,8 @@ export function splitOutputs(outputs: readonly Tensor[], rows: readonly number[]
       const shape = [n, ...out.shape.slice(1)];
       const from = start * rowElements;
       const to = (start + n) * rowElements;
-      const data =
-        out.datatype === 'BYTES'
-          ? (out.data as Uint8Array[]).slice(from, to)
-          : (out.data as TypedArray).subarray(from, to);
-      perRequest[i]?.push({ name: out.name, datatype: out.datatype, shape, data });
+      const data = out.datatype === 'BYTES' ? out.data.slice(from, to) : out.data.subarray(from, to);
+      perRequest[i]?.push(makeTensor(out.name, out.datatype, shape, data));
       start += n;
     });
   }

@@ -4,14 +4,11 @@
 
 import { createHash } from 'node:crypto';
 import type { InferRequest } from '../core/infer-request.js';
-import type { TensorData } from '../tensor/datatype.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-type Fixed = Exclude<TensorData, Uint8Array[]>;
-
 function bytesOf(t: Tensor): number {
-  if (t.datatype === 'BYTES') return (t.data as Uint8Array[]).reduce((n, e) => n + e.byteLength + 4, 0);
-  return (t.data as Fixed).byteLength;
+  if (t.datatype === 'BYTES') return t.data.reduce((n, e) => n + e.byteLength + 4, 0);
+  return t.data.byteLength;
 }
 
 /**
@@ -25,12 +22,12 @@ export function cacheKey(model: string, version: string, request: InferRequest):
   for (const t of inputs) {
     h.update(`${t.name}\0${t.datatype}\0${t.shape.join(',')}\0`);
     if (t.datatype === 'BYTES') {
-      for (const e of t.data as Uint8Array[]) {
+      for (const e of t.data) {
         h.update(`${e.byteLength}:`);
         h.update(e);
       }
     } else {
-      const d = t.data as Fixed;
+      const d = t.data;
       h.update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
     }
   }

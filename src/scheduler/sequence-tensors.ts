@@ -4,44 +4,31 @@
 
 import { InferdError } from '../errors/index.js';
 import type { ResolvedSequenceBatching } from '../config/resolved-model-config.js';
-import type { Datatype, FixedDatatype, TensorData } from '../tensor/datatype.js';
-import { elementCount, type Tensor } from '../tensor/tensor.js';
+import type { Datatype, TensorData } from '../tensor/datatype.js';
+import {
+  allocData,
+  bytesElements,
+  copyElements,
+  elementCount,
+  fixedElements,
+  makeTensor,
+  type Tensor,
+} from '../tensor/tensor.js';
 import type { InferRequest } from '../core/infer-request.js';
-
-type TypedArray = Exclude<TensorData, Uint8Array[]>;
-
-const ARRAY_TYPES: Readonly<Record<FixedDatatype, new (length: number) => TypedArray>> = {
-  BOOL: Uint8Array,
-  UINT8: Uint8Array,
-  UINT16: Uint16Array,
-  UINT32: Uint32Array,
-  UINT64: BigUint64Array,
-  INT8: Int8Array,
-  INT16: Int16Array,
-  INT32: Int32Array,
-  INT64: BigInt64Array,
-  FP16: Uint16Array,
-  FP32: Float32Array,
-  FP64: Float64Array,
-  BF16: Uint16Array,
-};
 
 const utf8 = new TextEncoder();
 
 /** Storage for `count` elements, all zero (BYTES: empty strings). */
 export function zeroData(datatype: Datatype, count: number): TensorData {
   if (datatype === 'BYTES') return Array.from({ length: count }, () => new Uint8Array(0));
-  return new ARRAY_TYPES[datatype](count);
+  return allocData(datatype, count);
 }
 
 /** A sequence's state, as `initial_state { zero_data: true }` gives it. */
 export function zeroStates(spec: ResolvedSequenceBatching): Tensor[] {
-  return spec.states.map((s) => ({
-    name: s.inputName,
-    datatype: s.datatype,
-    shape: [...s.dims],
-    data: zeroData(s.datatype, elementCount(s.dims)),
-  }));
+  return spec.states.map((s) =>
+    makeTensor(s.inputName, s.datatype, [...s.dims], zeroData(s.datatype, elementCount(s.dims))),
+  );
 }
 
 /** What one row of an execution carries. */
@@ -81,16 +68,16 @@ export function assembleInputs(
     const data = zeroData(datatype, per * n);
     rows.forEach((row, i) => {
       if (row === undefined) return;
-      const source = pick(row).data;
+      const source = pick(row);
       if (Array.isArray(data)) {
-        const strings = source as Uint8Array[];
+        const strings = bytesElements(source);
         for (let j = 0; j < per; j++) data[i * per + j] = strings[j] ?? new Uint8Array(0);
       } else {
         // Source and target share the datatype, hence the array type.
-        (data as Float32Array).set((source as Float32Array).subarray(0, per), i * per);
+        copyElements(data, i * per, fixedElements(source), 0, per);
       }
     });
-    inputs.push({ name, datatype, shape, data });
+    inputs.push(makeTensor(name, datatype, shape, data));
   };
 
   for (const t of template.request.inputs) {
@@ -115,9 +102,9 @@ export function assembleInputs(
       // Idle rows (undefined) hold the false value of every flag, READY included.
       const on = row !== undefined && (c.kind === 'READY' || (c.kind === 'START' ? row.start : row.end));
       const value = c.falseTrue[on ? 1 : 0];
-      (data as Float32Array)[i] = value;
+      data[i] = value;
     });
-    inputs.push({ name: c.name, datatype: c.datatype, shape, data });
+    inputs.push(makeTensor(c.name, c.datatype, shape, data));
   }
   return inputs;
 }
@@ -134,7 +121,7 @@ function setCorrelationId(data: TensorData, i: number, request: InferRequest): v
   if (Array.isArray(data)) data[i] = utf8.encode(String(id));
   else if (data instanceof BigUint64Array) data[i] = BigInt.asUintN(64, BigInt(id));
   else if (data instanceof BigInt64Array) data[i] = BigInt.asIntN(64, BigInt(id));
-  else (data as Int32Array)[i] = Number(id);
+  else data[i] = Number(id);
 }
 
 /** One row's share of an execution's outputs. */
@@ -167,9 +154,7 @@ export function rowOutputs(
     }
     const per = elementCount(t.shape.slice(1));
     const data =
-      t.datatype === 'BYTES'
-        ? (t.data as Uint8Array[]).slice(row * per, (row + 1) * per)
-        : (t.data as TypedArray).subarray(row * per, (row + 1) * per);
+      t.datatype === 'BYTES' ? t.data.slice(row * per, (row + 1) * per) : t.data.subarray(row * per, (row + 1) * per);
     return { shape: [1, ...t.shape.slice(1)], data };
   };
   const stateNames = new Set(spec.states.map((s) => s.outputName));
@@ -177,7 +162,7 @@ export function rowOutputs(
   for (const t of outputs) {
     if (stateNames.has(t.name)) continue;
     const part = slice(t);
-    clientOutputs.push({ name: t.name, datatype: t.datatype, shape: part.shape, data: part.data });
+    clientOutputs.push(makeTensor(t.name, t.datatype, part.shape, part.data));
   }
   const states = spec.states.map((s) => {
     const out = outputs.find((t) => t.name === s.outputName);
@@ -191,8 +176,7 @@ export function rowOutputs(
       );
     }
     // A copy, so the state does not keep a whole batched output alive.
-    const data = (part.data as TypedArray).slice();
-    return { name: s.inputName, datatype: s.datatype, shape, data };
+    return makeTensor(s.inputName, s.datatype, shape, part.data.slice());
   });
   return { outputs: clientOutputs, states };
 }

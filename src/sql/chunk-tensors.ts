@@ -33,7 +33,7 @@ import {
   float32ArrayToBfloat16,
   float32ArrayToFloat16,
 } from '../tensor/half.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { copyElements, makeTensor, type Tensor } from '../tensor/tensor.js';
 import type { InputPlan, PredictFunctionSpec, SqlScalarType, SqlType } from './predict-function-spec.js';
 
 const SCALAR_TYPES: Readonly<Record<SqlScalarType, DuckDBType>> = {
@@ -104,8 +104,9 @@ function store(data: TensorData, at: number, value: Cell): void {
 }
 
 function finish(datatype: Datatype, data: TensorData): TensorData {
-  if (datatype === 'FP16') return float32ArrayToFloat16(data as Float32Array);
-  if (datatype === 'BF16') return float32ArrayToBfloat16(data as Float32Array);
+  if (!(data instanceof Float32Array)) return data;
+  if (datatype === 'FP16') return float32ArrayToFloat16(data);
+  if (datatype === 'BF16') return float32ArrayToBfloat16(data);
   return data;
 }
 
@@ -180,7 +181,7 @@ function copyRow(data: TensorData, at: number, list: RawList, offset: number, le
     (data instanceof BigInt64Array && values instanceof BigInt64Array) ||
     (data instanceof BigUint64Array && values instanceof BigUint64Array);
   if (same) {
-    (data as Float32Array).set(values.subarray(offset, offset + length) as Float32Array, at);
+    copyElements(data, at, values, offset, offset + length);
     return;
   }
   for (let e = 0; e < length; e++) store(data, at + e, values[offset + e] as Cell);
@@ -208,12 +209,7 @@ export function readChunkInputs(spec: PredictFunctionSpec, chunk: DuckDBDataChun
       for (let c = 0; c < width; c++) store(data, row * width + c, columns[c]?.getItem(r) as Cell);
       row++;
     }
-    const tensor: Tensor = {
-      name: input.name,
-      datatype: input.datatype,
-      shape: [validRows, ...input.dims],
-      data: finish(input.datatype, data),
-    };
+    const tensor = makeTensor(input.name, input.datatype, [validRows, ...input.dims], finish(input.datatype, data));
     return { rowCount, present, validRows, tensors: [tensor] };
   }
 
@@ -276,20 +272,15 @@ export function readChunkInputs(spec: PredictFunctionSpec, chunk: DuckDBDataChun
         `has ${len} elements per row, which does not fill input '${input.name}' of shape ${JSON.stringify(input.dims)}`,
       );
     }
-    return {
-      name: input.name,
-      datatype: input.datatype,
-      shape: [validRows, ...dims],
-      data: finish(input.datatype, data),
-    };
+    return makeTensor(input.name, input.datatype, [validRows, ...dims], finish(input.datatype, data));
   });
   return { rowCount, present, validRows, tensors };
 }
 
-function readAsNumbers(datatype: Datatype, data: TensorData): ArrayLike<number | bigint> | Uint8Array[] {
-  if (datatype === 'FP16') return float16ArrayToFloat32(data as Uint16Array);
-  if (datatype === 'BF16') return bfloat16ArrayToFloat32(data as Uint16Array);
-  return data;
+function readAsNumbers(t: Tensor): ArrayLike<number | bigint> | Uint8Array[] {
+  if (t.datatype === 'FP16') return float16ArrayToFloat32(t.data);
+  if (t.datatype === 'BF16') return bfloat16ArrayToFloat32(t.data);
+  return t.data;
 }
 
 function cellOf(datatype: Datatype, value: number | bigint | Uint8Array | undefined): DuckDBValue {
@@ -307,7 +298,7 @@ export function writeChunkOutput(
   vector: DuckDBVector,
 ): void {
   const width = output === undefined || inputs.validRows === 0 ? 0 : output.data.length / inputs.validRows;
-  const values = output === undefined ? [] : readAsNumbers(output.datatype, output.data);
+  const values = output === undefined ? [] : readAsNumbers(output);
   const datatype = output?.datatype ?? spec.output.datatype;
   let row = 0;
   for (let r = 0; r < inputs.rowCount; r++) {

@@ -379,7 +379,7 @@ export class SqlEngine {
           datatype: t.datatype,
           shape: batching ? [count, ...rowShape] : rowShape,
           data: t.data.slice(start * perRow, (start + count) * perRow),
-        };
+        } as Tensor;
       });
       const request: InferRequest = {
         requestId: `sql-${spec.name}-${start}`,
@@ -452,5 +452,5 @@ function concatRows(parts: readonly Tensor[], rows: number, batched: boolean): T
     }
     data = out;
   }
-  return { name: first.name, datatype: first.datatype, shape: [rows, ...rowShape], data };
+  return { name: first.name, datatype: first.datatype, shape: [rows, ...rowShape], data } as Tensor;
 }

@@ -6,6 +6,7 @@ import { InferdError } from '../errors/inferd-error.js';
 import { ELEMENT_SIZE, type Datatype, type FixedDatatype, type TensorData, type TensorDataMap } from './datatype.js';
 import './little-endian.js';
 import { BYTES_LENGTH_PREFIX, byteSizeOf, formatShape, safeElementCount } from './shape.js';
+import { checkData, tensorContent } from './tensor.js';
 
 export interface BinaryDecodeOptions {
   /**
@@ -60,10 +61,8 @@ export function decodeBinaryTensorData<D extends Datatype>(
   options?: BinaryDecodeOptions,
 ): TensorDataMap[D] {
   const copy = options?.copy === true;
-  if (datatype === 'BYTES') return decodeBytes(name, shape, bytes, copy) as TensorDataMap[D];
-  // Narrowing a generic parameter needs the assertion, whatever the lint rule infers.
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
-  const fixed = datatype as FixedDatatype;
+  const fixed: Datatype = datatype;
+  if (fixed === 'BYTES') return checkData(datatype, decodeBytes(name, shape, bytes, copy));
   const expected = byteSizeOf(fixed, shape, name);
   if (bytes.byteLength !== expected) {
     throw invalid(
@@ -78,8 +77,8 @@ export function decodeBinaryTensorData<D extends Datatype>(
     source.set(bytes);
   }
   if (fixed === 'BOOL') checkBool(name, source);
-  const Ctor = ARRAY_TYPES[fixed] as TypedArrayConstructor<FixedDatatype>;
-  return new Ctor(source.buffer, source.byteOffset, expected / size) as TensorDataMap[D];
+  const Ctor = ARRAY_TYPES[fixed];
+  return checkData(datatype, new Ctor(source.buffer, source.byteOffset, expected / size));
 }
 
 /** BOOL bytes other than 0 and 1 have no defined meaning to the model, so they are refused. */
@@ -129,8 +128,9 @@ function decodeBytes(name: string, shape: readonly number[], bytes: Uint8Array, 
 
 /** Bytes the tensor occupies in the binary format. */
 export function binaryByteSize(datatype: Datatype, data: TensorData): number {
-  if (datatype !== 'BYTES') return (data as Exclude<TensorData, Uint8Array[]>).byteLength;
-  const elements = data as Uint8Array[];
+  const t = tensorContent(datatype, data);
+  if (t.datatype !== 'BYTES') return t.data.byteLength;
+  const elements = t.data;
   let size = elements.length * BYTES_LENGTH_PREFIX;
   for (const element of elements) size += element.byteLength;
   return size;
@@ -146,13 +146,14 @@ export function writeBinaryTensorData(
   target: Uint8Array,
   offset: number,
 ): number {
-  if (datatype !== 'BYTES') {
-    const typed = data as Exclude<TensorData, Uint8Array[]>;
+  const t = tensorContent(datatype, data);
+  if (t.datatype !== 'BYTES') {
+    const typed = t.data;
     target.set(new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength), offset);
     return offset + typed.byteLength;
   }
   let at = offset;
-  for (const element of data as Uint8Array[]) {
+  for (const element of t.data) {
     const len = element.byteLength;
     if (len > 0xffffffff) throw invalid(`BYTES element of ${len} bytes does not fit a 4-byte length prefix`);
     target[at] = len & 0xff;
@@ -170,8 +171,9 @@ export function writeBinaryTensorData(
  * copy); BYTES is framed into a fresh buffer.
  */
 export function encodeBinaryTensorData(datatype: Datatype, data: TensorData): Uint8Array {
-  if (datatype !== 'BYTES') {
-    const typed = data as Exclude<TensorData, Uint8Array[]>;
+  const t = tensorContent(datatype, data);
+  if (t.datatype !== 'BYTES') {
+    const typed = t.data;
     return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
   }
   const out = new Uint8Array(binaryByteSize(datatype, data));

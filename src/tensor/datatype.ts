@@ -63,6 +63,9 @@ export interface TensorDataMap {
 
 export type TensorData = TensorDataMap[Datatype];
 
+/** The storage of fixed-width data: one typed array per datatype except BYTES. */
+export type FixedData = TensorDataMap[FixedDatatype];
+
 export function isDatatype(value: unknown): value is Datatype {
   return typeof value === 'string' && (DATATYPES as readonly string[]).includes(value);
 }

@@ -21,6 +21,7 @@ import { describeValue } from './describe-value.js';
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from './half.js';
 import './little-endian.js';
 import { BYTES_LENGTH_PREFIX, checkTensorLimits, formatShape, safeElementCount } from './shape.js';
+import { checkData } from './tensor.js';
 
 /** Deepest nesting of `data` accepted; stops a pathological body from exhausting the stack. */
 export const MAX_JSON_NESTING = 64;
@@ -67,7 +68,7 @@ export function decodeJsonTensorData<D extends Datatype>(
   checkTensorLimits(name, datatype, shape, maxBytes);
   const n = safeElementCount(shape);
   const leaves = flatLeaves(name, shape, data, n);
-  return decodeLeaves(name, datatype, leaves, n, shape, maxBytes) as TensorDataMap[D];
+  return checkData(datatype, decodeLeaves(name, datatype, leaves, n, shape, maxBytes), name);
 }
 
 function decodeLeaves(

@@ -13,6 +13,7 @@ import { InferdError } from '../errors/inferd-error.js';
 import type { Datatype, TensorData } from './datatype.js';
 import { bfloat16ArrayToFloat32, float16ArrayToFloat32 } from './half.js';
 import './little-endian.js';
+import { tensorContent } from './tensor.js';
 
 const TWO_32 = 4294967296;
 
@@ -83,24 +84,25 @@ export function encodeJsonTensorData(
   data: TensorData,
   options?: JsonEncodeOptions,
 ): JsonTensorValue[] {
-  switch (datatype) {
+  const t = tensorContent(datatype, data);
+  switch (t.datatype) {
     case 'BOOL': {
-      const bytes = data as Uint8Array;
+      const bytes = t.data;
       const out: boolean[] = [];
       for (let i = 0; i < bytes.length; i++) out.push(bytes[i] !== 0);
       return out;
     }
     case 'INT64':
     case 'UINT64':
-      return int64ToNumbers(data as BigInt64Array | BigUint64Array);
+      return int64ToNumbers(t.data);
     case 'FP16':
-      return toNumbers(float16ArrayToFloat32(data as Uint16Array));
+      return toNumbers(float16ArrayToFloat32(t.data));
     case 'BF16':
-      return toNumbers(bfloat16ArrayToFloat32(data as Uint16Array));
+      return toNumbers(bfloat16ArrayToFloat32(t.data));
     case 'BYTES':
-      return decodeUtf8Elements(data as Uint8Array[], options);
+      return decodeUtf8Elements(t.data, options);
     default:
-      return toNumbers(data as ArrayLike<number>);
+      return toNumbers(t.data);
   }
 }
 
@@ -145,9 +147,10 @@ function int64ArrayText(data: BigInt64Array | BigUint64Array): string {
  */
 export function jsonTensorDataString(datatype: Datatype, data: TensorData, options?: JsonStringOptions): string {
   const nonFinite = options?.nonFinite ?? 'literal';
-  switch (datatype) {
+  const t = tensorContent(datatype, data);
+  switch (t.datatype) {
     case 'BOOL': {
-      const bytes = data as Uint8Array;
+      const bytes = t.data;
       if (bytes.length === 0) return '[]';
       let text = bytes[0] !== 0 ? '[true' : '[false';
       for (let i = 1; i < bytes.length; i++) text += bytes[i] !== 0 ? ',true' : ',false';
@@ -155,17 +158,17 @@ export function jsonTensorDataString(datatype: Datatype, data: TensorData, optio
     }
     case 'FP32':
     case 'FP64':
-      return floatArrayText(data as Float32Array | Float64Array, nonFinite);
+      return floatArrayText(t.data, nonFinite);
     case 'FP16':
-      return floatArrayText(float16ArrayToFloat32(data as Uint16Array), nonFinite);
+      return floatArrayText(float16ArrayToFloat32(t.data), nonFinite);
     case 'BF16':
-      return floatArrayText(bfloat16ArrayToFloat32(data as Uint16Array), nonFinite);
+      return floatArrayText(bfloat16ArrayToFloat32(t.data), nonFinite);
     case 'INT64':
     case 'UINT64':
-      return int64ArrayText(data as BigInt64Array | BigUint64Array);
+      return int64ArrayText(t.data);
     case 'BYTES':
-      return JSON.stringify(decodeUtf8Elements(data as Uint8Array[], options));
+      return JSON.stringify(decodeUtf8Elements(t.data, options));
     default:
-      return JSON.stringify(toNumbers(data as ArrayLike<number>));
+      return JSON.stringify(toNumbers(t.data));
   }
 }

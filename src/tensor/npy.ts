@@ -8,6 +8,7 @@ import { describeValue } from './describe-value.js';
 import { bfloat16ArrayToFloat32 } from './half.js';
 import './little-endian.js';
 import { formatShape, MAX_RANK, safeElementCount } from './shape.js';
+import { tensorContent } from './tensor.js';
 
 /** A decoded array, discriminated by datatype. */
 export type NpyArray = { [D in Datatype]: { datatype: D; shape: number[]; data: TensorDataMap[D] } }[Datatype];
@@ -122,7 +123,7 @@ export function decodeNpy(bytes: Uint8Array, name = 'array'): NpyArray {
   const datatype = DESCR_TO_DATATYPE[descr];
   if (datatype !== undefined) {
     const data = decodeBinaryTensorData(name, datatype, shape, body, { copy: true });
-    return { datatype, shape, data } as NpyArray;
+    return { ...tensorContent(datatype, data), shape };
   }
   const text = /^([<|=])([US])(\d+)$/.exec(descr);
   if (text !== null) {
@@ -259,10 +260,11 @@ export function encodeNpy(datatype: Datatype, shape: readonly number[], data: Te
       `npy: shape ${formatShape(shape)} holds ${n} elements but the ${datatype} data has ${data.length}`,
     );
   }
-  if (datatype === 'BYTES') return encodeStrings(shape, data as Uint8Array[]);
-  if (datatype === 'BF16') {
-    const wide = bfloat16ArrayToFloat32(data as Uint16Array);
+  const t = tensorContent(datatype, data);
+  if (t.datatype === 'BYTES') return encodeStrings(shape, t.data);
+  if (t.datatype === 'BF16') {
+    const wide = bfloat16ArrayToFloat32(t.data);
     return concat(encodeHeader('<f4', shape), new Uint8Array(wide.buffer));
   }
-  return concat(encodeHeader(DATATYPE_TO_DESCR[datatype], shape), encodeBinaryTensorData(datatype, data));
+  return concat(encodeHeader(DATATYPE_TO_DESCR[t.datatype], shape), encodeBinaryTensorData(t.datatype, t.data));
 }

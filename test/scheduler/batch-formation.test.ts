@@ -42,7 +42,10 @@ describe('batch formation', () => {
     ]);
     assert.deepEqual(merged?.shape, [3, 2, 3]);
     assert.deepEqual(Array.from(merged?.data as Int16Array), [...a, ...b]);
-    const parts = splitOutputs([{ name: 'Y', datatype: 'INT16', shape: [3, 2, 3], data: merged.data }], [1, 2]);
+    const parts = splitOutputs(
+      [{ name: 'Y', datatype: 'INT16', shape: [3, 2, 3], data: merged.data as Int16Array }],
+      [1, 2],
+    );
     assert.deepEqual(parts[0]?.[0]?.shape, [1, 2, 3]);
     assert.deepEqual(Array.from(parts[0]?.[0]?.data as Int16Array), [...a]);
     assert.deepEqual(parts[1]?.[0]?.shape, [2, 2, 3]);

@@ -10,7 +10,7 @@ import { invalidArgument } from '../../errors/index.js';
 import { decodeBinaryTensorData } from '../../tensor/binary-codec.js';
 import { isDatatype } from '../../tensor/datatype.js';
 import { checkTensorLimits, validateShape } from '../../tensor/shape.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { makeTensor, type Tensor } from '../../tensor/tensor.js';
 import { plainParameters } from './infer-parameters.js';
 import { decodeTensorContents, hasContents } from './tensor-contents.js';
 import type { InferRequestedOutputTensor, ModelInferRequest } from './wire-types.js';
@@ -87,7 +87,7 @@ export function decodeModelInferRequest(
     const data = useRaw
       ? decodeBinaryTensorData(name, datatype, shape, raw[i]!)
       : decodeTensorContents(name, datatype, shape, wire.contents);
-    inputs.push({ name, datatype, shape, data });
+    inputs.push(makeTensor(name, datatype, shape, data));
   }
   const batchSize = checkInputSet(
     config,
