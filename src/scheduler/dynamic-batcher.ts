@@ -7,7 +7,7 @@ import { InferdError, invalidArgument } from '../errors/index.js';
 import type { Instance } from '../runtime/index.js';
 import type { ModelStats } from '../observability/model-stats.js';
 import type { InferRequest, InferResult } from '../core/infer-request.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { makeTensor, type Tensor } from '../tensor/tensor.js';
 import { batchKey, mergeInputs, splitOutputs } from './batch-formation.js';
 import { cacheKey, type ResponseCache } from './response-cache.js';
 import { ArrivalRate, ExecutionTimeModel } from './execution-time-model.js';
@@ -306,9 +306,10 @@ export class DynamicBatcher extends SchedulerBase<Queued> {
 
 /** A cached output must not keep a whole batched output alive, nor share memory with a response. */
 function ownCopy(t: Tensor): Tensor {
-  const data =
-    t.datatype === 'BYTES' ? (t.data as Uint8Array[]).map((e) => e.slice()) : (t.data as Float32Array).slice();
-  // The copy has the same array type as the original, so the tensor stays well typed.
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
-  return { ...t, data } as Tensor;
+  return makeTensor(
+    t.name,
+    t.datatype,
+    t.shape,
+    t.datatype === 'BYTES' ? t.data.map((e) => e.slice()) : t.data.slice(),
+  );
 }
