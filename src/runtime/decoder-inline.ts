@@ -2,10 +2,21 @@
 // hop per step. For tiny models where a step takes well under a millisecond, the hop is a
 // noticeable share; the event loop is blocked while a step runs.
 
-import type { CacheOps, DecoderInfo, StepRow } from './decoder-messages.js';
+import type { CacheOps, DecoderInfo, StepResult, StepRow } from './decoder-messages.js';
 import { DecoderRunner } from './decoder-runner.js';
-import type { StepResult } from './decoder-session.js';
 import type { SessionOptionsWire } from './worker-messages.js';
+
+/** One step and its cache bookkeeping, as the inline decoder and the decoder worker run it. */
+export async function runStep(runner: DecoderRunner, rows: readonly StepRow[], ops: CacheOps): Promise<StepResult> {
+  runner.applyBefore(ops);
+  if (rows.length === 0) {
+    runner.applyAfter(ops);
+    return { logits: new Float32Array(0), vocab: 0, timings: { prepareNs: 0, inferNs: 0, collectNs: 0 } };
+  }
+  const out = await runner.step(rows);
+  runner.applyAfter(ops);
+  return out;
+}
 
 export class InlineDecoder {
   private constructor(private readonly runner: DecoderRunner) {}
@@ -18,15 +29,8 @@ export class InlineDecoder {
     return { session: new InlineDecoder(runner), info: runner.info };
   }
 
-  async step(rows: readonly StepRow[], ops: CacheOps = {}): Promise<StepResult> {
-    this.runner.applyBefore(ops);
-    if (rows.length === 0) {
-      this.runner.applyAfter(ops);
-      return { logits: new Float32Array(0), vocab: 0, timings: { prepareNs: 0, inferNs: 0, collectNs: 0 } };
-    }
-    const out = await this.runner.step(rows);
-    this.runner.applyAfter(ops);
-    return out;
+  step(rows: readonly StepRow[], ops: CacheOps = {}): Promise<StepResult> {
+    return runStep(this.runner, rows, ops);
   }
 
   close(): Promise<void> {

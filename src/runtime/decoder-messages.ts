@@ -1,8 +1,9 @@
-// The messages between a decoder session (main thread) and its worker, which holds the ONNX
+// The requests between a decoder session (main thread) and its worker, which holds the ONNX
 // decoder and every sequence's KV cache. Only token ids go in and last-position logits come out;
 // the caches never cross the thread boundary.
 
-import type { SessionOptionsWire } from './worker-messages.js';
+import type { Method } from '../util/worker-rpc.js';
+import type { LoadRequest } from './worker-messages.js';
 
 /** What the graph's inputs and outputs say about the decoder (optimum / transformers.js naming). */
 export interface DecoderInfo {
@@ -46,21 +47,17 @@ export interface StepTimings {
   readonly collectNs: number;
 }
 
-export type ToDecoder =
-  | { readonly type: 'load'; readonly modelPath: string; readonly options: SessionOptionsWire }
-  | { readonly type: 'step'; readonly id: number; readonly rows: readonly StepRow[]; readonly ops: CacheOps }
-  | { readonly type: 'close' };
+export interface StepResult {
+  /** [rows, vocab]: each row's logits at its last new token. */
+  readonly logits: Float32Array;
+  readonly vocab: number;
+  readonly timings: StepTimings;
+}
 
-export type FromDecoder =
-  | { readonly type: 'loaded'; readonly info: DecoderInfo }
-  | { readonly type: 'load-error'; readonly message: string }
-  | {
-      readonly type: 'logits';
-      readonly id: number;
-      /** [rows, vocab]: each row's logits at its last new token. */
-      readonly logits: Float32Array;
-      readonly vocab: number;
-      readonly timings: StepTimings;
-    }
-  | { readonly type: 'step-error'; readonly id: number; readonly message: string }
-  | { readonly type: 'closed' };
+/** The decoder worker's requests (util/worker-rpc.ts carries them). */
+export type DecoderProtocol = {
+  readonly load: Method<LoadRequest, DecoderInfo>;
+  readonly step: Method<{ readonly rows: readonly StepRow[]; readonly ops: CacheOps }, StepResult>;
+  /** Frees every cache and releases the decoder. */
+  readonly close: Method<undefined, void>;
+};

@@ -1,48 +1,68 @@
 // A decoder model in its own worker thread (session.run() blocks the thread that calls it). The
 // generation engine sends steps — token ids per sequence plus cache bookkeeping — and gets back
 // last-position logits; the KV caches stay in the worker.
+//
+// A worker that exits unexpectedly fails the steps in flight and is replaced (at most 3 times a
+// minute). The caches of the sequences it held are gone: a later step naming one of them fails
+// rather than decode from an empty past. The prefix entries are not: the token ids of every
+// sequence and entry are mirrored here, and the replacement prefills each entry again before it
+// serves, so the engine's prefix index stays true.
 
 import type { Worker } from 'node:worker_threads';
 import { InferdError } from '../errors/index.js';
 import { startSiblingWorker } from '../util/sibling-worker.js';
-import type { CacheOps, DecoderInfo, FromDecoder, StepRow, StepTimings, ToDecoder } from './decoder-messages.js';
+import { RpcClient, type Send } from '../util/worker-rpc.js';
+import type { CacheOps, DecoderInfo, DecoderProtocol, StepResult, StepRow } from './decoder-messages.js';
 import type { SessionOptionsWire } from './worker-messages.js';
 
-export type { CacheOps, DecoderInfo, StepRow, StepTimings } from './decoder-messages.js';
+export type { CacheOps, DecoderInfo, StepResult, StepRow, StepTimings } from './decoder-messages.js';
+
+/** The sequence a replacement worker rebuilds prefix entries in; the engine numbers its own from 1. */
+const REBUILD_SEQ = -1;
 
 function spawnWorker(): Worker {
   return startSiblingWorker(import.meta.url, 'decoder-worker');
 }
 
-export interface StepResult {
-  /** [rows, vocab]: each row's logits at its last new token. */
-  readonly logits: Float32Array;
-  readonly vocab: number;
-  readonly timings: StepTimings;
-}
-
-interface Pending {
-  resolve(r: StepResult): void;
-  reject(e: Error): void;
-}
-
 export class DecoderSession {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  private loadWaiter: { resolve(i: DecoderInfo): void; reject(e: Error): void } | undefined;
-  private closeWaiter: (() => void) | undefined;
-  private failure: Error | undefined;
+  private readonly rpc: RpcClient<DecoderProtocol>;
+  private info: DecoderInfo | undefined;
   private closed = false;
+  /** Token ids in each sequence's cache in the worker. */
+  private readonly seqTokens = new Map<number, number[]>();
+  /** Token ids of each prefix entry the worker holds. */
+  private readonly entryTokens = new Map<number, readonly number[]>();
+  /** Sequences whose caches died with a crashed worker and that the engine has not freed yet. */
+  private readonly lost = new Set<number>();
 
   private constructor(
     readonly label: string,
-    private readonly worker: Worker,
+    modelPath: string,
+    options: SessionOptionsWire,
   ) {
-    worker.on('message', (msg: FromDecoder) => this.onMessage(msg));
-    worker.on('error', (err) => this.fail(err));
-    worker.on('exit', (code) => {
-      if (!this.closed) this.fail(new Error(`decoder worker exited with code ${code}`));
-      this.closeWaiter?.();
+    this.rpc = new RpcClient<DecoderProtocol>({
+      spawn: spawnWorker,
+      init: async (send, restarted) => {
+        this.info = await send('load', { modelPath, options });
+        if (restarted) await this.rebuildEntries(send);
+      },
+      decodeError: (error, type) =>
+        type === 'load'
+          ? new InferdError('INF_ERR_MODEL_LOAD', String(error))
+          : new InferdError('INF_ERR_RUNTIME', `decoder ${label}: ${String(error)}`),
+      crashError: (exit) => {
+        const cause = exit.error ?? new Error(`decoder worker exited with code ${exit.code}`);
+        return new InferdError('INF_ERR_RUNTIME', `decoder ${label} failed: ${cause.message}`, { cause });
+      },
+      stoppedError: (reason) =>
+        new InferdError(
+          'INF_ERR_UNAVAILABLE',
+          reason === undefined ? `decoder ${label} is closed` : `decoder ${label} is not running: ${reason.message}`,
+        ),
+      onCrash: () => {
+        for (const seq of this.seqTokens.keys()) this.lost.add(seq);
+        this.seqTokens.clear();
+      },
     });
   }
 
@@ -52,18 +72,19 @@ export class DecoderSession {
     modelPath: string,
     options: SessionOptionsWire,
   ): Promise<{ session: DecoderSession; info: DecoderInfo }> {
-    const session = new DecoderSession(label, spawnWorker());
-    try {
-      const info = await new Promise<DecoderInfo>((resolve, reject) => {
-        session.loadWaiter = { resolve, reject };
-        session.post({ type: 'load', modelPath, options });
-      });
-      return { session, info };
-    } catch (err) {
-      session.closed = true;
-      await session.worker.terminate();
-      throw err;
-    }
+    const session = new DecoderSession(label, modelPath, options);
+    await session.rpc.start();
+    return { session, info: session.info as DecoderInfo };
+  }
+
+  /** Times the worker died and was replaced. */
+  get restartCount(): number {
+    return this.rpc.restarts;
+  }
+
+  /** The worker thread now serving (tests end it to stand in for a crash). */
+  private get worker(): Worker | undefined {
+    return this.rpc.worker;
   }
 
   /**
@@ -71,69 +92,67 @@ export class DecoderSession {
    * row's last token. `ops` frees, forks and saves caches around the run (see CacheOps).
    */
   step(rows: readonly StepRow[], ops: CacheOps = {}): Promise<StepResult> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new InferdError('INF_ERR_UNAVAILABLE', `decoder ${this.label} is closed`));
-    const id = this.nextId++;
-    return new Promise<StepResult>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.post({ type: 'step', id, rows, ops });
+    this.mirrorBefore(ops);
+    if (this.lost.size > 0) {
+      const gone = rows.find((r) => this.lost.has(r.seq));
+      if (gone !== undefined) {
+        // The bookkeeping still reaches the worker: the engine has forgotten what it drops and frees.
+        this.rpc.call('step', { rows: [], ops: { ...ops, save: [] } }).catch(() => undefined);
+        return Promise.reject(
+          new InferdError(
+            'INF_ERR_RUNTIME',
+            `decoder ${this.label}: the cache of sequence ${gone.seq} was lost when its worker exited`,
+          ),
+        );
+      }
+    }
+    for (const r of rows) {
+      const tokens = this.seqTokens.get(r.seq);
+      if (tokens === undefined) this.seqTokens.set(r.seq, [...r.tokenIds]);
+      else for (const t of r.tokenIds) tokens.push(t);
+    }
+    const result = this.rpc.call('step', { rows, ops });
+    const save = ops.save;
+    if (save === undefined || save.length === 0) return result;
+    return result.then((r) => {
+      for (const s of save) {
+        const tokens = this.seqTokens.get(s.seq);
+        if (tokens !== undefined) this.entryTokens.set(s.entry, tokens.slice(0, s.length));
+      }
+      return r;
     });
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.failure === undefined) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 5000);
-        this.closeWaiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        this.post({ type: 'close' });
+    await this.rpc.close('close', undefined);
+  }
+
+  /** What the worker does before it runs the rows: forks, then drops, then frees. */
+  private mirrorBefore(ops: CacheOps): void {
+    for (const f of ops.fork ?? []) {
+      const entry = this.entryTokens.get(f.entry);
+      if (entry !== undefined) this.seqTokens.set(f.seq, entry.slice(0, f.length));
+      this.lost.delete(f.seq);
+    }
+    for (const e of ops.dropEntries ?? []) this.entryTokens.delete(e);
+    for (const s of ops.free ?? []) {
+      this.seqTokens.delete(s);
+      this.lost.delete(s);
+    }
+  }
+
+  /** Prefills each prefix entry of the crashed worker in its replacement, one at a time. */
+  private async rebuildEntries(send: Send<DecoderProtocol>): Promise<void> {
+    if (this.entryTokens.size === 0) return;
+    for (const [entry, tokens] of this.entryTokens) {
+      await send('step', {
+        rows: [{ seq: REBUILD_SEQ, tokenIds: tokens }],
+        ops: { free: [REBUILD_SEQ], save: [{ seq: REBUILD_SEQ, entry, length: tokens.length }] },
       });
     }
-    await this.worker.terminate();
-  }
-
-  private post(msg: ToDecoder): void {
-    this.worker.postMessage(msg);
-  }
-
-  private onMessage(msg: FromDecoder): void {
-    switch (msg.type) {
-      case 'loaded':
-        this.loadWaiter?.resolve(msg.info);
-        this.loadWaiter = undefined;
-        break;
-      case 'load-error':
-        this.loadWaiter?.reject(new InferdError('INF_ERR_MODEL_LOAD', msg.message));
-        this.loadWaiter = undefined;
-        break;
-      case 'logits': {
-        const p = this.pending.get(msg.id);
-        this.pending.delete(msg.id);
-        p?.resolve({ logits: msg.logits, vocab: msg.vocab, timings: msg.timings });
-        break;
-      }
-      case 'step-error': {
-        const p = this.pending.get(msg.id);
-        this.pending.delete(msg.id);
-        p?.reject(new InferdError('INF_ERR_RUNTIME', `decoder ${this.label}: ${msg.message}`));
-        break;
-      }
-      case 'closed':
-        this.closeWaiter?.();
-        break;
-    }
-  }
-
-  private fail(err: Error): void {
-    const wrapped = new InferdError('INF_ERR_RUNTIME', `decoder ${this.label} failed: ${err.message}`, { cause: err });
-    this.failure = wrapped;
-    this.loadWaiter?.reject(wrapped);
-    this.loadWaiter = undefined;
-    for (const p of this.pending.values()) p.reject(wrapped);
-    this.pending.clear();
+    await send('step', { rows: [], ops: { free: [REBUILD_SEQ] } });
   }
 }

@@ -1,7 +1,8 @@
-// The messages exchanged between a model instance (main thread) and its session worker.
+// The requests between a model instance (main thread) and its session worker.
 
 import type { GraphTensor } from '../config/graph-signature.js';
 import type { FixedDatatype } from '../tensor/datatype.js';
+import type { Method } from '../util/worker-rpc.js';
 
 export interface SessionOptionsWire {
   readonly intraOpNumThreads: number;
@@ -30,29 +31,25 @@ export interface RunTimings {
   readonly computeOutputNs: number;
 }
 
-export type ToWorker =
-  | { readonly type: 'load'; readonly modelPath: string; readonly options: SessionOptionsWire }
-  | {
-      readonly type: 'run';
-      readonly id: number;
-      readonly inputs: readonly WireTensor[];
-      readonly outputNames: readonly string[];
-    }
-  | { readonly type: 'close' };
+/** What a worker is told to open: a model file and how to run it. */
+export interface LoadRequest {
+  readonly modelPath: string;
+  readonly options: SessionOptionsWire;
+}
 
-export type FromWorker =
-  | {
-      readonly type: 'loaded';
-      readonly inputs: readonly IoMetadata[];
-      readonly outputs: readonly IoMetadata[];
-      readonly providers: readonly string[];
-    }
-  | { readonly type: 'load-error'; readonly message: string }
-  | {
-      readonly type: 'result';
-      readonly id: number;
-      readonly outputs: readonly WireTensor[];
-      readonly timings: RunTimings;
-    }
-  | { readonly type: 'run-error'; readonly id: number; readonly message: string }
-  | { readonly type: 'closed' };
+export interface LoadedSession {
+  readonly inputs: readonly IoMetadata[];
+  readonly outputs: readonly IoMetadata[];
+  readonly providers: readonly string[];
+}
+
+/** The session worker's requests (util/worker-rpc.ts carries them). */
+export type SessionProtocol = {
+  readonly load: Method<LoadRequest, LoadedSession>;
+  readonly run: Method<
+    { readonly inputs: readonly WireTensor[]; readonly outputNames: readonly string[] },
+    { readonly outputs: readonly WireTensor[]; readonly timings: RunTimings }
+  >;
+  /** Releases the session. */
+  readonly close: Method<undefined, void>;
+};

@@ -12,6 +12,7 @@ import os from 'node:os';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { InferdError, invalidArgument } from '../errors/index.js';
 import { startSiblingWorker } from '../util/sibling-worker.js';
+import { RpcClient } from '../util/worker-rpc.js';
 import type { InferRequest } from '../core/infer-request.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
@@ -21,11 +22,13 @@ import type { Tensor } from '../tensor/tensor.js';
 import { findPredictCalls, rewritePredictCalls, type PredictCall } from './predict-calls.js';
 import { planPredictFunction, sqlTypeText, type PredictFunctionSpec } from './predict-function-spec.js';
 import type { ResultFormat, SqlColumn } from './result-format.js';
-import type { FromSqlWorker, ScoreReply, ScoreRequest, SqlWorkerData, ToSqlWorker } from './sql-messages.js';
+import type { QueryEvent, ScoreReply, ScoreRequest, SqlProtocol, SqlWorkerData } from './sql-messages.js';
 import { requireKind } from '../model-kinds/serving-kinds.js';
 
-function spawnWorker(data: SqlWorkerData): Worker {
-  return startSiblingWorker(import.meta.url, 'sql-worker', { workerData: data, transferList: [data.scorePort] });
+/** A worker's scoring channel (the main thread's end) and the flag it waits on. */
+interface ScoreLink {
+  readonly port: MessagePort;
+  readonly flag: Int32Array;
 }
 
 export interface SqlEngineOptions {
@@ -65,12 +68,6 @@ export interface SqlResult {
   readonly rows: unknown[][];
 }
 
-interface RunningQuery {
-  readonly handlers: Receiver;
-  resolve(): void;
-  reject(err: Error): void;
-}
-
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -80,33 +77,64 @@ function callPrefix(spec: PredictFunctionSpec): string {
   return spec.display.replace(/\)$/, ',');
 }
 
+/**
+ * A worker that exits unexpectedly (at most 3 times a minute) is replaced by a fresh one with an
+ * empty in-memory database. The crash is told to one query: the one running, or when none was,
+ * the next one submitted, so no caller runs on the new database without knowing that the tables
+ * and settings of earlier statements are gone.
+ */
 export class SqlEngine {
   private readonly specs = new Map<string, PredictFunctionSpec>();
   /** Spec name per call signature, so repeated queries reuse registered functions. */
   private readonly names = new Map<string, string>();
-  private readonly queries = new Map<number, RunningQuery>();
-  private nextQuery = 1;
+  private readonly rpc: RpcClient<SqlProtocol>;
+  private link: ScoreLink | undefined;
   private closed = false;
-  private fatal: Error | undefined;
-  /** Resolves when the worker thread has exited, whatever the reason. */
-  private readonly exited: Promise<void>;
+  /** A crash no query has failed with yet. */
+  private untold: Error | undefined;
 
   private constructor(
     readonly repository: ModelRepository,
-    private readonly worker: Worker,
-    private readonly scorePort: MessagePort,
-    private readonly flag: Int32Array,
     private readonly batchRows: number,
+    threads: number | undefined,
   ) {
-    scorePort.on('message', (req: ScoreRequest) => void this.score(req));
-    worker.on('message', (msg: FromSqlWorker) => this.onWorkerMessage(msg));
-    worker.on('error', (err) => this.failAll(err));
-    this.exited = new Promise<void>((resolve) =>
-      worker.once('exit', (code) => {
-        if (!this.closed) this.failAll(new InferdError('INF_ERR_INTERNAL', `the SQL worker exited with code ${code}`));
-        resolve();
-      }),
-    );
+    this.rpc = new RpcClient<SqlProtocol>({
+      spawn: () => this.spawn(threads),
+      init: (send) =>
+        send('open', undefined).catch((err: unknown) => {
+          throw new InferdError('INF_ERR_INTERNAL', `cannot start DuckDB: ${messageOf(err)}`);
+        }),
+      decodeError: (error, type) =>
+        type === 'open' ? new Error(String(error)) : invalidArgument(this.userMessage(String(error))),
+      crashError: (exit) =>
+        new InferdError(
+          'INF_ERR_INTERNAL',
+          exit.error === undefined
+            ? `the SQL worker exited with code ${exit.code}`
+            : `the SQL worker failed: ${exit.error.message}`,
+          { cause: exit.error },
+        ),
+      stoppedError: (reason) => reason ?? new InferdError('INF_ERR_UNAVAILABLE', 'the SQL engine was closed'),
+      onCrash: (inFlight, error) => {
+        if (inFlight === 0) this.untold = error;
+      },
+    });
+  }
+
+  /** Starts a worker with a scoring channel of its own; the previous worker's channel is closed. */
+  private spawn(threads: number | undefined): Worker {
+    const channel = new MessageChannel();
+    const link: ScoreLink = { port: channel.port1, flag: new Int32Array(new SharedArrayBuffer(8)) };
+    this.link?.port.close();
+    this.link = link;
+    link.port.on('message', (req: ScoreRequest) => void this.score(req, link));
+    const data: SqlWorkerData = { scorePort: channel.port2, flag: link.flag, threads };
+    return startSiblingWorker(import.meta.url, 'sql-worker', { workerData: data, transferList: [data.scorePort] });
+  }
+
+  /** The worker thread now serving (tests end it to stand in for a crash). */
+  private get worker(): Worker | undefined {
+    return this.rpc.worker;
   }
 
   static async open(options: SqlEngineOptions): Promise<SqlEngine> {
@@ -120,32 +148,15 @@ export class SqlEngine {
       logger: createLogger('silent'),
     });
     await repository.start();
-    const channel = new MessageChannel();
-    const flag = new Int32Array(new SharedArrayBuffer(8));
-    const worker = spawnWorker({ scorePort: channel.port2, flag, threads: options.threads });
-    const ready = new Promise<void>((resolve, reject) => {
-      const onMessage = (msg: FromSqlWorker): void => {
-        if (msg.type === 'ready') resolve();
-        else if (msg.type === 'fatal')
-          reject(new InferdError('INF_ERR_INTERNAL', `cannot start DuckDB: ${msg.message}`));
-        else return;
-        worker.off('message', onMessage);
-      };
-      worker.on('message', onMessage);
-      worker.once('error', reject);
-      worker.once('exit', (code) =>
-        reject(new InferdError('INF_ERR_INTERNAL', `cannot start DuckDB: the SQL worker exited with code ${code}`)),
-      );
-    });
+    const engine = new SqlEngine(repository, options.batchRows ?? 2048, options.threads);
     try {
-      await ready;
+      await engine.rpc.start();
     } catch (err) {
-      await worker.terminate();
-      channel.port1.close();
+      engine.link?.port.close();
       await repository.close();
       throw err;
     }
-    return new SqlEngine(repository, worker, channel.port1, flag, options.batchRows ?? 2048);
+    return engine;
   }
 
   /** Runs the SQL (one or more statements; the last one's rows are returned). */
@@ -184,29 +195,29 @@ export class SqlEngine {
     output: { format: ResultFormat; maxRows: number } | undefined,
   ): Promise<void> {
     if (this.closed) throw new InferdError('INF_ERR_UNAVAILABLE', 'the SQL engine is closed');
-    if (this.fatal !== undefined) throw this.fatal;
+    const untold = this.untold;
+    this.untold = undefined;
+    if (untold !== undefined) throw untold;
     const calls = findPredictCalls(sql);
     const functions = await this.planCalls(calls);
-    const fresh = functions.filter((f) => !this.specs.has(f.name));
-    for (const f of fresh) this.specs.set(f.name, f);
-    const id = this.nextQuery++;
-    const done = new Promise<void>((resolve, reject) => this.queries.set(id, { handlers, resolve, reject }));
-    const msg: ToSqlWorker = {
-      type: 'query',
-      id,
-      sql: rewritePredictCalls(
-        sql,
-        calls,
-        functions.map((f) => f.name),
-      ),
-      functions: fresh,
-      batchRows: this.batchRows,
-      // DuckDB names a column after the expression it prints, arguments separated by ', '.
-      renames: functions.map((f) => [`${f.name}(`, `${callPrefix(f)} `] as const),
-      ...(output === undefined ? {} : { output }),
-    };
-    this.worker.postMessage(msg);
-    await done;
+    for (const f of functions) if (!this.specs.has(f.name)) this.specs.set(f.name, f);
+    await this.rpc.call(
+      'query',
+      {
+        sql: rewritePredictCalls(
+          sql,
+          calls,
+          functions.map((f) => f.name),
+        ),
+        functions,
+        batchRows: this.batchRows,
+        // DuckDB names a column after the expression it prints, arguments separated by ', '.
+        renames: functions.map((f) => [`${f.name}(`, `${callPrefix(f)} `] as const),
+        ...(output === undefined ? {} : { output }),
+      },
+      undefined,
+      (event, id) => this.deliver(handlers, event, id),
+    );
   }
 
   async close(): Promise<void> {
@@ -214,17 +225,15 @@ export class SqlEngine {
     this.closed = true;
     // A query still running (its caller gave up on it) is interrupted rather than waited for, and
     // the worker is not terminated in the middle of a DuckDB callback, which aborts the process.
-    // The worker may be gone already (it crashed): then there is nothing to wait for.
-    this.worker.postMessage({ type: 'interrupt' } satisfies ToSqlWorker);
-    this.worker.postMessage({ type: 'close' } satisfies ToSqlWorker);
+    this.rpc.notify('interrupt', {});
     // A callback waiting for a chunk the scheduler has not answered stops waiting.
-    Atomics.store(this.flag, 1, 1);
-    Atomics.notify(this.flag, 0);
-    const timer = setTimeout(() => void this.worker.terminate(), 5000);
-    await this.exited;
-    clearTimeout(timer);
-    this.scorePort.close();
-    this.failAll(new InferdError('INF_ERR_UNAVAILABLE', 'the SQL engine was closed'));
+    const link = this.link;
+    if (link !== undefined) {
+      Atomics.store(link.flag, 1, 1);
+      Atomics.notify(link.flag, 0);
+    }
+    await this.rpc.close('close', undefined);
+    this.link?.port.close();
     await this.repository.close();
   }
 
@@ -305,44 +314,22 @@ export class SqlEngine {
     return lines.join('\n');
   }
 
-  private onWorkerMessage(msg: FromSqlWorker): void {
-    if (msg.type === 'ready') return;
-    if (msg.type === 'fatal') {
-      this.failAll(new InferdError('INF_ERR_INTERNAL', `DuckDB failed: ${msg.message}`));
-      return;
-    }
-    const q = this.queries.get(msg.id);
-    if (q === undefined) return;
+  /** Hands a query's event to its receiver; a receiver that throws stops the query. */
+  private deliver(handlers: Receiver, event: QueryEvent, id: number): void {
     try {
-      if (msg.type === 'columns') q.handlers.columns?.(msg.columns);
-      else if (msg.type === 'rows') q.handlers.rows?.(msg.rows);
-      else if (msg.type === 'text') q.handlers.text?.(msg.text);
-      else if (msg.type === 'done') {
-        this.queries.delete(msg.id);
-        q.resolve();
-      } else {
-        this.queries.delete(msg.id);
-        q.reject(invalidArgument(this.userMessage(msg.message)));
-      }
+      if (event.type === 'columns') handlers.columns?.(event.columns);
+      else if (event.type === 'rows') handlers.rows?.(event.rows);
+      else handlers.text?.(event.text);
     } catch (err) {
       // A handler that throws (e.g. a closed output stream) fails the query, not the engine; the
       // rest of the query is not run.
-      this.queries.delete(msg.id);
-      this.worker.postMessage({ type: 'interrupt', id: msg.id } satisfies ToSqlWorker);
-      q.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-  }
-
-  private failAll(err: Error): void {
-    this.fatal ??= err;
-    for (const [id, q] of this.queries) {
-      this.queries.delete(id);
-      q.reject(err);
+      this.rpc.notify('interrupt', { id });
+      throw err;
     }
   }
 
   /** Scores one chunk through the model's scheduler and wakes the worker blocked on the reply. */
-  private async score(req: ScoreRequest): Promise<void> {
+  private async score(req: ScoreRequest, link: ScoreLink): Promise<void> {
     const spec = this.specs.get(req.fn);
     const failed = (err: unknown): ScoreReply => {
       const where = spec === undefined ? req.fn : `${spec.display}: model '${spec.model}'`;
@@ -353,13 +340,13 @@ export class SqlEngine {
       const output = await this.infer(spec, req.inputs, req.rows);
       // Views into a buffer they do not own (batched outputs, packed strings) are cloned, not
       // transferred: a transfer would detach memory others still use, or list a buffer twice.
-      this.scorePort.postMessage({ seq: req.seq, ok: true, output } satisfies ScoreReply, ownedBuffers(output));
+      link.port.postMessage({ seq: req.seq, ok: true, output } satisfies ScoreReply, ownedBuffers(output));
     } catch (err) {
       // Whatever went wrong, the worker gets a reply: it is blocked until one arrives.
-      this.scorePort.postMessage(failed(err));
+      link.port.postMessage(failed(err));
     } finally {
-      Atomics.store(this.flag, 0, 1);
-      Atomics.notify(this.flag, 0);
+      Atomics.store(link.flag, 0, 1);
+      Atomics.notify(link.flag, 0);
     }
   }
 

@@ -9,7 +9,7 @@
 // scheduler, then reads the reply synchronously with receiveMessageOnPort. The main thread's event
 // loop stays free throughout; the query runs once, streaming, so COPY and CREATE TABLE AS work.
 
-import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import {
   DuckDBInstance,
   DuckDBScalarFunction,
@@ -18,18 +18,14 @@ import {
   type DuckDBResult,
 } from '@duckdb/node-api';
 import type { Tensor } from '../tensor/tensor.js';
+import { emit, sequential, serve } from '../util/worker-serve.js';
 import { duckdbType, readChunkInputs, writeChunkOutput, type ChunkInputs } from './chunk-tensors.js';
 import type { PredictFunctionSpec } from './predict-function-spec.js';
 import { createResultWriter } from './result-format.js';
-import type { FromSqlWorker, ScoreReply, ScoreRequest, SqlWorkerData, ToSqlWorker } from './sql-messages.js';
+import type { QueryEvent, QueryRequest, ScoreReply, ScoreRequest, SqlProtocol, SqlWorkerData } from './sql-messages.js';
 
 const data = workerData as SqlWorkerData;
-const port = parentPort;
 let seq = 0;
-
-function post(msg: FromSqlWorker): void {
-  port?.postMessage(msg);
-}
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -92,8 +88,10 @@ async function streamLast(connection: DuckDBConnection, sql: string): Promise<Du
 async function runQuery(
   connection: DuckDBConnection,
   registered: Set<string>,
-  msg: Extract<ToSqlWorker, { type: 'query' }>,
+  msg: QueryRequest,
+  id: number,
 ): Promise<void> {
+  const post = (event: QueryEvent): void => emit(id, event);
   for (const spec of msg.functions) {
     if (registered.has(spec.name)) continue;
     register(connection, spec);
@@ -112,10 +110,10 @@ async function runQuery(
       ? undefined
       : createResultWriter(msg.output.format, (t) => (text += t), { maxRows: msg.output.maxRows });
   const flushText = (): void => {
-    if (text.length > 0) post({ type: 'text', id: msg.id, text });
+    if (text.length > 0) post({ type: 'text', text });
     text = '';
   };
-  if (writer === undefined) post({ type: 'columns', id: msg.id, columns });
+  if (writer === undefined) post({ type: 'columns', columns });
   else writer.columns(columns);
   let rows: unknown[][] = [];
   for (;;) {
@@ -129,14 +127,13 @@ async function runQuery(
     }
     for (const row of converted) rows.push(row);
     if (rows.length >= msg.batchRows) {
-      post({ type: 'rows', id: msg.id, rows });
+      post({ type: 'rows', rows });
       rows = [];
     }
   }
-  if (rows.length > 0) post({ type: 'rows', id: msg.id, rows });
+  if (rows.length > 0) post({ type: 'rows', rows });
   writer?.end();
   flushText();
-  post({ type: 'done', id: msg.id });
 }
 
 /** Column names as written: `__inferd_predict_0(x)` becomes `predict('iris', x)`. */
@@ -146,40 +143,44 @@ function userText(text: string, renames: readonly (readonly [string, string])[])
   return out;
 }
 
-async function main(): Promise<void> {
-  const instance = await DuckDBInstance.create(
-    ':memory:',
-    data.threads === undefined ? {} : { threads: String(data.threads) },
-  );
-  const connection = await instance.connect();
-  const registered = new Set<string>();
-  // Queries run one after another: a second one waits for the first to finish.
-  let chain = Promise.resolve();
-  let running: number | undefined;
-  port?.on('message', (msg: ToSqlWorker) => {
-    if (msg.type === 'interrupt') {
-      // Handled between chunks (this thread is free while DuckDB fetches), not queued behind the query.
-      if (running !== undefined && (msg.id === undefined || msg.id === running)) connection.interrupt();
-      return;
-    }
-    if (msg.type === 'close') {
-      chain = chain.then(() => {
-        connection.closeSync();
-        instance.closeSync();
-        port.close();
-        data.scorePort.close();
-      });
-      return;
-    }
-    chain = chain.then(async () => {
-      running = msg.id;
-      await runQuery(connection, registered, msg).catch((err: unknown) =>
-        post({ type: 'error', id: msg.id, message: messageOf(err) }),
-      );
-      running = undefined;
-    });
-  });
-  post({ type: 'ready' });
+let db: { readonly instance: DuckDBInstance; readonly connection: DuckDBConnection } | undefined;
+const registered = new Set<string>();
+/** Queries run one after another: a second one waits for the first to finish. */
+const inOrder = sequential();
+let running: number | undefined;
+
+function opened(): { readonly instance: DuckDBInstance; readonly connection: DuckDBConnection } {
+  if (db === undefined) throw new Error('DuckDB is not open');
+  return db;
 }
 
-main().catch((err: unknown) => post({ type: 'fatal', message: messageOf(err) }));
+serve<SqlProtocol>({
+  open: async () => {
+    const instance = await DuckDBInstance.create(
+      ':memory:',
+      data.threads === undefined ? {} : { threads: String(data.threads) },
+    );
+    db = { instance, connection: await instance.connect() };
+  },
+  query: (msg, id) =>
+    inOrder(async () => {
+      running = id;
+      try {
+        await runQuery(opened().connection, registered, msg, id);
+      } finally {
+        running = undefined;
+      }
+    }),
+  // Handled between chunks (this thread is free while DuckDB fetches), not queued behind the query.
+  interrupt: (msg) => {
+    if (running !== undefined && (msg.id === undefined || msg.id === running)) opened().connection.interrupt();
+  },
+  close: () =>
+    inOrder(() => {
+      const { instance, connection } = opened();
+      db = undefined;
+      connection.closeSync();
+      instance.closeSync();
+      data.scorePort.close();
+    }),
+});

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GenerationRequest, SamplingParams, TextTokenizer } from '../../src/generation/engine-types.js';
-import { GenerationEngine, type EngineLimits } from '../../src/generation/generation-engine.js';
+import { GenerationEngine, type DecoderBackend, type EngineLimits } from '../../src/generation/generation-engine.js';
 import type { Metrics } from '../../src/observability/metrics.js';
 import { DecoderSession } from '../../src/runtime/decoder-session.js';
 import { samplingParams } from './test-sampling.js';
@@ -30,7 +30,12 @@ export const idTokenizer: TextTokenizer = {
   vocabSize: 1536,
 };
 
-export async function kjvEngine(limits: Partial<EngineLimits> = {}, metrics?: Metrics): Promise<GenerationEngine> {
+/** `decoder` may wrap the session the engine steps (tests that interfere with it). */
+export async function kjvEngine(
+  limits: Partial<EngineLimits> = {},
+  metrics?: Metrics,
+  decoder: (session: DecoderSession) => DecoderBackend = (session) => session,
+): Promise<GenerationEngine> {
   const { session } = await DecoderSession.load('kjv-tiny/1', KJV_MODEL, {
     intraOpNumThreads: 1,
     interOpNumThreads: 1,
@@ -43,7 +48,7 @@ export async function kjvEngine(limits: Partial<EngineLimits> = {}, metrics?: Me
     vocabSize: 1536,
     tokenizer: idTokenizer,
     defaults: {},
-    decoder: session,
+    decoder: decoder(session),
     ...(metrics === undefined ? {} : { metrics }),
     limits: {
       maxRunningSequences: 8,
