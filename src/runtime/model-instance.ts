@@ -105,11 +105,11 @@ export class ModelInstance implements Instance {
     const transfer: ArrayBuffer[] = [];
     for (const t of inputs) {
       if (t.datatype === 'BYTES') {
-        const packed = packElements(t.data as Uint8Array[]);
+        const packed = packElements(t.data);
         transfer.push(packed.buffer);
         wire.push({ name: t.name, datatype: t.datatype, shape: t.shape, data: packed.views });
       } else {
-        const data = ownedView(t.data as ArrayBufferView);
+        const data = ownedView(t.data);
         transfer.push(data.buffer as ArrayBuffer);
         wire.push({ name: t.name, datatype: t.datatype, shape: t.shape, data });
       }

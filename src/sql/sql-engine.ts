@@ -17,8 +17,7 @@ import type { InferRequest } from '../core/infer-request.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { ModelRepository } from '../repository/model-repository.js';
-import type { TensorData } from '../tensor/datatype.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { allocData, bytesElements, copyElements, fixedElements, makeTensor, type Tensor } from '../tensor/tensor.js';
 import { findPredictCalls, rewritePredictCalls, type PredictCall } from './predict-calls.js';
 import { planPredictFunction, sqlTypeText, type PredictFunctionSpec } from './predict-function-spec.js';
 import type { ResultFormat, SqlColumn } from './result-format.js';
@@ -361,12 +360,15 @@ export class SqlEngine {
       const slice = inputs.map((t): Tensor => {
         const perRow = t.data.length / rows;
         const rowShape = t.shape.slice(1);
-        return {
-          name: t.name,
-          datatype: t.datatype,
-          shape: batching ? [count, ...rowShape] : rowShape,
-          data: t.data.slice(start * perRow, (start + count) * perRow),
-        } as Tensor;
+        const shape = batching ? [count, ...rowShape] : rowShape;
+        const [from, to] = [start * perRow, (start + count) * perRow];
+        // Both branches slice alike; each narrows the data to its datatype's array for makeTensor.
+        return makeTensor(
+          t.name,
+          t.datatype,
+          shape,
+          t.datatype === 'BYTES' ? t.data.slice(from, to) : t.data.slice(from, to),
+        );
       });
       const request: InferRequest = {
         requestId: `sql-${spec.name}-${start}`,
@@ -425,19 +427,14 @@ function concatRows(parts: readonly Tensor[], rows: number, batched: boolean): T
   if (first === undefined) throw new InferdError('INF_ERR_INTERNAL', 'no output to join');
   if (parts.length === 1 && batched) return first;
   const rowShape = batched ? first.shape.slice(1) : first.shape;
+  const shape = [rows, ...rowShape];
+  if (first.datatype === 'BYTES') return makeTensor(first.name, 'BYTES', shape, parts.flatMap(bytesElements));
   const total = parts.reduce((n, p) => n + p.data.length, 0);
-  let data: TensorData;
-  if (Array.isArray(first.data)) {
-    data = parts.flatMap((p) => p.data as Uint8Array[]);
-  } else {
-    const Ctor = first.data.constructor as new (n: number) => Exclude<TensorData, Uint8Array[]>;
-    const out = new Ctor(total);
-    let at = 0;
-    for (const p of parts) {
-      (out as { set(a: ArrayLike<unknown>, o: number): void }).set(p.data, at);
-      at += p.data.length;
-    }
-    data = out;
+  const data = allocData(first.datatype, total);
+  let at = 0;
+  for (const p of parts) {
+    copyElements(data, at, fixedElements(p));
+    at += p.data.length;
   }
-  return { name: first.name, datatype: first.datatype, shape: [rows, ...rowShape], data } as Tensor;
+  return makeTensor(first.name, first.datatype, shape, data);
 }
