@@ -1,2 +1,3 @@
 // Public surface of the error taxonomy.
 export * from './inferd-error.js';
+export * from './retry-policy.js';

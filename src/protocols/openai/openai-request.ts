@@ -3,7 +3,7 @@
 // body the route would send. Refusals that say nothing about the request itself (a full queue, a
 // model loading) and cancellation are thrown instead, so the caller can try again later.
 
-import { InferdError, toInferdError } from '../../errors/index.js';
+import { InferdError, isTransient, toInferdError } from '../../errors/index.js';
 import { chatCompletion, prepareChat } from './chat-completions.js';
 import { completion, prepareCompletion } from './completions.js';
 import { embeddings, prepareEmbeddings } from './embeddings.js';
@@ -23,13 +23,9 @@ export interface OpenAIResponse {
   readonly bodyJson: string;
 }
 
+/** Thrown to the caller rather than answered: a refusal of the moment (errors/retry-policy.ts) or a cancellation. */
 function isRefusal(err: InferdError): boolean {
-  return (
-    err.code === 'INF_ERR_QUEUE_FULL' ||
-    err.code === 'INF_ERR_MODEL_UNAVAILABLE' ||
-    err.code === 'INF_ERR_UNAVAILABLE' ||
-    err.code === 'INF_ERR_CANCELLED'
-  );
+  return isTransient(err) || err.code === 'INF_ERR_CANCELLED';
 }
 
 async function respond(
