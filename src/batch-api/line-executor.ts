@@ -3,7 +3,7 @@
 // url would answer, but queued at the lowest priority level so real-time requests always go first.
 
 import { MAX_PRIORITY_LEVEL } from '../core/request-parameters.js';
-import { InferdError, isTransient, toInferdError } from '../errors/index.js';
+import { errorBody, InferdError, isTransient, toInferdError } from '../errors/index.js';
 import { decodeInferBody } from '../core/infer-body-decoder.js';
 import { encodeInferResponse, outputNamesFor } from '../core/infer-body-encoder.js';
 import { runOpenAIRequest, type OpenAIRequestUrl } from '../protocols/openai/openai-request.js';
@@ -21,13 +21,9 @@ export interface LineResponse {
   readonly bodyJson: string;
 }
 
-/** The REST error body for a failed line ({"error": "..."}), as routes-infer's error reply writes it. */
+/** The REST error body for a failed line ({"error": "..."}), as the REST edge's error handler writes it. */
 export function errorResponse(err: InferdError, requestId: string): LineResponse {
-  const message =
-    err.httpStatus === 500 && !err.message.includes(requestId)
-      ? `${err.message} (request id ${requestId})`
-      : err.message;
-  return { statusCode: err.httpStatus, bodyJson: JSON.stringify({ error: message }) };
+  return { statusCode: err.httpStatus, bodyJson: errorBody(err, 'kserve', requestId) };
 }
 
 export class LineExecutor {

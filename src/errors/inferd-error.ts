@@ -47,16 +47,32 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+export interface InferdErrorOptions {
+  readonly cause?: unknown;
+  /** Extra response headers (e.g. Retry-After for a full queue). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The request field at fault, for OpenAI's error body ("param"). */
+  readonly param?: string | null;
+  /** OpenAI's machine-readable error code ("code"), e.g. context_length_exceeded. */
+  readonly apiCode?: string | null;
+}
+
 export class InferdError extends Error {
   readonly code: ErrorCode;
   /** Extra response headers (e.g. Retry-After for a full queue). */
   readonly headers: Readonly<Record<string, string>> | undefined;
+  /** The request field at fault (OpenAI's "param"), null when none is named. */
+  readonly param: string | null;
+  /** OpenAI's error code, null for the code's default (see openaiErrorObject). */
+  readonly apiCode: string | null;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
+  constructor(code: ErrorCode, message: string, options?: InferdErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'InferdError';
     this.code = code;
     this.headers = options?.headers;
+    this.param = options?.param ?? null;
+    this.apiCode = options?.apiCode ?? null;
   }
 
   get httpStatus(): number {
@@ -78,14 +94,4 @@ export function invalidArgument(message: string): InferdError {
 
 export function isInferdError(err: unknown): err is InferdError {
   return err instanceof InferdError;
-}
-
-/**
- * Reduces any thrown value to an InferdError. Unknown failures become INF_ERR_INTERNAL with a
- * generic message; the caller logs the original with the request id.
- */
-export function toInferdError(err: unknown, requestId?: string): InferdError {
-  if (err instanceof InferdError) return err;
-  const suffix = requestId === undefined ? '' : ` (request id ${requestId})`;
-  return new InferdError('INF_ERR_INTERNAL', `internal error${suffix}`, { cause: err });
 }
