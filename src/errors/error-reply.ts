@@ -73,9 +73,17 @@ export function clientMessage(err: InferdError, requestId: string | undefined): 
     : err.message;
 }
 
-/** The response headers of an error (Retry-After on a full queue). */
+/**
+ * The response headers of an error: its own, and for a refusal (429, 503) the table's Retry-After
+ * unless it carries one.
+ */
 export function errorHeaders(err: InferdError): Record<string, string> {
-  return { ...err.headers };
+  const headers: Record<string, string> = { ...err.headers };
+  const retryAfter = err.retryAfterSeconds;
+  if (retryAfter !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'retry-after')) {
+    headers['retry-after'] = String(retryAfter);
+  }
+  return headers;
 }
 
 export interface OpenAIErrorBody {

@@ -19,7 +19,12 @@ interface ErrorKind {
   readonly http: number;
   readonly grpc: number;
   readonly openai: string;
+  /** Seconds a client should wait before trying again (the Retry-After header); refusals only. */
+  readonly retryAfter?: number;
 }
+
+/** The Retry-After every 429 and 503 carries unless the error names its own. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 1;
 
 /**
  * Error codes. HTTP statuses follow Triton's mapping (INTERNAL→500, NOT_FOUND→404,
@@ -33,10 +38,25 @@ export const ERROR_CODES = {
   INF_ERR_TENSOR_TOO_LARGE: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, openai: 'invalid_request_error' },
   INF_ERR_MODEL_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND, openai: 'not_found_error' },
   INF_ERR_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND, openai: 'not_found_error' },
-  INF_ERR_MODEL_UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE, openai: 'service_unavailable' },
-  INF_ERR_UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE, openai: 'service_unavailable' },
+  INF_ERR_MODEL_UNAVAILABLE: {
+    http: 503,
+    grpc: GrpcStatus.UNAVAILABLE,
+    openai: 'service_unavailable',
+    retryAfter: DEFAULT_RETRY_AFTER_SECONDS,
+  },
+  INF_ERR_UNAVAILABLE: {
+    http: 503,
+    grpc: GrpcStatus.UNAVAILABLE,
+    openai: 'service_unavailable',
+    retryAfter: DEFAULT_RETRY_AFTER_SECONDS,
+  },
   INF_ERR_UNSUPPORTED: { http: 501, grpc: GrpcStatus.UNIMPLEMENTED, openai: 'invalid_request_error' },
-  INF_ERR_QUEUE_FULL: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED, openai: 'rate_limit_error' },
+  INF_ERR_QUEUE_FULL: {
+    http: 429,
+    grpc: GrpcStatus.RESOURCE_EXHAUSTED,
+    openai: 'rate_limit_error',
+    retryAfter: DEFAULT_RETRY_AFTER_SECONDS,
+  },
   INF_ERR_DEADLINE_EXCEEDED: { http: 504, grpc: GrpcStatus.DEADLINE_EXCEEDED, openai: 'timeout_error' },
   INF_ERR_CANCELLED: { http: 499, grpc: GrpcStatus.CANCELLED, openai: 'cancelled' },
   INF_ERR_INVALID_CONFIG: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, openai: 'invalid_request_error' },
@@ -49,7 +69,7 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 export interface InferdErrorOptions {
   readonly cause?: unknown;
-  /** Extra response headers (e.g. Retry-After for a full queue). */
+  /** Extra response headers (e.g. a Retry-After other than the table's). */
   readonly headers?: Readonly<Record<string, string>>;
   /** The request field at fault, for OpenAI's error body ("param"). */
   readonly param?: string | null;
@@ -85,6 +105,12 @@ export class InferdError extends Error {
 
   get openaiType(): string {
     return ERROR_CODES[this.code].openai;
+  }
+
+  /** The table's Retry-After for this code, undefined for codes that are not refusals. */
+  get retryAfterSeconds(): number | undefined {
+    const kind: ErrorKind = ERROR_CODES[this.code];
+    return kind.retryAfter;
   }
 }
 

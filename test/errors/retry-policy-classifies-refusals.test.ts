@@ -1,6 +1,7 @@
 // The one retry policy of the batch API's runner and `inferd batch run`: a full queue is retried for
 // as long as it lasts, an unavailable model for a bounded number of tries, everything else (the
 // request's own fault, a model failure, a cancellation) never; waits double from 50 ms up to 2 s.
+// The same refusals are the ones the error table gives a Retry-After.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -53,5 +54,15 @@ describe('retry policy', () => {
     assert.deepEqual(waits, [50, 100, 200, 400, 800, 1600, 2000, 2000, 2000]);
     assert.equal(backoffMs(1_000_000), 2000);
     assert.equal(retryDelayMs(err('INF_ERR_UNAVAILABLE'), 3), backoffMs(3));
+  });
+});
+
+describe('error table', () => {
+  it('gives every 429 and 503 the default Retry-After of 1 s, and no other code one', () => {
+    for (const code of Object.keys(ERROR_CODES) as ErrorCode[]) {
+      const e = err(code);
+      const refusal = e.httpStatus === 429 || e.httpStatus === 503;
+      assert.equal(e.retryAfterSeconds, refusal ? 1 : undefined, code);
+    }
   });
 });

@@ -1,6 +1,6 @@
 // The one error handler as each edge registers it (KServe REST, OpenAI, the batch API): the HTTP
 // framework's own request errors, our refusals and unknown failures come out with the edge's body,
-// the table's status, the error's headers, and a log line under the request id.
+// the table's status, Retry-After on every 429 and 503, and a log line under the request id.
 
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -130,6 +130,21 @@ describe('one error handler, three edges', () => {
       const body = res.json<Record<string, unknown>>();
       if (name === 'kserve') assert.equal(typeof body.error, 'string');
       else assert.equal((body as OpenAIBody).error.type, 'invalid_request_error', name);
+    }
+  });
+
+  it('gives every 429 and 503 a Retry-After, on every edge', async () => {
+    for (const name of edges.keys()) {
+      for (const [path, status] of [
+        ['/queue-full', 429],
+        ['/queue-full-bare', 429],
+        ['/model-unavailable', 503],
+        ['/unavailable', 503],
+      ] as const) {
+        const res = await get(name, path);
+        assert.equal(res.statusCode, status, `${name} ${path}`);
+        assert.equal(res.headers['retry-after'], '1', `${name} ${path}`);
+      }
     }
   });
 
