@@ -5,14 +5,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../observability/logger.js';
 import type { ModelRepository } from '../repository/model-repository.js';
-import { makeOpenAIErrorHandler, openaiErrorBody } from './batch-api-error.js';
+import { makeErrorHandler, makeNotFoundHandler, type ErrorEdge } from '../protocols/common/error-handler.js';
+import { fileTooLarge } from './batch-api-error.js';
 import { BatchRunner } from './batch-runner.js';
 import { BatchStore } from './batch-store.js';
 import { FileStore } from './file-store.js';
 import { LineExecutor } from './line-executor.js';
 import { registerBatchRoutes } from './routes-batches.js';
 import { registerFileRoutes } from './routes-files.js';
-import { InferdError } from '../errors/index.js';
 
 export interface BatchApiOptions {
   /** Folder holding files and batches (created when first written). */
@@ -26,6 +26,14 @@ export interface BatchApiOptions {
   readonly maxTensorBytes: number;
   /** Lines of the running batch in flight at once. */
   readonly concurrency: number;
+}
+
+/** How the /v1 files and batches routes answer errors: OpenAI's body, uploads limited by --max-batch-file-size. */
+export function batchApiErrors(maxFileBytes: number): ErrorEdge {
+  return {
+    format: 'openai',
+    bodyTooLarge: () => fileTooLarge(`upload is over the limit of ${maxFileBytes} bytes (--max-batch-file-size)`),
+  };
 }
 
 export class BatchApi {
@@ -63,11 +71,8 @@ export class BatchApi {
     const { files, store, runner, options } = this;
     void app.register(
       (scope, _opts, done) => {
-        scope.setErrorHandler(makeOpenAIErrorHandler(options.maxFileBytes));
-        scope.setNotFoundHandler((req, reply) => {
-          const err = new InferdError('INF_ERR_NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0] ?? ''}`);
-          void reply.code(404).type('application/json').send(openaiErrorBody(err));
-        });
+        scope.setErrorHandler(makeErrorHandler(batchApiErrors(options.maxFileBytes)));
+        scope.setNotFoundHandler(makeNotFoundHandler('openai'));
         registerFileRoutes(scope, files, runner, options.maxFileBytes);
         registerBatchRoutes(scope, store, files, runner);
         done();

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { open, rm, type FileHandle } from 'node:fs/promises';
-import { toInferdError, type InferdError } from '../errors/index.js';
+import { backoffMs, isTransient, retryDelayMs, toInferdError } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { ModelVersion } from '../model-kinds/model-version.js';
 import { badRequest } from './batch-api-error.js';
@@ -18,7 +18,7 @@ import { scanInputFile, type InputLine, type InputScan } from './batch-input.js'
 import type { BatchRecord, BatchStore } from './batch-store.js';
 import { nowSeconds, TERMINAL_STATUSES, type BatchObject } from './batch-types.js';
 import type { FileStore } from './file-store.js';
-import { errorResponse, isRetryable, type LineExecutor, type LineResponse } from './line-executor.js';
+import { errorResponse, type LineExecutor, type LineResponse } from './line-executor.js';
 import { OutputLog } from './output-log.js';
 
 export interface BatchRunnerOptions {
@@ -34,10 +34,6 @@ export interface BatchRunnerOptions {
 
 type Counts = BatchObject['request_counts'];
 type FinalStatus = 'completed' | 'cancelled' | 'expired';
-
-/** A model that stays unavailable (503) this many tries in a row fails the line. */
-const MAX_UNAVAILABLE_TRIES = 8;
-const MAX_BACKOFF_MS = 2000;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -312,17 +308,18 @@ export class BatchRunner {
           release();
         }
       } catch (error) {
-        const err: InferdError = toInferdError(error, requestId);
-        const retry =
-          err.code === 'INF_ERR_CANCELLED' ||
-          (isRetryable(err) && (err.code === 'INF_ERR_QUEUE_FULL' || attempt + 1 < MAX_UNAVAILABLE_TRIES));
-        if (this.stopping && (retry || isRetryable(err))) return;
-        if (!retry) {
+        const err = toInferdError(error, requestId);
+        const cancelled = err.code === 'INF_ERR_CANCELLED';
+        // Withdrawn by the shutdown: the line runs again after the restart.
+        if (this.stopping && (cancelled || isTransient(err))) return;
+        // A full queue or a model reloading says nothing about the line: wait and try again
+        // (errors/retry-policy.ts); so does a cancellation that was not the shutdown's.
+        const delay = cancelled ? backoffMs(attempt) : retryDelayMs(err, attempt);
+        if (delay === undefined) {
           response = errorResponse(err, requestId);
           break;
         }
-        // A full queue or a model reloading says nothing about the line: wait and try again.
-        await sleep(Math.min(MAX_BACKOFF_MS, 50 * 2 ** Math.min(attempt, 10)), this.abort.signal);
+        await sleep(delay, this.abort.signal);
       }
     }
     const ok = response.statusCode >= 200 && response.statusCode < 300;

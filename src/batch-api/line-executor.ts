@@ -3,7 +3,7 @@
 // url would answer, but queued at the lowest priority level so real-time requests always go first.
 
 import { MAX_PRIORITY_LEVEL } from '../core/request-parameters.js';
-import { InferdError, toInferdError } from '../errors/index.js';
+import { errorBody, InferdError, isTransient, toInferdError } from '../errors/index.js';
 import { decodeInferBody } from '../core/infer-body-decoder.js';
 import { encodeInferResponse, outputNamesFor } from '../core/infer-body-encoder.js';
 import { runOpenAIRequest, type OpenAIRequestUrl } from '../protocols/openai/openai-request.js';
@@ -21,20 +21,9 @@ export interface LineResponse {
   readonly bodyJson: string;
 }
 
-/** A refusal that says nothing about the line itself (a full queue, a model reloading): try again later. */
-export function isRetryable(err: InferdError): boolean {
-  return (
-    err.code === 'INF_ERR_QUEUE_FULL' || err.code === 'INF_ERR_MODEL_UNAVAILABLE' || err.code === 'INF_ERR_UNAVAILABLE'
-  );
-}
-
-/** The REST error body for a failed line ({"error": "..."}), as routes-infer's error reply writes it. */
+/** The REST error body for a failed line ({"error": "..."}), as the REST edge's error handler writes it. */
 export function errorResponse(err: InferdError, requestId: string): LineResponse {
-  const message =
-    err.httpStatus === 500 && !err.message.includes(requestId)
-      ? `${err.message} (request id ${requestId})`
-      : err.message;
-  return { statusCode: err.httpStatus, bodyJson: JSON.stringify({ error: message }) };
+  return { statusCode: err.httpStatus, bodyJson: errorBody(err, 'kserve', requestId) };
 }
 
 export class LineExecutor {
@@ -59,7 +48,7 @@ export class LineExecutor {
   /**
    * Runs the line. Resolves with a response for success and for errors that belong to the line
    * (a bad body: 400, a model error: 500); rejects with the InferdError when the refusal is
-   * retryable (see isRetryable) or the run was cancelled through `signal`.
+   * transient (errors/retry-policy.ts) or the run was cancelled through `signal`.
    */
   async run(version: ModelVersion, body: unknown, requestId: string, signal: AbortSignal): Promise<LineResponse> {
     try {
@@ -94,7 +83,7 @@ export class LineExecutor {
       return { statusCode: 200, bodyJson: typeof encoded.body === 'string' ? encoded.body : encoded.body.toString() };
     } catch (error) {
       const err = toInferdError(error, requestId);
-      if (isRetryable(err) || err.code === 'INF_ERR_CANCELLED') throw err;
+      if (isTransient(err) || err.code === 'INF_ERR_CANCELLED') throw err;
       return errorResponse(err, requestId);
     }
   }

@@ -3,7 +3,8 @@
 
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BatchApiError, badRequest } from './batch-api-error.js';
+import { InferdError } from '../errors/index.js';
+import { badRequest, fileTooLarge } from './batch-api-error.js';
 import type { BatchRunner } from './batch-runner.js';
 import type { FileStore } from './file-store.js';
 import { page, queryLimit, queryString, type Query } from './list-query.js';
@@ -35,7 +36,7 @@ export function registerFileRoutes(
     const declared = Number(request.headers['content-length']);
     const bytes = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, bodyLimit) : bodyLimit;
     if (reserved > 0 && reserved + bytes > budget) {
-      throw new BatchApiError(
+      throw new InferdError(
         'INF_ERR_QUEUE_FULL',
         `too many uploads in progress (${reserved} bytes being received); retry when they finish`,
         { apiCode: 'too_many_uploads' },
@@ -72,11 +73,7 @@ export function registerFileRoutes(
         throw badRequest('the "file" field is required', 'file', 'missing_required_parameter');
       if (filePart.data.length === 0) throw badRequest('the uploaded file is empty', 'file', 'empty_file');
       if (filePart.data.length > maxFileBytes) {
-        throw new BatchApiError(
-          'INF_ERR_BODY_TOO_LARGE',
-          `the file is ${filePart.data.length} bytes, over the limit of ${maxFileBytes} bytes`,
-          { param: 'file', apiCode: 'file_too_large' },
-        );
+        throw fileTooLarge(`the file is ${filePart.data.length} bytes, over the limit of ${maxFileBytes} bytes`);
       }
       const filename = (filePart.filename ?? 'upload.jsonl').slice(0, MAX_FILENAME_LENGTH);
       const file = await files.create(filePart.data, filename, 'batch');

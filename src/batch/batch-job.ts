@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
 import type { InferRequest } from '../core/infer-request.js';
-import { InferdError, invalidArgument, isInferdError } from '../errors/index.js';
+import { InferdError, invalidArgument, isInferdError, isTransient, retryDelayMs } from '../errors/index.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { makeTensor, type Tensor } from '../tensor/tensor.js';
 import { resolveMapping, type MappingPlan, type MappingRequest } from './column-mapping.js';
@@ -100,12 +100,13 @@ interface Executed {
   readonly fatal?: Error;
 }
 
-/** Errors that say nothing about the rows: stop the job rather than blame them. */
+/**
+ * Errors that say nothing about the rows: stop the job rather than blame them. A transient refusal
+ * gets here once the retry policy gave up on it (an unavailable model; a full queue is retried).
+ */
 function isFatal(err: unknown): boolean {
   if (!isInferdError(err)) return false;
-  return ['INF_ERR_MODEL_UNAVAILABLE', 'INF_ERR_UNAVAILABLE', 'INF_ERR_CANCELLED', 'INF_ERR_MODEL_NOT_FOUND'].includes(
-    err.code,
-  );
+  return isTransient(err) || err.code === 'INF_ERR_CANCELLED' || err.code === 'INF_ERR_MODEL_NOT_FOUND';
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -261,16 +262,15 @@ export async function runBatchJob(opts: BatchJobOptions): Promise<BatchSummary> 
         timeoutUs: 0,
         arrivalNs: process.hrtime.bigint(),
       };
-      for (;;) {
+      for (let attempt = 0; ; attempt++) {
         try {
           const result = await model.scheduler.infer(request);
           return new Map(result.outputs.map((t) => [t.name, t]));
         } catch (err) {
-          if (isInferdError(err) && err.code === 'INF_ERR_QUEUE_FULL') {
-            await new Promise((r) => setTimeout(r, 50));
-            continue;
-          }
-          throw err;
+          // A full queue or an instance restarting: wait and try again (errors/retry-policy.ts).
+          const delay = retryDelayMs(err, attempt);
+          if (delay === undefined) throw err;
+          await new Promise((r) => setTimeout(r, delay));
         }
       }
     };

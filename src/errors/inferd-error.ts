@@ -19,7 +19,12 @@ interface ErrorKind {
   readonly http: number;
   readonly grpc: number;
   readonly openai: string;
+  /** Seconds a client should wait before trying again (the Retry-After header); refusals only. */
+  readonly retryAfter?: number;
 }
+
+/** The Retry-After every 429 and 503 carries unless the error names its own. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 1;
 
 /**
  * Error codes. HTTP statuses follow Triton's mapping (INTERNAL→500, NOT_FOUND→404,
@@ -33,10 +38,25 @@ export const ERROR_CODES = {
   INF_ERR_TENSOR_TOO_LARGE: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, openai: 'invalid_request_error' },
   INF_ERR_MODEL_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND, openai: 'not_found_error' },
   INF_ERR_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND, openai: 'not_found_error' },
-  INF_ERR_MODEL_UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE, openai: 'service_unavailable' },
-  INF_ERR_UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE, openai: 'service_unavailable' },
+  INF_ERR_MODEL_UNAVAILABLE: {
+    http: 503,
+    grpc: GrpcStatus.UNAVAILABLE,
+    openai: 'service_unavailable',
+    retryAfter: DEFAULT_RETRY_AFTER_SECONDS,
+  },
+  INF_ERR_UNAVAILABLE: {
+    http: 503,
+    grpc: GrpcStatus.UNAVAILABLE,
+    openai: 'service_unavailable',
+    retryAfter: DEFAULT_RETRY_AFTER_SECONDS,
+  },
   INF_ERR_UNSUPPORTED: { http: 501, grpc: GrpcStatus.UNIMPLEMENTED, openai: 'invalid_request_error' },
-  INF_ERR_QUEUE_FULL: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED, openai: 'rate_limit_error' },
+  INF_ERR_QUEUE_FULL: {
+    http: 429,
+    grpc: GrpcStatus.RESOURCE_EXHAUSTED,
+    openai: 'rate_limit_error',
+    retryAfter: DEFAULT_RETRY_AFTER_SECONDS,
+  },
   INF_ERR_DEADLINE_EXCEEDED: { http: 504, grpc: GrpcStatus.DEADLINE_EXCEEDED, openai: 'timeout_error' },
   INF_ERR_CANCELLED: { http: 499, grpc: GrpcStatus.CANCELLED, openai: 'cancelled' },
   INF_ERR_INVALID_CONFIG: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, openai: 'invalid_request_error' },
@@ -47,16 +67,32 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+export interface InferdErrorOptions {
+  readonly cause?: unknown;
+  /** Extra response headers (e.g. a Retry-After other than the table's). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The request field at fault, for OpenAI's error body ("param"). */
+  readonly param?: string | null;
+  /** OpenAI's machine-readable error code ("code"), e.g. context_length_exceeded. */
+  readonly apiCode?: string | null;
+}
+
 export class InferdError extends Error {
   readonly code: ErrorCode;
   /** Extra response headers (e.g. Retry-After for a full queue). */
   readonly headers: Readonly<Record<string, string>> | undefined;
+  /** The request field at fault (OpenAI's "param"), null when none is named. */
+  readonly param: string | null;
+  /** OpenAI's error code, null for the code's default (see openaiErrorObject). */
+  readonly apiCode: string | null;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
+  constructor(code: ErrorCode, message: string, options?: InferdErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'InferdError';
     this.code = code;
     this.headers = options?.headers;
+    this.param = options?.param ?? null;
+    this.apiCode = options?.apiCode ?? null;
   }
 
   get httpStatus(): number {
@@ -70,6 +106,12 @@ export class InferdError extends Error {
   get openaiType(): string {
     return ERROR_CODES[this.code].openai;
   }
+
+  /** The table's Retry-After for this code, undefined for codes that are not refusals. */
+  get retryAfterSeconds(): number | undefined {
+    const kind: ErrorKind = ERROR_CODES[this.code];
+    return kind.retryAfter;
+  }
 }
 
 export function invalidArgument(message: string): InferdError {
@@ -78,14 +120,4 @@ export function invalidArgument(message: string): InferdError {
 
 export function isInferdError(err: unknown): err is InferdError {
   return err instanceof InferdError;
-}
-
-/**
- * Reduces any thrown value to an InferdError. Unknown failures become INF_ERR_INTERNAL with a
- * generic message; the caller logs the original with the request id.
- */
-export function toInferdError(err: unknown, requestId?: string): InferdError {
-  if (err instanceof InferdError) return err;
-  const suffix = requestId === undefined ? '' : ` (request id ${requestId})`;
-  return new InferdError('INF_ERR_INTERNAL', `internal error${suffix}`, { cause: err });
 }

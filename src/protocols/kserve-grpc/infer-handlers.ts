@@ -7,7 +7,7 @@
 // STREAM_MAX_IN_FLIGHT requests unanswered is not read until one is answered.
 
 import type * as grpc from '@grpc/grpc-js';
-import { InferdError } from '../../errors/index.js';
+import { clientMessage, InferdError } from '../../errors/index.js';
 import { requireKind } from '../../model-kinds/serving-kinds.js';
 import { asInferdError, serviceError } from './grpc-status.js';
 import { decodeModelInferRequest, outputNamesFor } from './infer-request-decoder.js';
@@ -98,9 +98,9 @@ export function modelInferHandler(ctx: InferContext): grpc.handleUnaryCall<Model
   };
 }
 
-function streamError(request: ModelInferRequest, err: InferdError): ModelStreamInferResponse {
+function streamError(request: ModelInferRequest, err: InferdError, requestId: string): ModelStreamInferResponse {
   return {
-    error_message: err.message,
+    error_message: clientMessage(err, requestId),
     infer_response: {
       model_name: request.model_name ?? '',
       model_version: request.model_version ?? '',
@@ -160,7 +160,7 @@ export function modelStreamInferHandler(
           : infer(ctx, request, requestId, arrivalNs, abort.signal, deadline)
       ).then(
         (response) => ({ error_message: '', infer_response: response }),
-        (err: unknown) => streamError(request, asInferdError(err, requestId, ctx.logger)),
+        (err: unknown) => streamError(request, asInferdError(err, requestId, ctx.logger), requestId),
       );
       const seq = peekSequenceId(request.parameters);
       const key = seq === undefined ? undefined : `${request.model_name ?? ''}\0${seq}`;

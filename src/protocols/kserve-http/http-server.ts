@@ -7,8 +7,8 @@ import type { Metrics } from '../../observability/metrics.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
 import { registerInferStreamRoutes } from '../kserve-ws/routes-infer-stream.js';
 import { registerOpenAIRoutes } from '../openai/openai-api.js';
-import { makeErrorHandler } from './error-reply.js';
 import { registerInferRoutes } from './routes-infer.js';
+import { bodyOverLimit, makeErrorHandler, makeNotFoundHandler } from '../common/error-handler.js';
 import type { ServerState } from '../common/server-state.js';
 import { registerModelRoutes } from './routes-models.js';
 
@@ -39,13 +39,8 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  app.setErrorHandler(makeErrorHandler(options.maxBodyBytes));
-  app.setNotFoundHandler((req, reply) => {
-    void reply
-      .code(404)
-      .type('application/json')
-      .send(JSON.stringify({ error: `no route for ${req.method} ${req.url.split('?')[0] ?? ''}` }));
-  });
+  app.setErrorHandler(makeErrorHandler({ format: 'kserve', bodyTooLarge: bodyOverLimit(options.maxBodyBytes) }));
+  app.setNotFoundHandler(makeNotFoundHandler('kserve'));
   app.addHook('onSend', (req, reply, payload, done) => {
     void reply.header('x-request-id', req.id);
     // While shutting down, a keep-alive connection whose request finishes would otherwise stay
@@ -76,15 +71,6 @@ export function buildMetricsServer(metrics: Metrics, logger: Logger): FastifyIns
     void reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-  app.setNotFoundHandler((req, reply) => {
-    void reply
-      .code(404)
-      .type('application/json')
-      .send(
-        JSON.stringify({
-          error: `no route for ${req.method} ${req.url.split('?')[0] ?? ''}; this port serves /metrics`,
-        }),
-      );
-  });
+  app.setNotFoundHandler(makeNotFoundHandler('kserve', '; this port serves /metrics'));
   return app;
 }

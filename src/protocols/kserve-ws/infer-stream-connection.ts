@@ -7,7 +7,8 @@
 import { setMaxListeners } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
-import { InferdError, toInferdError } from '../../errors/index.js';
+import { InferdError } from '../../errors/index.js';
+import { reportError } from '../common/error-handler.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
 import type { TensorServingVersion } from '../../model-kinds/model-version.js';
 import { requireKind } from '../../model-kinds/serving-kinds.js';
@@ -147,13 +148,9 @@ export class InferStreamConnection {
   }
 
   private fail(slot: ReplySlot, id: string | undefined, error: unknown, requestId?: string): void {
-    const err = toInferdError(error, requestId ?? this.options.connectionId);
-    if (err.httpStatus >= 500) {
-      this.options.log.error({ err: error, code: err.code, request_id: requestId }, err.message);
-    } else {
-      this.options.log.debug({ code: err.code, request_id: requestId }, err.message);
-    }
-    slot.message = errorMessage(id, err);
+    const logId = requestId ?? this.options.connectionId;
+    const err = reportError(error, logId, this.options.log, { fields: { request_id: requestId } });
+    slot.message = errorMessage(id, err, logId);
     this.flush();
   }
 

@@ -3,7 +3,7 @@
 // binary tensor extension sends with that length in Inference-Header-Content-Length. Replies use
 // the same two forms, and a failure is a text message {"id", "error", "status"}.
 
-import { InferdError, invalidArgument } from '../../errors/index.js';
+import { clientMessage, InferdError, invalidArgument } from '../../errors/index.js';
 import type { EncodedResponse } from '../../core/infer-body-encoder.js';
 
 /** Bytes of the little-endian header-length prefix of a binary message. */
@@ -44,9 +44,9 @@ export function frameReply(encoded: EncodedResponse): string | Buffer {
 }
 
 /** The error reply: the REST error text and the HTTP status REST would answer with. */
-export function errorMessage(id: string | undefined, err: InferdError): string {
+export function errorMessage(id: string | undefined, err: InferdError, requestId?: string): string {
   const idPart = id === undefined ? '' : `"id":${JSON.stringify(id)},`;
-  return `{${idPart}"error":${JSON.stringify(err.message)},"status":${err.httpStatus}}`;
+  return `{${idPart}"error":${JSON.stringify(clientMessage(err, requestId))},"status":${err.httpStatus}}`;
 }
 
 /**

@@ -20,13 +20,12 @@ import {
   type ChoicePlan,
   type RunContext,
 } from './generation-runner.js';
-import { invalidField, openaiErrorObject } from './openai-error.js';
+import { invalidField } from './openai-error.js';
 import { parseBody } from './parse-body.js';
 import { chatPromptIds } from './prompts.js';
 import { chatCompletionSchema, type ChatCompletionBody } from './request-schemas.js';
 import { completionBudget, samplingParams } from './sampling.js';
 import type { SseStream } from './sse-stream.js';
-import { toInferdError } from '../../errors/index.js';
 
 export interface ChatPlan {
   readonly engine: TextGenerationEngine;
@@ -157,6 +156,6 @@ export async function streamChat(plan: ChatPlan, context: RunContext, sse: SseSt
     sse.end();
   } catch (err) {
     running.cancel();
-    sse.fail(openaiErrorObject(toInferdError(err, context.requestId)));
+    sse.fail(err);
   }
 }

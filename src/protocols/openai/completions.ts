@@ -3,7 +3,6 @@
 // objects whole or streamed.
 
 import type { TextGenerationEngine } from '../../generation/engine-types.js';
-import { toInferdError } from '../../errors/index.js';
 import {
   completionChunk,
   completionId,
@@ -21,7 +20,7 @@ import {
   type ChoicePlan,
   type RunContext,
 } from './generation-runner.js';
-import { invalidField, openaiErrorObject } from './openai-error.js';
+import { invalidField } from './openai-error.js';
 import { parseBody } from './parse-body.js';
 import { tokenizePrompts } from './prompts.js';
 import { completionSchema, type CompletionBody } from './request-schemas.js';
@@ -155,6 +154,6 @@ export async function streamCompletion(plan: CompletionPlan, context: RunContext
     sse.end();
   } catch (err) {
     running.cancel();
-    sse.fail(openaiErrorObject(toInferdError(err, context.requestId)));
+    sse.fail(err);
   }
 }

@@ -11,7 +11,7 @@ import { embeddings, prepareEmbeddings } from './embeddings.js';
 import type { ModelSource } from './engine-lookup.js';
 import type { RunContext } from './generation-runner.js';
 import { listModels, retrieveModel } from './models.js';
-import { makeOpenAIErrorHandler } from './openai-error.js';
+import { bodyOverLimit, makeErrorHandler, type ErrorEdge } from '../common/error-handler.js';
 import { disconnectSignal, SseStream } from './sse-stream.js';
 import { detokenize, tokenize } from './tokenize.js';
 
@@ -31,10 +31,11 @@ function runContext(request: FastifyRequest, reply: FastifyReply, arrivalNs: big
 export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOptions): void {
   const { repository } = options;
   const created = nowSeconds();
+  const errors: ErrorEdge = { format: 'openai', bodyTooLarge: bodyOverLimit(options.maxBodyBytes) };
 
   void app.register(
     (scope, _opts, done) => {
-      scope.setErrorHandler(makeOpenAIErrorHandler(options.maxBodyBytes));
+      scope.setErrorHandler(makeErrorHandler(errors));
 
       scope.get('/models', (_req, reply) => json(reply, listModels(repository, created)));
       scope.get<{ Params: { id: string } }>('/models/:id', (req, reply) =>
@@ -70,7 +71,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOpt
   );
 
   void app.register((scope, _opts, done) => {
-    scope.setErrorHandler(makeOpenAIErrorHandler(options.maxBodyBytes));
+    scope.setErrorHandler(makeErrorHandler(errors));
     scope.post('/tokenize', (req, reply) => json(reply, tokenize(repository, req.body)));
     scope.post('/detokenize', (req, reply) => json(reply, detokenize(repository, req.body)));
     done();

@@ -3,12 +3,12 @@
 // body the route would send. Refusals that say nothing about the request itself (a full queue, a
 // model loading) and cancellation are thrown instead, so the caller can try again later.
 
-import { InferdError, toInferdError } from '../../errors/index.js';
+import { errorBody, InferdError, isTransient, toInferdError } from '../../errors/index.js';
 import { chatCompletion, prepareChat } from './chat-completions.js';
 import { completion, prepareCompletion } from './completions.js';
 import { embeddings, prepareEmbeddings } from './embeddings.js';
 import type { ModelSource } from './engine-lookup.js';
-import { invalidField, openaiErrorObject } from './openai-error.js';
+import { invalidField } from './openai-error.js';
 
 /** The endpoints a body can be sent to without a socket (OpenAI's batch endpoints inferd serves). */
 export const OPENAI_REQUEST_URLS = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'] as const;
@@ -23,13 +23,9 @@ export interface OpenAIResponse {
   readonly bodyJson: string;
 }
 
+/** Thrown to the caller rather than answered: a refusal of the moment (errors/retry-policy.ts) or a cancellation. */
 function isRefusal(err: InferdError): boolean {
-  return (
-    err.code === 'INF_ERR_QUEUE_FULL' ||
-    err.code === 'INF_ERR_MODEL_UNAVAILABLE' ||
-    err.code === 'INF_ERR_UNAVAILABLE' ||
-    err.code === 'INF_ERR_CANCELLED'
-  );
+  return isTransient(err) || err.code === 'INF_ERR_CANCELLED';
 }
 
 async function respond(
@@ -73,6 +69,6 @@ export async function runOpenAIRequest(
   } catch (error) {
     const err = toInferdError(error, context.requestId);
     if (isRefusal(err)) throw err;
-    return { statusCode: err.httpStatus, bodyJson: JSON.stringify(openaiErrorObject(err)) };
+    return { statusCode: err.httpStatus, bodyJson: errorBody(err, 'openai', context.requestId) };
   }
 }

@@ -3,6 +3,8 @@
 // memory), and a client that goes away aborts the request's sequences through its AbortSignal.
 
 import type { FastifyReply } from 'fastify';
+import { openaiErrorObject } from '../../errors/index.js';
+import { reportError } from '../common/error-handler.js';
 
 /** An AbortSignal that fires when the client closes the connection before the reply finished. */
 export function disconnectSignal(reply: FastifyReply): AbortSignal {
@@ -65,11 +67,16 @@ export class SseStream {
     this.reply.raw.end(sseEvent('[DONE]'));
   }
 
-  /** Ends the stream with an error event (OpenAI's error body), as vLLM does mid-stream. */
-  fail(errorBody: unknown): void {
+  /**
+   * Ends the stream with an error event (OpenAI's error body), as vLLM does mid-stream; the
+   * failure is logged under the request id as the error handler logs the ones before the headers.
+   */
+  fail(error: unknown): void {
+    const requestId = String(this.reply.request.id);
+    const err = reportError(error, requestId, this.reply.request.log);
     if (this.closed) return;
     this.ended = true;
-    this.reply.raw.write(sseEvent(errorBody));
+    this.reply.raw.write(sseEvent(openaiErrorObject(err, requestId)));
     this.reply.raw.end(sseEvent('[DONE]'));
   }
 }
