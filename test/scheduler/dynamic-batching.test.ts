@@ -11,7 +11,7 @@ import { Metrics } from '../../src/observability/metrics.js';
 import { ModelStats } from '../../src/observability/model-stats.js';
 import { ModelInstance } from '../../src/runtime/index.js';
 import { DynamicBatcher, type BatchingOptions } from '../../src/scheduler/dynamic-batcher.js';
-import { EXAMPLES_DIR } from '../helpers/test-server.js';
+import { EXAMPLES_DIR } from '../helpers/repository-files.js';
 import { request, rowValues, schedulerFixture } from './scheduler-fixture.js';
 import { flush, observe, type ScriptedRun } from './scripted-instance.js';
 

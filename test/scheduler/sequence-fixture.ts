@@ -21,7 +21,7 @@ import type { Tensor } from '../../src/tensor/tensor.js';
 import type { ExampleFile } from '../../tools/examples/example-models.js';
 import { onnxDataType } from '../../tools/onnx/onnx-builder.js';
 import { decodeModel, type ValueInfoProto } from '../../tools/onnx/onnx-proto.js';
-import { makeRepository, removeRepository } from '../helpers/test-server.js';
+import { makeRepository, removeRepository } from '../helpers/repository-files.js';
 import { dateClock, MOCKED, ScriptedInstance, type Responder } from './scripted-instance.js';
 
 export interface SequenceFixture {
