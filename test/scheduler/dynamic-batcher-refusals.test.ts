@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { firstValue, request, schedulerFixture } from './scheduler-fixture.js';
-import { flush, observe, runToEnd } from './scripted-instance.js';
+import { flush, observe, runToEnd, type ScriptedInstance } from './scripted-instance.js';
 
 function code(err: unknown): string | undefined {
   return (err as { code?: string }).code;
@@ -98,6 +98,39 @@ describe('DynamicBatcher refusals', () => {
     await runToEnd(f.instances);
     assert.equal(((await next).outputs[0]?.data as Float32Array)[0], 2);
     assert.equal(f.stats.fail.count, 1);
+  });
+
+  it('fails the waiting requests once no instance is left to run them', async (t) => {
+    const f = schedulerFixture(t, {}, 2);
+    const sent = new Map([1, 2, 3].map((v) => [v, f.scheduler.infer(request(v))]));
+    assert.deepEqual(
+      f.instances.map((i) => i.runs.length),
+      [1, 1],
+      'one request per free instance',
+    );
+    /** The instance dies with its run; the request it ran fails with the run's error. */
+    const crash = async (instance: ScriptedInstance): Promise<void> => {
+      await instance.close();
+      const run = instance.next();
+      run.fail(new Error('worker exited'));
+      await assert.rejects(sent.get(firstValue(run)) ?? Promise.resolve(), /worker exited/);
+    };
+    const [first, second] = f.instances as [ScriptedInstance, ScriptedInstance];
+    await crash(first);
+    await flush();
+    assert.equal(f.scheduler.pending, 2, 'the waiting request still has the second instance');
+    await crash(second);
+    await assert.rejects(sent.get(3) ?? Promise.resolve(), (err) => {
+      assert.equal(code(err), 'INF_ERR_UNAVAILABLE');
+      assert.equal((err as Error).message, "model 'scripted' has no running instance");
+      return true;
+    });
+    assert.equal(f.scheduler.pending, 0);
+    assert.deepEqual(
+      f.instances.map((i) => i.runs.length),
+      [1, 1],
+      'the waiting request never ran',
+    );
   });
 });
 

@@ -70,6 +70,7 @@ export async function sequenceFixture(
     maxBatchSize: config.maxBatchSize,
     maxQueueSize: config.queuePolicy.maxQueueSize,
     defaultTimeoutUs: config.queuePolicy.defaultTimeoutMicroseconds,
+    // step() stamps arrivals with the same clock.
     clock: dateClock,
   });
   return {
