@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TooManyErrors } from '../../src/batch/batch-job.js';
 import { errorsPath } from '../../src/batch/output-files.js';
-import { makeRepository, removeRepository } from '../helpers/test-server.js';
+import { makeRepository, removeRepository } from '../helpers/repository-files.js';
 import {
   EXAMPLES,
   gatherModel,

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ExampleFile } from '../../tools/examples/example-models.js';
-import { makeRepository } from '../helpers/test-server.js';
+import { makeRepository } from '../helpers/repository-files.js';
 import { GraphBuilder } from '../../tools/onnx/onnx-builder.js';
 import {
   loadModel,

@@ -8,7 +8,7 @@ import type { ConfigIssue } from '../../src/config/config-issues.js';
 import type { ParsedModelConfig } from '../../src/config/model-config-schema.js';
 import { readModelConfig, type Loaded } from '../../src/config/model-config-file.js';
 import { scanModelFolder } from '../../src/repository/repository-scanner.js';
-import { makeRepository, removeRepository } from '../helpers/test-server.js';
+import { makeRepository, removeRepository } from '../helpers/repository-files.js';
 
 const repos: string[] = [];
 after(async () => {

@@ -9,7 +9,7 @@ import type { ResolvedModelConfig } from '../../src/config/resolved-model-config
 import { readLabels } from '../../src/config/model-config-file.js';
 import { resolveModelConfig } from '../../src/config/model-config-resolver.js';
 import { scanModelFolder, type ModelFolder } from '../../src/repository/repository-scanner.js';
-import { makeRepository, removeRepository } from '../helpers/test-server.js';
+import { makeRepository, removeRepository } from '../helpers/repository-files.js';
 
 const repos: string[] = [];
 after(async () => {

@@ -17,7 +17,7 @@ import type { GraphTensor } from '../../src/config/graph-signature.js';
 import type { InferRequest, InferResult } from '../../src/core/infer-request.js';
 import { createEmbeddingEngine } from '../../src/generation/embedding-engine.js';
 import { datatypeFromOrt } from '../../src/runtime/index.js';
-import { EXAMPLES_DIR } from '../helpers/test-server.js';
+import { EXAMPLES_DIR } from '../helpers/repository-files.js';
 
 interface JsonSchemaNode {
   default?: unknown;

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { FRAME_SAMPLES, SAMPLE_RATE, concat, silence, speechLike } from '../../tools/audio/synthetic-speech.js';
-import { EXAMPLES_DIR } from '../helpers/test-server.js';
+import { EXAMPLES_DIR } from '../helpers/repository-files.js';
 
 export const SILERO_DIR = path.join(EXAMPLES_DIR, 'silero_vad');
 

@@ -15,7 +15,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { ModelRepository } from '../../src/repository/model-repository.js';
 import type { ModelVersion } from '../../src/model-kinds/model-version.js';
-import { EXAMPLES_DIR } from '../helpers/test-server.js';
+import { EXAMPLES_DIR } from '../helpers/repository-files.js';
 
 interface EmbedFixture {
   sentences: { text: string; ids: number[]; embedding: number[] }[];

@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { listModelNames, scanModelFolder } from '../../src/repository/repository-scanner.js';
-import { makeRepository, removeRepository, writeFiles } from '../helpers/test-server.js';
+import { makeRepository, removeRepository, writeFiles } from '../helpers/repository-files.js';
 
 const repos: string[] = [];
 after(async () => {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ModelInstance } from '../../src/runtime/index.js';
 import { slowModel } from '../fixtures/slow-model.js';
-import { EXAMPLES_DIR, makeRepository, removeRepository } from '../helpers/test-server.js';
+import { EXAMPLES_DIR, makeRepository, removeRepository } from '../helpers/repository-files.js';
 
 const OPTIONS = {
   intraOpNumThreads: 1,

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { InferRequest } from '../../src/core/infer-request.js';
 import { sileroModel } from '../fixtures/stateful-models.js';
+import { dateClock } from './scripted-instance.js';
 import { sequenceFixture, type SequenceFixture } from './sequence-fixture.js';
 
 const FRAME = 512;
@@ -31,7 +32,7 @@ function vadRequest(id: bigint, data: Float32Array, start: boolean, end: boolean
     batchSize: 1,
     priority: 0,
     timeoutUs: 0,
-    arrivalNs: process.hrtime.bigint(),
+    arrivalNs: dateClock.nowNs(),
     sequence: { id, start, end },
   };
 }

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SqlEngine } from '../../src/sql/sql-engine.js';
-import { EXAMPLES_DIR } from '../helpers/test-server.js';
+import { EXAMPLES_DIR } from '../helpers/repository-files.js';
 
 describe('predict() errors', () => {
   let engine: SqlEngine;

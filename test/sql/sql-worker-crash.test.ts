@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { Worker } from 'node:worker_threads';
 import { describe, it } from 'node:test';
 import { SqlEngine } from '../../src/sql/sql-engine.js';
-import { EXAMPLES_DIR } from '../helpers/test-server.js';
+import { EXAMPLES_DIR } from '../helpers/repository-files.js';
 
 const PREDICT = "SELECT predict('iris', 5.1, 3.5, 1.4, 0.2) AS p";
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { after, before, describe, it } from 'node:test';
 import { SqlEngine } from '../../src/sql/sql-engine.js';
-import { EXAMPLES_DIR } from '../helpers/test-server.js';
+import { EXAMPLES_DIR } from '../helpers/repository-files.js';
 import { requireKind } from '../../src/model-kinds/serving-kinds.js';
 
 describe('SQL engine: string models and a dead worker', () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { simpleModel } from '../../../tools/examples/example-models.js';
-import { makeRepository, removeRepository } from '../../helpers/test-server.js';
+import { makeRepository, removeRepository } from '../../helpers/repository-files.js';
 import { brokenCases, reasonMatches } from '../repository/fixtures.js';
 import { runCli, type CliResult } from './run-cli.js';
 

@@ -14,10 +14,19 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs `inferd <args>` from the project root and resolves when it exits. */
-export function runCli(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<CliResult> {
+/** Runs `inferd <args>` from the project root, with `input` on stdin if given, and resolves when it exits. */
+export function runCli(
+  args: readonly string[],
+  options: { timeoutMs?: number; input?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = [BIN, ...args];
+    const child =
+      options.input === undefined
+        ? spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn(process.execPath, argv, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    // A command that fails before reading its input closes the pipe: that is its answer, not ours.
+    child.stdin?.on('error', () => undefined).end(options.input);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { makeRepository, removeRepository } from '../../helpers/test-server.js';
+import { makeRepository, removeRepository } from '../../helpers/repository-files.js';
 import { arrivedRequests, inferSlow, slowModel, waitFor } from '../repository/fixtures.js';
 import { startServe } from './run-cli.js';
 

@@ -10,25 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { BIN, ROOT, runCli, type CliResult } from './run-cli.js';
-
-/** Like runCli, with `input` on stdin. */
-function runCliWithStdin(args: readonly string[], input: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
+import { BIN, ROOT, runCli } from './run-cli.js';
 
 const IRIS_LABEL = "predict_label('iris', sepal_length, sepal_width, petal_length, petal_width)";
 
@@ -88,10 +70,9 @@ describe('inferd sql', { concurrency: true }, () => {
     assert.match(fromFile.stdout, /│ n +│ first +│/);
     assert.match(fromFile.stdout, /│ +3 │ setosa +│/);
     assert.match(fromFile.stdout, /1 row\n$/);
-    const fromStdin = await runCliWithStdin(
-      ['sql', '--format', 'json'],
-      `SELECT ${IRIS_LABEL} AS s FROM '${flowers}' ORDER BY id`,
-    );
+    const fromStdin = await runCli(['sql', '--format', 'json'], {
+      input: `SELECT ${IRIS_LABEL} AS s FROM '${flowers}' ORDER BY id`,
+    });
     assert.equal(fromStdin.code, 0, fromStdin.stderr);
     assert.deepEqual(JSON.parse(fromStdin.stdout), [{ s: 'setosa' }, { s: 'versicolor' }, { s: 'virginica' }]);
   });

@@ -3,13 +3,14 @@
 // sequence; an idle sequence expires.
 
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { accumulatorModel } from '../../fixtures/stateful-models.js';
+import { waitFor } from '../repository/fixtures.js';
 import { SIMPLE_JSON_REQUEST, assertError, postInfer } from '../rest/rest-wire.js';
 import {
   accumulatorStep,
   assertStillServing,
+  sequenceBatcherOf,
   startSequenceServer,
   values,
   type SequenceServer,
@@ -44,7 +45,9 @@ describe('sequence errors and slots over REST', () => {
 
   it('expires a sequence idle for max_sequence_idle_microseconds and says so', async () => {
     values(await accumulatorStep(s.server, 'acc', 13, 1, { start: true }));
-    await sleep(400);
+    const batcher = sequenceBatcherOf(s.server, 'acc');
+    assert.equal(batcher.activeSequences, 1);
+    await waitFor(() => batcher.activeSequences === 0, 5000, 'the idle sequence to give its slot back');
     const reply = await accumulatorStep(s.server, 'acc', 13, 1);
     assertError(
       reply,
@@ -70,7 +73,8 @@ describe('sequence errors and slots over REST', () => {
       waitingDone = true;
       return r;
     });
-    await sleep(150);
+    const batcher = sequenceBatcherOf(s.server, 'one_slot');
+    await waitFor(() => batcher.backlogSequences === 1, 5000, 'the second sequence to reach the backlog');
     assert.equal(waitingDone, false, 'the second sequence waits for the slot');
     assert.equal(values(await accumulatorStep(s.server, 'one_slot', 1, 5)).SUM, 10, 'the first keeps running');
     assert.equal(values(await accumulatorStep(s.server, 'one_slot', 1, 5, { end: true })).SUM, 15);

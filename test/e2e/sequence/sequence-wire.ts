@@ -2,6 +2,7 @@
 // stateful test models (plus `simple`, stateless), and accumulator requests over REST.
 
 import assert from 'node:assert/strict';
+import { SequenceBatcher } from '../../../src/scheduler/sequence-batcher.js';
 import type { ExampleFile } from '../../../tools/examples/example-models.js';
 import {
   makeRepository,
@@ -61,6 +62,15 @@ export function values(reply: Reply): Record<string, unknown> {
   assert.equal(reply.status, 200, reply.text);
   const outputs = parseJson(reply).outputs as JsonObject[];
   return Object.fromEntries(outputs.map((o) => [String(o.name), (o.data as unknown[])[0]]));
+}
+
+/** The sequence batcher serving a stateful model, to watch its slots and backlog. */
+export function sequenceBatcherOf(server: TestServer, model: string): SequenceBatcher {
+  const version = server.repository.resolve(model);
+  assert.equal(version.kind, 'stateful', `model '${model}' is stateful`);
+  const scheduler = version.scheduler;
+  assert.ok(scheduler instanceof SequenceBatcher, `model '${model}' is served by a sequence batcher`);
+  return scheduler;
 }
 
 export { assertStillServing };
