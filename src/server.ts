@@ -9,7 +9,11 @@ import { resolveServerConfig, type ServerConfig, type ServerConfigInput } from '
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { buildGrpcServer, type GrpcEdge } from './protocols/kserve-grpc/grpc-server.js';
-import { buildHttpServer, buildMetricsServer } from './protocols/kserve-http/http-server.js';
+import { buildHttpApp, buildMetricsServer, registerMetricsRoute } from './protocols/common/http-app.js';
+import { registerRestEdge } from './protocols/kserve-http/rest-edge.js';
+import { registerInferStreamRoutes } from './protocols/kserve-ws/routes-infer-stream.js';
+import { registerOpenAIRoutes } from './protocols/openai/openai-api.js';
+import { runOpenAIRequest } from './protocols/openai/openai-request.js';
 import { ModelRepository } from './repository/model-repository.js';
 import { ResponseCache } from './scheduler/response-cache.js';
 import { VERSION } from './version.js';
@@ -46,14 +50,17 @@ export async function startServer(
     ...(config.cacheBytes > 0 ? { cache: new ResponseCache(config.cacheBytes) } : {}),
   });
   let ready = false;
-  const http = buildHttpServer({
+  const serverState = { name: 'inferd', version: VERSION, ready: () => ready };
+  // One HTTP listener; each edge is a sibling route group on it.
+  const http = buildHttpApp({ logger, server: serverState, maxBodyBytes: config.maxBodyBytes });
+  registerRestEdge(http, { repository, server: serverState, maxTensorBytes: config.maxTensorBytes });
+  registerInferStreamRoutes(http, {
     repository,
-    metrics,
-    logger,
-    server: { name: 'inferd', version: VERSION, ready: () => ready },
-    maxBodyBytes: config.maxBodyBytes,
     maxTensorBytes: config.maxTensorBytes,
+    maxBodyBytes: config.maxBodyBytes,
   });
+  registerOpenAIRoutes(http, { repository, maxBodyBytes: config.maxBodyBytes });
+  registerMetricsRoute(http, metrics);
   const batchApi = await BatchApi.open({
     dir: path.resolve(config.batchDir),
     repository,
@@ -62,6 +69,7 @@ export async function startServer(
     maxLineBytes: config.maxBodyBytes,
     maxTensorBytes: config.maxTensorBytes,
     concurrency: config.batchConcurrency,
+    runOpenAI: (url, body, context) => runOpenAIRequest(repository, url, body, context),
   });
   batchApi.register(http);
   let metricsServer: FastifyInstance | undefined;
@@ -71,7 +79,7 @@ export async function startServer(
       : buildGrpcServer({
           repository,
           logger,
-          server: { name: 'inferd', version: VERSION, ready: () => ready },
+          server: serverState,
           maxMessageBytes: config.maxBodyBytes,
           maxTensorBytes: config.maxTensorBytes,
         });

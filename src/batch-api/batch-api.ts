@@ -10,7 +10,7 @@ import { fileTooLarge } from './batch-api-error.js';
 import { BatchRunner } from './batch-runner.js';
 import { BatchStore } from './batch-store.js';
 import { FileStore } from './file-store.js';
-import { LineExecutor } from './line-executor.js';
+import { LineExecutor, type OpenAILineRunner } from './line-executor.js';
 import { registerBatchRoutes } from './routes-batches.js';
 import { registerFileRoutes } from './routes-files.js';
 
@@ -26,6 +26,8 @@ export interface BatchApiOptions {
   readonly maxTensorBytes: number;
   /** Lines of the running batch in flight at once. */
   readonly concurrency: number;
+  /** Runs /v1 lines as the OpenAI-compatible edge would answer them. */
+  readonly runOpenAI: OpenAILineRunner;
 }
 
 /** How the /v1 files and batches routes answer errors: OpenAI's body, uploads limited by --max-batch-file-size. */
@@ -57,7 +59,7 @@ export class BatchApi {
     const runner = new BatchRunner({
       store,
       files,
-      executor: new LineExecutor(options.repository, options.maxTensorBytes),
+      executor: new LineExecutor(options.repository, options.maxTensorBytes, options.runOpenAI),
       logger: options.logger.child({ component: 'batch' }),
       concurrency: options.concurrency,
       maxLineBytes: options.maxLineBytes,

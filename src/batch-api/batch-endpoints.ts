@@ -6,10 +6,17 @@
 // OpenAI's "/v1/chat/completions", "/v1/completions" and "/v1/embeddings" work as OpenAI's: each
 // line's url must be the endpoint, and the model is named in each line's body.
 
-import { isOpenAIRequestUrl } from '../protocols/openai/openai-request.js';
 import { badRequest } from './batch-api-error.js';
 
 export const ANY_V2_INFER = '/v2/infer';
+
+/** OpenAI's batch endpoints inferd serves; the OpenAI edge runs their lines (BatchApiOptions.runOpenAI). */
+export const OPENAI_BATCH_URLS = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'] as const;
+export type OpenAIBatchUrl = (typeof OPENAI_BATCH_URLS)[number];
+
+export function isOpenAIBatchUrl(url: string): url is OpenAIBatchUrl {
+  return (OPENAI_BATCH_URLS as readonly string[]).includes(url);
+}
 
 /** OpenAI batch endpoints inferd does not serve. */
 const NOT_YET_SERVED = ['/v1/responses'];
@@ -44,7 +51,7 @@ export function checkEndpoint(endpoint: unknown): string {
   if (typeof endpoint !== 'string' || endpoint === '') {
     throw badRequest('"endpoint" is required: "/v2/infer" or a v2 infer URL', 'endpoint', 'missing_required_parameter');
   }
-  if (endpoint === ANY_V2_INFER || parseInferUrl(endpoint) !== undefined || isOpenAIRequestUrl(endpoint)) {
+  if (endpoint === ANY_V2_INFER || parseInferUrl(endpoint) !== undefined || isOpenAIBatchUrl(endpoint)) {
     return endpoint;
   }
   if (NOT_YET_SERVED.includes(endpoint)) {

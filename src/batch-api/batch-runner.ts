@@ -12,8 +12,7 @@ import { backoffMs, isTransient, retryDelayMs, toInferdError } from '../errors/i
 import type { Logger } from '../observability/logger.js';
 import type { ModelVersion } from '../model-kinds/model-version.js';
 import { badRequest } from './batch-api-error.js';
-import { isOpenAIRequestUrl } from '../protocols/openai/openai-request.js';
-import { parseInferUrl } from './batch-endpoints.js';
+import { parseInferUrl, isOpenAIBatchUrl } from './batch-endpoints.js';
 import { scanInputFile, type InputLine, type InputScan } from './batch-input.js';
 import type { BatchRecord, BatchStore } from './batch-store.js';
 import { nowSeconds, TERMINAL_STATUSES, type BatchObject } from './batch-types.js';
@@ -294,7 +293,7 @@ export class BatchRunner {
     let response: LineResponse | undefined;
     for (let attempt = 0; response === undefined; attempt++) {
       try {
-        if (isOpenAIRequestUrl(parsed.url)) {
+        if (isOpenAIBatchUrl(parsed.url)) {
           // The engine's own waiting limit bounds these lines (a full queue is retried below).
           response = await this.options.executor.runOpenAI(parsed.url, parsed.body, requestId, this.abort.signal);
           break;

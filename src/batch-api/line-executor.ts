@@ -6,11 +6,10 @@ import { MAX_PRIORITY_LEVEL } from '../core/request-parameters.js';
 import { errorBody, InferdError, isTransient, toInferdError } from '../errors/index.js';
 import { decodeInferBody } from '../core/infer-body-decoder.js';
 import { encodeInferResponse, outputNamesFor } from '../core/infer-body-encoder.js';
-import { runOpenAIRequest, type OpenAIRequestUrl } from '../protocols/openai/openai-request.js';
 import type { ModelRepository } from '../repository/model-repository.js';
 import type { ModelVersion } from '../model-kinds/model-version.js';
 import { requireKind } from '../model-kinds/serving-kinds.js';
-import type { InferTarget } from './batch-endpoints.js';
+import type { InferTarget, OpenAIBatchUrl } from './batch-endpoints.js';
 
 /** Batch lines queue at the lowest level there is: every real-time request is served before them. */
 export const BATCH_PRIORITY_LEVEL = MAX_PRIORITY_LEVEL;
@@ -26,10 +25,22 @@ export function errorResponse(err: InferdError, requestId: string): LineResponse
   return { statusCode: err.httpStatus, bodyJson: errorBody(err, 'kserve', requestId) };
 }
 
+/**
+ * Runs an OpenAI line (chat, completions, embeddings) as POSTing its body to its url would: the
+ * body is OpenAI's object or error body; refusals (a full queue, a model loading) are thrown.
+ * The server passes the OpenAI edge's runner, so the batch API holds no edge's internals.
+ */
+export type OpenAILineRunner = (
+  url: OpenAIBatchUrl,
+  body: unknown,
+  context: { readonly requestId: string; readonly signal: AbortSignal },
+) => Promise<LineResponse>;
+
 export class LineExecutor {
   constructor(
     private readonly repository: ModelRepository,
     private readonly maxTensorBytes: number,
+    private readonly openai: OpenAILineRunner,
   ) {}
 
   /** The model version a line targets; throws the REST error (404, 503...) when there is none. */
@@ -37,12 +48,9 @@ export class LineExecutor {
     return this.repository.resolve(target.model, target.version);
   }
 
-  /**
-   * Runs an OpenAI line (chat, completions, embeddings) as POSTing its body to its url would: the
-   * body is OpenAI's object or error body. Refusals (a full queue, a model loading) are thrown.
-   */
-  runOpenAI(url: OpenAIRequestUrl, body: unknown, requestId: string, signal: AbortSignal): Promise<LineResponse> {
-    return runOpenAIRequest(this.repository, url, body, { requestId, signal });
+  /** Runs an OpenAI line through the runner the server gave (see OpenAILineRunner). */
+  runOpenAI(url: OpenAIBatchUrl, body: unknown, requestId: string, signal: AbortSignal): Promise<LineResponse> {
+    return this.openai(url, body, { requestId, signal });
   }
 
   /**

@@ -1,27 +1,22 @@
-// Builds the KServe v2 REST server on fastify: raw-body parsing (the binary tensor extension
-// needs the bytes), the error mapping, request ids, and the route groups.
+// The HTTP listener every HTTP edge shares (KServe v2 REST, the WebSocket stream, the OpenAI API,
+// the Files and Batch API): raw-body parsing (the binary tensor extension needs the bytes), the
+// default error and not-found replies, request ids, and closing keep-alive connections while the
+// server shuts down. The edges register on it as sibling route groups (server.ts); the metrics
+// route is served here and on its own port.
 
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
-import type { ModelRepository } from '../../repository/model-repository.js';
-import { registerInferStreamRoutes } from '../kserve-ws/routes-infer-stream.js';
-import { registerOpenAIRoutes } from '../openai/openai-api.js';
-import { registerInferRoutes } from './routes-infer.js';
-import { bodyOverLimit, makeErrorHandler, makeNotFoundHandler } from '../common/error-handler.js';
-import type { ServerState } from '../common/server-state.js';
-import { registerModelRoutes } from './routes-models.js';
+import { bodyOverLimit, makeErrorHandler, makeNotFoundHandler } from './error-handler.js';
+import type { ServerState } from './server-state.js';
 
-export interface HttpServerOptions {
-  readonly repository: ModelRepository;
-  readonly metrics: Metrics;
+export interface HttpAppOptions {
   readonly logger: Logger;
   readonly server: ServerState;
   readonly maxBodyBytes: number;
-  readonly maxTensorBytes: number;
 }
 
-export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
+export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   let counter = 0;
   const prefix = process.pid.toString(36);
   const app = Fastify({
@@ -39,6 +34,7 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
+  // KServe's error body is the default; the OpenAI and batch API scopes set their own.
   app.setErrorHandler(makeErrorHandler({ format: 'kserve', bodyTooLarge: bodyOverLimit(options.maxBodyBytes) }));
   app.setNotFoundHandler(makeNotFoundHandler('kserve'));
   app.addHook('onSend', (req, reply, payload, done) => {
@@ -48,29 +44,25 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     if (!options.server.ready()) void reply.header('connection', 'close');
     done(null, payload);
   });
-
-  registerModelRoutes(app, options.repository, options.server);
-  registerInferRoutes(app, options.repository, options.maxTensorBytes);
-  registerInferStreamRoutes(app, options);
-  registerOpenAIRoutes(app, { repository: options.repository, maxBodyBytes: options.maxBodyBytes });
-  app.get('/metrics', async (_req, reply) => {
-    void reply.type(options.metrics.registry.contentType);
-    return options.metrics.registry.metrics();
-  });
   return app;
+}
+
+/** GET /metrics: the Prometheus exposition of every metric. */
+export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics): void {
+  app.get('/metrics', async (_req, reply) => {
+    void reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
 }
 
 /** A listener that serves only /metrics (Triton's port 8002). */
 export function buildMetricsServer(metrics: Metrics, logger: Logger): FastifyInstance {
   const app = Fastify({
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- see buildHttpServer
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- see buildHttpApp
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
   });
-  app.get('/metrics', async (_req, reply) => {
-    void reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  registerMetricsRoute(app, metrics);
   app.setNotFoundHandler(makeNotFoundHandler('kserve', '; this port serves /metrics'));
   return app;
 }

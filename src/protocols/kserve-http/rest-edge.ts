@@ -1,0 +1,19 @@
+// The KServe v2 REST edge as one route group: health, server and model metadata, config,
+// statistics, the repository extension, and inference.
+
+import type { FastifyInstance } from 'fastify';
+import type { ModelRepository } from '../../repository/model-repository.js';
+import type { ServerState } from '../common/server-state.js';
+import { registerInferRoutes } from './routes-infer.js';
+import { registerModelRoutes } from './routes-models.js';
+
+export interface RestEdgeOptions {
+  readonly repository: ModelRepository;
+  readonly server: ServerState;
+  readonly maxTensorBytes: number;
+}
+
+export function registerRestEdge(app: FastifyInstance, options: RestEdgeOptions): void {
+  registerModelRoutes(app, options.repository, options.server);
+  registerInferRoutes(app, options.repository, options.maxTensorBytes);
+}
