@@ -5,7 +5,7 @@
 
 import type { DuckDBConnection, DuckDBDataChunk, DuckDBListValue } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
-import type { Datatype, TensorData } from '../tensor/datatype.js';
+import { ARRAY_TYPES, type TensorData } from '../tensor/datatype.js';
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from '../tensor/half.js';
 import { copyElements, makeTensor, type Tensor } from '../tensor/tensor.js';
 import type { InputPlan, MappingPlan } from './column-mapping.js';
@@ -44,22 +44,6 @@ export interface ReadOptions {
 }
 
 type Writable = Exclude<TensorData, Uint8Array[]>;
-
-const ARRAY_FOR: Readonly<Record<Exclude<Datatype, 'BYTES'>, new (n: number) => Writable>> = {
-  BOOL: Uint8Array,
-  UINT8: Uint8Array,
-  UINT16: Uint16Array,
-  UINT32: Uint32Array,
-  UINT64: BigUint64Array,
-  INT8: Int8Array,
-  INT16: Int16Array,
-  INT32: Int32Array,
-  INT64: BigInt64Array,
-  FP16: Uint16Array,
-  FP32: Float32Array,
-  FP64: Float64Array,
-  BF16: Uint16Array,
-};
 
 /** The typed array DuckDB's vector holds for the SQL type an input is cast to. */
 const SQL_ARRAY: Readonly<
@@ -279,7 +263,7 @@ export async function* readBatches(
     plan.inputs.map((p) =>
       p.datatype === 'BYTES'
         ? new Array<Uint8Array>(batchSize * p.width)
-        : new ARRAY_FOR[p.datatype](batchSize * p.width),
+        : new ARRAY_TYPES[p.datatype](batchSize * p.width),
     );
   let data = alloc();
   let rows: number[] = [];

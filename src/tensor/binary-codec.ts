@@ -3,7 +3,7 @@
 // Spec: triton-inference-server/server docs/protocol/extension_binary_data.md.
 
 import { InferdError } from '../errors/inferd-error.js';
-import { ELEMENT_SIZE, type Datatype, type FixedDatatype, type TensorData, type TensorDataMap } from './datatype.js';
+import { ARRAY_TYPES, ELEMENT_SIZE, type Datatype, type TensorData, type TensorDataMap } from './datatype.js';
 import './little-endian.js';
 import { BYTES_LENGTH_PREFIX, byteSizeOf, formatShape, safeElementCount } from './shape.js';
 import { checkData, tensorContent } from './tensor.js';
@@ -16,28 +16,6 @@ export interface BinaryDecodeOptions {
    */
   copy?: boolean;
 }
-
-type TypedArrayConstructor<D extends FixedDatatype> = new (
-  buffer: ArrayBufferLike,
-  byteOffset: number,
-  length: number,
-) => TensorDataMap[D];
-
-const ARRAY_TYPES: { readonly [D in FixedDatatype]: TypedArrayConstructor<D> } = {
-  BOOL: Uint8Array,
-  UINT8: Uint8Array,
-  UINT16: Uint16Array,
-  UINT32: Uint32Array,
-  UINT64: BigUint64Array,
-  INT8: Int8Array,
-  INT16: Int16Array,
-  INT32: Int32Array,
-  INT64: BigInt64Array,
-  FP16: Uint16Array,
-  FP32: Float32Array,
-  FP64: Float64Array,
-  BF16: Uint16Array,
-};
 
 function invalid(message: string): InferdError {
   return new InferdError('INF_ERR_INVALID_ARGUMENT', message);

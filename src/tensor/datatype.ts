@@ -66,6 +66,30 @@ export type TensorData = TensorDataMap[Datatype];
 /** The storage of fixed-width data: one typed array per datatype except BYTES. */
 export type FixedData = TensorDataMap[FixedDatatype];
 
+/** A typed array class, by length or as a view of a buffer. */
+export interface TypedArrayConstructor<T> {
+  readonly name: string;
+  new (length: number): T;
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;
+}
+
+/** The typed array class holding each fixed-width datatype's elements (see TensorDataMap). */
+export const ARRAY_TYPES: { readonly [D in FixedDatatype]: TypedArrayConstructor<TensorDataMap[D]> } = Object.freeze({
+  BOOL: Uint8Array,
+  UINT8: Uint8Array,
+  UINT16: Uint16Array,
+  UINT32: Uint32Array,
+  UINT64: BigUint64Array,
+  INT8: Int8Array,
+  INT16: Int16Array,
+  INT32: Int32Array,
+  INT64: BigInt64Array,
+  FP16: Uint16Array,
+  FP32: Float32Array,
+  FP64: Float64Array,
+  BF16: Uint16Array,
+});
+
 export function isDatatype(value: unknown): value is Datatype {
   return typeof value === 'string' && (DATATYPES as readonly string[]).includes(value);
 }

@@ -1,7 +1,7 @@
 // The one tensor value that flows between protocol edges, the scheduler and the runtime.
 
 import { InferdError } from '../errors/inferd-error.js';
-import type { Datatype, FixedData, FixedDatatype, TensorDataMap } from './datatype.js';
+import { ARRAY_TYPES, type Datatype, type FixedData, type FixedDatatype, type TensorDataMap } from './datatype.js';
 import { describeValue } from './describe-value.js';
 
 /** A tensor of datatype D, whose `data` is D's storage (TensorDataMap). */
@@ -30,22 +30,6 @@ export function elementCount(shape: readonly number[]): number {
   for (const d of shape) n *= d;
   return n;
 }
-
-const ARRAY_TYPES: { readonly [D in FixedDatatype]: new (length: number) => TensorDataMap[D] } = {
-  BOOL: Uint8Array,
-  UINT8: Uint8Array,
-  UINT16: Uint16Array,
-  UINT32: Uint32Array,
-  UINT64: BigUint64Array,
-  INT8: Int8Array,
-  INT16: Int16Array,
-  INT32: Int32Array,
-  INT64: BigInt64Array,
-  FP16: Uint16Array,
-  FP32: Float32Array,
-  FP64: Float64Array,
-  BF16: Uint16Array,
-};
 
 function withArticle(word: string): string {
   return `${/^[AEIO]/.test(word) ? 'an' : 'a'} ${word}`; // a Uint8Array, an Int8Array
