@@ -101,8 +101,12 @@ describe('model control mode poll', () => {
 
   it('unloads a model whose folder is removed, and only once', async () => {
     await rm(path.join(repo, 'added'), { recursive: true });
+    // Out of service at once (UNLOADING), then UNAVAILABLE once its in-flight work has drained.
     await waitFor(
-      async () => (await inferSimple(server.url, 'added', A16, B16)).status !== 200,
+      async () => {
+        const r = await inferSimple(server.url, 'added', A16, B16);
+        return r.status !== 200 && !String(r.body.error).includes('(unloading');
+      },
       10_000,
       'added to be unloaded',
     );
