@@ -29,3 +29,8 @@ export function issuesFromZod(file: string, error: z.ZodError): ConfigIssue[] {
 export function formatIssues(issues: readonly ConfigIssue[]): string {
   return issues.map((i) => `${i.file}: ${i.field === '' ? '' : `${i.field}: `}${i.reason}`).join('; ');
 }
+
+/** A shape as issues print it: [2,3], with -1 for a dynamic dimension. */
+export function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(',')}]`;
+}
