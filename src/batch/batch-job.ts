@@ -267,7 +267,8 @@ export async function runBatchJob(opts: BatchJobOptions): Promise<BatchSummary> 
           const result = await model.scheduler.infer(request);
           return new Map(result.outputs.map((t) => [t.name, t]));
         } catch (err) {
-          // A full queue or an instance restarting: wait and try again (errors/retry-policy.ts).
+          // A full queue (retried while it lasts) or a model unavailable for a moment (a few tries):
+          // wait and try again, as errors/retry-policy.ts says.
           const delay = retryDelayMs(err, attempt);
           if (delay === undefined) throw err;
           await new Promise((r) => setTimeout(r, delay));

@@ -79,7 +79,7 @@ export interface InferdErrorOptions {
 
 export class InferdError extends Error {
   readonly code: ErrorCode;
-  /** Extra response headers (e.g. Retry-After for a full queue). */
+  /** Extra response headers; a Retry-After here overrides the table's default. */
   readonly headers: Readonly<Record<string, string>> | undefined;
   /** The request field at fault (OpenAI's "param"), null when none is named. */
   readonly param: string | null;

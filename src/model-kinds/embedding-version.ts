@@ -1,6 +1,7 @@
 // The factory for `task: embedding` models: a tensor encoder (dynamic batching as any tensor
 // model) with an embedding engine over its scheduler: tokenizer, length buckets, pooling.
 
+import { performance } from 'node:perf_hooks';
 import { createEmbeddingEngine } from '../generation/embedding-engine.js';
 import type { Loaded } from '../config/model-config-file.js';
 import type { EmbeddingModelVersion } from './model-version.js';
@@ -11,6 +12,7 @@ export async function buildEmbeddingVersion(
   spec: VersionSpec,
   ctx: VersionBuildContext,
 ): Promise<Loaded<EmbeddingModelVersion>> {
+  const started = performance.now();
   const built = await startTensorParts(spec, ctx);
   if (!built.ok) return built;
   const parts = built.value;
@@ -22,6 +24,7 @@ export async function buildEmbeddingVersion(
       embedding: spec.parsed.embedding,
       backend: parts.scheduler,
     });
+    parts.stats.recordLoadSeconds((performance.now() - started) / 1000);
     return { ok: true, value: { kind: 'embedding', ...parts, embedding } };
   } catch (err) {
     await Promise.all(parts.instances.map((i) => i.close()));

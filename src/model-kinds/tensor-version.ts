@@ -22,16 +22,20 @@ export async function buildTensorVersion(
   spec: VersionSpec,
   ctx: VersionBuildContext,
 ): Promise<Loaded<TensorModelVersion | StatefulModelVersion>> {
+  const started = performance.now();
   const built = await startTensorParts(spec, ctx);
   if (!built.ok) return built;
+  built.value.stats.recordLoadSeconds((performance.now() - started) / 1000);
   const kind = built.value.config.sequenceBatching === undefined ? 'tensor' : 'stateful';
   return { ok: true, value: { kind, ...built.value } };
 }
 
-/** Instances, resolved config, labels and scheduler: what every kind that takes tensors runs on. */
+/**
+ * Instances, resolved config, labels and scheduler: what every kind that takes tensors runs on. The
+ * caller records the load time once what it builds on top is ready.
+ */
 export async function startTensorParts(spec: VersionSpec, ctx: VersionBuildContext): Promise<Loaded<TensorParts>> {
   const { folder, parsed, version, modelPath } = spec;
-  const started = performance.now();
   const exec = resolveExecution(parsed);
   const options = sessionOptionsFor(exec, ctx.cpuCores, {
     ...(ctx.allowSpinning === undefined ? {} : { allowSpinning: ctx.allowSpinning }),
@@ -73,7 +77,6 @@ export async function startTensorParts(spec: VersionSpec, ctx: VersionBuildConte
     ctx.logger.warn({ model: folder.name }, 'response_cache is enabled but the server has no cache (--cache-size 0)');
   }
   const scheduler = schedulerFor(config, instances, stats, ctx);
-  stats.recordLoadSeconds((performance.now() - started) / 1000);
   return {
     ok: true,
     value: {

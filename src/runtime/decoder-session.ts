@@ -54,11 +54,12 @@ export class DecoderSession {
         const cause = exit.error ?? new Error(`decoder worker exited with code ${exit.code}`);
         return new InferdError('INF_ERR_RUNTIME', `decoder ${label} failed: ${cause.message}`, { cause });
       },
+      // Closed (the model is unloading) is a refusal of the moment; a decoder that stopped for good
+      // (restarts used up, or a restart failed) is a server failure, not something to retry.
       stoppedError: (reason) =>
-        new InferdError(
-          'INF_ERR_UNAVAILABLE',
-          reason === undefined ? `decoder ${label} is closed` : `decoder ${label} is not running: ${reason.message}`,
-        ),
+        reason === undefined
+          ? new InferdError('INF_ERR_UNAVAILABLE', `decoder ${label} is closed`)
+          : new InferdError('INF_ERR_RUNTIME', `decoder ${label} is not running: ${reason.message}`, { cause: reason }),
       onCrash: () => {
         for (const seq of this.seqTokens.keys()) this.lost.add(seq);
         this.seqTokens.clear();

@@ -1,6 +1,7 @@
-// Where the schedulers read the time: a monotonic nanosecond clock. The edges stamp a request's
-// arrival with the same clock, so deadlines and queue times compare like with like. Tests pass a
-// clock driven by node's mock timers, so deadlines are exercised without waiting.
+// Where the schedulers read the time: a monotonic nanosecond clock. `systemClock` is
+// process.hrtime.bigint(), which the edges stamp a request's arrival with, so deadlines and queue
+// times compare like with like. Tests pass a clock driven by node's mock timers (and stamp their
+// requests with it), so deadlines are exercised without waiting.
 
 export interface Clock {
   /** Nanoseconds on a monotonic scale (process.hrtime.bigint() by default). */

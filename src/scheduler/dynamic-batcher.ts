@@ -1,7 +1,7 @@
-// The one place requests wait for a model version: a bounded queue in front of the version's
-// instances. Requests run on free instances in priority then arrival order, one per execution or,
-// with dynamic batching, several compatible ones merged along the batch dimension; a full queue is
-// refused at once, and expired or cancelled requests are dropped before they reach a worker.
+// The scheduler of a model version whose requests are independent: a bounded priority queue in
+// front of the version's instances. Requests run on free instances in priority then arrival order,
+// one per execution or, with dynamic batching, several compatible ones merged along the batch
+// dimension. Admission, deadlines, cancellation and drain are the base's (scheduler-base.ts).
 
 import { InferdError, invalidArgument } from '../errors/index.js';
 import type { Instance } from '../runtime/index.js';

@@ -1,5 +1,5 @@
 // What the edges and the repository see of a model version's scheduler, whichever kind runs it:
-// the dynamic batcher (independent requests, optional dynamic batching) or the sequence batcher
+// the dynamic batcher (independent requests, merged into batches with `dynamic_batching`) or the sequence batcher
 // (stateful models).
 
 import type { InferRequest, InferResult } from '../core/infer-request.js';
