@@ -42,9 +42,9 @@ export function requireKind<A extends ServingApi>(mv: ModelVersion, api: A): Nar
   throw wrongKind(mv, api);
 }
 
-/** The model kinds the OpenAI-compatible edge serves (GET /v1/models lists these). */
+/** The model kinds the OpenAI-compatible edge serves (GET /v1/models lists these): those with a tokenizer. */
 export function servesOpenAI(mv: ModelVersion): mv is TextGenerationModelVersion | EmbeddingModelVersion {
-  return mv.kind === 'text-generation' || mv.kind === 'embedding';
+  return serves(mv, 'tokenization');
 }
 
 function wrongKind(mv: ModelVersion, api: ServingApi): InferdError {

@@ -362,13 +362,7 @@ export class SqlEngine {
         const rowShape = t.shape.slice(1);
         const shape = batching ? [count, ...rowShape] : rowShape;
         const [from, to] = [start * perRow, (start + count) * perRow];
-        // Both branches slice alike; each narrows the data to its datatype's array for makeTensor.
-        return makeTensor(
-          t.name,
-          t.datatype,
-          shape,
-          t.datatype === 'BYTES' ? t.data.slice(from, to) : t.data.slice(from, to),
-        );
+        return makeTensor(t.name, t.datatype, shape, t.data.slice(from, to));
       });
       const request: InferRequest = {
         requestId: `sql-${spec.name}-${start}`,

@@ -11,6 +11,8 @@ import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { ModelRepository } from '../../src/repository/model-repository.js';
 import type { TensorServingVersion } from '../../src/model-kinds/model-version.js';
+import type { InferRequest, InferResult } from '../../src/core/infer-request.js';
+import type { Scheduler } from '../../src/scheduler/scheduler.js';
 import { GraphBuilder } from '../../tools/onnx/onnx-builder.js';
 import type { ExampleFile } from '../../tools/examples/example-models.js';
 import { requireKind } from '../../src/model-kinds/serving-kinds.js';
@@ -57,6 +59,22 @@ export async function loadModel(repo: string, name: string): Promise<LoadedModel
 }
 
 /** Runs a job on a loaded model with test-friendly defaults. */
+/** The loaded model with its scheduler's infer replaced by `infer`, which gets the real one to call. */
+export function withInfer(
+  loaded: LoadedModel,
+  infer: (request: InferRequest, real: (request: InferRequest) => Promise<InferResult>) => Promise<InferResult>,
+): LoadedModel {
+  const v = loaded.version;
+  const scheduler: Scheduler = {
+    get pending() {
+      return v.scheduler.pending;
+    },
+    drain: () => v.scheduler.drain(),
+    infer: (request) => infer(request, (r) => v.scheduler.infer(r)),
+  };
+  return { ...loaded, version: { ...v, scheduler } };
+}
+
 export async function runJob(
   model: LoadedModel,
   input: string,

@@ -5,9 +5,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BatchModel } from '../../src/batch/batch-job.js';
 import { InferdError, MAX_UNAVAILABLE_TRIES } from '../../src/errors/index.js';
-import type { TensorServingVersion } from '../../src/model-kinds/model-version.js';
 import {
   EXAMPLES,
   loadModel,
@@ -15,30 +13,18 @@ import {
   runJob,
   scratch,
   writeJsonLines,
+  withInfer,
   type LoadedModel,
 } from './batch-fixture.js';
 
 /** The loaded model, its scheduler refusing the calls `refuse` picks (by call number, from 0). */
 function refusing(loaded: LoadedModel, refuse: (call: number) => InferdError | undefined) {
-  const v = loaded.version;
   let calls = 0;
-  const model: BatchModel = {
-    name: v.name,
-    version: v.version,
-    config: v.config,
-    labels: v.labels,
-    scheduler: {
-      get pending() {
-        return v.scheduler.pending;
-      },
-      drain: () => v.scheduler.drain(),
-      infer: (request) => {
-        const refusal = refuse(calls++);
-        return refusal === undefined ? v.scheduler.infer(request) : Promise.reject(refusal);
-      },
-    },
-  };
-  return { model: { ...loaded, version: model as TensorServingVersion }, calls: () => calls };
+  const model = withInfer(loaded, (request, real) => {
+    const refusal = refuse(calls++);
+    return refusal === undefined ? real(request) : Promise.reject(refusal);
+  });
+  return { model, calls: () => calls };
 }
 
 describe('refusals in a batch job', () => {

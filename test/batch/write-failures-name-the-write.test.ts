@@ -5,9 +5,7 @@ import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BatchModel } from '../../src/batch/batch-job.js';
 import { workDir } from '../../src/batch/output-files.js';
-import type { TensorServingVersion } from '../../src/model-kinds/model-version.js';
 import {
   EXAMPLES,
   loadModel,
@@ -15,6 +13,7 @@ import {
   runJob,
   scratch,
   writeJsonLines,
+  withInfer,
   type LoadedModel,
 } from './batch-fixture.js';
 
@@ -39,26 +38,12 @@ describe('write failures', () => {
     );
     const out = path.join(dir, 'out.jsonl');
     const parts = path.join(workDir(out), 'parts');
-    const v = iris.version;
     // The parts folder becomes a file before the first results are written.
-    const model: BatchModel = {
-      name: v.name,
-      version: v.version,
-      config: v.config,
-      labels: v.labels,
-      scheduler: {
-        get pending() {
-          return v.scheduler.pending;
-        },
-        drain: () => v.scheduler.drain(),
-        infer: async (request) => {
-          await rm(parts, { recursive: true, force: true });
-          await writeFile(parts, '');
-          return v.scheduler.infer(request);
-        },
-      },
-    };
-    const broken: LoadedModel = { ...iris, version: model as TensorServingVersion };
+    const broken = withInfer(iris, async (request, real) => {
+      await rm(parts, { recursive: true, force: true });
+      await writeFile(parts, '');
+      return real(request);
+    });
     await assert.rejects(runJob(broken, input, out, { batchSize: 1 }), (err: Error) => {
       assert.doesNotMatch(err.message, /reading .* failed/);
       assert.match(err.message, /ENOTDIR.*parts/);

@@ -2,6 +2,7 @@
 // with the platform's FormData (real multipart), JSON calls that keep the status, and polling.
 
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import type { TestServer } from '../../helpers/test-server.js';
 
 export type Json = Record<string, unknown>;
@@ -117,6 +118,37 @@ export function simpleLine(customId: string, a: number, b: number, url = '/v2/mo
         { name: 'INPUT0', shape: [1, 16], datatype: 'INT32', data: new Array<number>(16).fill(a) },
         { name: 'INPUT1', shape: [1, 16], datatype: 'INT32', data: new Array<number>(16).fill(b) },
       ],
+    },
+  };
+}
+
+/**
+ * Holds the server's in-flight upload budget: two uploads declaring `declared` bytes, of which only
+ * a few are sent, stay open (one refused because a probe was counted at that moment is sent again)
+ * until `release()`.
+ */
+export function holdUploads(url: string, declared: number): { release(): void } {
+  const held: http.ClientRequest[] = [];
+  let releasing = false;
+  const hold = (): void => {
+    const req = http.request(`${url}/v1/files`, {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=zz', 'content-length': String(declared) },
+    });
+    req.on('error', () => undefined);
+    req.on('response', (res) => {
+      res.resume();
+      if (!releasing) hold();
+    });
+    req.write('--zz\r\n');
+    held.push(req);
+  };
+  hold();
+  hold();
+  return {
+    release() {
+      releasing = true;
+      for (const req of held) req.destroy();
     },
   };
 }

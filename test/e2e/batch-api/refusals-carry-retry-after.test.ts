@@ -3,12 +3,12 @@
 // batch API's 503s go through the same handler; test/protocols/common covers them with its config.)
 
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { EXAMPLES_DIR, startTestServer, type TestServer } from '../../helpers/test-server.js';
+import { holdUploads } from './batch-client.js';
 
 let server: TestServer;
 let batchDir: string;
@@ -33,25 +33,7 @@ after(async () => {
 it('refuses an upload over the in-flight budget with 429 too_many_uploads and Retry-After', async () => {
   // Two uploads declaring the largest body (the file limit and the multipart allowance), of which
   // a few bytes are sent, hold the budget while they are open.
-  const declared = MAX_FILE_BYTES + 64 * 1024;
-  const held: http.ClientRequest[] = [];
-  let releasing = false;
-  const hold = (): void => {
-    const req = http.request(`${server.url}/v1/files`, {
-      method: 'POST',
-      headers: { 'content-type': 'multipart/form-data; boundary=zz', 'content-length': String(declared) },
-    });
-    req.on('error', () => undefined);
-    // Refused because a probe below was counted at that moment: hold again.
-    req.on('response', (res) => {
-      res.resume();
-      if (!releasing) hold();
-    });
-    req.write('--zz\r\n');
-    held.push(req);
-  };
-  hold();
-  hold();
+  const uploads = holdUploads(server.url, MAX_FILE_BYTES + 64 * 1024);
   try {
     let refused: Response | undefined;
     for (let i = 0; i < 500 && refused === undefined; i++) {
@@ -73,7 +55,6 @@ it('refuses an upload over the in-flight budget with 429 too_many_uploads and Re
       { type: 'rate_limit_error', code: 'too_many_uploads', param: null },
     );
   } finally {
-    releasing = true;
-    for (const req of held) req.destroy();
+    uploads.release();
   }
 });

@@ -3,13 +3,12 @@
 // uploads in flight together are bounded in bytes (they are read whole into memory).
 
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EXAMPLES_DIR, startTestServer, type TestServer } from '../../helpers/test-server.js';
-import type { Json } from './batch-client.js';
+import { holdUploads, type Json } from './batch-client.js';
 
 describe('multipart uploads', () => {
   let server: TestServer;
@@ -94,25 +93,7 @@ describe('multipart uploads', () => {
   });
 
   async function holdAndProbe(own: TestServer): Promise<void> {
-    const declared = 1024 * 1024 + 64 * 1024;
-    const held: http.ClientRequest[] = [];
-    let releasing = false;
-    const hold = (): void => {
-      const req = http.request(`${own.url}/v1/files`, {
-        method: 'POST',
-        headers: { 'content-type': 'multipart/form-data; boundary=zz', 'content-length': String(declared) },
-      });
-      req.on('error', () => undefined);
-      // Refused because a probe below was counted at that moment: hold again.
-      req.on('response', (res) => {
-        res.resume();
-        if (!releasing) hold();
-      });
-      req.write('--zz\r\n');
-      held.push(req);
-    };
-    hold();
-    hold();
+    const uploads = holdUploads(own.url, 1024 * 1024 + 64 * 1024);
     const small = (): Promise<Response> => {
       const form = new FormData();
       form.append('purpose', 'batch');
@@ -131,8 +112,7 @@ describe('multipart uploads', () => {
     assert.equal(body.error.type, 'rate_limit_error');
     assert.equal(body.error.code, 'too_many_uploads');
 
-    releasing = true;
-    for (const req of held) req.destroy();
+    uploads.release();
     let status = 0;
     for (let i = 0; i < 500 && status !== 200; i++) {
       const res = await small();
