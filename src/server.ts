@@ -1,5 +1,8 @@
 // The composition root: wires the repository, the protocol edges and observability, and owns
-// start-up and graceful shutdown (stop accepting, finish in-flight work, then exit).
+// start-up (listen first, so liveness answers and a taken port fails before any model loads; then
+// load) and the zero-loss drain: readiness false at once, keep serving for the drain delay, stop
+// accepting, answer everything whose bytes arrived, close each connection after its last
+// response, then unload.
 
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -9,7 +12,9 @@ import { resolveServerConfig, type ServerConfig, type ServerConfigInput } from '
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { buildGrpcServer, type GrpcEdge } from './protocols/kserve-grpc/grpc-server.js';
+import { ConnectionDrain } from './protocols/common/connection-drain.js';
 import { buildHttpApp, buildMetricsServer, registerMetricsRoute } from './protocols/common/http-app.js';
+import type { ServerPhase, ServerState } from './protocols/common/server-state.js';
 import { registerRestEdge } from './protocols/kserve-http/rest-edge.js';
 import { registerInferStreamRoutes } from './protocols/kserve-ws/routes-infer-stream.js';
 import { registerOpenAIRoutes } from './protocols/openai/openai-api.js';
@@ -28,14 +33,31 @@ export interface RunningServer {
   /** Bound gRPC port, or undefined when gRPC is off. */
   readonly grpcPort: number | undefined;
   readonly url: string;
-  /** Stops accepting, lets in-flight requests finish (up to the grace period), unloads models. */
+  /**
+   * Drains: readiness false, serving on for the drain delay, then stops accepting, answers what
+   * is in flight (up to the grace period), closes every connection gracefully, unloads models.
+   */
   close(): Promise<void>;
 }
 
-export async function startServer(
-  input: ServerConfigInput,
-  options?: { logDestination?: NodeJS.WritableStream },
-): Promise<RunningServer> {
+/** The waits of the shutdown, replaceable so tests drive them without sleeping. */
+export interface ShutdownTimers {
+  /** Resolves after `ms` milliseconds. */
+  sleep(ms: number): Promise<void>;
+}
+
+// Unref'd: the listeners keep the process alive during the drain delay, and a grace period that
+// is not used up must not hold the exit.
+const realTimers: ShutdownTimers = {
+  sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref()),
+};
+
+export interface StartOptions {
+  readonly logDestination?: NodeJS.WritableStream;
+  readonly timers?: ShutdownTimers;
+}
+
+export async function startServer(input: ServerConfigInput, options?: StartOptions): Promise<RunningServer> {
   const config = resolveServerConfig(input);
   const logger = createLogger(config.logLevel, options?.logDestination);
   const metrics = new Metrics();
@@ -49,10 +71,17 @@ export async function startServer(
     logger,
     ...(config.cacheBytes > 0 ? { cache: new ResponseCache(config.cacheBytes) } : {}),
   });
-  let ready = false;
-  const serverState = { name: 'inferd', version: VERSION, ready: () => ready };
+  const timers = options?.timers ?? realTimers;
+  let phase: ServerPhase = 'starting';
+  const serverState: ServerState = {
+    name: 'inferd',
+    version: VERSION,
+    phase: () => phase,
+    ready: () => phase === 'serving',
+  };
   // One HTTP listener; each edge is a sibling route group on it.
   const http = buildHttpApp({ logger, server: serverState, maxBodyBytes: config.maxBodyBytes });
+  const httpConnections = new ConnectionDrain(http.server);
   registerRestEdge(http, { repository, server: serverState, maxTensorBytes: config.maxTensorBytes });
   registerInferStreamRoutes(http, {
     repository,
@@ -86,20 +115,30 @@ export async function startServer(
   let grpcPort: number | undefined;
 
   try {
-    await repository.start();
+    // Listen before loading: probes answer during a long load (liveness 200, readiness not yet),
+    // and a port in use is reported before minutes of loading are spent.
     await http.listen({ host: config.host, port: config.httpPort });
     if (grpc !== undefined && config.grpcPort !== null) grpcPort = await grpc.listen(config.host, config.grpcPort);
     if (config.metricsPort !== null) {
       metricsServer = buildMetricsServer(metrics, logger);
       await metricsServer.listen({ host: config.host, port: config.metricsPort });
     }
+    logger.debug(
+      {
+        httpPort: (http.server.address() as AddressInfo).port,
+        grpcPort,
+        metricsPort: metricsServer === undefined ? undefined : (metricsServer.server.address() as AddressInfo).port,
+      },
+      'listening; loading the models',
+    );
+    await repository.start();
   } catch (err) {
     // A port in use (or any start-up failure) must not leave workers and listeners running.
     grpc?.forceClose();
     await Promise.allSettled([http.close(), metricsServer?.close(), repository.close()]);
     throw err;
   }
-  ready = true;
+  phase = 'serving';
   grpc?.readinessChanged();
   // Batches left unfinished by an earlier run resume once the models are loaded.
   batchApi.start();
@@ -114,19 +153,40 @@ export async function startServer(
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      ready = false;
+      phase = 'draining';
+      grpc?.readinessChanged();
+      if (config.drainDelaySeconds > 0) {
+        // Endpoints, ingresses and meshes learn of the termination seconds after the signal;
+        // what they still send here is answered (each response says Connection: close).
+        logger.info(
+          { drainDelaySeconds: config.drainDelaySeconds },
+          'draining: readiness is false; still serving while load balancers stop routing here',
+        );
+        await timers.sleep(config.drainDelaySeconds * 1000);
+      }
       logger.info('shutting down: no new connections, finishing in-flight requests');
+      // The grace period bounds the rest of the shutdown: what still runs when it ends is cut.
+      let graceOver = false;
+      const grace = timers.sleep(config.shutdownGraceSeconds * 1000).then(() => {
+        graceOver = true;
+      });
       // Batch lines still queued are withdrawn (they run after a restart); executing ones are recorded.
       const batchStopped = batchApi.stop();
-      const deadline = Date.now() + config.shutdownGraceSeconds * 1000;
-      const graceLeft = (): Promise<void> =>
-        new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref());
-      // The grace period bounds the whole shutdown: requests still running when it ends are abandoned.
-      await Promise.race([Promise.all([http.close(), grpc?.drain()]), graceLeft()]);
+      // Stops accepting; WebSocket streams finish what they accepted and close with 1001; every
+      // HTTP connection closes after its last response has been sent; gRPC sends GOAWAY and
+      // finishes its calls.
+      httpConnections.drain();
+      await Promise.race([Promise.all([http.close(), grpc?.drain()]), grace]);
+      if (graceOver)
+        logger.warn(
+          { openConnections: httpConnections.openConnections },
+          'grace period over: closing the connections still open',
+        );
+      httpConnections.destroyAll();
       grpc?.forceClose();
       await metricsServer?.close();
-      await Promise.race([batchStopped, graceLeft()]);
-      await Promise.race([repository.close(), graceLeft()]);
+      await Promise.race([batchStopped, grace]);
+      await Promise.race([repository.close(), grace]);
       logger.info('shut down');
       logger.flush();
     })();

@@ -10,6 +10,7 @@ import {
   integer,
   portOrOff,
   portOrOffValue,
+  nonNegativeNumber,
   positiveNumber,
   sizeText,
 } from './parse-options.js';
@@ -28,6 +29,7 @@ interface ServeOptions {
   maxTensorSize: number;
   cacheSize: number;
   cpuCores?: number;
+  drainDelaySecs: number;
   shutdownGraceSecs: number;
   batchDir: string;
   maxBatchFileSize: number;
@@ -91,8 +93,14 @@ export function serveCommand(): Command {
     )
     .option('--cpu-cores <n>', 'cores the runtime may use in total (default: all available)', integer(1, 4096))
     .option(
+      '--drain-delay-secs <seconds>',
+      'on SIGTERM: readiness false at once, but keep accepting and serving this long while load balancers stop routing here (Kubernetes: a few seconds)',
+      nonNegativeNumber,
+      d.drainDelaySeconds,
+    )
+    .option(
       '--shutdown-grace-secs <seconds>',
-      'time allowed for in-flight requests at shutdown',
+      'after the drain delay: time allowed for in-flight requests to finish before they are cut',
       positiveNumber,
       d.shutdownGraceSeconds,
     )
@@ -114,6 +122,14 @@ Examples:
   $ curl localhost:${d.httpPort}/v2/models/simple`,
     )
     .action(async (opts: ServeOptions) => {
+      // A signal while the models load stops the process at once: nothing is in flight yet. (As a
+      // container's PID 1, node would otherwise ignore SIGTERM until this handler exists.)
+      const duringStartUp = (signal: NodeJS.Signals): void => {
+        process.stderr.write(`inferd: ${signal} during start-up: exiting\n`);
+        process.exit(0);
+      };
+      process.on('SIGTERM', duringStartUp);
+      process.on('SIGINT', duringStartUp);
       const server = await startServer({
         modelRepository: opts.modelRepository,
         host: opts.host,
@@ -128,6 +144,7 @@ Examples:
         maxTensorBytes: opts.maxTensorSize,
         cacheBytes: opts.cacheSize,
         ...(opts.cpuCores === undefined ? {} : { cpuCores: opts.cpuCores }),
+        drainDelaySeconds: opts.drainDelaySecs,
         shutdownGraceSeconds: opts.shutdownGraceSecs,
         batchDir: opts.batchDir,
         maxBatchFileBytes: opts.maxBatchFileSize,
@@ -149,6 +166,8 @@ Examples:
           },
         );
       };
+      process.off('SIGTERM', duringStartUp);
+      process.off('SIGINT', duringStartUp);
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });

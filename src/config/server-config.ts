@@ -46,7 +46,12 @@ export const serverConfigSchema = z
       .default(64 * MiB),
     /** Cores the runtime may use in total; instances × intra-op threads stay within it. */
     cpuCores: z.number().int().positive().default(os.availableParallelism()),
-    /** Time allowed for in-flight requests to finish on SIGTERM/SIGINT. */
+    /**
+     * On SIGTERM, readiness turns false at once and the server goes on accepting and serving for
+     * this long, while load balancers (Kubernetes endpoints, ingresses) stop routing to it.
+     */
+    drainDelaySeconds: z.number().nonnegative().max(3600).default(0),
+    /** After the drain delay: time allowed for in-flight requests to finish before they are cut. */
     shutdownGraceSeconds: z.number().nonnegative().default(30),
     /** Folder of the batch API's files and batches, created on first use (relative: to the working directory). */
     batchDir: z.string().min(1).default('.inferd/batches'),

@@ -46,6 +46,8 @@ export class ModelRepository {
   private readonly entries = new Map<string, ModelEntry>();
   private pollTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** start() has scanned the folder and attempted every start-up load. */
+  private started = false;
 
   constructor(private readonly options: RepositoryOptions) {}
 
@@ -61,6 +63,7 @@ export class ModelRepository {
     if (controlMode === 'explicit' && !loadModels.includes('*')) names = [...new Set(loadModels)];
     else names = await listModelNames(this.options.path);
     await Promise.all(names.map((n) => this.enqueue(n, () => this.loadInternal(n)).catch(() => undefined)));
+    this.started = true;
     if (controlMode === 'poll') this.schedulePoll();
   }
 
@@ -81,7 +84,15 @@ export class ModelRepository {
   resolve(name: string, versionText?: string): ModelVersion {
     assertValidModelName(name);
     const entry = this.entries.get(name);
-    if (entry === undefined) throw unknownModel(name);
+    if (entry === undefined) {
+      // The server listens while the start-up loads run: a model not known yet may be on its way.
+      if (!this.started)
+        throw new InferdError(
+          'INF_ERR_UNAVAILABLE',
+          `the server is starting and model '${name}' is not loaded yet; retry shortly`,
+        );
+      throw unknownModel(name);
+    }
     if (versionText !== undefined && versionText !== '') {
       const version = parseVersion(versionText);
       if (version === undefined)

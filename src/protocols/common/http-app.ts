@@ -1,8 +1,8 @@
 // The HTTP listener every HTTP edge shares (KServe v2 REST, the WebSocket stream, the OpenAI API,
 // the Files and Batch API): raw-body parsing (the binary tensor extension needs the bytes), the
-// default error and not-found replies, request ids, and closing keep-alive connections while the
-// server shuts down. The edges register on it as sibling route groups (server.ts); the metrics
-// route is served here and on its own port.
+// default error and not-found replies, request ids, the probes other servers' users expect
+// (`/health`, `/ready`), and closing keep-alive connections while the server drains. The edges register on it as sibling route
+// groups (server.ts); the metrics route is served here and on its own port.
 
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../../observability/logger.js';
@@ -27,7 +27,9 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: options.maxBodyBytes,
     genReqId: () => `${prefix}-${(++counter).toString(36)}`,
-    return503OnClosing: true,
+    // While draining, requests on open connections are still answered (with Connection: close):
+    // their bytes reached this server, and a 503 here would lose them.
+    return503OnClosing: false,
     // Bodies are read as bytes whatever their content type: JSON infer bodies may carry binary
     // tensors after the JSON header, and clients differ in the content type they send.
   });
@@ -39,12 +41,28 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   app.setNotFoundHandler(makeNotFoundHandler('kserve'));
   app.addHook('onSend', (req, reply, payload, done) => {
     void reply.header('x-request-id', req.id);
-    // While shutting down, a keep-alive connection whose request finishes would otherwise stay
-    // open until its idle timeout and hold the shutdown for the whole grace period.
-    if (!options.server.ready()) void reply.header('connection', 'close');
+    // While draining, clients and load balancers are told to take their next request elsewhere,
+    // and the connection closes once this response is out.
+    if (options.server.phase() === 'draining') void reply.header('connection', 'close');
     done(null, payload);
   });
+  registerProbes(app, options.server);
   return app;
+}
+
+/**
+ * `/health` (liveness: the process answers, also while loading and draining) and `/ready`
+ * (readiness: loaded and not draining) for users of other servers and Kubernetes probes; the
+ * KServe v2 pair is `/v2/health/live` and `/v2/health/ready`.
+ */
+function registerProbes(app: FastifyInstance, server: ServerState): void {
+  app.get('/health', () => ({ status: 'ok' }));
+  app.get('/ready', (_req, reply) => {
+    const phase = server.phase();
+    const status = phase === 'serving' ? 'ready' : phase;
+    void reply.code(server.ready() ? 200 : 503);
+    return { status };
+  });
 }
 
 /** GET /metrics: the Prometheus exposition of every metric. */

@@ -12,9 +12,17 @@ export const EXTENSIONS = [
   'statistics',
 ] as const;
 
+/**
+ * starting: listening (liveness answers) while the start-up loads run; serving: ready; draining:
+ * shutdown has begun, in-flight and newly arriving requests are still answered but readiness is
+ * false so load balancers stop routing here.
+ */
+export type ServerPhase = 'starting' | 'serving' | 'draining';
+
 export interface ServerState {
   readonly name: string;
   readonly version: string;
+  phase(): ServerPhase;
   /** Ready once the repository finished its start-up loads, until shutdown begins. */
   ready(): boolean;
 }

@@ -53,6 +53,7 @@ const OPTIONS: Record<string, [flag: string, asShown?: (v: unknown) => unknown]>
   maxTensorBytes: ['--max-tensor-size'],
   cacheBytes: ['--cache-size'],
   cpuCores: ['--cpu-cores'],
+  drainDelaySeconds: ['--drain-delay-secs'],
   shutdownGraceSeconds: ['--shutdown-grace-secs'],
   batchDir: ['--batch-dir'],
   maxBatchFileBytes: ['--max-batch-file-size'],

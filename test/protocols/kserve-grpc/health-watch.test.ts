@@ -11,7 +11,12 @@ type Message = Record<string, unknown>;
 
 test('Watch follows readiness from start-up to shutdown', async () => {
   let ready = false;
-  const health = healthService({ name: 'inferd', version: 'test', ready: () => ready });
+  const health = healthService({
+    name: 'inferd',
+    version: 'test',
+    phase: () => (ready ? 'serving' : 'starting'),
+    ready: () => ready,
+  });
   const protos = loadInferenceProtos();
   const server = new grpc.Server();
   server.addService(protos.health.service, health.implementation);
