@@ -22,11 +22,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# The source maps point at src/, which the image does not carry. onnxruntime-node carries
-# binaries for every platform (~300 MB); keep only this one's.
-RUN npm run build \
+# build:release compiles without source maps: they would point at src/, which is not copied
+# on. onnxruntime-node carries binaries for every platform (~300 MB); keep only this one's.
+RUN npm run build:release \
   && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
-  && find dist -name '*.map' -delete \
   && ort=node_modules/onnxruntime-node/bin/napi-v6 \
   && keep="$ort/$(node -p 'process.platform + "/" + process.arch')" \
   && test -d "$keep" \
