@@ -59,13 +59,15 @@ ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$ROOTFS/usr/local/bin/npx"
 
 # node links only against libc, libstdc++ and libgcc_s, which minbase carries (apt needs
 # them); fail here rather than at the first `node` in the image if that ever changes.
-missing="$(chroot "$ROOTFS" /bin/sh -c 'ldd /usr/local/bin/node' | grep 'not found' || true)"
+# (env -i: nothing from this machine's environment, such as NODE_EXTRA_CA_CERTS, leaks in.)
+in_root() { env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin chroot "$ROOTFS" "$@"; }
+missing="$(in_root ldd /usr/local/bin/node | grep 'not found' || true)"
 [[ -z "$missing" ]] || die "node needs libraries the base lacks: $missing"
-chroot "$ROOTFS" /usr/local/bin/node -e 'process.exit(0)' || die "node does not run in the base"
+in_root node -e 'process.exit(0)' || die "node does not run in the base"
 
 # The user the official image has, and the Dockerfile runs as.
-chroot "$ROOTFS" groupadd --gid 1000 node
-chroot "$ROOTFS" useradd --uid 1000 --gid node --shell /bin/bash --create-home node
+in_root groupadd --gid 1000 node
+in_root useradd --uid 1000 --gid node --shell /bin/bash --create-home node
 
 # Trim what a runtime base does not need: apt lists and caches, docs, man pages, locales.
 rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/*.bin "$ROOTFS"/var/cache/apt/archives/*.deb \
