@@ -19,8 +19,9 @@ fi
 start=$(date +%s)
 if [[ "$CONTAINER_ENGINE" == podman ]]; then
   # --format docker: OCI image configs have no HEALTHCHECK, podman would drop it with a warning.
-  # --isolation=chroot: RUN steps run in a chroot, not under an OCI runtime, which here cannot
-  #   set the default rlimits or drive the hybrid cgroup v1/v2 setup (see lib.sh).
+  # --isolation=chroot: RUN steps run in a chroot, not under an OCI runtime. On hosts with a
+  #   hybrid cgroup v1/v2 setup and no CAP_SYS_RESOURCE, crun and runc fail every RUN step (see
+  #   smoke-test.sh for how `podman run` gets around it).
   # --network=host: RUN steps use the host's network (npm ci reaches the registry) without
   #   needing netavark/CNI to work inside this machine.
   engine build --format docker --isolation=chroot --network=host \

@@ -1,8 +1,8 @@
+# shellcheck shell=bash
 # Shared settings for the scripts in scripts/container/ (sourced, not run).
 #
-# CONTAINER_ENGINE picks the tool: podman (default) or docker. Extra global flags for
-# podman/buildah go in CONTAINER_ENGINE_FLAGS; see the engine() note below for why the
-# defaults are what they are.
+# CONTAINER_ENGINE picks the tool: podman (default) or docker. BASE_IMAGE and IMAGE name the
+# base image (build-base.sh) and the image (build-image.sh, smoke-test.sh).
 
 BASE_IMAGE="${BASE_IMAGE:-localhost/inferd-node-base:20}"
 IMAGE="${IMAGE:-localhost/inferd:dev}"
