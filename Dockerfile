@@ -2,7 +2,7 @@
 #   docker build -t inferd .        (or: podman build --format docker -t inferd .)
 # See docs/container.md; scripts/container/ builds and tests it where no registry is reachable.
 
-# Any Debian-based Node.js 20 image with npm and a user `node` (uid 1000), as the official one has.
+# Any Debian-based Node.js 20 image with npm (the build stage runs it).
 ARG BASE_IMAGE=node:20-bookworm-slim
 
 # ---- build: all dependencies, compile src/ to dist/, then drop the dev dependencies ----
@@ -11,11 +11,11 @@ WORKDIR /app
 # onnxruntime-node's postinstall would download its CUDA providers from NuGet (hundreds of MB,
 # and a failed download fails `npm ci`); the CPU binaries are inside the npm package.
 ENV ONNXRUNTIME_NODE_INSTALL=skip
-# Behind a TLS-inspecting proxy, pass its CA bundle for npm (only this stage sees it), e.g.
+# Behind a TLS-inspecting proxy, give npm its CA bundle (only this stage sees it), with podman:
 #   --build-arg NODE_EXTRA_CA_CERTS=/run/ca.crt -v /etc/ssl/certs/ca-certificates.crt:/run/ca.crt:ro
 ARG NODE_EXTRA_CA_CERTS
 COPY package.json package-lock.json ./
-# --ignore-scripts: the project's own `prepare` (npm run build) needs src/, copied below, and
+# --ignore-scripts: the project's own `prepare` (a build) needs src/, copied below, and
 # no dependency needs its install script here: onnxruntime-node and @duckdb/node-bindings ship
 # prebuilt binaries, so nothing compiles (no python3/make/g++), and onnxruntime-node's script
 # only fetches the CUDA providers skipped above.
