@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { BatchApi } from './batch-api/batch-api.js';
 import { resolveServerConfig, type ServerConfig, type ServerConfigInput } from './config/server-config.js';
+import { saturationOf } from './model-kinds/saturation.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { buildGrpcServer, type GrpcEdge } from './protocols/kserve-grpc/grpc-server.js';
@@ -72,6 +73,11 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     ...(config.cacheBytes > 0 ? { cache: new ResponseCache(config.cacheBytes) } : {}),
   });
   const timers = options?.timers ?? realTimers;
+  metrics.watchSaturation(() =>
+    repository
+      .servingVersions()
+      .map((mv) => ({ model: mv.name, version: String(mv.version), value: saturationOf(mv) })),
+  );
   let phase: ServerPhase = 'starting';
   const serverState: ServerState = {
     name: 'inferd',

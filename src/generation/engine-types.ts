@@ -105,8 +105,19 @@ export interface TextGenerationEngine {
   /** Sequences running / waiting now. */
   readonly running: number;
   readonly waiting: number;
+  load(): GenerationLoad;
   /** Stops taking sequences, finishes the running ones, frees the sessions. */
   close(): Promise<void>;
+}
+
+/** How full a generation engine is, for the saturation gauge and autoscalers. */
+export interface GenerationLoad {
+  readonly running: number;
+  readonly maxRunning: number;
+  readonly waiting: number;
+  readonly maxWaiting: number;
+  /** Tokens held by running sequences ÷ (max running sequences × context length): 1 = full. */
+  readonly kvCacheUsage: number;
 }
 
 /** An embedding model: texts in, one pooled (and, if configured, normalised) vector per text out. */

@@ -12,6 +12,7 @@ import type { CacheOps, StepResult, StepRow } from '../runtime/decoder-session.j
 import type {
   FinishReason,
   GenerationChunk,
+  GenerationLoad,
   GenerationRequest,
   GenerationStream,
   SamplingParams,
@@ -397,14 +398,21 @@ export class GenerationEngine implements TextGenerationEngine {
     this.updateGauges();
   }
 
+  load(): GenerationLoad {
+    let tokens = 0;
+    for (const s of this.runningList) tokens += s.prefilled + s.generated;
+    return {
+      running: this.runningList.length,
+      maxRunning: this.limits.maxRunningSequences,
+      waiting: this.waitingQueue.length,
+      maxWaiting: this.limits.maxWaitingSequences,
+      kvCacheUsage: tokens / (this.limits.maxRunningSequences * this.contextLength),
+    };
+  }
+
   private updateGauges(): void {
     const m = this.metrics;
     if (m === undefined) return;
-    const labels = { model_name: this.modelName };
-    m.genRunning.set(labels, this.runningList.length);
-    m.genWaiting.set(labels, this.waitingQueue.length);
-    let tokens = 0;
-    for (const s of this.runningList) tokens += s.prefilled + s.generated;
-    m.genKvCacheUsage.set(labels, tokens / (this.limits.maxRunningSequences * this.contextLength));
+    m.generationLoad(this.modelName, this.load());
   }
 }

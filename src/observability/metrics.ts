@@ -10,6 +10,20 @@ const LATENCY_BUCKETS_SECONDS = Array.from({ length: 20 }, (_, i) => 25e-6 * 2 *
 
 export type FailureReason = 'REJECTED' | 'CANCELED' | 'BACKEND' | 'OTHER';
 
+/** A generation engine's load, as its gauges show it. */
+export interface GenerationGaugeValues {
+  readonly running: number;
+  readonly waiting: number;
+  readonly kvCacheUsage: number;
+}
+
+/** One model version's saturation: 0 = idle, 1 = its most loaded resource is full. */
+export interface SaturationSample {
+  readonly model: string;
+  readonly version: string;
+  readonly value: number;
+}
+
 export class Metrics {
   readonly registry = new Registry();
 
@@ -82,6 +96,14 @@ export class Metrics {
     'inferd:kv_cache_usage_perc',
     'KV cache usage: tokens held by running sequences / (max_running_sequences × context length), 1 = full',
   );
+  // The same three under vLLM's own names: the Gateway API inference extension's endpoint picker
+  // and existing vLLM dashboards and autoscalers read these.
+  private readonly vllmRunning = this.generationGauge('vllm:num_requests_running', 'Sequences running (in the batch)');
+  private readonly vllmWaiting = this.generationGauge('vllm:num_requests_waiting', 'Sequences waiting to be scheduled');
+  private readonly vllmKvCacheUsage = this.generationGauge(
+    'vllm:kv_cache_usage_perc',
+    'KV cache usage, 0-1 (the same value as inferd:kv_cache_usage_perc)',
+  );
   readonly genPromptTokens = this.generationCounter('inferd:prompt_tokens_total', 'Prompt tokens processed');
   readonly genGenerationTokens = this.generationCounter('inferd:generation_tokens_total', 'Tokens generated');
   readonly genRequestSuccess = new Counter({
@@ -137,6 +159,45 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(os.totalmem() - os.freemem());
+      },
+    });
+  }
+
+  /** Sets a generation engine's gauges, under inferd's and vLLM's names. */
+  generationLoad(model: string, load: GenerationGaugeValues): void {
+    const labels = { model_name: model };
+    this.genRunning.set(labels, load.running);
+    this.vllmRunning.set(labels, load.running);
+    this.genWaiting.set(labels, load.waiting);
+    this.vllmWaiting.set(labels, load.waiting);
+    this.genKvCacheUsage.set(labels, load.kvCacheUsage);
+    this.vllmKvCacheUsage.set(labels, load.kvCacheUsage);
+  }
+
+  /**
+   * `inferd_saturation` (per process: the maximum over model versions, so one autoscaling trigger
+   * follows the most loaded resource rather than an average) and `inferd_model_saturation` per
+   * version, read from `samples` at each scrape.
+   */
+  watchSaturation(samples: () => readonly SaturationSample[]): void {
+    new Gauge({
+      name: 'inferd_model_saturation',
+      help: 'How full a model version is, 0-1: the maximum of queue depth / max_queue_size, busy instances / instances and (text generation) running / max sequences, waiting / max waiting, KV cache use',
+      labelNames: ['model', 'version'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of samples()) this.set({ model: s.model, version: s.version }, s.value);
+      },
+    });
+    new Gauge({
+      name: 'inferd_saturation',
+      help: 'How full this server is, 0-1: the maximum of inferd_model_saturation over model versions (0 with none loaded)',
+      registers: [this.registry],
+      collect() {
+        let max = 0;
+        for (const s of samples()) max = Math.max(max, s.value);
+        this.set(max);
       },
     });
   }

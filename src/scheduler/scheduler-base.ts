@@ -12,7 +12,7 @@ import type { InferRequest, InferResult } from '../core/infer-request.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { RunTimings } from '../runtime/worker-messages.js';
 import { MAX_TIMER_MS, systemClock, type Clock } from './clock.js';
-import type { Scheduler } from './scheduler.js';
+import type { Scheduler, SchedulerLoad } from './scheduler.js';
 
 export interface SchedulerBaseOptions {
   /** Requests that may wait; more are refused at once with 429. */
@@ -72,6 +72,15 @@ export abstract class SchedulerBase<W extends Waiting> implements Scheduler {
 
   get instanceCount(): number {
     return this.instances.length;
+  }
+
+  load(): SchedulerLoad {
+    return {
+      queued: this.queued,
+      queueCapacity: this.limits.maxQueueSize,
+      busyInstances: this.instances.length - this.idle.length,
+      instances: this.instances.length,
+    };
   }
 
   abstract infer(request: InferRequest): Promise<InferResult>;

@@ -69,6 +69,7 @@ export function withInfer(
     get pending() {
       return v.scheduler.pending;
     },
+    load: () => v.scheduler.load(),
     drain: () => v.scheduler.drain(),
     infer: (request) => infer(request, (r) => v.scheduler.infer(r)),
   };

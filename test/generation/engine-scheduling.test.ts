@@ -222,6 +222,10 @@ describe('engine scheduling', () => {
       assert.equal(value('inferd:time_to_first_token_seconds_count{model_name="kjv-tiny"}'), 2);
       assert.equal(value('inferd:inter_token_latency_seconds_count{model_name="kjv-tiny"}'), 6);
       assert.equal(value('inferd:num_requests_running{model_name="kjv-tiny"}'), 0);
+      // The Gateway API inference extension reads vLLM's own names.
+      assert.equal(value('vllm:num_requests_running{model_name="kjv-tiny"}'), 0);
+      assert.equal(value('vllm:num_requests_waiting{model_name="kjv-tiny"}'), 0);
+      assert.equal(value('vllm:kv_cache_usage_perc{model_name="kjv-tiny"}'), 0);
       assert.ok(text.includes('inferd:e2e_request_latency_seconds_bucket'));
       assert.ok(text.includes('inferd:request_queue_time_seconds_bucket'));
       assert.ok(text.includes('inferd:kv_cache_usage_perc'));

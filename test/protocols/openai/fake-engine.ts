@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type {
   EmbeddingEngine,
   GenerationChunk,
+  GenerationLoad,
   GenerationRequest,
   GenerationResult,
   GenerationStream,
@@ -51,6 +52,11 @@ export class FakeEngine implements TextGenerationEngine {
   readonly requests: GenerationRequest[] = [];
   running = 0;
   waiting = 0;
+
+  load(): GenerationLoad {
+    const maxWaiting = this.options.maxWaiting ?? Infinity;
+    return { running: this.running, maxRunning: maxWaiting, waiting: 0, maxWaiting, kvCacheUsage: 0 };
+  }
   private readonly script: string;
 
   constructor(private readonly options: FakeEngineOptions = {}) {
