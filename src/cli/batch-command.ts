@@ -7,10 +7,8 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import type { MappingRequest } from '../batch/column-mapping.js';
 import { parseKeepSpec, readMappingFile } from '../batch/column-mapping.js';
-import { runBatchJob, type BatchSummary } from '../batch/batch-job.js';
+import type { BatchSummary } from '../batch/batch-job.js';
 import { formatOfPath, isTableFormat, resolveInput, TABLE_FORMATS, type TableFormat } from '../batch/input-files.js';
-import { listParts, mergeShards } from '../batch/merge-shards.js';
-import { summaryPath } from '../batch/output-files.js';
 import { barProgress, lineProgress, QUIET, type ProgressSink } from '../batch/progress.js';
 import { resolveShard, shardOutputPath } from '../batch/sharding.js';
 import { SERVER_DEFAULTS } from '../config/server-config.js';
@@ -88,7 +86,7 @@ function progressFor(opts: RunOptions, label: string): ProgressSink {
     : lineProgress(process.stderr, opts.progressInterval, label);
 }
 
-function printSummary(s: BatchSummary): void {
+function printSummary(s: BatchSummary, summaryPath: (output: string) => string): void {
   const lines =
     s.status === 'already-complete'
       ? [
@@ -131,6 +129,9 @@ async function runAction(opts: RunOptions): Promise<void> {
   try {
     await repository.start();
     const mv = requireKind(repository.resolve(opts.model, opts.modelVersion), 'v2 infer');
+    // The table engine (DuckDB) is loaded when a batch runs, not on every start of the CLI.
+    const { runBatchJob } = await import('../batch/batch-job.js');
+    const { summaryPath } = await import('../batch/output-files.js');
     const summary = await runBatchJob({
       model: mv,
       input,
@@ -146,7 +147,7 @@ async function runAction(opts: RunOptions): Promise<void> {
       progress: progressFor(opts, shard === undefined ? 'batch' : `batch shard ${shard.index}/${shard.count}`),
       readerThreads: opts.readerThreads,
     });
-    if (opts.quiet !== true) printSummary(summary);
+    if (opts.quiet !== true) printSummary(summary, summaryPath);
   } finally {
     await repository.close();
   }
@@ -219,6 +220,7 @@ function mergeCommand(): Command {
     .option('-q, --quiet', 'print nothing but errors')
     .action(async (parts: string[], opts: { output: string; outputFormat?: TableFormat; quiet?: boolean }) => {
       const outputFormat = outputFormatOf(opts.output, opts.outputFormat);
+      const { listParts, mergeShards } = await import('../batch/merge-shards.js');
       const files = await listParts(parts, opts.output);
       const s = await mergeShards({ parts: files, output: path.resolve(opts.output), outputFormat });
       if (opts.quiet !== true)
