@@ -240,6 +240,31 @@ describe('drain: every answer in full', () => {
     }
   });
 
+  it('finishes a gRPC call in flight when the listener closes (GOAWAY)', async () => {
+    const timers = new ScriptedTimers();
+    const server = await startTestServer({ modelRepository: repo }, { timers });
+    const grpc = connect(server);
+    try {
+      const call = unary(grpc.inference, 'ModelInfer', {
+        model_name: 'slow',
+        inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 1], contents: { fp32_contents: [3] } }],
+      });
+      await waitFor(
+        async () => (await arrivedRequests(server.url, { model: 'slow', version: '1' })) === 1,
+        10_000,
+        'the gRPC call to reach the server',
+      );
+      const closed = server.close();
+      await timers.asks(1); // the listeners are closing
+      const answer = await call;
+      assert.equal(answer.model_name, 'slow');
+      await closed;
+    } finally {
+      grpc.close();
+      await server.close();
+    }
+  });
+
   it('cuts what still runs when the grace period ends, and says so', async () => {
     const timers = new ScriptedTimers();
     const server = await startTestServer({ modelRepository: repo }, { timers });
