@@ -2,12 +2,19 @@
 
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
-import { batchCommand } from './batch-command.js';
-import { benchCommand } from './bench-command.js';
-import { inferCommand } from './infer-command.js';
-import { modelsCommand } from './models-command.js';
-import { serveCommand } from './serve-command.js';
-import { sqlCommand } from './sql-command.js';
+
+/**
+ * Each command's module is imported only when the program needs it: `inferd serve` then loads
+ * none of the batch, SQL or load-generator code (start-up time is scale-to-zero's latency).
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  serve: async () => (await import('./serve-command.js')).serveCommand(),
+  models: async () => (await import('./models-command.js')).modelsCommand(),
+  infer: async () => (await import('./infer-command.js')).inferCommand(),
+  bench: async () => (await import('./bench-command.js')).benchCommand(),
+  batch: async () => (await import('./batch-command.js')).batchCommand(),
+  sql: async () => (await import('./sql-command.js')).sqlCommand(),
+};
 
 /** Commands added with addCommand do not inherit the hint; give it to each, nested ones included. */
 function withHelpHint(cmd: Command): Command {
@@ -16,19 +23,21 @@ function withHelpHint(cmd: Command): Command {
   return cmd;
 }
 
-export function buildProgram(): Command {
-  return new Command('inferd')
+/** The whole program, or, given a command's name, the program with that command alone. */
+export async function buildProgram(only?: string): Promise<Command> {
+  const program = new Command('inferd')
     .description('Inference server for ONNX models: KServe v2 / Open Inference Protocol over REST, Prometheus metrics')
     .version(VERSION)
-    .showHelpAfterError('(add --help for usage)')
-    .addCommand(withHelpHint(serveCommand()))
-    .addCommand(withHelpHint(modelsCommand()))
-    .addCommand(withHelpHint(inferCommand()))
-    .addCommand(withHelpHint(benchCommand()))
-    .addCommand(withHelpHint(batchCommand()))
-    .addCommand(withHelpHint(sqlCommand()));
+    .showHelpAfterError('(add --help for usage)');
+  const names = only !== undefined && Object.hasOwn(COMMANDS, only) ? [only] : Object.keys(COMMANDS);
+  for (const name of names) {
+    const make = COMMANDS[name];
+    if (make !== undefined) program.addCommand(withHelpHint(await make()));
+  }
+  return program;
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
-  await buildProgram().parseAsync(argv);
+  // argv[2] is the command; anything else (--help, help, a typo) gets the whole program.
+  await (await buildProgram(argv[2])).parseAsync(argv);
 }

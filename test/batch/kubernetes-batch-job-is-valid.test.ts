@@ -39,7 +39,7 @@ describe('deploy/kubernetes/batch-job.yaml', () => {
     for (const job of await jobs()) {
       const container = job.spec?.template.spec?.containers[0];
       assert.deepEqual(container?.command, ['inferd']);
-      const program = buildProgram().exitOverride();
+      const program = (await buildProgram()).exitOverride();
       const batch = program.commands.find((c) => c.name() === 'batch');
       for (const sub of batch?.commands ?? []) sub.exitOverride().action(() => undefined);
       await program.parseAsync(['node', 'inferd', ...(container?.args ?? [])]);

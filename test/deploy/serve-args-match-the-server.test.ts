@@ -8,7 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import type { IContainer, IPodSpec, IProbe } from 'kubernetes-models/v1';
 import { makeRepository, removeRepository, startTestServer, type TestServer } from '../helpers/test-server.js';
 import { KSERVE_DIR, type KubeObject, SERVER_DIR, kustomize, readDocs, yamlFiles } from './manifests.js';
-import { DRAIN_FLAG, flagValue, parseServe, serveKnowsDrainDelay } from './serve-args.js';
+import { flagValue, parseServe } from './serve-args.js';
+
+const DRAIN_FLAG = '--drain-delay-secs';
 
 /** Kubernetes' terminationGracePeriodSeconds when a pod does not set it. */
 const DEFAULT_GRACE_PERIOD = 30;
@@ -119,14 +121,14 @@ describe('inferd containers under deploy/', () => {
     for (const t of all) {
       assert.deepEqual(t.container.command, ['inferd'], t.name);
       assert.equal(t.args[0], 'serve', t.name);
-      await assert.doesNotReject(parseServe(t.args, { withoutDrainFlag: true }), t.name);
+      await assert.doesNotReject(parseServe(t.args), t.name);
     }
   });
 
   it('are refused by the parser when an argument is wrong (the check above can fail)', async () => {
     const args = all[0]?.args ?? [];
-    await assert.rejects(parseServe([...args, '--http-prot=8000'], { withoutDrainFlag: true }), /unknown option/);
-    await assert.rejects(parseServe([...args, '--http-port=eighty'], { withoutDrainFlag: true }));
+    await assert.rejects(parseServe([...args, '--http-prot=8000']), /unknown option/);
+    await assert.rejects(parseServe([...args, '--http-port=eighty']));
   });
 
   it(`pass ${DRAIN_FLAG}, which \`inferd serve\` accepts`, async () => {
@@ -134,8 +136,6 @@ describe('inferd containers under deploy/', () => {
       const raw = flagValue(t.args, DRAIN_FLAG);
       assert.ok(raw !== undefined && Number(raw) > 0, `${t.name} passes ${DRAIN_FLAG}`);
     }
-    // Fails until the flag is in `inferd serve`, and then checks that it parses.
-    assert.ok(serveKnowsDrainDelay(), `inferd serve has no ${DRAIN_FLAG} option yet`);
     for (const t of all) {
       const options = await parseServe(t.args);
       assert.equal(options.drainDelaySecs, Number(flagValue(t.args, DRAIN_FLAG)), t.name);
@@ -144,8 +144,8 @@ describe('inferd containers under deploy/', () => {
 
   it('give Kubernetes a grace period covering preStop, drain delay and shutdown grace, with a margin', async () => {
     for (const t of all) {
-      const options = await parseServe(t.args, { withoutDrainFlag: true });
-      const drain = Number(flagValue(t.args, DRAIN_FLAG) ?? 0);
+      const options = await parseServe(t.args);
+      const drain = options.drainDelaySecs;
       const needed = preStopSleep(t.container) + drain + options.shutdownGraceSecs + MIN_MARGIN_SECS;
       assert.ok(
         t.gracePeriod >= needed,
@@ -157,7 +157,7 @@ describe('inferd containers under deploy/', () => {
 
   it('expose the ports the arguments open, the HTTP one probed and the metrics one scraped', async () => {
     for (const t of all) {
-      const options = await parseServe(t.args, { withoutDrainFlag: true });
+      const options = await parseServe(t.args);
       const ports = Object.fromEntries(
         (t.container.ports ?? []).map((p): [string, number] => [p.name ?? '', p.containerPort]),
       );
@@ -184,7 +184,7 @@ describe('inferd containers under deploy/', () => {
 
   it('read models from the mounted repository and write batch files to a writable volume', async () => {
     for (const t of all) {
-      const options = await parseServe(t.args, { withoutDrainFlag: true });
+      const options = await parseServe(t.args);
       const mounts = t.container.volumeMounts ?? [];
       if (t.name.startsWith('Deployment')) {
         assert.ok(
@@ -210,11 +210,11 @@ describe('inferd containers under deploy/', () => {
 
   it('size the runtime to the CPU limit when they set one', async () => {
     for (const t of all) {
-      const options = await parseServe(t.args, { withoutDrainFlag: true });
+      const options = await parseServe(t.args);
       if (options.cpuCores === undefined) continue;
       assert.equal(options.cpuCores, cpuCores(t.container.resources?.limits?.cpu), t.name);
     }
-    const deployment = await parseServe(all[0]?.args ?? [], { withoutDrainFlag: true });
+    const deployment = await parseServe(all[0]?.args ?? []);
     assert.notEqual(deployment.cpuCores, undefined, 'the Deployment sets --cpu-cores');
   });
 

@@ -1,5 +1,6 @@
 // Parsing a container's arguments with the real `inferd serve` command line, running nothing.
 
+import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main.js';
 
 /** What `inferd serve` parses out of arguments (the fields these tests read). */
@@ -10,31 +11,23 @@ export interface ServeOptions {
   grpcPort: number | 'off';
   metricsPort: number | 'off';
   shutdownGraceSecs: number;
-  drainDelaySecs?: number;
+  drainDelaySecs: number;
   cpuCores?: number;
   batchDir: string;
 }
 
-/** The flag being added to `inferd serve`; see serveKnowsDrainDelay. */
-export const DRAIN_FLAG = '--drain-delay-secs';
-
-function serveCommand(program: ReturnType<typeof buildProgram>) {
+function serveCommand(program: Command): Command {
   const serve = program.commands.find((c) => c.name() === 'serve');
   if (serve === undefined) throw new Error('no serve command');
   return serve;
 }
 
-export function serveKnowsDrainDelay(): boolean {
-  return serveCommand(buildProgram()).options.some((o) => o.long === DRAIN_FLAG);
-}
-
 /**
  * Parses `args` (starting with `serve`) with the real command line, running nothing, and returns
- * the options; throws the parser's error (unknown option, bad value) otherwise. With
- * `withoutDrainFlag`, --drain-delay-secs is left out first.
+ * the options; throws the parser's error (unknown option, bad value) otherwise.
  */
-export async function parseServe(args: readonly string[], { withoutDrainFlag = false } = {}): Promise<ServeOptions> {
-  const program = buildProgram().exitOverride();
+export async function parseServe(args: readonly string[]): Promise<ServeOptions> {
+  const program = (await buildProgram()).exitOverride();
   const serve = serveCommand(program);
   let parsed: ServeOptions | undefined;
   serve
@@ -43,8 +36,7 @@ export async function parseServe(args: readonly string[], { withoutDrainFlag = f
     .action((opts: ServeOptions) => {
       parsed = opts;
     });
-  const used = withoutDrainFlag ? args.filter((a) => a !== DRAIN_FLAG && !a.startsWith(`${DRAIN_FLAG}=`)) : args;
-  await program.parseAsync(['node', 'inferd', ...used]);
+  await program.parseAsync(['node', 'inferd', ...args]);
   if (parsed === undefined) throw new Error(`not a serve command line: ${args.join(' ')}`);
   return parsed;
 }
