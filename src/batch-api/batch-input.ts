@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { urlMismatch } from './batch-endpoints.js';
 import { MAX_LINES_PER_BATCH, MAX_LISTED_LINE_ERRORS, type BatchError } from './batch-types.js';
+import { MAX_JSON_DEPTH, jsonTextDepthExceeds } from '../util/bounded-json.js';
 
 export interface InputLine {
   readonly customId: string;
@@ -32,6 +33,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** The problem with one line, or undefined when it is a valid request. */
 function checkLine(text: string, endpoint: string, seen: Set<string>): Omit<BatchError, 'line'> | undefined {
+  if (jsonTextDepthExceeds(text))
+    return {
+      code: 'invalid_json_line',
+      message: `the line nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, the most accepted`,
+      param: null,
+    };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -13,6 +13,7 @@ import { ELEMENT_SIZE, isDatatype, type Datatype } from '../tensor/datatype.js';
 import { decodeJsonTensorData } from '../tensor/json-codec.js';
 import { checkTensorLimits, validateShape } from '../tensor/shape.js';
 import { makeTensor, type Tensor } from '../tensor/tensor.js';
+import { MAX_JSON_DEPTH, jsonDepthExceeds, previewValue } from '../util/bounded-json.js';
 
 export interface RequestedOutput {
   readonly name: string;
@@ -57,9 +58,7 @@ export function parseHeaderLength(header: string | string[] | undefined, bodyLen
   if (header === undefined) return undefined;
   const text = Array.isArray(header) ? header[0] : header;
   if (text === undefined || !/^\d{1,15}$/.test(text.trim())) {
-    throw invalidArgument(
-      `Inference-Header-Content-Length must be a non-negative integer, got ${JSON.stringify(text)}`,
-    );
+    throw invalidArgument(`Inference-Header-Content-Length must be a non-negative integer, got ${previewValue(text)}`);
   }
   const n = Number(text.trim());
   if (n > bodyLength) {
@@ -76,6 +75,11 @@ export function decodeInferBody(
 ): DecodedInferRequest {
   if (headerLength === 0) return decodeRawBody(config, body, limits);
   const jsonEnd = headerLength ?? body.length;
+  if (jsonDepthExceeds(body, MAX_JSON_DEPTH, 0, jsonEnd))
+    throw new InferdError(
+      'INF_ERR_MALFORMED_BODY',
+      `request JSON nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, the most inferd accepts`,
+    );
   let request: unknown;
   try {
     request = JSON.parse(body.toString('utf8', 0, jsonEnd));
@@ -86,13 +90,13 @@ export function decodeInferBody(
 
   const { id } = request;
   if (id !== undefined && typeof id !== 'string')
-    throw invalidArgument(`request "id" must be a string, got ${JSON.stringify(id)}`);
+    throw invalidArgument(`request "id" must be a string, got ${previewValue(id)}`);
   const params = parameters(request.parameters, 'request');
   // The cheap request-level checks come first, before any input is decoded.
   const outputs = decodeRequestedOutputs(config, request.outputs);
   const binaryOutputs = params.binary_data_output ?? false;
   if (typeof binaryOutputs !== 'boolean') {
-    throw invalidArgument(`parameter "binary_data_output" must be true or false, got ${JSON.stringify(binaryOutputs)}`);
+    throw invalidArgument(`parameter "binary_data_output" must be true or false, got ${previewValue(binaryOutputs)}`);
   }
   const { priority, timeoutUs, sequence } = parseRequestParameters(params);
 
@@ -109,7 +113,7 @@ export function decodeInferBody(
     if (typeof name !== 'string' || name === '') throw invalidArgument(`inputs[${i}] needs a "name" string`);
     if (!isDatatype(datatype)) {
       throw invalidArgument(
-        `input '${name}' has unknown datatype ${JSON.stringify(datatype)}; expected one of BOOL, UINT8..UINT64, INT8..INT64, FP16, FP32, FP64, BYTES, BF16`,
+        `input '${name}' has unknown datatype ${previewValue(datatype)}; expected one of BOOL, UINT8..UINT64, INT8..INT64, FP16, FP32, FP64, BYTES, BF16`,
       );
     }
     const shape = validateShape(name, raw.shape);

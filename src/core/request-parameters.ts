@@ -5,6 +5,7 @@
 
 import { invalidArgument } from '../errors/index.js';
 import type { SequenceControl } from './infer-request.js';
+import { previewValue } from '../util/bounded-json.js';
 
 /** A parameter value as an edge decoded it: JSON scalars, or a gRPC int64/uint64 as bigint. */
 export type ParameterValue = string | number | boolean | bigint;
@@ -24,7 +25,7 @@ export interface RequestParameters {
 }
 
 function show(v: unknown): string {
-  return typeof v === 'bigint' ? v.toString() : JSON.stringify(v);
+  return previewValue(v);
 }
 
 export function nonNegativeInt(value: unknown, what: string): number {

@@ -14,6 +14,7 @@ import { makeTensor, type Tensor } from '../../tensor/tensor.js';
 import { plainParameters } from './infer-parameters.js';
 import { decodeTensorContents, hasContents } from './tensor-contents.js';
 import type { InferRequestedOutputTensor, ModelInferRequest } from './wire-types.js';
+import { previewValue } from '../../util/bounded-json.js';
 
 export interface RequestedOutput {
   readonly name: string;
@@ -78,7 +79,7 @@ export function decodeModelInferRequest(
     const { datatype } = wire;
     if (!isDatatype(datatype)) {
       throw invalidArgument(
-        `input '${name}' has unknown datatype ${JSON.stringify(datatype ?? '')}; expected one of BOOL, UINT8..UINT64, INT8..INT64, FP16, FP32, FP64, BYTES, BF16`,
+        `input '${name}' has unknown datatype ${previewValue(datatype ?? '')}; expected one of BOOL, UINT8..UINT64, INT8..INT64, FP16, FP32, FP64, BYTES, BF16`,
       );
     }
     const shape = shapeOf(name, wire.shape);

@@ -8,6 +8,7 @@ import { assertValidModelName } from '../../repository/model-name.js';
 import { modelConfigView, modelMetadataView } from '../common/model-views.js';
 import { assertNoLoadOverrides, statisticsVersions } from '../common/repository-queries.js';
 import { EXTENSIONS, type ServerState } from '../common/server-state.js';
+import { MAX_JSON_DEPTH, jsonDepthExceeds } from '../../util/bounded-json.js';
 
 interface ModelParams {
   model: string;
@@ -22,6 +23,8 @@ function asObject(body: unknown): Record<string, unknown> {
   if (body === undefined || body === null) return {};
   if (Buffer.isBuffer(body)) {
     if (body.length === 0) return {};
+    if (jsonDepthExceeds(body))
+      throw new InferdError('INF_ERR_MALFORMED_BODY', `request JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.toString('utf8'));

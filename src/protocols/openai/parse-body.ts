@@ -4,6 +4,7 @@
 
 import type { z } from 'zod';
 import { invalidField } from './openai-error.js';
+import { MAX_JSON_DEPTH, jsonTextDepthExceeds, previewValue } from '../../util/bounded-json.js';
 
 /** `['messages', 0, 'role']` → `messages[0].role`, OpenAI's way of naming a nested field. */
 export function paramPath(path: readonly PropertyKey[]): string {
@@ -16,9 +17,7 @@ export function paramPath(path: readonly PropertyKey[]): string {
 }
 
 function describe(value: unknown): string {
-  const text = JSON.stringify(value);
-  if (text === undefined) return String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  return previewValue(value, 80);
 }
 
 /** The body's JSON, or a 400 when it is not a JSON object. */
@@ -27,6 +26,11 @@ export function parseJsonObject(body: unknown): Record<string, unknown> {
   if (Buffer.isBuffer(body) || typeof body === 'string') {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') throw invalidField(null, 'We could not parse the JSON body of your request: it is empty.');
+    if (jsonTextDepthExceeds(text))
+      throw invalidField(
+        null,
+        `The JSON body of your request nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, the most accepted.`,
+      );
     try {
       value = JSON.parse(text);
     } catch (err) {

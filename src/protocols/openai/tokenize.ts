@@ -56,5 +56,6 @@ export function detokenize(repository: ModelSource, rawBody: unknown): { prompt:
   const body = parseBody(detokenizeSchema, rawBody);
   const engine = tokenizingEngine(repository, body.model);
   checkTokenIds(body.tokens, engine.tokenizer.vocabSize, 'tokens');
-  return { prompt: engine.tokenizer.decode(body.tokens) };
+  // vLLM answers an empty list with an empty prompt (the tokenizer library throws on it).
+  return { prompt: body.tokens.length === 0 ? '' : engine.tokenizer.decode(body.tokens) };
 }
