@@ -24,7 +24,11 @@ export interface HaproxyLayout {
   readonly checkIntervalMs: number;
   /** The stats socket (a Unix socket in the run's folder). */
   readonly statsSocket: string;
+  /** HAProxy's retry-on list ('none': no L7 retries, for a control run). */
+  readonly retryOn: string;
 }
+
+export const DEFAULT_RETRY_ON = 'conn-failure empty-response junk-response response-timeout 0rtt-rejected';
 
 export const HTTP_BACKEND = 'inferd_http';
 export const GRPC_BACKEND = 'inferd_grpc';
@@ -62,7 +66,7 @@ export function haproxyConfig(l: HaproxyLayout): string {
     '    # another server (redispatch). 5xx answers are not retried: they are the server speaking.',
     '    retries 3',
     '    option redispatch 1',
-    '    retry-on conn-failure empty-response junk-response response-timeout 0rtt-rejected',
+    `    retry-on ${l.retryOn}`,
     '    # A retry needs the whole request at hand: buffer it (bodies up to tune.bufsize, 16 kB).',
     '    option http-buffer-request',
     `    # /ready turns 503 at SIGTERM: seen within one interval, the server is out at once`,

@@ -115,7 +115,13 @@ function header(headers: http.IncomingHttpHeaders, name: string): string | undef
 
 function expectOk(a: HttpAnswer): string | undefined {
   const servedBy = header(a.headers, 'x-served-by');
-  if (a.status !== 200) throw new RequestFailure(`HTTP ${a.status}: ${a.body.slice(0, 160)}`, servedBy);
+  if (a.status !== 200) {
+    const text = a.body
+      .replace(/<[^>]*>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim();
+    throw new RequestFailure(`HTTP ${a.status}: ${text.slice(0, 160)}`, servedBy);
+  }
   return servedBy;
 }
 

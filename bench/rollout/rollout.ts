@@ -15,6 +15,7 @@ import { describeMachine } from '../lib/machine.js';
 import {
   backendCounters,
   countersSince,
+  DEFAULT_RETRY_ON,
   ensureHaproxy,
   startHaproxy,
   waitServerUp,
@@ -47,6 +48,8 @@ ready and balanced again, next replica), then a SIGKILL of one replica. Counts e
   --tail-secs <s>      steady load after the SIGKILL's replacement is balanced (default 5)
   --concurrency <n>    requests in flight, a quarter of each kind (default 32)
   --cpu-cores <n>      each replica's --cpu-cores (default 1)
+  --retry-on <list>    HAProxy's retry-on (default '${DEFAULT_RETRY_ON}';
+                       'none' turns L7 retries off, to see what the drain alone achieves)
   --out <file>         JSON results (default bench/results/rollout.json)
   --help`;
 
@@ -111,6 +114,7 @@ async function main(): Promise<void> {
       'tail-secs': { type: 'string', default: '5' },
       concurrency: { type: 'string', default: '32' },
       'cpu-cores': { type: 'string', default: '1' },
+      'retry-on': { type: 'string', default: DEFAULT_RETRY_ON },
       out: { type: 'string', default: path.join(REPO_ROOT, 'bench', 'results', 'rollout.json') },
       help: { type: 'boolean', default: false },
     },
@@ -192,6 +196,7 @@ async function main(): Promise<void> {
       servers: slots,
       checkIntervalMs,
       statsSocket,
+      retryOn: values['retry-on'],
     });
     await Promise.race([
       waitServerUp(statsSocket, undefined, 15_000),
@@ -286,7 +291,16 @@ async function main(): Promise<void> {
       dir,
       haproxyLog: haproxy.logPath,
       haproxyVersion: haproxyBinary.version,
-      settings: { drainDelay, steadySecs, afterSecs, tailSecs, concurrency, cpuCores, checkIntervalMs },
+      settings: {
+        drainDelay,
+        steadySecs,
+        afterSecs,
+        tailSecs,
+        concurrency,
+        cpuCores,
+        checkIntervalMs,
+        retryOn: values['retry-on'],
+      },
     });
     await mkdir(path.dirname(values.out), { recursive: true });
     await writeFile(values.out, JSON.stringify(json, null, 2) + '\n');
@@ -308,7 +322,7 @@ interface ReportInput {
   readonly dir: string;
   readonly haproxyLog: string;
   readonly haproxyVersion: string;
-  readonly settings: Record<string, number>;
+  readonly settings: Record<string, number | string>;
 }
 
 function report(r: ReportInput) {
@@ -325,7 +339,7 @@ function report(r: ReportInput) {
   const machine = describeMachine(REPO_ROOT);
 
   console.log(
-    `\n${machine.cores} cores (${machine.cpuModel}), node ${machine.node}, HAProxy ${r.haproxyVersion}; concurrency ${r.settings.concurrency}, drain delay ${r.settings.drainDelay} s\n`,
+    `\n${machine.cores} cores (${machine.cpuModel}), node ${machine.node}, HAProxy ${r.haproxyVersion}; concurrency ${r.settings.concurrency}, drain delay ${r.settings.drainDelay} s, retry-on ${r.settings.retryOn}\n`,
   );
   console.log('Requests and lost requests per phase (lost/requests by kind), latency of the answered ones:\n');
   console.log(phaseTable(phases));
