@@ -356,8 +356,14 @@ function report(r: ReportInput) {
       `  ${c.backend}: ${c.retries} retries, ${c.redispatches} redispatches, ${c.connectionErrors} connection errors, ${c.responseErrors} response errors, ${c.http5xx} 5xx`,
     );
   }
+  const byKind = (p: typeof sigkill): string =>
+    KINDS.map((k) => `${KIND_LABELS[k]} ${p?.byKind[k].lost ?? '?'}`).join(', ');
+  const retried = (p: typeof sigkill): number => p?.haproxy.reduce((a, c) => a + c.retries + c.redispatches, 0) ?? 0;
   console.log(
-    `\nLost during the rolling restart: ${rollout?.lost ?? '?'}${rollout?.lost === 0 ? ' (goal met)' : ' (goal: 0)'}; lost at SIGKILL: ${sigkill?.lost ?? '?'} (in flight on the killed replica, not retryable by HAProxy)`,
+    `\nLost during the rolling restart: ${rollout?.lost ?? '?'}${rollout?.lost === 0 ? ' (goal met)' : ' (goal: 0)'}, HAProxy retries there: ${retried(rollout)}`,
+  );
+  console.log(
+    `Lost at SIGKILL: ${sigkill?.lost ?? '?'} (${byKind(sigkill)}), HAProxy retries there: ${retried(sigkill)}; a request is lost there when HAProxy had already forwarded part of its answer`,
   );
   if (failures.length > 0) {
     console.log(`\nFailed requests (first 20 of ${failures.length}):`);
