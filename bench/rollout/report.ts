@@ -50,6 +50,8 @@ export interface ReplicaEvent {
   readonly signalToReplacementReadyMs: number;
   /** From the signal to HAProxy reporting the replacement UP in both backends. */
   readonly signalToBalancedMs: number;
+  /** Answers the old process completed between the signal and its exit (the drain at work). */
+  readonly answeredAfterSignal: number;
   readonly log: string;
   readonly replacementLog: string;
 }
@@ -102,7 +104,7 @@ export function phaseTable(phases: readonly PhaseSummary[]): string {
       ...KINDS.map((k) => `lost ${KIND_LABELS[k]}`),
       'p50 ms',
       'p99 ms',
-      'HAProxy retries',
+      'HAProxy wretr+wredis',
     ],
     phases.map((p) => [
       p.phase,
@@ -136,6 +138,7 @@ export function replicaTable(events: readonly ReplicaEvent[]): string {
       'exit code',
       'exit signal',
       'signal→exit ms',
+      'answered after signal',
       'signal→new ready ms',
       'signal→new UP ms',
     ],
@@ -146,6 +149,7 @@ export function replicaTable(events: readonly ReplicaEvent[]): string {
       String(e.exitCode ?? '–'),
       e.exitSignal ?? '–',
       e.signalToExitMs.toFixed(0),
+      String(e.answeredAfterSignal),
       e.signalToReplacementReadyMs.toFixed(0),
       e.signalToBalancedMs.toFixed(0),
     ]),

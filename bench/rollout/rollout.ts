@@ -235,6 +235,7 @@ async function main(): Promise<void> {
       const old = current.get(slot.name);
       if (old === undefined) throw new Error(`no replica in slot ${slot.name}`);
       const t = Date.now();
+      const signalAt = activeLoad.now();
       old.signal(signal);
       const exit = await Promise.race([
         old.exited,
@@ -242,6 +243,12 @@ async function main(): Promise<void> {
           throw new Error(`${slot.name} did not exit within ${drainDelay + 60} s of ${signal}; log: ${old.logPath}`);
         }),
       ]);
+      const exitAt = activeLoad.now();
+      // Answers from this slot that ended between the signal and the exit came from the old process.
+      const answeredAfterSignal = activeLoad.outcomes.filter(
+        (o) =>
+          o.ok && o.servedBy === slot.name && o.startMs + o.latencyMs >= signalAt && o.startMs + o.latencyMs <= exitAt,
+      ).length;
       const fresh = launch(slot, old.generation + 1);
       await fresh.waitReady(60_000);
       const readyMs = Date.now() - t;
@@ -257,6 +264,7 @@ async function main(): Promise<void> {
         signalToExitMs: exit.atMs - t,
         signalToReplacementReadyMs: readyMs,
         signalToBalancedMs: Date.now() - t,
+        answeredAfterSignal,
         log: old.logPath,
         replacementLog: fresh.logPath,
       });
