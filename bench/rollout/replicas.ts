@@ -37,12 +37,14 @@ export class Replica {
   readonly exited: Promise<ExitRecord>;
   private exit: ExitRecord | undefined;
   private readonly child: ChildProcess;
+  private readonly host: string;
 
   constructor(
     readonly slot: ReplicaSlot,
     readonly generation: number,
     options: ReplicaOptions,
   ) {
+    this.host = options.host;
     this.logPath = path.join(options.logDir, `${slot.name}-gen${generation}.log`);
     const args = [
       path.join(options.repoRoot, 'bin', 'inferd.js'),
@@ -99,7 +101,7 @@ export class Replica {
           `${this.slot.name} exited before it was ready (code ${this.exit.code}, signal ${this.exit.signal}); log: ${this.logPath}`,
         );
       }
-      if ((await readyStatus(this.slot.httpPort)) === 200) return;
+      if ((await readyStatus(this.host, this.slot.httpPort)) === 200) return;
       if (Date.now() > deadline) throw new Error(`${this.slot.name} was not ready after ${timeoutMs} ms`);
       await sleep(50);
     }
@@ -115,9 +117,9 @@ export class Replica {
   }
 }
 
-function readyStatus(port: number): Promise<number> {
+function readyStatus(host: string, port: number): Promise<number> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/ready', agent: false, timeout: 1000 }, (res) => {
+    const req = http.get({ host, port, path: '/ready', agent: false, timeout: 1000 }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', () => resolve(0));
