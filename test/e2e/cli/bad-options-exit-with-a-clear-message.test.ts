@@ -55,7 +55,7 @@ const CASES: { args: string[]; message: string }[] = [
 /** Parses argv with the real program, capturing stderr instead of exiting. */
 async function parseInProcess(args: string[]): Promise<{ exitCode: number; stderr: string }> {
   let stderr = '';
-  const program = (await buildProgram());
+  const program = await buildProgram();
   const configure = (cmd: Command): void => {
     cmd.exitOverride().configureOutput({ writeErr: (s) => (stderr += s), writeOut: () => undefined });
     for (const sub of cmd.commands) configure(sub);
