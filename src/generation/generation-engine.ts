@@ -106,6 +106,9 @@ export class GenerationEngine implements TextGenerationEngine {
     this.metrics = options.metrics;
     this.vocabSize = options.vocabSize;
     this.prefixCache = new PrefixCache(options.limits.prefixCacheBlocks, options.limits.prefixBlockTokens);
+    // The gauges exist from the start (at 0): scrapers such as an endpoint picker read them
+    // before the first request.
+    this.updateGauges();
   }
 
   get running(): number {

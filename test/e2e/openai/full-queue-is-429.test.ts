@@ -3,13 +3,20 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { settledMetric, startOpenAIServer, type OpenAIFixture } from './openai-fixture.js';
+import { metricValue, settledMetric, startOpenAIServer, type OpenAIFixture } from './openai-fixture.js';
 
 let fx: OpenAIFixture;
 before(async () => {
   fx = await startOpenAIServer('text_generation:\n  max_running_sequences: 1\n  max_waiting_sequences: 0\n');
 });
 after(() => fx.close());
+
+test('the gauges an endpoint picker reads exist before the first request', async () => {
+  for (const name of ['vllm:num_requests_waiting', 'vllm:num_requests_running', 'vllm:kv_cache_usage_perc']) {
+    assert.equal(await metricValue(fx.server, name), 0, name);
+  }
+  assert.equal(await metricValue(fx.server, 'inferd_saturation'), 0);
+});
 
 test('n = 2 with room for one is a 429 rate_limit_error, and the slot stays free', async () => {
   const res = await fetch(fx.server.url + '/v1/completions', {
