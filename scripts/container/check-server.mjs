@@ -8,10 +8,10 @@
 
 /* global fetch, AbortSignal, setTimeout */
 
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+// The server's own proto loading (its options decide how messages look); dist/ is built by npm ci.
+import { loadInferenceProtos } from '../../dist/protocols/kserve-grpc/proto-definitions.js';
 
 const { values } = parseArgs({
   options: {
@@ -94,19 +94,7 @@ await check('REST v2 infer simple', async () => {
 });
 
 if (values.grpc !== undefined) {
-  const protoDir = path.resolve(import.meta.dirname, '../../proto');
-  const definition = protoLoader.loadSync(['grpc_service.proto'], {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: false,
-    arrays: true,
-    objects: true,
-    oneofs: true,
-    includeDirs: [protoDir],
-  });
-  const Service = grpc.loadPackageDefinition(definition).inference.GRPCInferenceService;
-  const client = new Service(values.grpc, grpc.credentials.createInsecure());
+  const client = new (loadInferenceProtos().inference)(values.grpc, grpc.credentials.createInsecure());
   const unary = (method, request) =>
     new Promise((resolve, reject) =>
       client[method](request, { deadline: Date.now() + 30_000 }, (err, res) => (err ? reject(err) : resolve(res))),
