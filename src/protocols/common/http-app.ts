@@ -30,9 +30,9 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     // While draining, requests on open connections are still answered (with Connection: close):
     // their bytes reached this server, and a 503 here would lose them.
     return503OnClosing: false,
-    // Bodies are read as bytes whatever their content type: JSON infer bodies may carry binary
-    // tensors after the JSON header, and clients differ in the content type they send.
   });
+  // Bodies are read as bytes whatever their content type: JSON infer bodies may carry binary
+  // tensors after the JSON header, and clients differ in the content type they send.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
