@@ -153,3 +153,12 @@ it('reports the cases run', (t) => {
   assert.ok(counter.total > 0);
   counter.report(t, 'tensor-codecs');
 });
+
+it('refuses a .npy file that ends before its version as malformed (400), not unsupported', () => {
+  const magicOnly = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
+  for (const bytes of [magicOnly, Buffer.concat([magicOnly, Buffer.from([1])])]) {
+    const outcome = valueOr4xx(() => decodeNpy(bytes));
+    assert.ok('error' in outcome);
+    assert.match(outcome.error.message, /file ends inside the header/);
+  }
+});
