@@ -248,7 +248,10 @@ describe('model config files', () => {
           const folder = path.join(dir, `model-${n++}`);
           const fileName = json ? 'config.json' : 'config.yaml';
           await mkdir(folder);
-          for (const content of [json ? (JSON.stringify(config) ?? '') : toYaml(config), bytes]) {
+          for (const content of [
+            json || config === undefined ? (JSON.stringify(config) ?? '') : toYaml(config),
+            bytes,
+          ]) {
             await writeFile(path.join(folder, fileName), content);
             const loaded = await readModelConfig({ name: 'm', dir: folder, configFiles: [fileName] });
             if (!loaded.ok) assert.ok(loaded.issues.length > 0 && loaded.issues.every((i) => i.reason !== ''));

@@ -197,7 +197,7 @@ function slotsOf(root: unknown): Slot[] {
         slots.push({ parent: v, key: i });
         stack.push(child);
       });
-    } else if (typeof v === 'object' && v !== null) {
+    } else if (typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype) {
       for (const [k, child] of Object.entries(v)) {
         slots.push({ parent: v as Record<string, unknown>, key: k });
         stack.push(child);
@@ -209,7 +209,7 @@ function slotsOf(root: unknown): Slot[] {
 
 /** A copy of `value` with the edits applied, each at a slot chosen by its `at` (mod the slot count). */
 export function applyJsonEdits(value: unknown, edits: readonly JsonEdit[]): unknown {
-  const root = { root: structuredClone(value) as unknown };
+  const root = { root: structuredClone<unknown>(value) };
   for (const edit of edits) {
     const slots = slotsOf(root);
     const slot = slots[edit.at % slots.length];

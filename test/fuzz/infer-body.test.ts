@@ -102,7 +102,7 @@ describe('REST infer bodies', () => {
         counter.add('rest json valid');
         const decoded = decodeInferBody(CONFIG, Buffer.from(JSON.stringify(request)), undefined, LIMITS);
         assert.equal(decoded.batchSize, request.inputs[0]?.shape[0]);
-        assert.deepEqual(Array.from(decoded.inputs[0]?.data ?? []), request.inputs[0]?.data);
+        assert.deepEqual(Array.from(decoded.inputs[0]?.data as Int32Array), request.inputs[0]?.data);
       }),
       params(),
     );
@@ -136,7 +136,7 @@ describe('REST infer bodies', () => {
         counter.add('rest binary valid');
         const decoded = decodeInferBody(CONFIG, body, headerLength, LIMITS);
         const data = new Int32Array(Uint8Array.from(body.subarray(headerLength)).buffer);
-        assert.deepEqual(Array.from(decoded.inputs[1]?.data ?? []), Array.from(data.subarray(16)));
+        assert.deepEqual(Array.from(decoded.inputs[1]?.data as Int32Array), Array.from(data.subarray(16)));
       }),
       params(),
     );
