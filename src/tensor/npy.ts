@@ -71,6 +71,7 @@ function readHeader(name: string, bytes: Uint8Array): NpyHeader {
   for (let i = 0; i < MAGIC.length; i++) {
     if (bytes[i] !== MAGIC[i]) throw malformed(name, 'not a .npy file (missing the \\x93NUMPY magic)');
   }
+  if (bytes.byteLength < PREAMBLE_V1) throw malformed(name, 'file ends inside the header');
   const major = bytes[6];
   if (major !== 1 && major !== 2 && major !== 3) {
     throw unsupported(
