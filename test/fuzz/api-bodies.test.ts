@@ -83,6 +83,13 @@ const bodies = {
   detokenize: { schema: detokenizeSchema, valid: tokens.map((t) => ({ model: 'kjv-tiny', tokens: t })) },
 } as const;
 
+/**
+ * Cases per OpenAI schema under the large budget. Past about 4,000, a second schema's property run
+ * after the first drives this test process past 1.4 GB of heap, while each alone stays at ~160 MB
+ * even at 16,000 cases: not understood yet (docs/reliability.md), so the large budget stops here.
+ */
+const OPENAI_RUNS_CAP = 4000;
+
 describe('OpenAI request bodies', () => {
   for (const [name, { schema, valid }] of Object.entries(bodies)) {
     it(`${name}: parses every valid body and answers mutated ones with a value or a 4xx`, () => {
@@ -96,7 +103,7 @@ describe('OpenAI request bodies', () => {
           valueOr4xx(() => parseBody(schema, mutated));
           valueOr4xx(() => parseBody(schema, bytes));
         }),
-        params(),
+        params(Math.min(FUZZ_RUNS, OPENAI_RUNS_CAP)),
       );
     });
   }
