@@ -58,6 +58,29 @@ export interface StartOptions {
   readonly timers?: ShutdownTimers;
 }
 
+/** A listener that cannot bind says which port, and which flag moves it. */
+async function namingTheFlag<T>(listening: Promise<T>, what: string, flag: string, port: number): Promise<T> {
+  try {
+    return await listening;
+  } catch (err) {
+    const text = err instanceof Error ? err.message : String(err);
+    const orOff = flag === '--http-port' ? '' : ` (or '${flag} off')`;
+    if (text.includes('EADDRINUSE'))
+      throw new Error(
+        `the ${what} port ${port} is already in use: stop what holds it, or choose another port with ${flag}${orOff}`,
+        { cause: err },
+      );
+    if (text.includes('EACCES'))
+      throw new Error(
+        `the ${what} port ${port} needs privileges this process lacks: choose a port above 1023 with ${flag}`,
+        {
+          cause: err,
+        },
+      );
+    throw err;
+  }
+}
+
 export async function startServer(input: ServerConfigInput, options?: StartOptions): Promise<RunningServer> {
   const config = resolveServerConfig(input);
   const logger = createLogger(config.logLevel, options?.logDestination);
@@ -123,11 +146,22 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
   try {
     // Listen before loading: probes answer during a long load (liveness 200, readiness not yet),
     // and a port in use is reported before minutes of loading are spent.
-    await http.listen({ host: config.host, port: config.httpPort });
-    if (grpc !== undefined && config.grpcPort !== null) grpcPort = await grpc.listen(config.host, config.grpcPort);
+    await namingTheFlag(
+      http.listen({ host: config.host, port: config.httpPort }),
+      'REST',
+      '--http-port',
+      config.httpPort,
+    );
+    if (grpc !== undefined && config.grpcPort !== null)
+      grpcPort = await namingTheFlag(grpc.listen(config.host, config.grpcPort), 'gRPC', '--grpc-port', config.grpcPort);
     if (config.metricsPort !== null) {
       metricsServer = buildMetricsServer(metrics, logger);
-      await metricsServer.listen({ host: config.host, port: config.metricsPort });
+      await namingTheFlag(
+        metricsServer.listen({ host: config.host, port: config.metricsPort }),
+        'metrics',
+        '--metrics-port',
+        config.metricsPort,
+      );
     }
     logger.debug(
       {

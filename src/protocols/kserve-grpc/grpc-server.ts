@@ -32,6 +32,11 @@ export interface GrpcEdge {
 }
 
 export function buildGrpcServer(options: GrpcServerOptions): GrpcEdge {
+  // grpc-js writes its own errors to stderr as bare "E ..." lines (a failed bind, say); the server
+  // reports those itself, so grpc-js's lines go to the log at debug level.
+  grpc.setLogger({
+    error: (...args: unknown[]) => options.logger.debug({ grpc: args.map(String).join(' ') }, 'grpc-js'),
+  });
   const protos = loadInferenceProtos();
   const grpcServer = new grpc.Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
