@@ -42,6 +42,32 @@ export function registerModelRoutes(app: FastifyInstance, repository: ModelRepos
   app.get('/v2/health/live', (_req, reply) => emptyStatus(reply, 200));
   app.get('/v2/health/ready', (_req, reply) => emptyStatus(reply, server.ready() ? 200 : 400));
   app.get('/v2', () => ({ name: server.name, version: server.version, extensions: EXTENSIONS }));
+  // What users of other servers try first: a map of the API at the root, vLLM's /version, and a
+  // model list under /v2/models (KServe v2 has none; the repository index is the full answer).
+  app.get('/', () => ({
+    name: server.name,
+    version: server.version,
+    ready: server.ready(),
+    endpoints: {
+      kserve_v2: '/v2',
+      models: '/v2/models',
+      repository_index: 'POST /v2/repository/index',
+      openai: '/v1/models',
+      live: '/v2/health/live',
+      ready: '/v2/health/ready',
+      metrics: '/metrics',
+    },
+  }));
+  app.get('/version', () => ({ version: server.version }));
+  app.get('/v2/models', async () => ({
+    models: (await repository.index(false)).map((e) => ({
+      name: e.name,
+      ...(e.version === '' ? {} : { version: e.version }),
+      state: e.state,
+      ...(e.reason === '' ? {} : { reason: e.reason }),
+    })),
+    note: 'one row per serving version; POST /v2/repository/index is the KServe repository extension',
+  }));
 
   const metadata = (req: FastifyRequest<{ Params: ModelParams }>) => {
     const mv = repository.resolve(req.params.model, req.params.version);

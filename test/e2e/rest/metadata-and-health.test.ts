@@ -56,6 +56,26 @@ describe('health and metadata endpoints', () => {
     ]);
   });
 
+  it('GET / maps the API, /version gives the version, /v2/models lists the models', async () => {
+    const root = parseJson(await request(`${server.url}/`));
+    assert.equal(root.name, 'inferd');
+    assert.equal(root.ready, true);
+    assert.equal((root.endpoints as Record<string, string>).kserve_v2, '/v2');
+    const version = parseJson(await request(`${server.url}/version`));
+    assert.match(String(version.version), /^\d+\.\d+\.\d+/);
+    const models = parseJson(await request(`${server.url}/v2/models`));
+    const rows = models.models as { name: string; version?: string; state: string }[];
+    assert.deepEqual(
+      rows.filter((r) => r.state === 'READY').map((r) => [r.name, r.version]),
+      [
+        ['iris', '1'],
+        ['simple', '1'],
+      ],
+    );
+    // The example models not loaded are listed too, not as READY.
+    assert.ok(rows.some((r) => r.name === 'mlp' && r.state !== 'READY'));
+  });
+
   it('model metadata lists versions, platform and full shapes (batch dimension -1)', async () => {
     const reply = await request(`${server.url}/v2/models/simple`);
     assert.equal(reply.status, 200);
