@@ -88,7 +88,16 @@ async function buildRequest(
 
 async function inferAgainst(baseUrl: string, model: string, opts: InferOptions): Promise<void> {
   const modelPath = `${baseUrl}/v2/models/${encodeURIComponent(model)}${opts.modelVersion === undefined ? '' : `/versions/${encodeURIComponent(opts.modelVersion)}`}`;
-  const metaRes = await fetch(modelPath);
+  let metaRes: Response;
+  try {
+    metaRes = await fetch(modelPath);
+  } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : '';
+    throw new Error(
+      `cannot reach a server at ${baseUrl}${cause}: start one with \`inferd serve -m <repository>\`, point --url at yours, or pass -m <repository> to run the model in this process`,
+      { cause: err },
+    );
+  }
   const meta = (await metaRes.json()) as { error?: string; inputs?: MetadataTensor[] };
   if (!metaRes.ok) throw new Error(meta.error ?? `model metadata request failed with ${metaRes.status}`);
   const { header, blobs } = await buildRequest(opts, meta.inputs ?? []);

@@ -38,6 +38,11 @@ export async function buildProgram(only?: string): Promise<Command> {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  // `inferd models list | head`: a reader that stops early is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   // argv[2] is the command; anything else (--help, help, a typo) gets the whole program.
   await (await buildProgram(argv[2])).parseAsync(argv);
 }

@@ -40,17 +40,32 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
+/**
+ * The repository from `-m` (as every other command takes it) or, as before, the first argument;
+ * the remaining arguments are model names.
+ */
+function repositoryAndRest(command: Command, option: string | undefined, args: readonly string[]): [string, string[]] {
+  if (option !== undefined) return [option, [...args]];
+  const [first, ...rest] = args;
+  if (first === undefined)
+    command.error('error: give the model repository: -m <path> (or the path as the first argument)');
+  return [first, rest];
+}
+
 export function modelsCommand(): Command {
   const cmd = new Command('models').description(
     'inspect a model repository: list models, validate configs, print the config schema',
   );
 
-  cmd
-    .command('list')
+  const list = cmd.command('list');
+  list
     .description('list each model with its state, versions, inputs and outputs')
-    .argument('<repository>', 'model repository path')
+    .argument('[repository]', 'model repository path (or -m)')
+    .option('-m, --model-repository <path>', 'model repository path')
     .option('--json', 'print JSON instead of a table')
-    .action(async (repo: string, opts: { json?: boolean }) => {
+    .action(async (repoArg: string | undefined, opts: { json?: boolean; modelRepository?: string }) => {
+      const [repo, extra] = repositoryAndRest(list, opts.modelRepository, repoArg === undefined ? [] : [repoArg]);
+      if (extra.length > 0) list.error(`error: unexpected argument '${extra[0]}': the repository is -m`);
       await withRepository(repo, [], (repository, rows) => {
         const out = rows.map((r) => {
           const mv = r.state === 'READY' ? repository.resolve(r.name, r.version) : undefined;
@@ -72,14 +87,19 @@ export function modelsCommand(): Command {
       });
     });
 
-  cmd
-    .command('validate')
+  const validate = cmd.command('validate');
+  validate
     .description(
       'load each model as the server would and print its resolved config, or its exact error (exit 1 if any fails)',
     )
-    .argument('<repository>', 'model repository path')
+    .argument('[repository]', 'model repository path (or -m)')
     .argument('[models...]', 'only these models (default: all)')
-    .action(async (repo: string, models: string[]) => {
+    .option('-m, --model-repository <path>', 'model repository path')
+    .action(async (repoArg: string | undefined, rest: string[], opts: { modelRepository?: string }) => {
+      const [repo, models] = repositoryAndRest(validate, opts.modelRepository, [
+        ...(repoArg === undefined ? [] : [repoArg]),
+        ...rest,
+      ]);
       const failed = await withRepository(repo, models, (repository, rows) => {
         let failures = 0;
         const result: Record<string, unknown> = {};

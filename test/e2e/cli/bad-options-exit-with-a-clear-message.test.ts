@@ -48,7 +48,10 @@ const CASES: { args: string[]; message: string }[] = [
     args: ['infer', 'simple', '--classification', '0'],
     message: "error: option '--classification <k>' argument '0' is invalid. expected 1..1000, got 0",
   },
-  { args: ['models', 'list'], message: "error: missing required argument 'repository'" },
+  {
+    args: ['models', 'list'],
+    message: 'error: give the model repository: -m <path> (or the path as the first argument)',
+  },
   { args: ['deploy'], message: "error: unknown command 'deploy'" },
 ];
 

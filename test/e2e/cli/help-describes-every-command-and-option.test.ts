@@ -36,8 +36,8 @@ const HELP: Record<string, string[]> = {
     '--classification <k>',
     '--output-dir <dir>',
   ],
-  'models list': ['Usage: inferd models list', '<repository>', '--json'],
-  'models validate': ['Usage: inferd models validate', '<repository>', '[models...]'],
+  'models list': ['Usage: inferd models list', '[repository]', '-m, --model-repository <path>', '--json'],
+  'models validate': ['Usage: inferd models validate', '[repository]', '[models...]', '-m, --model-repository <path>'],
 };
 
 describe('inferd --help', { concurrency: true }, () => {

@@ -141,6 +141,15 @@ describe('inferd infer', { concurrency: true }, () => {
     assert.match(String(out.probabilities?.data[0]), /^0\.\d{6}:2:virginica$/);
   });
 
+  it('says how to get a server when none answers at --url', async () => {
+    const result = await runCli(['infer', 'simple', '--request', 'nothing.json', '-u', 'http://127.0.0.1:9']);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /cannot reach a server at http:\/\/127\.0\.0\.1:9 \(.*\): start one with `inferd serve -m <repository>`/,
+    );
+  });
+
   it('sends the request to a running server with --url and --model-version', async () => {
     const result = await runCli([
       'infer',

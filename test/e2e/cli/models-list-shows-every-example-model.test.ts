@@ -32,6 +32,15 @@ describe('inferd models list examples/models', () => {
     ]);
   });
 
+  it('takes the repository as -m too, as every other command does', async () => {
+    const withFlag = await runCli(['models', 'list', '-m', 'examples/models', '--json']);
+    assert.equal(withFlag.code, 0, withFlag.stderr);
+    assert.deepEqual(JSON.parse(withFlag.stdout), JSON.parse(json.stdout));
+    const validate = await runCli(['models', 'validate', '-m', 'examples/models', 'simple', 'iris']);
+    assert.equal(validate.code, 0, validate.stderr);
+    assert.deepEqual(Object.keys(JSON.parse(validate.stdout) as object), ['iris/1', 'simple/1']);
+  });
+
   it('exits 0 with nothing on stderr', () => {
     assert.equal(table.code, 0, table.stderr);
     assert.equal(json.code, 0, json.stderr);
