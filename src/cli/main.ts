@@ -38,10 +38,10 @@ export async function buildProgram(only?: string): Promise<Command> {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
-  // `inferd models list | head`: a reader that stops early is not an error.
+  // `inferd models list | head`: a reader that stops early is not an error; the command ends as
+  // usual (its remaining output goes nowhere). Commands that can stop early watch for it too.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
+    if (err.code !== 'EPIPE') throw err;
   });
   // argv[2] is the command; anything else (--help, help, a typo) gets the whole program.
   await (await buildProgram(argv[2])).parseAsync(argv);
