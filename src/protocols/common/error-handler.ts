@@ -14,7 +14,7 @@ import {
 } from '../../errors/index.js';
 
 /** What the error path needs of a logger. */
-export type ErrorLog = Pick<FastifyBaseLogger, 'error' | 'debug'>;
+export type ErrorLog = Pick<FastifyBaseLogger, 'error' | 'warn' | 'info'>;
 
 export interface ErrorEdge {
   readonly format: ErrorFormat;
@@ -31,6 +31,16 @@ export function bodyOverLimit(maxBodyBytes: number): () => InferdError {
  * Reduces `thrown` to the InferdError the client is answered with, and logs it. `fields` go into
  * the log line (a logger not bound to the request passes its request_id there).
  */
+/**
+ * 5xx answers that are not the server failing now: overload refusals, the client's own deadline,
+ * and a model that is not ready (its load failure was logged once, when it happened).
+ */
+const NOT_A_FAULT: ReadonlySet<string> = new Set([
+  'INF_ERR_UNAVAILABLE',
+  'INF_ERR_DEADLINE_EXCEEDED',
+  'INF_ERR_MODEL_UNAVAILABLE',
+]);
+
 export function reportError(
   thrown: unknown,
   requestId: string,
@@ -39,7 +49,10 @@ export function reportError(
 ): InferdError {
   const err = toInferdError(thrown, requestId, options);
   const fields = options.fields ?? {};
-  if (!isServerSide(err)) log.debug({ ...fields, code: err.code }, err.message);
+  // A client's mistake is worth a line but no alarm; refusals and deadlines are the load's or the
+  // client's doing (no stack trace); only the server's own failures are errors.
+  if (!isServerSide(err)) log.info({ ...fields, code: err.code }, err.message);
+  else if (NOT_A_FAULT.has(err.code)) log.warn({ ...fields, code: err.code }, err.message);
   else if (isInferdError(thrown)) log.error({ ...fields, err: thrown, code: err.code }, err.message);
   else log.error({ ...fields, err: thrown }, 'unhandled error');
   return err;

@@ -67,15 +67,16 @@ describe('JSON logs', () => {
     );
   });
 
-  it('logs a client error at debug level under its request id', async () => {
+  it('logs a client error at info level, without a stack, under its request id', async () => {
     const res = await post(`${server.url}/v2/models/simple/infer`, {
       inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [1, 16], data: A16 }],
     });
     assert.equal(res.status, 400);
     const id = res.headers.get('x-request-id');
     const line = server.logs.find((l) => l.request_id === id);
-    assert.equal(line?.level, 20);
+    assert.equal(line?.level, 30);
     assert.equal(line?.code, 'INF_ERR_INVALID_ARGUMENT');
+    assert.equal(line?.err, undefined);
     assert.equal(line?.msg, (JSON.parse(res.text) as { error: string }).error);
   });
 

@@ -200,7 +200,7 @@ describe('one error handler, three edges', () => {
     }
   });
 
-  it('logs a server-side InferdError at error level and a client error at debug, naming the id in a 500', async () => {
+  it('logs a server-side InferdError at error level and a client error at info, naming the id in a 500', async () => {
     for (const [name, edge] of edges) {
       const res = await get(name, '/runtime');
       assert.equal(res.statusCode, 500);
@@ -213,9 +213,9 @@ describe('one error handler, three edges', () => {
       assert.equal(line?.code, 'INF_ERR_RUNTIME');
 
       await get(name, '/bad-field');
-      const debug = edge.logs.find((l) => l.msg === 'bad n');
-      assert.equal(debug?.level, 20, name);
-      assert.equal(debug?.code, 'INF_ERR_INVALID_ARGUMENT');
+      const info = edge.logs.find((l) => l.msg === 'bad n');
+      assert.equal(info?.level, 30, name);
+      assert.equal(info?.code, 'INF_ERR_INVALID_ARGUMENT');
     }
   });
 
