@@ -11,7 +11,7 @@ import type { BatchStore } from './batch-store.js';
 import { COMPLETION_WINDOW, COMPLETION_WINDOW_SECONDS, nowSeconds, type BatchObject } from './batch-types.js';
 import type { FileStore } from './file-store.js';
 import { page, queryLimit, queryString, type Query } from './list-query.js';
-import { MAX_JSON_DEPTH, jsonTextDepthExceeds } from '../util/bounded-json.js';
+import { MAX_JSON_DEPTH, jsonDepthExceeds } from '../util/bounded-json.js';
 
 interface IdParams {
   id: string;
@@ -33,9 +33,10 @@ function checkMetadata(value: unknown): Record<string, string> | null {
 }
 
 function parseJsonBody(body: unknown): Record<string, unknown> {
-  const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
-  if (jsonTextDepthExceeds(text))
+  const bytes = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
+  if (jsonDepthExceeds(bytes))
     throw new InferdError('INF_ERR_MALFORMED_BODY', `request JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
+  const text = bytes.toString('utf8');
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -18,19 +18,47 @@ const BACKSLASH = 0x5c;
  * settles it without a scan.
  */
 export function jsonDepthExceeds(bytes: Uint8Array, limit = MAX_JSON_DEPTH, start = 0, end = bytes.length): boolean {
+  return depthExceeds(
+    (code, from) => bytes.indexOf(code, from),
+    (i) => bytes[i] ?? 0,
+    limit,
+    start,
+    end,
+  );
+}
+
+/** The same check on a string (a body already decoded), read in place: no copy of the text. */
+export function jsonTextDepthExceeds(text: string, limit = MAX_JSON_DEPTH): boolean {
+  return depthExceeds(
+    (code, from) => text.indexOf(String.fromCharCode(code), from),
+    (i) => text.charCodeAt(i),
+    limit,
+    0,
+    text.length,
+  );
+}
+
+/** Brackets, quotes and backslashes are ASCII: bytes of UTF-8 and UTF-16 code units alike. */
+function depthExceeds(
+  indexOf: (code: number, from: number) => number,
+  codeAt: (i: number) => number,
+  limit: number,
+  start: number,
+  end: number,
+): boolean {
   let brackets = 0;
   for (const open of [OPEN_ARRAY, OPEN_OBJECT]) {
-    let at = bytes.indexOf(open, start);
+    let at = indexOf(open, start);
     while (at !== -1 && at < end && brackets <= limit) {
       brackets++;
-      at = bytes.indexOf(open, at + 1);
+      at = indexOf(open, at + 1);
     }
   }
   if (brackets <= limit) return false;
   let depth = 0;
   let inString = false;
   for (let i = start; i < end; i++) {
-    const c = bytes[i];
+    const c = codeAt(i);
     if (inString) {
       if (c === BACKSLASH) i++;
       else if (c === QUOTE) inString = false;
@@ -40,11 +68,6 @@ export function jsonDepthExceeds(bytes: Uint8Array, limit = MAX_JSON_DEPTH, star
     } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) depth--;
   }
   return false;
-}
-
-/** The same check on a string (a body a framework already decoded). */
-export function jsonTextDepthExceeds(text: string, limit = MAX_JSON_DEPTH): boolean {
-  return jsonDepthExceeds(Buffer.from(text, 'utf8'), limit);
 }
 
 /** Levels of a value shown before the rest is elided. */

@@ -24,39 +24,37 @@ describe('drain: SSE streams finish', () => {
   });
 
   it('streams a chat completion that was running to [DONE]', async () => {
-    {
-      const res = await fetch(`${server.url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          model: 'kjv-tiny',
-          messages: [{ role: 'user', content: 'In the beginning' }],
-          max_tokens: 48,
-          ignore_eos: true,
-          stream: true,
-        }),
-      });
-      assert.equal(res.status, 200);
-      assert.ok(res.body !== null);
-      const decoder = new TextDecoder();
-      let text = '';
-      let closing: Promise<void> | undefined;
-      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-        text += decoder.decode(chunk, { stream: true });
-        // The signal comes once the first event has arrived: the stream is running.
-        closing ??= server.close();
-      }
-      const events = text
-        .split('\n\n')
-        .map((e) => e.trim())
-        .filter((e) => e.startsWith('data: '))
-        .map((e) => e.slice('data: '.length));
-      assert.equal(events.at(-1), '[DONE]');
-      const chunks = events.slice(0, -1).map((e) => JSON.parse(e) as { choices: { finish_reason: string | null }[] });
-      assert.equal(chunks.at(-1)?.choices[0]?.finish_reason, 'length', 'the stream ran to max_tokens');
-
-      assert.ok(closing !== undefined);
-      await closing;
+    const res = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'kjv-tiny',
+        messages: [{ role: 'user', content: 'In the beginning' }],
+        max_tokens: 48,
+        ignore_eos: true,
+        stream: true,
+      }),
+    });
+    assert.equal(res.status, 200);
+    assert.ok(res.body !== null);
+    const decoder = new TextDecoder();
+    let text = '';
+    let closing: Promise<void> | undefined;
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      text += decoder.decode(chunk, { stream: true });
+      // The signal comes once the first event has arrived: the stream is running.
+      closing ??= server.close();
     }
+    const events = text
+      .split('\n\n')
+      .map((e) => e.trim())
+      .filter((e) => e.startsWith('data: '))
+      .map((e) => e.slice('data: '.length));
+    assert.equal(events.at(-1), '[DONE]');
+    const chunks = events.slice(0, -1).map((e) => JSON.parse(e) as { choices: { finish_reason: string | null }[] });
+    assert.equal(chunks.at(-1)?.choices[0]?.finish_reason, 'length', 'the stream ran to max_tokens');
+
+    assert.ok(closing !== undefined);
+    await closing;
   });
 });
