@@ -22,6 +22,9 @@ import { registerOpenAIRoutes } from './protocols/openai/openai-api.js';
 import { runOpenAIRequest } from './protocols/openai/openai-request.js';
 import { ModelRepository } from './repository/model-repository.js';
 import { ResponseCache } from './scheduler/response-cache.js';
+import { AccessPolicy, isLoopbackHost, parseRestrictedApiRules } from './security/access-policy.js';
+import { KeyStore, keysFromEnvironment } from './security/api-keys.js';
+import { AuditLog, fileSink, loggerSink } from './security/audit-log.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
@@ -34,6 +37,8 @@ export interface RunningServer {
   /** Bound gRPC port, or undefined when gRPC is off. */
   readonly grpcPort: number | undefined;
   readonly url: string;
+  /** Re-reads the API key file now if it changed (it is also polled); resolves true when keys changed. */
+  reloadKeys(): Promise<boolean>;
   /**
    * Drains: readiness false, serving on for the drain delay, then stops accepting, answers what
    * is in flight (up to the grace period), closes every connection gracefully, unloads models.
@@ -96,6 +101,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     ...(config.cacheBytes > 0 ? { cache: new ResponseCache(config.cacheBytes) } : {}),
   });
   const timers = options?.timers ?? realTimers;
+  const security = await openSecurity(config, logger);
   metrics.watchSaturation(() =>
     repository
       .servingVersions()
@@ -109,7 +115,12 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     ready: () => phase === 'serving',
   };
   // One HTTP listener; each edge is a sibling route group on it.
-  const http = buildHttpApp({ logger, server: serverState, maxBodyBytes: config.maxBodyBytes });
+  const http = buildHttpApp({
+    logger,
+    server: serverState,
+    maxBodyBytes: config.maxBodyBytes,
+    access: { policy: security.http, audit: security.audit },
+  });
   const httpConnections = new ConnectionDrain(http.server);
   registerRestEdge(http, { repository, server: serverState, maxTensorBytes: config.maxTensorBytes });
   registerInferStreamRoutes(http, {
@@ -140,6 +151,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
           server: serverState,
           maxMessageBytes: config.maxBodyBytes,
           maxTensorBytes: config.maxTensorBytes,
+          access: { policy: security.grpc, audit: security.audit },
         });
   let grpcPort: number | undefined;
 
@@ -155,7 +167,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     if (grpc !== undefined && config.grpcPort !== null)
       grpcPort = await namingTheFlag(grpc.listen(config.host, config.grpcPort), 'gRPC', '--grpc-port', config.grpcPort);
     if (config.metricsPort !== null) {
-      metricsServer = buildMetricsServer(metrics, logger);
+      metricsServer = buildMetricsServer(metrics, logger, { policy: security.http });
       await namingTheFlag(
         metricsServer.listen({ host: config.host, port: config.metricsPort }),
         'metrics',
@@ -175,7 +187,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
   } catch (err) {
     // A port in use (or any start-up failure) must not leave workers and listeners running.
     grpc?.forceClose();
-    await Promise.allSettled([http.close(), metricsServer?.close(), repository.close()]);
+    await Promise.allSettled([http.close(), metricsServer?.close(), repository.close(), security.close()]);
     throw err;
   }
   phase = 'serving';
@@ -189,6 +201,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     { httpPort, grpcPort, metricsPort, repository: config.modelRepository, controlMode: config.modelControlMode },
     'inferd is serving',
   );
+  security.logGuards(grpc !== undefined);
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -227,6 +240,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
       await metricsServer?.close();
       await Promise.race([batchStopped, grace]);
       await Promise.race([repository.close(), grace]);
+      await security.close();
       logger.info('shut down');
       logger.flush();
     })();
@@ -241,6 +255,72 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     metricsPort,
     grpcPort,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${httpPort}`,
+    reloadKeys: () => security.reloadKeys(),
     close,
+  };
+}
+
+/** How often the API key file is checked for changes. */
+const KEY_FILE_POLL_MS = 2000;
+
+interface Security {
+  readonly http: AccessPolicy;
+  readonly grpc: AccessPolicy;
+  readonly audit: AuditLog;
+  reloadKeys(): Promise<boolean>;
+  /** Logs, per listener, what is exposed and how it is guarded. */
+  logGuards(grpcOn: boolean): void;
+  close(): Promise<void>;
+}
+
+/** Keys, access policies (REST and metrics share one; gRPC names Triton's headers its own way), audit. */
+async function openSecurity(config: ServerConfig, logger: Logger): Promise<Security> {
+  const envKeys = keysFromEnvironment(config.apiKeys.join(','));
+  const keyed = config.apiKeysFile !== null || envKeys.length > 0;
+  const keys = keyed ? await KeyStore.open(config.apiKeysFile ?? undefined, envKeys) : undefined;
+  const loopback = isLoopbackHost(config.host);
+  const common = { keys, anonymousScopes: config.anonymousScopes ?? undefined, loopback, listenAddress: config.host };
+  const http = new AccessPolicy({
+    ...common,
+    rules: parseRestrictedApiRules(config.httpRestrictedApi, '--http-restricted-api'),
+    ruleHeaderPrefix: '',
+  });
+  const grpc = new AccessPolicy({
+    ...common,
+    rules: parseRestrictedApiRules(config.grpcRestrictedProtocol, '--grpc-restricted-protocol'),
+    ruleHeaderPrefix: 'triton-grpc-protocol-',
+  });
+  const file =
+    config.auditLog === null
+      ? undefined
+      : fileSink(config.auditLog, (err) => logger.error({ err, file: config.auditLog }, 'audit log write failed'));
+  const audit = new AuditLog(file ?? loggerSink(logger));
+  const events = {
+    reloaded: (count: number) => logger.info({ keys: count, file: config.apiKeysFile }, 'API keys reloaded'),
+    reloadFailed: (err: unknown) =>
+      logger.error({ err, file: config.apiKeysFile }, 'API key file not reloaded; the keys in force stay'),
+  };
+  const poll =
+    keys?.file === undefined
+      ? undefined
+      : setInterval(() => void keys.reloadIfChanged(events), KEY_FILE_POLL_MS).unref();
+  return {
+    http,
+    grpc,
+    audit,
+    reloadKeys: () => keys?.reloadIfChanged(events) ?? Promise.resolve(false),
+    logGuards(grpcOn) {
+      logger.info({ host: config.host }, `REST, WebSocket, OpenAI and batch API: ${http.describe()}`);
+      if (grpcOn) logger.info({ host: config.host }, `gRPC: ${grpc.describe()}`);
+      if (!loopback && !keyed)
+        logger.warn(
+          { host: config.host },
+          `listening on ${config.host} without API keys: every model can be called by whoever reaches this address; configure keys with --api-keys-file or INFERD_API_KEYS`,
+        );
+    },
+    async close() {
+      if (poll !== undefined) clearInterval(poll);
+      await file?.close();
+    },
   };
 }

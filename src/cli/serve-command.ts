@@ -34,6 +34,23 @@ interface ServeOptions {
   batchDir: string;
   maxBatchFileSize: number;
   batchConcurrency: number;
+  apiKeysFile?: string;
+  anonymousScopes?: string[];
+  httpRestrictedApi: string[];
+  grpcRestrictedProtocol: string[];
+  auditLog?: string;
+  authFailuresPerMinute: number;
+}
+
+/** A comma-separated list, repeatable. */
+function commaList(value: string, previous: string[] = []): string[] {
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== ''),
+  ];
 }
 
 export function serveCommand(): Command {
@@ -46,7 +63,11 @@ export function serveCommand(): Command {
       '-m, --model-repository <path>',
       'model repository: <repo>/<model>/<version>/model.onnx (+ optional config.yaml)',
     )
-    .option('--host <address>', 'address to listen on', d.host)
+    .option(
+      '--host <address>',
+      'address to listen on (0.0.0.0 = every interface: then configure API keys, or the admin APIs stay off)',
+      d.host,
+    )
     .option('--http-port <port>', 'KServe v2 REST port (0 = any free port)', integer(0, 65535), d.httpPort)
     .option(
       '--metrics-port <port|off>',
@@ -112,6 +133,34 @@ export function serveCommand(): Command {
       integer(1, 1024),
       d.batchConcurrency,
     )
+    .option(
+      '--api-keys-file <path>',
+      'API keys with scopes, expiry and quotas (YAML/JSON, keys stored as SHA-256; re-read on change). Keys without scopes: env INFERD_API_KEYS=k1,k2',
+    )
+    .option(
+      '--anonymous-scopes <scopes>',
+      'scopes of callers without a key (comma list: health, read, infer, infer:<glob>, metrics, admin:repository, admin:batch; default: health when keys are configured)',
+      commaList,
+    )
+    .option(
+      '--http-restricted-api <rule>',
+      "Triton's form: <api>[,<api>...]:<header>=<value> (repeatable); those API groups need that header",
+      collect,
+      [],
+    )
+    .option(
+      '--grpc-restricted-protocol <rule>',
+      "Triton's form for gRPC: the same, sent as metadata triton-grpc-protocol-<header>",
+      collect,
+      [],
+    )
+    .option('--audit-log <path>', 'JSON Lines file of admin actions (default: the server log)')
+    .option(
+      '--auth-failures-per-minute <n>',
+      'failed authentications one address may make per minute before it must wait (0 = no limit)',
+      integer(0, 1_000_000),
+      d.authFailuresPerMinute,
+    )
     .addHelpText(
       'after',
       `
@@ -119,6 +168,8 @@ Examples:
   $ inferd serve --model-repository examples/models
   $ inferd serve -m ./models --model-control-mode explicit --load-model simple --http-port 9000
   $ inferd serve -m ./models --grpc-port off        (REST only)
+  $ inferd keys create --id team-a --scopes infer,read --file keys.yaml
+  $ inferd serve -m ./models --host 0.0.0.0 --api-keys-file keys.yaml
   $ curl localhost:${d.httpPort}/v2/models/simple`,
     )
     .action(async (opts: ServeOptions) => {
@@ -149,6 +200,16 @@ Examples:
         batchDir: opts.batchDir,
         maxBatchFileBytes: opts.maxBatchFileSize,
         batchConcurrency: opts.batchConcurrency,
+        apiKeysFile: opts.apiKeysFile ?? null,
+        apiKeys: (process.env['INFERD_API_KEYS'] ?? '')
+          .split(',')
+          .map((k) => k.trim())
+          .filter((k) => k !== ''),
+        anonymousScopes: opts.anonymousScopes ?? null,
+        httpRestrictedApi: opts.httpRestrictedApi,
+        grpcRestrictedProtocol: opts.grpcRestrictedProtocol,
+        auditLog: opts.auditLog ?? null,
+        authFailuresPerMinute: opts.authFailuresPerMinute,
       });
       let signals = 0;
       const stop = (signal: string): void => {

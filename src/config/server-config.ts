@@ -15,7 +15,8 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const serverConfigSchema = z
   .object({
     modelRepository: z.string().min(1),
-    host: z.string().min(1).default('0.0.0.0'),
+    /** Loopback unless told otherwise: a server reachable from elsewhere is a decision (--host 0.0.0.0). */
+    host: z.string().min(1).default('127.0.0.1'),
     httpPort: port.default(8000),
     /** Separate metrics listener as Triton has on 8002; null = only `/metrics` on the HTTP port. */
     metricsPort: port.nullable().default(8002),
@@ -63,6 +64,23 @@ export const serverConfigSchema = z
       .default(200 * MiB),
     /** Lines of the running batch in flight at once (queued or executing), at the lowest priority. */
     batchConcurrency: z.number().int().min(1).max(1024).default(8),
+    /** Key file (YAML or JSON; each key as its SHA-256, with scopes, expiry, quotas), re-read when it changes. */
+    apiKeysFile: z.string().min(1).nullable().default(null),
+    /** Keys given directly (the CLI reads them from INFERD_API_KEYS): each holds every scope. */
+    apiKeys: z.array(z.string().min(1)).default([]),
+    /**
+     * Scopes of callers without credentials; null = the default: 'health' when keys are configured,
+     * otherwise everything on loopback and everything but the admin APIs elsewhere.
+     */
+    anonymousScopes: z.array(z.string().min(1)).nullable().default(null),
+    /** Triton's `--http-restricted-api` rules: `<api>[,<api>...]:<header>=<value>`. */
+    httpRestrictedApi: z.array(z.string().min(1)).default([]),
+    /** Triton's `--grpc-restricted-protocol` rules, the same form (metadata `triton-grpc-protocol-<header>`). */
+    grpcRestrictedProtocol: z.array(z.string().min(1)).default([]),
+    /** JSON Lines file of admin actions; null = the server log. */
+    auditLog: z.string().min(1).nullable().default(null),
+    /** Failed authentications one address may make per minute before it is refused for a while; 0 = no limit. */
+    authFailuresPerMinute: z.number().int().nonnegative().default(10),
   })
   .strict();
 

@@ -10,9 +10,11 @@ export const GrpcStatus = {
   RESOURCE_EXHAUSTED: 8,
   FAILED_PRECONDITION: 9,
   CANCELLED: 1,
+  PERMISSION_DENIED: 7,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
 } as const;
 
 interface ErrorKind {
@@ -57,6 +59,17 @@ export const ERROR_CODES = {
     openai: 'rate_limit_error',
     retryAfter: DEFAULT_RETRY_AFTER_SECONDS,
   },
+  /** Per-key quotas and repeated authentication failures; the error names its own Retry-After. */
+  INF_ERR_RATE_LIMITED: {
+    http: 429,
+    grpc: GrpcStatus.RESOURCE_EXHAUSTED,
+    openai: 'rate_limit_error',
+    retryAfter: DEFAULT_RETRY_AFTER_SECONDS,
+  },
+  /** No credentials, or credentials that are not valid (unknown or expired key, wrong scheme). */
+  INF_ERR_UNAUTHENTICATED: { http: 401, grpc: GrpcStatus.UNAUTHENTICATED, openai: 'authentication_error' },
+  /** Valid credentials without the scope the route needs, or an API this listener refuses. */
+  INF_ERR_PERMISSION_DENIED: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED, openai: 'permission_error' },
   INF_ERR_DEADLINE_EXCEEDED: { http: 504, grpc: GrpcStatus.DEADLINE_EXCEEDED, openai: 'timeout_error' },
   INF_ERR_CANCELLED: { http: 499, grpc: GrpcStatus.CANCELLED, openai: 'cancelled' },
   INF_ERR_INVALID_CONFIG: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, openai: 'invalid_request_error' },

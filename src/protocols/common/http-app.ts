@@ -8,12 +8,15 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { bodyOverLimit, makeErrorHandler, makeNotFoundHandler } from './error-handler.js';
+import { installAccessControl, type AccessControlOptions } from './http-access.js';
 import type { ServerState } from './server-state.js';
 
 export interface HttpAppOptions {
   readonly logger: Logger;
   readonly server: ServerState;
   readonly maxBodyBytes: number;
+  /** Who may call what: installed ahead of every route (each must declare its access). */
+  readonly access?: AccessControlOptions;
 }
 
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
@@ -31,6 +34,9 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     // their bytes reached this server, and a 503 here would lose them.
     return503OnClosing: false,
   });
+  // First, so that every route registered after it must declare its access, and the check runs
+  // before every other hook of every route.
+  if (options.access !== undefined) installAccessControl(app, options.access);
   // Bodies are read as bytes whatever their content type: JSON infer bodies may carry binary
   // tensors after the JSON header, and clients differ in the content type they send.
   app.removeAllContentTypeParsers();
@@ -74,12 +80,14 @@ export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics): vo
 }
 
 /** A listener that serves only /metrics (Triton's port 8002). */
-export function buildMetricsServer(metrics: Metrics, logger: Logger): FastifyInstance {
+export function buildMetricsServer(metrics: Metrics, logger: Logger, access?: AccessControlOptions): FastifyInstance {
   const app = Fastify({
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- see buildHttpApp
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
   });
+  if (access !== undefined) installAccessControl(app, access);
+  app.setErrorHandler(makeErrorHandler({ format: 'kserve', bodyTooLarge: bodyOverLimit(1024 * 1024) }));
   registerMetricsRoute(app, metrics);
   app.setNotFoundHandler(makeNotFoundHandler('kserve', '; this port serves /metrics'));
   return app;

@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../observability/logger.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
 import type { ServerState } from '../common/server-state.js';
+import { accessInterceptor, checkServiceAccess, type GrpcAccessOptions } from './grpc-access.js';
 import { healthService } from './health-service.js';
 import { modelInferHandler, modelStreamInferHandler, type InferContext } from './infer-handlers.js';
 import { loadInferenceProtos } from './proto-definitions.js';
@@ -18,6 +19,8 @@ export interface GrpcServerOptions {
   /** Largest message accepted or sent (--max-body-size); larger ones fail RESOURCE_EXHAUSTED. */
   readonly maxMessageBytes: number;
   readonly maxTensorBytes: number;
+  /** Who may call what (every RPC of every service passes this interceptor); absent = no checks. */
+  readonly access?: Omit<GrpcAccessOptions, 'logger'>;
 }
 
 export interface GrpcEdge {
@@ -43,6 +46,9 @@ export function buildGrpcServer(options: GrpcServerOptions): GrpcEdge {
     'grpc.max_send_message_length': options.maxMessageBytes,
     // Channelz keeps per-call tracing for an admin service inferd does not expose.
     'grpc.enable_channelz': 0,
+    ...(options.access === undefined
+      ? {}
+      : { interceptors: [accessInterceptor({ ...options.access, logger: options.logger })] }),
   });
   let counter = 0;
   const prefix = `${process.pid.toString(36)}-g`;
@@ -57,6 +63,9 @@ export function buildGrpcServer(options: GrpcServerOptions): GrpcEdge {
     openStreams: new Set(),
   };
   const health = healthService(options.server);
+  // Every RPC of every service declares its API group (grpc-access.ts) before it can be served.
+  checkServiceAccess(protos.inference.service);
+  checkServiceAccess(protos.health.service);
   grpcServer.addService(protos.inference.service, {
     ...serviceHandlers(ctx),
     ModelInfer: modelInferHandler(ctx),

@@ -1,0 +1,176 @@
+// The enforcement point of the gRPC listener: one server interceptor in front of every RPC of
+// every service (inference, health, and whatever is added later). Each RPC's API group is declared
+// in RPC_ACCESS; a service with an RPC missing there fails to register (checkServiceAccess), so a
+// new RPC cannot be reachable without a decision. The interceptor authenticates the call's
+// metadata (`authorization: Bearer <key>`, Triton's `triton-grpc-protocol-<key>` headers) before
+// the handler sees a byte, checks the model of each inference message against the key's model
+// patterns, admits the call against the key's quotas, and audits admin RPCs.
+
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../../observability/logger.js';
+import type { AccessPolicy, Principal, PresentedCredentials } from '../../security/access-policy.js';
+import type { AuditLog } from '../../security/audit-log.js';
+import { ADMIN_GROUPS, type ApiGroup } from '../../security/scopes.js';
+import { serviceError } from './grpc-status.js';
+
+/** The API group of every RPC, by its full method path. */
+export const RPC_ACCESS: Readonly<Record<string, ApiGroup>> = {
+  '/inference.GRPCInferenceService/ServerLive': 'health',
+  '/inference.GRPCInferenceService/ServerReady': 'health',
+  '/inference.GRPCInferenceService/ModelReady': 'health',
+  '/inference.GRPCInferenceService/ServerMetadata': 'metadata',
+  '/inference.GRPCInferenceService/ModelMetadata': 'metadata',
+  '/inference.GRPCInferenceService/ModelConfig': 'model-config',
+  '/inference.GRPCInferenceService/ModelStatistics': 'statistics',
+  '/inference.GRPCInferenceService/ModelInfer': 'inference',
+  '/inference.GRPCInferenceService/ModelStreamInfer': 'inference',
+  '/inference.GRPCInferenceService/RepositoryIndex': 'model-repository',
+  '/inference.GRPCInferenceService/RepositoryModelLoad': 'model-repository',
+  '/inference.GRPCInferenceService/RepositoryModelUnload': 'model-repository',
+  '/grpc.health.v1.Health/Check': 'health',
+  '/grpc.health.v1.Health/Watch': 'health',
+};
+
+/** Throws when a service definition has an RPC with no access declaration. */
+export function checkServiceAccess(service: grpc.ServiceDefinition): void {
+  for (const method of Object.values(service)) {
+    if (RPC_ACCESS[method.path] === undefined)
+      throw new Error(
+        `RPC ${method.path} has no access declaration: add it to src/protocols/kserve-grpc/grpc-access.ts`,
+      );
+  }
+}
+
+/** What a call admitted under a key's quotas holds until it ends. */
+export interface CallAdmission {
+  release(): void;
+}
+
+/** Per-key quotas as the gRPC edge sees them; implemented by security/quota-gate.ts. */
+export interface GrpcQuotas {
+  /** Admits a call (throws the RESOURCE_EXHAUSTED error), or undefined when the principal has no quota. */
+  admit(principal: Principal, group: ApiGroup): CallAdmission | undefined;
+  /** Charges (and may refuse) one inference message's tensor bytes. */
+  chargeMessage(principal: Principal, bytes: number): void;
+}
+
+export interface GrpcAccessOptions {
+  readonly policy: AccessPolicy;
+  readonly logger: Logger;
+  readonly now?: () => number;
+  readonly audit?: AuditLog;
+  readonly quotas?: GrpcQuotas;
+}
+
+function credentialsOf(metadata: grpc.Metadata, peer: string): PresentedCredentials {
+  const first = (name: string): string | undefined => {
+    const v = metadata.get(name)[0];
+    return v === undefined ? undefined : Buffer.isBuffer(v) ? v.toString('utf8') : v;
+  };
+  return { authorization: first('authorization'), header: first, peer };
+}
+
+/** Tensor bytes of a ModelInferRequest message (raw contents, or typed contents at their element width). */
+function messageBytes(message: unknown): number {
+  if (typeof message !== 'object' || message === null) return 0;
+  let bytes = 0;
+  const raw = (message as { raw_input_contents?: unknown }).raw_input_contents;
+  if (Array.isArray(raw)) for (const b of raw) if (Buffer.isBuffer(b)) bytes += b.length;
+  const inputs = (message as { inputs?: unknown }).inputs;
+  if (Array.isArray(inputs))
+    for (const input of inputs) {
+      const contents = (input as { contents?: Record<string, unknown> } | null)?.contents;
+      if (contents === undefined || contents === null) continue;
+      for (const value of Object.values(contents))
+        if (Array.isArray(value)) for (const v of value) bytes += Buffer.isBuffer(v) ? v.length : 8;
+    }
+  return bytes;
+}
+
+function peerAddress(peer: string): string {
+  // grpc-js gives "ipv4:1.2.3.4:5678" / "ipv6:[::1]:5678" / "1.2.3.4:5678"
+  const stripped = peer.replace(/^ipv[46]:/, '');
+  const bracket = /^\[([^\]]+)\]/.exec(stripped);
+  if (bracket !== null) return bracket[1] ?? stripped;
+  const colon = stripped.lastIndexOf(':');
+  return colon > 0 ? stripped.slice(0, colon) : stripped;
+}
+
+/** The server interceptor: one decision per call, ahead of the handler. */
+export function accessInterceptor(options: GrpcAccessOptions): grpc.ServerInterceptor {
+  const { policy, audit, quotas, logger } = options;
+  const now = options.now ?? Date.now;
+  let counter = 0;
+  return (method, call) => {
+    const group = RPC_ACCESS[method.path];
+    const rpc = method.path.slice(method.path.lastIndexOf('/') + 1);
+    const peer = peerAddress(call.getPeer());
+    let principal: Principal | undefined;
+    let admission: CallAdmission | undefined;
+    let refused = false;
+    let target: Record<string, string> = {};
+    const audited = (code: number): void => {
+      if (audit !== undefined && group !== undefined && ADMIN_GROUPS.has(group))
+        audit.record({
+          who: principal?.id ?? 'unauthenticated',
+          peer,
+          protocol: 'grpc',
+          action: rpc,
+          target,
+          status: code,
+        });
+    };
+    const refuse = (err: unknown): void => {
+      refused = true;
+      admission?.release();
+      admission = undefined;
+      const status = serviceError(err, `${process.pid.toString(36)}-a${(++counter).toString(36)}`, logger);
+      const code = status.code ?? grpc.status.UNKNOWN;
+      audited(code);
+      call.sendStatus({
+        code,
+        details: status.details ?? '',
+        ...(status.metadata ? { metadata: status.metadata } : {}),
+      });
+    };
+    return new grpc.ServerInterceptingCall(call, {
+      start(next) {
+        next({
+          onReceiveMetadata(metadata, nextMetadata) {
+            try {
+              if (group === undefined) throw new Error(`RPC ${method.path} has no access declaration`);
+              principal = policy.authenticate(credentialsOf(metadata, peer), now());
+              policy.authorize(principal, group, `the RPC ${rpc}`);
+              admission = quotas?.admit(principal, group);
+            } catch (err) {
+              refuse(err);
+              return;
+            }
+            nextMetadata(metadata);
+          },
+          onReceiveMessage(message: unknown, nextMessage) {
+            if (refused) return;
+            const model = (message as { model_name?: unknown } | null)?.model_name;
+            if (typeof model === 'string') target = { model };
+            if (group === 'inference' && principal !== undefined) {
+              try {
+                if (typeof model === 'string') policy.authorize(principal, 'inference', `the RPC ${rpc}`, model);
+                quotas?.chargeMessage(principal, messageBytes(message));
+              } catch (err) {
+                refuse(err);
+                return;
+              }
+            }
+            nextMessage(message);
+          },
+        });
+      },
+      sendStatus(status, nextStatus) {
+        admission?.release();
+        admission = undefined;
+        audited(status.code ?? grpc.status.OK);
+        nextStatus(status);
+      },
+    });
+  };
+}
