@@ -1,6 +1,7 @@
 // Every Prometheus metric inferd exports, declared in one place. Names and labels follow
 // Triton's (nv_*) so existing dashboards work; latency histograms (inferd_*) are our addition.
-// Label values are bounded: model, version, reason, phase — never request ids.
+// Label values are bounded: model, version, reason, phase, key id (one per configured API key, never
+// the key itself) — never request ids.
 
 import os from 'node:os';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -137,6 +138,32 @@ export class Metrics {
     'Prompt tokens whose KV came from the prefix cache',
   );
 
+  // Per-key quotas (security/quota.ts records them), labelled by the API key's id.
+  readonly keyRequests = new Counter({
+    name: 'inferd_key_requests_total',
+    help: 'Requests per API key, by admission outcome (admitted, refused)',
+    labelNames: ['key_id', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly keyQuotaRefusals = new Counter({
+    name: 'inferd_key_quota_refusals_total',
+    help: 'Quota refusals per API key, by the limit that refused (requests, concurrency, tokens, tensor_bytes)',
+    labelNames: ['key_id', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly keyPromptTokens = this.keyCounter('inferd_key_prompt_tokens_total', 'Prompt tokens charged per API key');
+  readonly keyCompletionTokens = this.keyCounter(
+    'inferd_key_completion_tokens_total',
+    'Completion tokens charged per API key',
+  );
+  readonly keyTensorBytes = this.keyCounter('inferd_key_tensor_bytes_total', 'Tensor bytes charged per API key');
+  readonly keyConcurrentRequests = new Gauge({
+    name: 'inferd_key_concurrent_requests',
+    help: 'Requests admitted and not yet finished, per API key',
+    labelNames: ['key_id'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
@@ -205,6 +232,10 @@ export class Metrics {
   /** A counter labelled by model and version, the shape of most of Triton's metrics. */
   private modelCounter(name: string, help: string): Counter<'model' | 'version'> {
     return new Counter({ name, help, labelNames: ['model', 'version'] as const, registers: [this.registry] });
+  }
+
+  private keyCounter(name: string, help: string): Counter<'key_id'> {
+    return new Counter({ name, help, labelNames: ['key_id'] as const, registers: [this.registry] });
   }
 
   private generationGauge(name: string, help: string): Gauge<'model_name'> {
