@@ -15,6 +15,7 @@ import { Metrics } from './observability/metrics.js';
 import { buildGrpcServer, type GrpcEdge } from './protocols/kserve-grpc/grpc-server.js';
 import { ConnectionDrain } from './protocols/common/connection-drain.js';
 import { buildHttpApp, buildMetricsServer, registerMetricsRoute } from './protocols/common/http-app.js';
+import { registerUsageRoute } from './protocols/common/http-access.js';
 import type { ServerPhase, ServerState } from './protocols/common/server-state.js';
 import { registerRestEdge } from './protocols/kserve-http/rest-edge.js';
 import { registerInferStreamRoutes } from './protocols/kserve-ws/routes-infer-stream.js';
@@ -25,6 +26,8 @@ import { ResponseCache } from './scheduler/response-cache.js';
 import { AccessPolicy, isLoopbackHost, parseRestrictedApiRules } from './security/access-policy.js';
 import { KeyStore, keysFromEnvironment } from './security/api-keys.js';
 import { AuditLog, fileSink, loggerSink } from './security/audit-log.js';
+import { QuotaLedger } from './security/quota.js';
+import { failureGate, QuotaGate } from './security/quota-gate.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
@@ -101,7 +104,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     ...(config.cacheBytes > 0 ? { cache: new ResponseCache(config.cacheBytes) } : {}),
   });
   const timers = options?.timers ?? realTimers;
-  const security = await openSecurity(config, logger);
+  const security = await openSecurity(config, logger, metrics);
   metrics.watchSaturation(() =>
     repository
       .servingVersions()
@@ -119,7 +122,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     logger,
     server: serverState,
     maxBodyBytes: config.maxBodyBytes,
-    access: { policy: security.http, audit: security.audit },
+    access: { policy: security.http, audit: security.audit, quotas: security.quotas },
   });
   const httpConnections = new ConnectionDrain(http.server);
   registerRestEdge(http, { repository, server: serverState, maxTensorBytes: config.maxTensorBytes });
@@ -128,7 +131,12 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     maxTensorBytes: config.maxTensorBytes,
     maxBodyBytes: config.maxBodyBytes,
   });
-  registerOpenAIRoutes(http, { repository, maxBodyBytes: config.maxBodyBytes });
+  registerOpenAIRoutes(http, {
+    repository,
+    maxBodyBytes: config.maxBodyBytes,
+    tokens: (request) => security.quotas.tokenBudget(request.principal),
+  });
+  registerUsageRoute(http, security.quotas);
   registerMetricsRoute(http, metrics);
   const batchApi = await BatchApi.open({
     dir: path.resolve(config.batchDir),
@@ -151,7 +159,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
           server: serverState,
           maxMessageBytes: config.maxBodyBytes,
           maxTensorBytes: config.maxTensorBytes,
-          access: { policy: security.grpc, audit: security.audit },
+          access: { policy: security.grpc, audit: security.audit, quotas: security.quotas },
         });
   let grpcPort: number | undefined;
 
@@ -167,7 +175,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     if (grpc !== undefined && config.grpcPort !== null)
       grpcPort = await namingTheFlag(grpc.listen(config.host, config.grpcPort), 'gRPC', '--grpc-port', config.grpcPort);
     if (config.metricsPort !== null) {
-      metricsServer = buildMetricsServer(metrics, logger, { policy: security.http });
+      metricsServer = buildMetricsServer(metrics, logger, { policy: security.metrics });
       await namingTheFlag(
         metricsServer.listen({ host: config.host, port: config.metricsPort }),
         'metrics',
@@ -266,6 +274,9 @@ const KEY_FILE_POLL_MS = 2000;
 interface Security {
   readonly http: AccessPolicy;
   readonly grpc: AccessPolicy;
+  /** The metrics listener: the REST policy without Triton's header rules (Triton has none there). */
+  readonly metrics: AccessPolicy;
+  readonly quotas: QuotaGate;
   readonly audit: AuditLog;
   reloadKeys(): Promise<boolean>;
   /** Logs, per listener, what is exposed and how it is guarded. */
@@ -274,12 +285,19 @@ interface Security {
 }
 
 /** Keys, access policies (REST and metrics share one; gRPC names Triton's headers its own way), audit. */
-async function openSecurity(config: ServerConfig, logger: Logger): Promise<Security> {
+async function openSecurity(config: ServerConfig, logger: Logger, metrics: Metrics): Promise<Security> {
   const envKeys = keysFromEnvironment(config.apiKeys.join(','));
   const keyed = config.apiKeysFile !== null || envKeys.length > 0;
   const keys = keyed ? await KeyStore.open(config.apiKeysFile ?? undefined, envKeys) : undefined;
   const loopback = isLoopbackHost(config.host);
-  const common = { keys, anonymousScopes: config.anonymousScopes ?? undefined, loopback, listenAddress: config.host };
+  const failures = failureGate(config.authFailuresPerMinute);
+  const common = {
+    keys,
+    anonymousScopes: config.anonymousScopes ?? undefined,
+    loopback,
+    listenAddress: config.host,
+    ...(failures === undefined ? {} : { failures }),
+  };
   const http = new AccessPolicy({
     ...common,
     rules: parseRestrictedApiRules(config.httpRestrictedApi, '--http-restricted-api'),
@@ -290,6 +308,8 @@ async function openSecurity(config: ServerConfig, logger: Logger): Promise<Secur
     rules: parseRestrictedApiRules(config.grpcRestrictedProtocol, '--grpc-restricted-protocol'),
     ruleHeaderPrefix: 'triton-grpc-protocol-',
   });
+  const metricsPolicy = new AccessPolicy({ ...common, rules: [], ruleHeaderPrefix: '' });
+  const quotas = new QuotaGate(new QuotaLedger({ now: () => Date.now() }, metrics));
   const file =
     config.auditLog === null
       ? undefined
@@ -307,6 +327,8 @@ async function openSecurity(config: ServerConfig, logger: Logger): Promise<Secur
   return {
     http,
     grpc,
+    metrics: metricsPolicy,
+    quotas,
     audit,
     reloadKeys: () => keys?.reloadIfChanged(events) ?? Promise.resolve(false),
     logGuards(grpcOn) {

@@ -13,16 +13,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InferdError } from '../errors/index.js';
+import type { KeyQuota } from './quota.js';
 import { parseScopes, type Grant } from './scopes.js';
-
-/** Per-key limits; absent = unlimited. */
-export interface QuotaSettings {
-  readonly requestsPerSecond?: number;
-  readonly burst?: number;
-  readonly concurrentRequests?: number;
-  readonly tokensPerMinute?: number;
-  readonly tensorBytesPerMinute?: number;
-}
 
 export interface ApiKey {
   readonly id: string;
@@ -31,7 +23,7 @@ export interface ApiKey {
   readonly grant: Grant;
   /** Epoch ms; undefined = never. */
   readonly expiresAt: number | undefined;
-  readonly quota: QuotaSettings | undefined;
+  readonly quota: KeyQuota | undefined;
 }
 
 export const KEY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -86,7 +78,7 @@ function expiryOf(value: string | Date | undefined, where: string): number | und
   return ms;
 }
 
-function quotaOf(q: z.output<typeof quotaSchema> | undefined): QuotaSettings | undefined {
+function quotaOf(q: z.output<typeof quotaSchema> | undefined): KeyQuota | undefined {
   if (q === undefined) return undefined;
   return {
     ...(q.requests_per_second === undefined ? {} : { requestsPerSecond: q.requests_per_second }),

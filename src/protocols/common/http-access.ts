@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { jsonDepthExceeds } from '../../util/bounded-json.js';
 import type { AccessPolicy, PresentedCredentials, Principal } from '../../security/access-policy.js';
 import type { AuditLog } from '../../security/audit-log.js';
+import type { QuotaGate } from '../../security/quota-gate.js';
 import { ADMIN_GROUPS } from '../../security/scopes.js';
 import { routeAccessOf, type RouteAccess } from './route-access.js';
 
@@ -22,24 +23,11 @@ declare module 'fastify' {
   }
 }
 
-/** What a request admitted under a key's quotas holds until it is answered. */
-export interface Admission {
-  /** Response headers (X-RateLimit-*) for the answer. */
-  readonly headers: Readonly<Record<string, string>>;
-  release(): void;
-}
-
-/** Per-key quotas as the HTTP edge sees them; implemented by security/quota-gate.ts. */
-export interface HttpQuotas {
-  /** Admits a request (throws the 429), or returns undefined when the principal has no quota. */
-  admit(principal: Principal, access: RouteAccess, declaredBodyBytes: number | undefined): Admission | undefined;
-}
-
 export interface AccessControlOptions {
   readonly policy: AccessPolicy;
   readonly now?: () => number;
   readonly audit?: AuditLog;
-  readonly quotas?: HttpQuotas;
+  readonly quotas?: QuotaGate;
 }
 
 /** Query parameters that carry keys in other servers' conventions; a key there is refused. */
@@ -122,10 +110,18 @@ export function installAccessControl(app: FastifyInstance, options: AccessContro
     // Known before authorization, so that a refused admin action is audited under its caller.
     request.principal = principal;
     policy.authorize(principal, access.group, routeText(request), model);
-    const admission = quotas?.admit(principal, access, contentLength(request));
+    // A v2 infer body's size is its tensor bytes, charged before it is read when it is declared.
+    const admission = quotas?.admit(
+      principal,
+      access.group,
+      access.model === 'params' ? contentLength(request) : undefined,
+    );
     if (admission !== undefined) {
       void reply.headers(admission.headers);
-      reply.raw.once('close', () => admission.release());
+      // A WebSocket stream holds its admission until the connection closes.
+      const release = (): void => admission.release();
+      reply.raw.once('close', release);
+      if (request.headers.upgrade !== undefined) request.raw.socket.once('close', release);
     }
   };
   app.addHook('onRequest', (request, reply, done) => {
@@ -143,6 +139,10 @@ export function installAccessControl(app: FastifyInstance, options: AccessContro
   app.addHook('preHandler', (request, _reply, done) => {
     const access = request.routeOptions.config.access;
     const principal = request.principal;
+    // A v2 infer body sent without a Content-Length is charged once read (never refused).
+    if (access?.model === 'params' && principal !== undefined && Buffer.isBuffer(request.body)) {
+      if (contentLength(request) === undefined) quotas?.chargeAfter(principal, request.body.length);
+    }
     if (access?.model === 'body' && principal !== undefined && principal.grant.models !== null) {
       const model = bodyModel(request.body);
       try {
@@ -169,5 +169,11 @@ export function installAccessControl(app: FastifyInstance, options: AccessContro
           status: reply.statusCode,
           requestId: String(request.id),
         });
+      done();
     });
+}
+
+/** GET /v2/usage: requests, tokens and tensor bytes per key id, for cost allocation. */
+export function registerUsageRoute(app: FastifyInstance, quotas: QuotaGate): void {
+  app.get('/v2/usage', (_req, reply) => reply.type('application/json').send(JSON.stringify({ keys: quotas.usage() })));
 }

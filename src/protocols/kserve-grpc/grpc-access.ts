@@ -10,6 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../observability/logger.js';
 import type { AccessPolicy, Principal, PresentedCredentials } from '../../security/access-policy.js';
 import type { AuditLog } from '../../security/audit-log.js';
+import type { GateAdmission, QuotaGate } from '../../security/quota-gate.js';
 import { ADMIN_GROUPS, type ApiGroup } from '../../security/scopes.js';
 import { serviceError } from './grpc-status.js';
 
@@ -41,25 +42,12 @@ export function checkServiceAccess(service: grpc.ServiceDefinition): void {
   }
 }
 
-/** What a call admitted under a key's quotas holds until it ends. */
-export interface CallAdmission {
-  release(): void;
-}
-
-/** Per-key quotas as the gRPC edge sees them; implemented by security/quota-gate.ts. */
-export interface GrpcQuotas {
-  /** Admits a call (throws the RESOURCE_EXHAUSTED error), or undefined when the principal has no quota. */
-  admit(principal: Principal, group: ApiGroup): CallAdmission | undefined;
-  /** Charges (and may refuse) one inference message's tensor bytes. */
-  chargeMessage(principal: Principal, bytes: number): void;
-}
-
 export interface GrpcAccessOptions {
   readonly policy: AccessPolicy;
   readonly logger: Logger;
   readonly now?: () => number;
   readonly audit?: AuditLog;
-  readonly quotas?: GrpcQuotas;
+  readonly quotas?: QuotaGate;
 }
 
 function credentialsOf(metadata: grpc.Metadata, peer: string): PresentedCredentials {
@@ -106,7 +94,7 @@ export function accessInterceptor(options: GrpcAccessOptions): grpc.ServerInterc
     const rpc = method.path.slice(method.path.lastIndexOf('/') + 1);
     const peer = peerAddress(call.getPeer());
     let principal: Principal | undefined;
-    let admission: CallAdmission | undefined;
+    let admission: GateAdmission | undefined;
     let refused = false;
     let target: Record<string, string> = {};
     const audited = (code: number): void => {

@@ -9,6 +9,7 @@ import type {
   TextGenerationEngine,
   TokenLogprob,
 } from '../../generation/engine-types.js';
+import type { TokenBudget } from '../../security/quota-gate.js';
 import { usage, type Usage } from './completion-objects.js';
 import type { TokenizedPrompt } from './prompts.js';
 import { forChoice } from './sampling.js';
@@ -34,6 +35,8 @@ export interface RunContext {
   /** Fires when the client goes away. */
   readonly signal: AbortSignal;
   readonly arrivalNs: bigint;
+  /** The caller's token quota: prompt tokens reserved before queueing, completion tokens charged after. */
+  readonly tokens?: TokenBudget | undefined;
 }
 
 export interface RunningChoices {
@@ -48,6 +51,9 @@ export function startChoices(
   plans: readonly ChoicePlan[],
   context: RunContext,
 ): RunningChoices {
+  // Each prompt counts once, however many choices it has.
+  const prompts = new Map(plans.map((p) => [p.promptIndex, p.prompt.tokenIds.length]));
+  context.tokens?.reserve([...prompts.values()].reduce((a, b) => a + b, 0));
   const abort = new AbortController();
   const onAbort = (): void => abort.abort();
   if (context.signal.aborted) abort.abort();
@@ -71,9 +77,12 @@ export function startChoices(
     for (const s of streams) s.result.catch(() => undefined);
     throw err;
   }
-  void Promise.allSettled(streams.map((s) => s.result)).then(() =>
-    context.signal.removeEventListener('abort', onAbort),
-  );
+  void Promise.allSettled(streams.map((s) => s.result)).then((settled) => {
+    context.signal.removeEventListener('abort', onAbort);
+    let generated = 0;
+    for (const s of settled) if (s.status === 'fulfilled') generated += s.value.completionTokens;
+    context.tokens?.charge(generated);
+  });
   return { streams, cancel: () => abort.abort() };
 }
 

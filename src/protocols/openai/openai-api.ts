@@ -14,18 +14,45 @@ import { listModels, retrieveModel } from './models.js';
 import { bodyOverLimit, makeErrorHandler, type ErrorEdge } from '../common/error-handler.js';
 import { disconnectSignal, SseStream } from './sse-stream.js';
 import { detokenize, tokenize } from './tokenize.js';
+import type { TokenBudget } from '../../security/quota-gate.js';
 
 export interface OpenAIApiOptions {
   readonly repository: ModelSource;
   readonly maxBodyBytes: number;
+  /** The caller's token quota (from the access hook's principal); undefined = unlimited. */
+  readonly tokens?: (request: FastifyRequest) => TokenBudget | undefined;
 }
 
 function json(reply: FastifyReply, body: unknown): FastifyReply {
   return reply.type('application/json').send(JSON.stringify(body));
 }
 
-function runContext(request: FastifyRequest, reply: FastifyReply, arrivalNs: bigint): RunContext {
-  return { requestId: String(request.id), signal: disconnectSignal(reply), arrivalNs };
+/** The token budget of the request, whose reservation puts the quota headers on the answer. */
+function budgetOf(options: OpenAIApiOptions, request: FastifyRequest, reply: FastifyReply): TokenBudget | undefined {
+  const budget = options.tokens?.(request);
+  if (budget === undefined) return undefined;
+  return {
+    reserve: (promptTokens) => {
+      const headers = budget.reserve(promptTokens);
+      if (!reply.sent) void reply.headers(headers);
+      return headers;
+    },
+    charge: (completionTokens) => budget.charge(completionTokens),
+  };
+}
+
+function runContext(
+  options: OpenAIApiOptions,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  arrivalNs: bigint,
+): RunContext {
+  return {
+    requestId: String(request.id),
+    signal: disconnectSignal(reply),
+    arrivalNs,
+    tokens: budgetOf(options, request, reply),
+  };
 }
 
 export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOptions): void {
@@ -45,7 +72,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOpt
       scope.post('/chat/completions', async (req, reply) => {
         const arrivalNs = process.hrtime.bigint();
         const plan = prepareChat(repository, req.body);
-        const context = runContext(req, reply, arrivalNs);
+        const context = runContext(options, req, reply, arrivalNs);
         if (!plan.stream) return json(reply, await chatCompletion(plan, context));
         await streamChat(plan, context, new SseStream(reply));
         return reply;
@@ -54,7 +81,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOpt
       scope.post('/completions', async (req, reply) => {
         const arrivalNs = process.hrtime.bigint();
         const plan = prepareCompletion(repository, req.body);
-        const context = runContext(req, reply, arrivalNs);
+        const context = runContext(options, req, reply, arrivalNs);
         if (!plan.stream) return json(reply, await completion(plan, context));
         await streamCompletion(plan, context, new SseStream(reply));
         return reply;
@@ -62,6 +89,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOpt
 
       scope.post('/embeddings', async (req, reply) => {
         const plan = prepareEmbeddings(repository, req.body);
+        budgetOf(options, req, reply)?.reserve(plan.inputs.reduce((n, ids) => n + ids.length, 0));
         const context = { requestId: String(req.id), signal: disconnectSignal(reply) };
         return json(reply, await embeddings(plan, context));
       });
