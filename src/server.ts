@@ -15,7 +15,7 @@ import { Metrics } from './observability/metrics.js';
 import { buildGrpcServer, type GrpcEdge } from './protocols/kserve-grpc/grpc-server.js';
 import { ConnectionDrain } from './protocols/common/connection-drain.js';
 import { buildHttpApp, buildMetricsServer, registerMetricsRoute } from './protocols/common/http-app.js';
-import { registerUsageRoute } from './protocols/common/http-access.js';
+import { registerUsageRoute, type RouteRecord } from './protocols/common/http-access.js';
 import type { ServerPhase, ServerState } from './protocols/common/server-state.js';
 import { registerRestEdge } from './protocols/kserve-http/rest-edge.js';
 import { registerInferStreamRoutes } from './protocols/kserve-ws/routes-infer-stream.js';
@@ -40,6 +40,8 @@ export interface RunningServer {
   /** Bound gRPC port, or undefined when gRPC is off. */
   readonly grpcPort: number | undefined;
   readonly url: string;
+  /** Every HTTP route of the REST listener with its access declaration (the live route table). */
+  readonly routes: readonly RouteRecord[];
   /** Re-reads the API key file now if it changed (it is also polled); resolves true when keys changed. */
   reloadKeys(): Promise<boolean>;
   /**
@@ -64,6 +66,8 @@ const realTimers: ShutdownTimers = {
 export interface StartOptions {
   readonly logDestination?: NodeJS.WritableStream;
   readonly timers?: ShutdownTimers;
+  /** The clock of key expiry, quotas and the failure limiter (ms since the epoch); Date.now by default. */
+  readonly now?: () => number;
 }
 
 /** A listener that cannot bind says which port, and which flag moves it. */
@@ -104,7 +108,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     ...(config.cacheBytes > 0 ? { cache: new ResponseCache(config.cacheBytes) } : {}),
   });
   const timers = options?.timers ?? realTimers;
-  const security = await openSecurity(config, logger, metrics);
+  const security = await openSecurity(config, logger, metrics, options?.now ?? Date.now);
   metrics.watchSaturation(() =>
     repository
       .servingVersions()
@@ -118,11 +122,12 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     ready: () => phase === 'serving',
   };
   // One HTTP listener; each edge is a sibling route group on it.
+  const routes: RouteRecord[] = [];
   const http = buildHttpApp({
     logger,
     server: serverState,
     maxBodyBytes: config.maxBodyBytes,
-    access: { policy: security.http, audit: security.audit, quotas: security.quotas },
+    access: { policy: security.http, audit: security.audit, quotas: security.quotas, now: security.now, routes },
   });
   const httpConnections = new ConnectionDrain(http.server);
   registerRestEdge(http, { repository, server: serverState, maxTensorBytes: config.maxTensorBytes });
@@ -159,7 +164,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
           server: serverState,
           maxMessageBytes: config.maxBodyBytes,
           maxTensorBytes: config.maxTensorBytes,
-          access: { policy: security.grpc, audit: security.audit, quotas: security.quotas },
+          access: { policy: security.grpc, audit: security.audit, quotas: security.quotas, now: security.now },
         });
   let grpcPort: number | undefined;
 
@@ -175,7 +180,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     if (grpc !== undefined && config.grpcPort !== null)
       grpcPort = await namingTheFlag(grpc.listen(config.host, config.grpcPort), 'gRPC', '--grpc-port', config.grpcPort);
     if (config.metricsPort !== null) {
-      metricsServer = buildMetricsServer(metrics, logger, { policy: security.metrics });
+      metricsServer = buildMetricsServer(metrics, logger, { policy: security.metrics, now: security.now });
       await namingTheFlag(
         metricsServer.listen({ host: config.host, port: config.metricsPort }),
         'metrics',
@@ -263,6 +268,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     metricsPort,
     grpcPort,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${httpPort}`,
+    routes,
     reloadKeys: () => security.reloadKeys(),
     close,
   };
@@ -277,6 +283,7 @@ interface Security {
   /** The metrics listener: the REST policy without Triton's header rules (Triton has none there). */
   readonly metrics: AccessPolicy;
   readonly quotas: QuotaGate;
+  readonly now: () => number;
   readonly audit: AuditLog;
   reloadKeys(): Promise<boolean>;
   /** Logs, per listener, what is exposed and how it is guarded. */
@@ -285,7 +292,12 @@ interface Security {
 }
 
 /** Keys, access policies (REST and metrics share one; gRPC names Triton's headers its own way), audit. */
-async function openSecurity(config: ServerConfig, logger: Logger, metrics: Metrics): Promise<Security> {
+async function openSecurity(
+  config: ServerConfig,
+  logger: Logger,
+  metrics: Metrics,
+  now: () => number,
+): Promise<Security> {
   const envKeys = keysFromEnvironment(config.apiKeys.join(','));
   const keyed = config.apiKeysFile !== null || envKeys.length > 0;
   const keys = keyed ? await KeyStore.open(config.apiKeysFile ?? undefined, envKeys) : undefined;
@@ -309,7 +321,7 @@ async function openSecurity(config: ServerConfig, logger: Logger, metrics: Metri
     ruleHeaderPrefix: 'triton-grpc-protocol-',
   });
   const metricsPolicy = new AccessPolicy({ ...common, rules: [], ruleHeaderPrefix: '' });
-  const quotas = new QuotaGate(new QuotaLedger({ now: () => Date.now() }, metrics));
+  const quotas = new QuotaGate(new QuotaLedger({ now }, metrics));
   const file =
     config.auditLog === null
       ? undefined
@@ -329,6 +341,7 @@ async function openSecurity(config: ServerConfig, logger: Logger, metrics: Metri
     grpc,
     metrics: metricsPolicy,
     quotas,
+    now,
     audit,
     reloadKeys: () => keys?.reloadIfChanged(events) ?? Promise.resolve(false),
     logGuards(grpcOn) {

@@ -23,7 +23,16 @@ declare module 'fastify' {
   }
 }
 
+/** A registered route and its access, as the live table holds it. */
+export interface RouteRecord {
+  readonly method: string;
+  readonly url: string;
+  readonly access: RouteAccess;
+}
+
 export interface AccessControlOptions {
+  /** Every route registered is appended here (the live route table, for tests and docs). */
+  readonly routes?: RouteRecord[];
   readonly policy: AccessPolicy;
   readonly now?: () => number;
   readonly audit?: AuditLog;
@@ -96,6 +105,7 @@ export function installAccessControl(app: FastifyInstance, options: AccessContro
           `route ${method} ${route.url} has no access declaration: add it to src/protocols/common/route-access.ts`,
         );
       route.config = { ...route.config, access };
+      options.routes?.push({ method, url: route.url, access });
     }
   });
 
