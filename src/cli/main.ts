@@ -14,6 +14,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   bench: async () => (await import('./bench-command.js')).benchCommand(),
   batch: async () => (await import('./batch-command.js')).batchCommand(),
   sql: async () => (await import('./sql-command.js')).sqlCommand(),
+  keys: async () => (await import('./keys-command.js')).keysCommand(),
 };
 
 /** Commands added with addCommand do not inherit the hint; give it to each, nested ones included. */
