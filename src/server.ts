@@ -22,6 +22,7 @@ import { registerOpenAIRoutes } from './protocols/openai/openai-api.js';
 import { runOpenAIRequest } from './protocols/openai/openai-request.js';
 import { ModelRepository } from './repository/model-repository.js';
 import { ResponseCache } from './scheduler/response-cache.js';
+import { ServerTls, type PollTimer } from './security/tls.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
@@ -56,6 +57,8 @@ const realTimers: ShutdownTimers = {
 export interface StartOptions {
   readonly logDestination?: NodeJS.WritableStream;
   readonly timers?: ShutdownTimers;
+  /** The timer the TLS files are polled on (tests tick it by hand). */
+  readonly tlsPollTimer?: PollTimer;
 }
 
 /** A listener that cannot bind says which port, and which flag moves it. */
@@ -84,6 +87,11 @@ async function namingTheFlag<T>(listening: Promise<T>, what: string, flag: strin
 export async function startServer(input: ServerConfigInput, options?: StartOptions): Promise<RunningServer> {
   const config = resolveServerConfig(input);
   const logger = createLogger(config.logLevel, options?.logDestination);
+  // Reads and checks the TLS files before anything is built or listens; then polls them.
+  const tls = ServerTls.open(
+    { tls: config.tls, grpcTls: config.grpcTls },
+    { logger, ...(options?.tlsPollTimer === undefined ? {} : { timer: options.tlsPollTimer }) },
+  );
   const metrics = new Metrics();
   const repository = new ModelRepository({
     path: config.modelRepository,
@@ -109,7 +117,14 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     ready: () => phase === 'serving',
   };
   // One HTTP listener; each edge is a sibling route group on it.
-  const http = buildHttpApp({ logger, server: serverState, maxBodyBytes: config.maxBodyBytes });
+  const http = buildHttpApp({
+    logger,
+    server: serverState,
+    maxBodyBytes: config.maxBodyBytes,
+    https: tls.httpsOptions,
+    corsAllowOrigins: config.corsAllowOrigins,
+  });
+  tls.keepCurrent(http.server);
   const httpConnections = new ConnectionDrain(http.server);
   registerRestEdge(http, { repository, server: serverState, maxTensorBytes: config.maxTensorBytes });
   registerInferStreamRoutes(http, {
@@ -153,9 +168,15 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
       config.httpPort,
     );
     if (grpc !== undefined && config.grpcPort !== null)
-      grpcPort = await namingTheFlag(grpc.listen(config.host, config.grpcPort), 'gRPC', '--grpc-port', config.grpcPort);
+      grpcPort = await namingTheFlag(
+        grpc.listen(config.host, config.grpcPort, tls.grpcCredentials()),
+        'gRPC',
+        '--grpc-port',
+        config.grpcPort,
+      );
     if (config.metricsPort !== null) {
-      metricsServer = buildMetricsServer(metrics, logger);
+      metricsServer = buildMetricsServer(metrics, logger, tls.httpsOptions);
+      tls.keepCurrent(metricsServer.server);
       await namingTheFlag(
         metricsServer.listen({ host: config.host, port: config.metricsPort }),
         'metrics',
@@ -175,6 +196,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
   } catch (err) {
     // A port in use (or any start-up failure) must not leave workers and listeners running.
     grpc?.forceClose();
+    tls.stop();
     await Promise.allSettled([http.close(), metricsServer?.close(), repository.close()]);
     throw err;
   }
@@ -225,6 +247,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
       httpConnections.destroyAll();
       grpc?.forceClose();
       await metricsServer?.close();
+      tls.stop();
       await Promise.race([batchStopped, grace]);
       await Promise.race([repository.close(), grace]);
       logger.info('shut down');
@@ -240,7 +263,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     httpPort,
     metricsPort,
     grpcPort,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${httpPort}`,
+    url: `${tls.scheme}://${host.includes(':') ? `[${host}]` : host}:${httpPort}`,
     close,
   };
 }
