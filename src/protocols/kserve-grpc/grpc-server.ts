@@ -22,7 +22,7 @@ export interface GrpcServerOptions {
 
 export interface GrpcEdge {
   /**
-   * Binds host:port (0 = any free port) with the given credentials (TLS, or
+   * Binds host:port (0 = a free port) with the given credentials (TLS, or
    * `grpc.ServerCredentials.createInsecure()` for plaintext) and returns the bound port.
    */
   listen(host: string, port: number, credentials: grpc.ServerCredentials): Promise<number>;
