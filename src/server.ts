@@ -28,6 +28,7 @@ import { KeyStore, keysFromEnvironment } from './security/api-keys.js';
 import { AuditLog, fileSink, loggerSink } from './security/audit-log.js';
 import { QuotaLedger } from './security/quota.js';
 import { failureGate, QuotaGate } from './security/quota-gate.js';
+import { ServerTls, type PollTimer } from './security/tls.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
@@ -68,6 +69,8 @@ export interface StartOptions {
   readonly timers?: ShutdownTimers;
   /** The clock of key expiry, quotas and the failure limiter (ms since the epoch); Date.now by default. */
   readonly now?: () => number;
+  /** The timer the TLS files are polled on (tests tick it by hand). */
+  readonly tlsPollTimer?: PollTimer;
 }
 
 /** A listener that cannot bind says which port, and which flag moves it. */
@@ -96,6 +99,11 @@ async function namingTheFlag<T>(listening: Promise<T>, what: string, flag: strin
 export async function startServer(input: ServerConfigInput, options?: StartOptions): Promise<RunningServer> {
   const config = resolveServerConfig(input);
   const logger = createLogger(config.logLevel, options?.logDestination);
+  // Reads and checks the TLS files before anything is built or listens; then polls them.
+  const tls = ServerTls.open(
+    { tls: config.tls, grpcTls: config.grpcTls },
+    { logger, ...(options?.tlsPollTimer === undefined ? {} : { timer: options.tlsPollTimer }) },
+  );
   const metrics = new Metrics();
   const repository = new ModelRepository({
     path: config.modelRepository,
@@ -108,7 +116,13 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     ...(config.cacheBytes > 0 ? { cache: new ResponseCache(config.cacheBytes) } : {}),
   });
   const timers = options?.timers ?? realTimers;
-  const security = await openSecurity(config, logger, metrics, options?.now ?? Date.now);
+  let security: Security;
+  try {
+    security = await openSecurity(config, logger, metrics, options?.now ?? Date.now);
+  } catch (err) {
+    tls.stop();
+    throw err;
+  }
   metrics.watchSaturation(() =>
     repository
       .servingVersions()
@@ -128,7 +142,10 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     server: serverState,
     maxBodyBytes: config.maxBodyBytes,
     access: { policy: security.http, audit: security.audit, quotas: security.quotas, now: security.now, routes },
+    https: tls.httpsOptions,
+    corsAllowOrigins: config.corsAllowOrigins,
   });
+  tls.keepCurrent(http.server);
   const httpConnections = new ConnectionDrain(http.server);
   registerRestEdge(http, { repository, server: serverState, maxTensorBytes: config.maxTensorBytes });
   registerInferStreamRoutes(http, {
@@ -178,9 +195,18 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
       config.httpPort,
     );
     if (grpc !== undefined && config.grpcPort !== null)
-      grpcPort = await namingTheFlag(grpc.listen(config.host, config.grpcPort), 'gRPC', '--grpc-port', config.grpcPort);
+      grpcPort = await namingTheFlag(
+        grpc.listen(config.host, config.grpcPort, tls.grpcCredentials()),
+        'gRPC',
+        '--grpc-port',
+        config.grpcPort,
+      );
     if (config.metricsPort !== null) {
-      metricsServer = buildMetricsServer(metrics, logger, { policy: security.metrics, now: security.now });
+      metricsServer = buildMetricsServer(metrics, logger, tls.httpsOptions, {
+        policy: security.metrics,
+        now: security.now,
+      });
+      tls.keepCurrent(metricsServer.server);
       await namingTheFlag(
         metricsServer.listen({ host: config.host, port: config.metricsPort }),
         'metrics',
@@ -201,6 +227,8 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     // A port in use (or any start-up failure) must not leave workers and listeners running.
     grpc?.forceClose();
     await Promise.allSettled([http.close(), metricsServer?.close(), repository.close(), security.close()]);
+    tls.stop();
+    await Promise.allSettled([http.close(), metricsServer?.close(), repository.close()]);
     throw err;
   }
   phase = 'serving';
@@ -251,6 +279,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
       httpConnections.destroyAll();
       grpc?.forceClose();
       await metricsServer?.close();
+      tls.stop();
       await Promise.race([batchStopped, grace]);
       await Promise.race([repository.close(), grace]);
       await security.close();
@@ -267,9 +296,9 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     httpPort,
     metricsPort,
     grpcPort,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${httpPort}`,
     routes,
     reloadKeys: () => security.reloadKeys(),
+    url: `${tls.scheme}://${host.includes(':') ? `[${host}]` : host}:${httpPort}`,
     close,
   };
 }

@@ -1,7 +1,15 @@
 // `inferd serve`: start the server and stop it gracefully on SIGTERM / SIGINT.
 
-import { Command, Option } from 'commander';
-import { LOG_LEVELS, MODEL_CONTROL_MODES, SERVER_DEFAULTS, type ServerConfig } from '../config/server-config.js';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  CORS_ORIGIN_EXPECTED,
+  isCorsOrigin,
+  LOG_LEVELS,
+  MODEL_CONTROL_MODES,
+  SERVER_DEFAULTS,
+  type ServerConfig,
+} from '../config/server-config.js';
 import { startServer } from '../server.js';
 import {
   byteSize,
@@ -40,6 +48,15 @@ interface ServeOptions {
   grpcRestrictedProtocol: string[];
   auditLog?: string;
   authFailuresPerMinute: number;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  tlsClientCaFile?: string;
+  grpcUseSsl?: boolean;
+  grpcServerCert?: string;
+  grpcServerKey?: string;
+  grpcRootCert?: string;
+  grpcUseSslMutual?: boolean;
+  corsAllowOrigin: string[];
 }
 
 /** A comma-separated list, repeatable. */
@@ -51,6 +68,110 @@ function commaList(value: string, previous: string[] = []): string[] {
       .map((v) => v.trim())
       .filter((v) => v !== ''),
   ];
+}
+
+/** Triton's boolean option values: --grpc-use-ssl=true, --grpc-use-ssl 0, or the bare flag. */
+function tritonBool(value: string): boolean {
+  const v = value.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  throw new InvalidArgumentError(`expected true or false, got '${value}'`);
+}
+
+/** Repeatable, and each value may list several: --cors-allow-origin a,b --cors-allow-origin c. */
+function collectOrigins(value: string, previous: string[] = []): string[] {
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  if (items.length === 0) throw new InvalidArgumentError(`${CORS_ORIGIN_EXPECTED}, got '${value}'`);
+  for (const item of items)
+    if (!isCorsOrigin(item)) throw new InvalidArgumentError(`${CORS_ORIGIN_EXPECTED}, got '${item}'`);
+  return [...previous, ...items];
+}
+
+type TlsSetting = NonNullable<ServerConfig['tls']>;
+
+/** A TLS flag combination that cannot start; the message names the flags. */
+export class TlsFlagError extends Error {}
+
+/**
+ * The TLS settings of the serve flags: `tls` (--tls-*) for every listener, and `grpcTls`
+ * (Triton's --grpc-* forms) for the gRPC listener. Both forms may be given for gRPC only when
+ * they agree. Throws a TlsFlagError naming the flags otherwise.
+ */
+export function tlsSettings(opts: Partial<ServeOptions>): { tls: TlsSetting | null; grpcTls: TlsSetting | null } {
+  const { tlsCertFile: cert, tlsKeyFile: key, tlsClientCaFile: clientCa } = opts;
+  if (cert !== undefined && key === undefined)
+    throw new TlsFlagError('--tls-cert-file needs --tls-key-file (the private key of the certificate)');
+  if (key !== undefined && cert === undefined)
+    throw new TlsFlagError('--tls-key-file needs --tls-cert-file (the certificate of the private key)');
+  if (clientCa !== undefined && cert === undefined)
+    throw new TlsFlagError(
+      "--tls-client-ca-file needs --tls-cert-file and --tls-key-file (the server's own certificate and key)",
+    );
+  const tls: TlsSetting | null =
+    cert !== undefined && key !== undefined
+      ? { certFile: cert, keyFile: key, ...(clientCa === undefined ? {} : { clientCaFile: clientCa }) }
+      : null;
+
+  // Triton: --grpc-use-ssl-mutual preempts --grpc-use-ssl; --grpc-root-cert is used with it only.
+  const mutual = opts.grpcUseSslMutual === true;
+  const ssl = mutual || opts.grpcUseSsl === true;
+  const grpcFiles = (
+    [
+      ['--grpc-server-cert', opts.grpcServerCert],
+      ['--grpc-server-key', opts.grpcServerKey],
+      ['--grpc-root-cert', opts.grpcRootCert],
+    ] as const
+  ).filter(([, file]) => file !== undefined);
+  if (!ssl && grpcFiles.length > 0)
+    throw new TlsFlagError(
+      `${grpcFiles.map(([flag]) => flag).join(', ')} take effect only with --grpc-use-ssl=true (or --grpc-use-ssl-mutual=true)`,
+    );
+  let grpcTls: TlsSetting | null = null;
+  if (ssl) {
+    const needs = mutual ? '--grpc-use-ssl-mutual' : '--grpc-use-ssl';
+    if (opts.grpcServerCert === undefined) throw new TlsFlagError(`${needs} needs --grpc-server-cert`);
+    if (opts.grpcServerKey === undefined) throw new TlsFlagError(`${needs} needs --grpc-server-key`);
+    if (mutual && opts.grpcRootCert === undefined)
+      throw new TlsFlagError(
+        '--grpc-use-ssl-mutual needs --grpc-root-cert (the CA that client certificates must chain to)',
+      );
+    grpcTls = {
+      certFile: opts.grpcServerCert,
+      keyFile: opts.grpcServerKey,
+      ...(mutual && opts.grpcRootCert !== undefined ? { clientCaFile: opts.grpcRootCert } : {}),
+    };
+  }
+  if (tls === null) return { tls, grpcTls };
+
+  // Both forms speak for the gRPC listener: they must say the same.
+  if (opts.grpcUseSsl === false && !mutual)
+    throw new TlsFlagError(
+      '--tls-cert-file turns TLS on for every listener, gRPC included, but --grpc-use-ssl=false turns it off for gRPC: drop one of them',
+    );
+  if (grpcTls === null) return { tls, grpcTls };
+  const same = (a: string | undefined, b: string | undefined): boolean =>
+    a === undefined || b === undefined ? a === b : path.resolve(a) === path.resolve(b);
+  const disagree = (a: string, b: string, what: string): TlsFlagError =>
+    new TlsFlagError(
+      `${a} and ${b} disagree on the gRPC listener's ${what}: give one of them, or the same file to both`,
+    );
+  if (!same(tls.certFile, grpcTls.certFile)) throw disagree('--tls-cert-file', '--grpc-server-cert', 'certificate');
+  if (!same(tls.keyFile, grpcTls.keyFile)) throw disagree('--tls-key-file', '--grpc-server-key', 'private key');
+  if (tls.clientCaFile !== undefined && grpcTls.clientCaFile === undefined)
+    throw new TlsFlagError(
+      '--tls-client-ca-file requires client certificates on every listener, but gRPC has no --grpc-use-ssl-mutual: add --grpc-use-ssl-mutual=true --grpc-root-cert with the same CA, or drop the --grpc-* flags',
+    );
+  if (tls.clientCaFile === undefined && grpcTls.clientCaFile !== undefined)
+    throw new TlsFlagError(
+      '--grpc-use-ssl-mutual requires client certificates on gRPC, but --tls-cert-file without --tls-client-ca-file does not: add --tls-client-ca-file with the same CA, or drop the --tls-* flags',
+    );
+  if (!same(tls.clientCaFile, grpcTls.clientCaFile))
+    throw disagree('--tls-client-ca-file', '--grpc-root-cert', 'client CA');
+  // They agree: the one setting serves every listener.
+  return { tls, grpcTls: null };
 }
 
 export function serveCommand(): Command {
@@ -161,6 +282,37 @@ export function serveCommand(): Command {
       integer(0, 1_000_000),
       d.authFailuresPerMinute,
     )
+    .option(
+      '--tls-cert-file <path>',
+      'TLS certificate chain (PEM) for the REST, gRPC and metrics listeners; with --tls-key-file',
+    )
+    .option('--tls-key-file <path>', 'private key (PEM, unencrypted) of --tls-cert-file')
+    .option(
+      '--tls-client-ca-file <path>',
+      'mTLS: clients must present a certificate signed by this CA (PEM), or the TLS handshake fails',
+    )
+    .option(
+      '--grpc-use-ssl [bool]',
+      "Triton's form: TLS on the gRPC listener only, with --grpc-server-cert and --grpc-server-key",
+      tritonBool,
+    )
+    .option('--grpc-server-cert <path>', "Triton's form: the gRPC listener's certificate chain (PEM)")
+    .option('--grpc-server-key <path>', "Triton's form: the gRPC listener's private key (PEM)")
+    .option(
+      '--grpc-root-cert <path>',
+      "Triton's form: the CA (PEM) that gRPC client certificates must chain to, with --grpc-use-ssl-mutual",
+    )
+    .option(
+      '--grpc-use-ssl-mutual [bool]',
+      "Triton's form: mTLS on the gRPC listener (implies --grpc-use-ssl; needs --grpc-root-cert)",
+      tritonBool,
+    )
+    .option(
+      '--cors-allow-origin <origin>',
+      "answer CORS from this origin, e.g. https://app.example.com (repeatable or comma-separated; '*' = every origin; none = no CORS headers)",
+      collectOrigins,
+      [],
+    )
     .addHelpText(
       'after',
       `
@@ -170,9 +322,17 @@ Examples:
   $ inferd serve -m ./models --grpc-port off        (REST only)
   $ inferd keys create --id team-a --scopes infer,read --file keys.yaml
   $ inferd serve -m ./models --host 0.0.0.0 --api-keys-file keys.yaml
+  $ inferd serve -m ./models --tls-cert-file server.pem --tls-key-file server.key
   $ curl localhost:${d.httpPort}/v2/models/simple`,
     )
-    .action(async (opts: ServeOptions) => {
+    .action(async (opts: ServeOptions, command: Command) => {
+      let tls: ReturnType<typeof tlsSettings>;
+      try {
+        tls = tlsSettings(opts);
+      } catch (err) {
+        if (err instanceof TlsFlagError) command.error(`error: ${err.message}`);
+        throw err;
+      }
       // A signal while the models load stops the process at once: nothing is in flight yet. (As a
       // container's PID 1, node would otherwise ignore SIGTERM until this handler exists.)
       const duringStartUp = (signal: NodeJS.Signals): void => {
@@ -210,6 +370,9 @@ Examples:
         grpcRestrictedProtocol: opts.grpcRestrictedProtocol,
         auditLog: opts.auditLog ?? null,
         authFailuresPerMinute: opts.authFailuresPerMinute,
+        tls: tls.tls,
+        grpcTls: tls.grpcTls,
+        corsAllowOrigins: opts.corsAllowOrigin,
       });
       let signals = 0;
       const stop = (signal: string): void => {

@@ -12,6 +12,32 @@ const MiB = 1024 * 1024;
 export const MODEL_CONTROL_MODES = ['none', 'poll', 'explicit'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** A TLS identity's PEM files; `clientCaFile` turns on mTLS (clients must present a certificate it signed). */
+const tlsFiles = z
+  .object({
+    certFile: z.string().min(1),
+    keyFile: z.string().min(1),
+    clientCaFile: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** What a bad origin is told (the config check and --cors-allow-origin). */
+export const CORS_ORIGIN_EXPECTED =
+  "expected an origin such as https://app.example.com (scheme and host, no path) or '*'";
+
+/** An origin as browsers send it (scheme://host[:port], no path), or '*'. */
+const corsOrigin = z.string().min(1).refine(isCorsOrigin, { message: CORS_ORIGIN_EXPECTED });
+
+/** '*', or an origin as browsers send it in the Origin header. */
+export function isCorsOrigin(text: string): boolean {
+  if (text === '*') return true;
+  try {
+    return new URL(text).origin === text;
+  } catch {
+    return false;
+  }
+}
+
 export const serverConfigSchema = z
   .object({
     modelRepository: z.string().min(1),
@@ -81,6 +107,12 @@ export const serverConfigSchema = z
     auditLog: z.string().min(1).nullable().default(null),
     /** Failed authentications one address may make per minute before it is refused for a while; 0 = no limit. */
     authFailuresPerMinute: z.number().int().nonnegative().default(10),
+    /** TLS on the REST (with WebSocket and OpenAI), metrics and gRPC listeners; null = plain. */
+    tls: tlsFiles.nullable().default(null),
+    /** TLS for the gRPC listener alone (Triton's --grpc-use-ssl flags), in place of `tls`; null = as `tls`. */
+    grpcTls: tlsFiles.nullable().default(null),
+    /** Origins the REST listener answers CORS requests from ('*' = every origin); empty = no CORS headers. */
+    corsAllowOrigins: z.array(corsOrigin).default([]),
   })
   .strict();
 

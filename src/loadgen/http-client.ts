@@ -1,8 +1,10 @@
-// A keep-alive node:http client for the load loop and for the server's metadata and statistics
+// A keep-alive node:http (or node:https) client for the load loop and for the server's metadata and statistics
 // endpoints. Infer requests are timed from just before the request is written to the last byte
-// of the response, the client latency perf_analyzer reports.
+// of the response, the client latency perf_analyzer reports. An https:// URL trusts the system's
+// CAs and those named by NODE_EXTRA_CA_CERTS.
 
 import http from 'node:http';
+import https from 'node:https';
 
 export interface HttpReply {
   readonly status: number;
@@ -20,6 +22,7 @@ export class HttpClient {
   private readonly port: number;
   private readonly pathPrefix: string;
   private readonly agent: http.Agent;
+  private readonly send: typeof http.request;
 
   /** `maxSockets` bounds the connections; the load loop never has more requests outstanding. */
   constructor(baseUrl: string, maxSockets: number) {
@@ -29,12 +32,16 @@ export class HttpClient {
     } catch {
       throw new Error(`--url must be a URL such as http://127.0.0.1:8000, got '${baseUrl}'`);
     }
-    if (url.protocol !== 'http:') throw new Error(`--url must be an http:// URL, got '${baseUrl}'`);
+    const secure = url.protocol === 'https:';
+    if (!secure && url.protocol !== 'http:')
+      throw new Error(`--url must be an http:// or https:// URL, got '${baseUrl}'`);
     this.host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    this.port = url.port === '' ? 80 : Number(url.port);
+    this.port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
     this.pathPrefix = url.pathname.replace(/\/+$/, '');
     this.baseUrl = `${url.protocol}//${url.host}${this.pathPrefix}`;
-    this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+    const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets };
+    this.agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.send = secure ? https.request : http.request;
   }
 
   /** Resolves with the reply whatever its status; rejects only when no reply arrives. */
@@ -47,7 +54,7 @@ export class HttpClient {
   ): Promise<HttpReply> {
     return new Promise((resolve, reject) => {
       const start = process.hrtime.bigint();
-      const req = http.request(
+      const req = this.send(
         {
           agent: this.agent,
           host: this.host,

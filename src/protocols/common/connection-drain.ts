@@ -5,10 +5,12 @@
 // that step with a graceful one: a socket with no request in progress is ended (its buffered bytes
 // are flushed, then FIN), one with a request in progress is ended once its last response has gone
 // out, and a socket on which bytes of a new request have arrived waits for that request. Upgraded
-// sockets (WebSocket) are left to their own shutdown.
+// sockets (WebSocket) are left to their own shutdown. Over HTTPS the sockets tracked are the TLS
+// sockets the requests arrive on ('secureConnection'), not the TCP sockets under them.
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 
 interface Tracked {
   /** Requests received on the socket whose response has not closed yet. */
@@ -22,7 +24,7 @@ export class ConnectionDrain {
   private draining = false;
 
   constructor(server: Server) {
-    server.on('connection', (socket: Socket) => {
+    server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: Socket) => {
       this.sockets.set(socket, { active: 0, bytesReadWhenIdle: 0 });
       socket.once('close', () => this.sockets.delete(socket));
     });

@@ -2,9 +2,17 @@
 // the Files and Batch API): raw-body parsing (the binary tensor extension needs the bytes), the
 // default error and not-found replies, request ids, the probes other servers' users expect
 // (`/health`, `/ready`), and closing keep-alive connections while the server drains. The edges register on it as sibling route
-// groups (server.ts); the metrics route is served here and on its own port.
+// groups (server.ts); the metrics route is served here and on its own port. Both listeners serve
+// HTTPS when given TLS options, and the HTTP listener answers CORS when given origins.
 
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
+import { registerCors } from './cors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { bodyOverLimit, makeErrorHandler, makeNotFoundHandler } from './error-handler.js';
@@ -17,12 +25,32 @@ export interface HttpAppOptions {
   readonly maxBodyBytes: number;
   /** Who may call what: installed ahead of every route (each must declare its access). */
   readonly access?: AccessControlOptions;
+  /** fastify's `https` option (certificate, key, and for mTLS the client CA); absent = plain HTTP. */
+  readonly https?: HttpsServerOptions | undefined;
+  /** Origins answered with CORS headers ('*' = every origin); absent or empty = no CORS. */
+  readonly corsAllowOrigins?: readonly string[] | undefined;
 }
+
+/**
+ * Fastify over https when given options, else over http. The edges are written against the
+ * default (http.Server) instance type; an https instance serves the same request and reply
+ * objects and is assignable to it.
+ */
+function fastifyOver(https: HttpsServerOptions | undefined, options: ListenerOptions): FastifyInstance {
+  if (https === undefined) return Fastify(options);
+  return Fastify<HttpsServer>({ ...options, https });
+}
+
+/** The fastify options both listeners set, which mean the same over http and https. */
+type ListenerOptions = Pick<
+  FastifyServerOptions,
+  'loggerInstance' | 'logController' | 'bodyLimit' | 'genReqId' | 'return503OnClosing'
+>;
 
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   let counter = 0;
   const prefix = process.pid.toString(36);
-  const app = Fastify({
+  const app = fastifyOver(options.https, {
     // pino's Logger is a FastifyBaseLogger; the cast keeps FastifyInstance's default generics.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: options.logger as FastifyBaseLogger,
@@ -34,8 +62,10 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     // their bytes reached this server, and a 503 here would lose them.
     return503OnClosing: false,
   });
-  // First, so that every route registered after it must declare its access, and the check runs
-  // before every other hook of every route.
+  // CORS first, so its hook answers preflights and puts its headers on every answer, refusals
+  // included; then access control, before any route: every route registered after it must declare
+  // its access, and its check runs before every route's own hooks.
+  registerCors(app, options.corsAllowOrigins ?? []);
   if (options.access !== undefined) installAccessControl(app, options.access);
   // Bodies are read as bytes whatever their content type: JSON infer bodies may carry binary
   // tensors after the JSON header, and clients differ in the content type they send.
@@ -79,9 +109,14 @@ export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics): vo
   });
 }
 
-/** A listener that serves only /metrics (Triton's port 8002). */
-export function buildMetricsServer(metrics: Metrics, logger: Logger, access?: AccessControlOptions): FastifyInstance {
-  const app = Fastify({
+/** A listener that serves only /metrics (Triton's port 8002); HTTPS when given TLS options. */
+export function buildMetricsServer(
+  metrics: Metrics,
+  logger: Logger,
+  https?: HttpsServerOptions,
+  access?: AccessControlOptions,
+): FastifyInstance {
+  const app = fastifyOver(https, {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- see buildHttpApp
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),

@@ -24,8 +24,11 @@ export interface GrpcServerOptions {
 }
 
 export interface GrpcEdge {
-  /** Binds host:port (0 = any free port) and returns the bound port. */
-  listen(host: string, port: number): Promise<number>;
+  /**
+   * Binds host:port (0 = a free port) with the given credentials (TLS, or
+   * `grpc.ServerCredentials.createInsecure()` for plaintext) and returns the bound port.
+   */
+  listen(host: string, port: number, credentials: grpc.ServerCredentials): Promise<number>;
   /** Stops accepting calls and resolves once the calls in flight (streams included) have finished. */
   drain(): Promise<void>;
   /** Cancels whatever is still running. */
@@ -74,12 +77,10 @@ export function buildGrpcServer(options: GrpcServerOptions): GrpcEdge {
   grpcServer.addService(protos.health.service, health.implementation);
 
   return {
-    listen(host, port) {
+    listen(host, port, credentials) {
       const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
       return new Promise((resolve, reject) => {
-        grpcServer.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-          err === null ? resolve(bound) : reject(err),
-        );
+        grpcServer.bindAsync(address, credentials, (err, bound) => (err === null ? resolve(bound) : reject(err)));
       });
     },
     drain() {

@@ -58,6 +58,10 @@ const OPTIONS: Record<string, [flag: string, asShown?: (v: unknown) => unknown]>
   batchDir: ['--batch-dir'],
   maxBatchFileBytes: ['--max-batch-file-size'],
   batchConcurrency: ['--batch-concurrency'],
+  corsAllowOrigins: ['--cors-allow-origin'],
+  // Off by default (null): their flags (--tls-cert-file and the rest) show no default.
+  tls: ['--tls-cert-file'],
+  grpcTls: ['--grpc-server-cert'],
 };
 
 describe('inferd serve --help', () => {
@@ -74,6 +78,10 @@ describe('inferd serve --help', () => {
         // The machine's cores: the help names them rather than printing this machine's count.
         assert.equal(value, os.availableParallelism());
         assert.match(entry ?? '', /\(default: all available\)$/);
+        continue;
+      }
+      if (value === null && (key === 'tls' || key === 'grpcTls')) {
+        assert.ok(entry !== undefined && !entry.includes('default:'), `${flag} is documented, with no default`);
         continue;
       }
       assert.deepEqual(shownDefault(entry), asShown(value), `${flag} shows the default of ${key}`);
