@@ -260,7 +260,7 @@ export function serveCommand(): Command {
     )
     .option(
       '--anonymous-scopes <scopes>',
-      'scopes of callers without a key (comma list: health, read, infer, infer:<glob>, metrics, admin:repository, admin:batch; default: health when keys are configured)',
+      'scopes of callers without a key (comma list: health, read, infer, infer:<glob>, metrics, admin:repository, admin:batch). Unset: health when keys are configured; without keys, everything on loopback and all but admin elsewhere',
       commaList,
     )
     .option(

@@ -111,10 +111,15 @@ export function parseKeyFile(text: string, file: string): ApiKey[] {
     throw new InferdError('INF_ERR_INVALID_CONFIG', issues.join('; '));
   }
   const seen = new Set<string>();
+  const digests = new Set<string>();
   return parsed.data.keys.map((entry, i) => {
     const where = `${file}: keys[${i}] ('${entry.id}')`;
     if (seen.has(entry.id)) throw new InferdError('INF_ERR_INVALID_CONFIG', `${where}: the id is used twice`);
     seen.add(entry.id);
+    const hex = entry.sha256.replace(/^sha256:/, '').toLowerCase();
+    if (digests.has(hex))
+      throw new InferdError('INF_ERR_INVALID_CONFIG', `${where}: the same key as an earlier entry; each key has one entry`);
+    digests.add(hex);
     return {
       id: entry.id,
       digest: Buffer.from(entry.sha256.replace(/^sha256:/, ''), 'hex'),
@@ -164,12 +169,15 @@ export interface KeyStoreEvents {
 
 /**
  * The keys the server accepts: those of the key file (re-read when it changes) and of the
- * environment. `verify` hashes the presented key once and compares it with every stored digest
- * with timingSafeEqual, without stopping at a match, so the time taken says nothing about which
- * key (or how much of one) matched.
+ * environment. `verify` hashes the presented key and looks the digest up. The lookup's time
+ * depends only on the SHA-256 of what the caller sent, never on a stored key's characters, so it
+ * tells a guesser nothing it could use (learning a stored digest would still leave the key unknown);
+ * the match is then confirmed with timingSafeEqual. One hash and one lookup per request, however
+ * many keys there are.
  */
 export class KeyStore {
   private fileKeys: readonly ApiKey[];
+  private byDigest: ReadonlyMap<string, ApiKey>;
   private fingerprint: string | undefined;
 
   private constructor(
@@ -179,6 +187,7 @@ export class KeyStore {
     fingerprint: string | undefined,
   ) {
     this.fileKeys = fileKeys;
+    this.byDigest = indexByDigest(fileKeys, envKeys);
     this.fingerprint = fingerprint;
   }
 
@@ -200,10 +209,8 @@ export class KeyStore {
 
   verify(presented: string, nowMs: number): KeyCheck {
     const digest = digestOf(presented);
-    let found: ApiKey | undefined;
-    for (const key of this.fileKeys) if (timingSafeEqual(key.digest, digest) && found === undefined) found = key;
-    for (const key of this.envKeys) if (timingSafeEqual(key.digest, digest) && found === undefined) found = key;
-    if (found === undefined) return { ok: false, reason: 'unknown' };
+    const found = this.byDigest.get(digest.toString('hex'));
+    if (found === undefined || !timingSafeEqual(found.digest, digest)) return { ok: false, reason: 'unknown' };
     if (found.expiresAt !== undefined && nowMs >= found.expiresAt) return { ok: false, reason: 'expired', key: found };
     return { ok: true, key: found };
   }
@@ -220,6 +227,7 @@ export class KeyStore {
       if (now === this.fingerprint) return false;
       const { keys, fingerprint } = await readKeyFile(this.file);
       this.fileKeys = keys;
+      this.byDigest = indexByDigest(keys, this.envKeys);
       this.fingerprint = fingerprint;
       events?.reloaded(keys.length);
       return true;
@@ -228,6 +236,16 @@ export class KeyStore {
       return false;
     }
   }
+}
+
+/** Keys by the hex of their digest; a key given twice (file and environment) keeps the file's entry. */
+function indexByDigest(fileKeys: readonly ApiKey[], envKeys: readonly ApiKey[]): Map<string, ApiKey> {
+  const map = new Map<string, ApiKey>();
+  for (const key of [...fileKeys, ...envKeys]) {
+    const hex = key.digest.toString('hex');
+    if (!map.has(hex)) map.set(hex, key);
+  }
+  return map;
 }
 
 async function fileFingerprint(file: string): Promise<string> {

@@ -62,6 +62,15 @@ const OPTIONS: Record<string, [flag: string, asShown?: (v: unknown) => unknown]>
   // Off by default (null): their flags (--tls-cert-file and the rest) show no default.
   tls: ['--tls-cert-file'],
   grpcTls: ['--grpc-server-cert'],
+  // Off by default (null): no default shown.
+  apiKeysFile: ['--api-keys-file'],
+  anonymousScopes: ['--anonymous-scopes'],
+  auditLog: ['--audit-log'],
+  httpRestrictedApi: ['--http-restricted-api'],
+  grpcRestrictedProtocol: ['--grpc-restricted-protocol'],
+  authFailuresPerMinute: ['--auth-failures-per-minute'],
+  // Given in the environment (INFERD_API_KEYS), never as a flag: --api-keys-file's help names it.
+  apiKeys: ['--api-keys-file'],
 };
 
 describe('inferd serve --help', () => {
@@ -80,7 +89,12 @@ describe('inferd serve --help', () => {
         assert.match(entry ?? '', /\(default: all available\)$/);
         continue;
       }
-      if (value === null && (key === 'tls' || key === 'grpcTls')) {
+      if (key === 'apiKeys') {
+        assert.deepEqual(value, []);
+        assert.match(entry ?? '', /INFERD_API_KEYS/, 'the key file option names the environment variable');
+        continue;
+      }
+      if (value === null) {
         assert.ok(entry !== undefined && !entry.includes('default:'), `${flag} is documented, with no default`);
         continue;
       }
