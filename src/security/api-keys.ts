@@ -118,7 +118,10 @@ export function parseKeyFile(text: string, file: string): ApiKey[] {
     seen.add(entry.id);
     const hex = entry.sha256.replace(/^sha256:/, '').toLowerCase();
     if (digests.has(hex))
-      throw new InferdError('INF_ERR_INVALID_CONFIG', `${where}: the same key as an earlier entry; each key has one entry`);
+      throw new InferdError(
+        'INF_ERR_INVALID_CONFIG',
+        `${where}: the same key as an earlier entry; each key has one entry`,
+      );
     digests.add(hex);
     return {
       id: entry.id,

@@ -205,14 +205,22 @@ describe('every route × {no key, wrong key, key without the scope, right key}',
     const url = `${server.url.replace('http', 'ws')}/v2/models/simple/infer/stream`;
     const refused = await new Promise<number>((resolve, reject) => {
       const ws = new WebSocket(url);
-      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      // Listening for the refusal makes the test own the request: end it, or it stays open.
+      ws.on('unexpected-response', (req, res) => {
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
       ws.on('open', () => reject(new Error('opened without a key')));
       ws.on('error', () => undefined);
     });
     assert.equal(refused, 401);
     const forbidden = await new Promise<number>((resolve, reject) => {
       const ws = new WebSocket(url, { headers: bearer(keys['read'] ?? '') });
-      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      // Listening for the refusal makes the test own the request: end it, or it stays open.
+      ws.on('unexpected-response', (req, res) => {
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
       ws.on('open', () => reject(new Error('opened with a read key')));
       ws.on('error', () => undefined);
     });
