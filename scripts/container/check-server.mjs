@@ -50,10 +50,15 @@ function assertEqual(actual, expected, what) {
   }
 }
 
+// The server in the image listens on 0.0.0.0; the smoke test gives it a key (INFERD_API_KEYS) and
+// this check the same one.
+const KEY = process.env.INFERD_API_KEY;
+const auth = KEY === undefined ? {} : { authorization: `Bearer ${KEY}` };
+
 async function postJson(url, body) {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...auth },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(30_000),
   });
@@ -93,11 +98,19 @@ await check('REST v2 infer simple', async () => {
   return 'OUTPUT0 = INPUT0 + INPUT1, OUTPUT1 = INPUT0 - INPUT1';
 });
 
+function grpcMetadata() {
+  const metadata = new grpc.Metadata();
+  if (KEY !== undefined) metadata.set('authorization', `Bearer ${KEY}`);
+  return metadata;
+}
+
 if (values.grpc !== undefined) {
   const client = new (loadInferenceProtos().inference)(values.grpc, grpc.credentials.createInsecure());
   const unary = (method, request) =>
     new Promise((resolve, reject) =>
-      client[method](request, { deadline: Date.now() + 30_000 }, (err, res) => (err ? reject(err) : resolve(res))),
+      client[method](request, grpcMetadata(), { deadline: Date.now() + 30_000 }, (err, res) =>
+        err ? reject(err) : resolve(res),
+      ),
     );
   await check('gRPC ServerReady', async () => {
     const res = await unary('ServerReady', {});

@@ -47,7 +47,10 @@ if [[ "$CONTAINER_ENGINE" == podman ]]; then
   [[ -d /run/systemd/system ]] || run_flags+=(--health-interval=disable)
 fi
 
-engine run -d --name "$NAME" "${run_flags[@]}" \
+# On 0.0.0.0 without keys the admin APIs are refused: the container gets a key, the checks send it.
+INFERD_API_KEY="inferd_smoke-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+export INFERD_API_KEY
+engine run -d --name "$NAME" "${run_flags[@]}" -e "INFERD_API_KEYS=$INFERD_API_KEY" \
   -p "127.0.0.1:$HTTP_PORT:8000" -p "127.0.0.1:$GRPC_PORT:8001" -p "127.0.0.1:$METRICS_PORT:8002" \
   "$IMAGE" >/dev/null
 echo "smoke-test: container $NAME on REST :$HTTP_PORT, gRPC :$GRPC_PORT, metrics :$METRICS_PORT"
@@ -58,7 +61,7 @@ else
   failed=1
 fi
 
-metrics="$(curl -fsS -m 10 "http://127.0.0.1:$METRICS_PORT/metrics" 2>&1 || true)"
+metrics="$(curl -fsS -m 10 -H "Authorization: Bearer $INFERD_API_KEY" "http://127.0.0.1:$METRICS_PORT/metrics" 2>&1 || true)"
 if grep -q '^nv_inference_request_success' <<<"$metrics"; then
   pass "metrics on :8002"
 else
@@ -67,7 +70,7 @@ fi
 
 # The batch API stores uploads under --batch-dir: it must be writable by uid 1000.
 upload="$(printf '{"custom_id":"a","method":"POST","url":"/v2/models/simple/infer","body":{}}\n' |
-  curl -sS -m 10 "http://127.0.0.1:$HTTP_PORT/v1/files" -F purpose=batch -F 'file=@-;filename=requests.jsonl' 2>&1 || true)"
+  curl -sS -m 10 -H "Authorization: Bearer $INFERD_API_KEY" "http://127.0.0.1:$HTTP_PORT/v1/files" -F purpose=batch -F 'file=@-;filename=requests.jsonl' 2>&1 || true)"
 if [[ "$upload" == *'"id":"file-'* ]]; then
   pass "batch API: file upload stored under /var/lib/inferd"
 else

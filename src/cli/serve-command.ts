@@ -394,5 +394,12 @@ Examples:
       process.off('SIGINT', duringStartUp);
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
+      // SIGHUP re-reads the API key file at once (it is also polled every 2 s).
+      process.on('SIGHUP', () => {
+        server.reloadKeys().then(
+          (changed) => server.logger.info({ changed }, 'SIGHUP: API key file checked'),
+          (err: unknown) => server.logger.error({ err }, 'SIGHUP: API key file not reloaded'),
+        );
+      });
     });
 }

@@ -14,6 +14,8 @@ export interface ServeOptions {
   drainDelaySecs: number;
   cpuCores?: number;
   batchDir: string;
+  apiKeysFile?: string;
+  anonymousScopes?: string[];
 }
 
 function serveCommand(program: Command): Command {

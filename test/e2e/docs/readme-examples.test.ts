@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -11,6 +12,18 @@ import { after, before, describe, it } from 'node:test';
 import { EXAMPLES_DIR, startTestServer, type TestServer } from '../../helpers/test-server.js';
 
 const run = promisify(execFile);
+
+/** A port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 
 /** The body of every ```sh block between two headings of the README. */
@@ -60,6 +73,27 @@ describe('README examples', () => {
     assert.match(stdout, /speech/i, 'the VAD client reports speech segments');
     assert.match(stdout, /"object":"chat\.completion"/);
     assert.match(stdout, /"finish_reason":"(stop|length)"/);
+  });
+
+  it('the "Security" session: a key made, a server started with it, 401 / 200 / 403 as commented', async () => {
+    const port = await freePort();
+    const script = (await shellBlocks('## Security', '## Deploy'))
+      .replaceAll('localhost:8000', `127.0.0.1:${port}`)
+      .replaceAll('--http-port 8000', `--http-port ${port}`)
+      .replaceAll('/tmp/', `${scratch}/`)
+      .replaceAll('node bin/inferd.js', `node ${path.join(ROOT, 'bin/inferd.js')}`);
+    // If a line fails, the server started in the background must not outlive the test.
+    const { stdout } = await run('sh', ['-e', '-c', `trap 'kill $! 2>/dev/null || true' EXIT\n${script}`], {
+      cwd: ROOT,
+      timeout: 120_000,
+    });
+    const lines = stdout.split('\n').filter((l) => l.startsWith('{'));
+    assert.match(lines[0] ?? '', /"error":"GET \/v2\/models\/:model needs an API key with scope 'read'/);
+    assert.match(lines[1] ?? '', /^\{"name":"simple","versions":\["1"\]/);
+    assert.match(lines[2] ?? '', /API key 'team-a' lacks the scope 'admin:repository'/);
+    const key = (await readFile(path.join(scratch, 'team-a.key'), 'utf8')).trim();
+    const keyFile = await readFile(path.join(scratch, 'inferd-keys.yaml'), 'utf8');
+    assert.ok(!keyFile.includes(key), 'the key file holds the hash, not the key');
   });
 
   it('the "Try it" curl session answers as documented', async () => {
