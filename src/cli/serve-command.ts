@@ -275,7 +275,7 @@ export function serveCommand(): Command {
       collect,
       [],
     )
-    .option('--audit-log <path>', 'JSON Lines file of admin actions (default: the server log)')
+    .option('--audit-log <path>', 'JSON Lines file of admin actions (without it, they go to the server log)')
     .option(
       '--auth-failures-per-minute <n>',
       'failed authentications one address may make per minute before it must wait (0 = no limit)',
