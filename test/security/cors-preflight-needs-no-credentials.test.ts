@@ -38,7 +38,7 @@ describe('CORS preflights', () => {
       ['*'],
     );
     const config: Record<string, unknown> = { ...options[0]?.config };
-    assert.equal(config.access, 'public');
+    assert.deepEqual(config.access, { group: 'public' });
     // The router stores it as /*: every path.
     assert.ok(app.hasRoute({ method: 'OPTIONS', url: '/*' }));
     assert.match(app.printRoutes({ commonPrefix: false }), /^└── \* \(OPTIONS\)$/m);

@@ -4,8 +4,12 @@
 // origin so a browser's script can read them. Without the option there are no CORS headers.
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ServerConfigInput } from '../../../src/config/server-config.js';
+import { writeKeyFile } from '../../helpers/api-keys.js';
 import { EXAMPLES_DIR, startTestServer, type TestServer } from '../../helpers/test-server.js';
 import { createTestPki, removeTestPki, type TestPki } from '../../helpers/test-certs.js';
 import { httpRequest, type HttpReply } from './tls-wire.js';
@@ -104,6 +108,38 @@ describe('CORS', () => {
     const reply = await httpRequest(`${server.url}/v2/models/simple/infer`, { method: 'OPTIONS' });
     assert.equal(reply.status, 400);
     assert.equal(reply.text, 'Invalid Preflight Request');
+  });
+});
+
+describe('CORS with API keys', () => {
+  let server: TestServer;
+  let dir: string;
+  let keys: Record<string, string>;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'inferd-cors-keys-'));
+    keys = writeKeyFile(path.join(dir, 'keys.yaml'), [{ id: 'web', scopes: ['infer'] }]);
+    server = await startExamples({ corsAllowOrigins: [APP], apiKeysFile: path.join(dir, 'keys.yaml') });
+  });
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers the preflight without a key, and the 401 and 403 carry the CORS headers', async () => {
+    const reply = await preflight(server, '/v2/models/simple/infer', APP);
+    assert.equal(reply.status, 204);
+    assert.equal(reply.headers['access-control-allow-origin'], APP);
+    const refused = await httpRequest(`${server.url}/v2/models/simple`, { method: 'GET', headers: { origin: APP } });
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers['access-control-allow-origin'], APP);
+    assert.match(refused.text, /needs an API key with scope 'read'/);
+    const forbidden = await httpRequest(`${server.url}/v2/models/simple`, {
+      method: 'GET',
+      headers: { origin: APP, authorization: `Bearer ${keys['web']}` },
+    });
+    assert.equal(forbidden.status, 403);
+    assert.equal(forbidden.headers['access-control-allow-origin'], APP);
   });
 });
 
