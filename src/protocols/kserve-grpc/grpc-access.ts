@@ -151,6 +151,11 @@ export function accessInterceptor(options: GrpcAccessOptions): grpc.ServerInterc
             }
             nextMessage(message);
           },
+          // A call the client cancels may never send a status: its concurrency slot is freed here.
+          onCancel() {
+            admission?.release();
+            admission = undefined;
+          },
         });
       },
       sendStatus(status, nextStatus) {
