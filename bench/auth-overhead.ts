@@ -4,10 +4,8 @@
 // authenticate + authorize over 100 and 1,000 keys (the constant-time scan touches every key).
 // Run: npm run bench:auth (or node --import tsx bench/auth-overhead.ts --help).
 
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +15,7 @@ import { digestOf, generateKey, KeyStore } from '../src/security/api-keys.js';
 import { jsonRequest, sampleTensor } from './lib/kserve-bodies.js';
 import { KServeClient } from './lib/kserve-client.js';
 import { percentile } from './lib/latency-stats.js';
+import { startInferd, type InferdProcess } from './lib/inferd-process.js';
 import { describeMachine } from './lib/machine.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
@@ -59,75 +58,17 @@ function keyFile(count: number, special: readonly KeyFileEntry[]): { text: strin
   return { text: `keys:\n${lines.join('\n')}\n`, keys };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, HOST, () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
+/** bin/inferd.js serve on a free port with `simple` loaded, as a user starts it (probes need no key). */
+function startServer(extraArgs: readonly string[], cpuCores: number): Promise<InferdProcess> {
+  return startInferd({
+    repoRoot: REPO_ROOT,
+    modelRepository: path.join(REPO_ROOT, 'examples', 'models'),
+    models: [MODEL],
+    nodeArgs: [],
+    cpuCores,
+    readyTimeoutMs: 60_000,
+    serveArgs: ['--grpc-port', 'off', ...extraArgs],
   });
-}
-
-interface Server {
-  readonly port: number;
-  stop(): Promise<void>;
-}
-
-/** bin/inferd.js serve on a free port with `simple` loaded, as a user starts it; ready when it answers. */
-async function startServer(extraArgs: readonly string[], cpuCores: number, readinessKey?: string): Promise<Server> {
-  const port = await freePort();
-  const args = [
-    path.join(REPO_ROOT, 'bin', 'inferd.js'),
-    'serve',
-    ...['--model-repository', path.join(REPO_ROOT, 'examples', 'models')],
-    ...['--host', HOST, '--http-port', String(port), '--grpc-port', 'off', '--metrics-port', 'off'],
-    ...['--log-level', 'warn', '--cpu-cores', String(cpuCores)],
-    ...['--model-control-mode', 'explicit', '--load-model', MODEL],
-    ...extraArgs,
-  ];
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.pipe(process.stderr);
-  child.stderr.pipe(process.stderr);
-  let exited: string | undefined;
-  const exit = new Promise<void>((resolve) =>
-    child.once('exit', (code, signal) => {
-      exited = `exit code ${code ?? 'none'}, signal ${signal ?? 'none'}`;
-      resolve();
-    }),
-  );
-  const probe = new KServeClient(HOST, port);
-  const headers = readinessKey === undefined ? {} : { authorization: `Bearer ${readinessKey}` };
-  const deadline = Date.now() + 60_000;
-  try {
-    for (;;) {
-      if (exited !== undefined) throw new Error(`inferd exited before it was ready (${exited})`);
-      const status = await probe
-        .request('GET', `/v2/models/${MODEL}/ready`, headers)
-        .then((r) => r.status)
-        .catch(() => 0);
-      if (status === 200) break;
-      if (Date.now() > deadline) throw new Error('inferd was not ready after 60 s');
-      await sleep(100);
-    }
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
-  } finally {
-    probe.close();
-  }
-  return {
-    port,
-    async stop() {
-      if (exited !== undefined) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exit;
-      clearTimeout(timer);
-    },
-  };
 }
 
 /** Where one case sends its requests. */
@@ -351,7 +292,7 @@ async function main(): Promise<void> {
   const started = performance.now();
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'inferd-auth-bench-'));
-  const servers: Server[] = [];
+  const servers: InferdProcess[] = [];
   try {
     // 1. In process first, while nothing else runs.
     process.stderr.write('AccessPolicy.authenticate + authorize, in process:\n');
@@ -368,7 +309,7 @@ async function main(): Promise<void> {
     await writeFile(file, keyFile(100, [plain, limited]).text, { mode: 0o600 });
     const [open, keyed] = await Promise.all([
       startServer([], cpuCores),
-      startServer(['--api-keys-file', file], cpuCores, plain.key),
+      startServer(['--api-keys-file', file], cpuCores),
     ]);
     servers.push(open, keyed);
     const targets: Target[] = [

@@ -22,6 +22,8 @@ export interface InferdProcessOptions {
   /** Cores the server's runtime may use (its --cpu-cores). */
   readonly cpuCores: number;
   readonly readyTimeoutMs: number;
+  /** More `inferd serve` arguments (e.g. --api-keys-file). */
+  readonly serveArgs?: readonly string[];
 }
 
 const HOST = '127.0.0.1';
@@ -59,6 +61,7 @@ export async function startInferd(options: InferdProcessOptions): Promise<Inferd
     '--model-control-mode',
     'explicit',
     ...options.models.flatMap((m) => ['--load-model', m]),
+    ...(options.serveArgs ?? []),
   ];
   const child = spawn(process.execPath, args, { cwd: options.repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(process.stderr);

@@ -2,47 +2,17 @@
 // in a temporary folder. What it writes must be what the server's own parser reads.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { expiryFrom, keyHash } from '../../src/cli/keys-command.js';
 import { digestOf, parseKeyFile } from '../../src/security/api-keys.js';
+import { inferdFromSource } from '../helpers/cli-from-source.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const MAIN = pathToFileURL(path.join(ROOT, 'src', 'cli', 'main.ts')).href;
-/** What bin/inferd.js does, over the sources instead of dist/. */
-const ENTRY = `import { main } from ${JSON.stringify(MAIN)};
-main(process.argv).catch((err) => {
-  process.stderr.write('inferd: ' + (err instanceof Error ? err.message : String(err)) + '\\n');
-  process.exitCode = 1;
-});`;
-
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function inferd(args: readonly string[], input?: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', ENTRY, 'inferd', ...args], {
-      cwd: ROOT,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    child.stdin.on('error', () => undefined).end(input);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const inferd = inferdFromSource;
 
 const KEY_LINE = /^inferd_[A-Za-z0-9_-]{43}\n$/;
 const DAY_MS = 86_400_000;

@@ -2,39 +2,18 @@
 // re-read the file, a revoked one stops working, and a broken file keeps the keys in force.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { inferdFromSource } from '../../helpers/cli-from-source.js';
 import { EXAMPLES_DIR, startTestServer, type TestServer } from '../../helpers/test-server.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../../..');
-const MAIN = pathToFileURL(path.join(ROOT, 'src', 'cli', 'main.ts')).href;
-/** What bin/inferd.js does, over the sources instead of dist/. */
-const ENTRY = `import { main } from ${JSON.stringify(MAIN)};
-main(process.argv).catch((err) => {
-  process.stderr.write('inferd: ' + (err instanceof Error ? err.message : String(err)) + '\\n');
-  process.exitCode = 1;
-});`;
-
 /** Runs `inferd <args>` and resolves with its stdout; rejects on a non-zero exit. */
-function inferd(args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', ENTRY, 'inferd', ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(stdout) : reject(new Error(`inferd ${args.join(' ')}: exit ${code}: ${stderr}`)),
-    );
-  });
+async function inferd(args: readonly string[]): Promise<string> {
+  const { code, stdout, stderr } = await inferdFromSource(args);
+  if (code !== 0) throw new Error(`inferd ${args.join(' ')}: exit ${code}: ${stderr}`);
+  return stdout;
 }
 
 const BODY = JSON.stringify({
