@@ -153,6 +153,8 @@ export class AccessPolicy {
   /** Groups refused to anonymous callers because the listener is not loopback and no key is configured. */
   private readonly refusedForExposure: ReadonlySet<ApiGroup>;
   private readonly restricted: ReadonlySet<ApiGroup>;
+  /** Each key's grant united with the anonymous one; keys replaced by a reload drop out. */
+  private readonly keyGrants = new WeakMap<ApiKey, Grant>();
 
   constructor(private readonly options: AccessPolicyOptions) {
     this.restricted = new Set(options.rules.flatMap((r) => r.groups));
@@ -247,7 +249,13 @@ export class AccessPolicy {
       presented = true;
       grants.push(grantOf(rule.groups, [`${this.options.ruleHeaderPrefix}${rule.header}`]));
     }
-    const grant = grants.length === 1 ? this.anonymous : unionGrants(grants);
+    let grant: Grant;
+    if (grants.length === 1) grant = this.anonymous;
+    else if (grants.length === 2 && key !== undefined) {
+      // A key's grant beside the anonymous one is the same on every request: computed once per key.
+      grant = this.keyGrants.get(key) ?? unionGrants(grants);
+      this.keyGrants.set(key, grant);
+    } else grant = unionGrants(grants);
     return { id: key?.id ?? 'anonymous', key, grant, authenticated: presented };
   }
 
