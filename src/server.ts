@@ -14,6 +14,7 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { buildGrpcServer, type GrpcEdge } from './protocols/kserve-grpc/grpc-server.js';
 import { ConnectionDrain } from './protocols/common/connection-drain.js';
+import { limitRequestsPerConnection } from './protocols/common/request-gate.js';
 import { buildHttpApp, buildMetricsServer, registerMetricsRoute } from './protocols/common/http-app.js';
 import { registerUsageRoute, type RouteRecord } from './protocols/common/http-access.js';
 import type { ServerPhase, ServerState } from './protocols/common/server-state.js';
@@ -142,10 +143,16 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     server: serverState,
     maxBodyBytes: config.maxBodyBytes,
     access: { policy: security.http, audit: security.audit, quotas: security.quotas, now: security.now, routes },
+    inflightRequestBytes: {
+      budget: config.maxInflightRequestBytes,
+      watch: (stats) => metrics.watchRequestBytes(stats),
+    },
     https: tls.httpsOptions,
     corsAllowOrigins: config.corsAllowOrigins,
   });
   tls.keepCurrent(http.server);
+  // Before the drain tracker: it counts every request of a connection, waiting ones included.
+  limitRequestsPerConnection(http.server, config.maxRequestsPerConnection);
   const httpConnections = new ConnectionDrain(http.server);
   registerRestEdge(http, { repository, server: serverState, maxTensorBytes: config.maxTensorBytes });
   registerInferStreamRoutes(http, {

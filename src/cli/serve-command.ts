@@ -42,6 +42,8 @@ interface ServeOptions {
   batchDir: string;
   maxBatchFileSize: number;
   batchConcurrency: number;
+  maxInflightRequestSize: number;
+  maxRequestsPerConnection: number;
   apiKeysFile?: string;
   anonymousScopes?: string[];
   httpRestrictedApi: string[];
@@ -255,6 +257,18 @@ export function serveCommand(): Command {
       d.batchConcurrency,
     )
     .option(
+      '--max-inflight-request-size <size>',
+      'request body bytes held or being received at once over every connection; past it a 503 with Retry-After before the body is read',
+      byteSize,
+      d.maxInflightRequestBytes,
+    )
+    .option(
+      '--max-requests-per-connection <n>',
+      'HTTP/1.1 requests one connection may have in progress; pipelined ones past it wait, unread',
+      integer(1, 4096),
+      d.maxRequestsPerConnection,
+    )
+    .option(
       '--api-keys-file <path>',
       'API keys with scopes, expiry and quotas (YAML/JSON, keys stored as SHA-256; re-read on change). Keys without scopes: env INFERD_API_KEYS=k1,k2',
     )
@@ -360,6 +374,8 @@ Examples:
         batchDir: opts.batchDir,
         maxBatchFileBytes: opts.maxBatchFileSize,
         batchConcurrency: opts.batchConcurrency,
+        maxInflightRequestBytes: opts.maxInflightRequestSize,
+        maxRequestsPerConnection: opts.maxRequestsPerConnection,
         apiKeysFile: opts.apiKeysFile ?? null,
         apiKeys: (process.env['INFERD_API_KEYS'] ?? '')
           .split(',')

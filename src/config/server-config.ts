@@ -88,6 +88,18 @@ export const serverConfigSchema = z
       .int()
       .positive()
       .default(200 * MiB),
+    /**
+     * Request body bytes the HTTP listener may hold or be receiving at once, over every connection;
+     * past it a request is a 503 with Retry-After before its body is read. At least the largest
+     * body and batch file accepted.
+     */
+    maxInflightRequestBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(512 * MiB),
+    /** HTTP/1.1 requests one connection may have in progress; pipelined ones past it wait unread. */
+    maxRequestsPerConnection: z.number().int().min(1).max(4096).default(64),
     /** Lines of the running batch in flight at once (queued or executing), at the lowest priority. */
     batchConcurrency: z.number().int().min(1).max(1024).default(8),
     /** Key file (YAML or JSON; each key as its SHA-256, with scopes, expiry, quotas), re-read when it changes. */
@@ -133,5 +145,11 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
   if (!result.success) {
     throw new InferdError('INF_ERR_INVALID_CONFIG', formatIssues(issuesFromZod('server options', result.error)));
   }
+  const largest = Math.max(result.data.maxBodyBytes, result.data.maxBatchFileBytes);
+  if (result.data.maxInflightRequestBytes < largest)
+    throw new InferdError(
+      'INF_ERR_INVALID_CONFIG',
+      `--max-inflight-request-size (${result.data.maxInflightRequestBytes} bytes) is smaller than the largest request accepted (${largest} bytes, --max-body-size / --max-batch-file-size): one such request could never be received`,
+    );
   return deepFreeze(result.data);
 }

@@ -206,6 +206,27 @@ export class Metrics {
    * follows the most loaded resource rather than an average) and `inferd_model_saturation` per
    * version, read from `samples` at each scrape.
    */
+  /** The HTTP listener's request bytes in flight against its budget, and the budget's refusals. */
+  watchRequestBytes(stats: () => { readonly bytesInFlight: number; readonly refusals: number }): void {
+    new Gauge({
+      name: 'inferd_inflight_request_bytes',
+      help: 'Request body bytes the HTTP listener holds or is receiving (bounded by --max-inflight-request-size)',
+      registers: [this.registry],
+      collect() {
+        this.set(stats().bytesInFlight);
+      },
+    });
+    new Counter({
+      name: 'inferd_request_bytes_refusals_total',
+      help: 'Requests refused with 503 because their body would pass the server-wide budget of request bytes in flight',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(stats().refusals);
+      },
+    });
+  }
+
   watchSaturation(samples: () => readonly SaturationSample[]): void {
     new Gauge({
       name: 'inferd_model_saturation',

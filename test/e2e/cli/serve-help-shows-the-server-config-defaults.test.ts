@@ -58,6 +58,8 @@ const OPTIONS: Record<string, [flag: string, asShown?: (v: unknown) => unknown]>
   batchDir: ['--batch-dir'],
   maxBatchFileBytes: ['--max-batch-file-size'],
   batchConcurrency: ['--batch-concurrency'],
+  maxInflightRequestBytes: ['--max-inflight-request-size'],
+  maxRequestsPerConnection: ['--max-requests-per-connection'],
   corsAllowOrigins: ['--cors-allow-origin'],
   // Off by default (null): their flags (--tls-cert-file and the rest) show no default.
   tls: ['--tls-cert-file'],

@@ -1,0 +1,98 @@
+// The server-wide budget of request bytes in flight, against the real server: while one client
+// holds most of the budget with a body it is still sending, a request that would pass the budget
+// is a 503 with Retry-After before its body is read, a small one is served, and once the first
+// is answered the budget is free again; the gauge and the refusal counter say so.
+
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { EXAMPLES_DIR, startTestServer, type TestServer } from '../../helpers/test-server.js';
+
+const KiB = 1024;
+const SIMPLE = JSON.stringify({
+  inputs: [
+    { name: 'INPUT0', datatype: 'INT32', shape: [1, 16], data: Array.from({ length: 16 }, (_, i) => i) },
+    { name: 'INPUT1', datatype: 'INT32', shape: [1, 16], data: Array.from({ length: 16 }, () => 1) },
+  ],
+});
+
+/** Reads from a raw socket until the full HTTP response (by Content-Length) has arrived. */
+function readResponse(socket: net.Socket): Promise<{ status: number; headers: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (d: Buffer): void => {
+      text += d.toString('utf8');
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const headers = text.slice(0, end);
+      const length = Number(/content-length: (\d+)/i.exec(headers)?.[1] ?? '0');
+      if (text.length - end - 4 < length) return;
+      socket.off('data', onData);
+      resolve({ status: Number(headers.slice(9, 12)), headers, body: text.slice(end + 4, end + 4 + length) });
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+  });
+}
+
+function connect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+describe('request bytes in flight', () => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer({
+      modelRepository: EXAMPLES_DIR,
+      modelControlMode: 'explicit',
+      loadModels: ['simple'],
+      maxBodyBytes: 400 * KiB,
+      maxBatchFileBytes: 400 * KiB,
+      maxInflightRequestBytes: 512 * KiB,
+    });
+  });
+  after(() => server.close());
+
+  it('refuses past the budget before reading the body, serves what fits, and frees the budget', async () => {
+    // A client that declares 300 KiB and sends only its headers holds 300 KiB of the budget.
+    const slow = await connect(server.httpPort);
+    const declared = 300 * KiB;
+    slow.write(
+      `POST /v2/models/simple/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n`,
+    );
+    slow.write(' '.repeat(1000));
+    // Another 300 KiB would pass 512 KiB: a 503 at once, though its body never comes.
+    const second = await connect(server.httpPort);
+    const refused = readResponse(second);
+    second.write(`POST /v2/models/simple/infer HTTP/1.1\r\nHost: x\r\nContent-Length: ${declared}\r\n\r\n`);
+    const reply = await refused;
+    assert.equal(reply.status, 503);
+    assert.match(reply.headers, /retry-after: 1/i);
+    assert.match(reply.body, /budget of 524288 \(--max-inflight-request-size\)/);
+    second.destroy();
+    // A small request fits beside the slow one.
+    const small = await fetch(`${server.url}/v2/models/simple/infer`, { method: 'POST', body: SIMPLE });
+    assert.equal(small.status, 200);
+    const gauge = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(gauge, new RegExp(`^inferd_inflight_request_bytes ${declared}$`, 'm'));
+    assert.match(gauge, /^inferd_request_bytes_refusals_total 1$/m);
+    // The slow client finishes its body (padding the JSON): answered, and its bytes are released.
+    const answered = readResponse(slow);
+    slow.write(SIMPLE + ' '.repeat(declared - 1000 - SIMPLE.length));
+    assert.equal((await answered).status, 200);
+    slow.destroy();
+    const after = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(after, /^inferd_inflight_request_bytes 0$/m);
+  });
+
+  it('refuses a budget smaller than the largest request accepted, at start-up', async () => {
+    await assert.rejects(
+      startTestServer({ modelRepository: EXAMPLES_DIR, maxBodyBytes: 1024 * KiB, maxInflightRequestBytes: 512 * KiB }),
+      /--max-inflight-request-size \(524288 bytes\) is smaller than the largest request accepted/,
+    );
+  });
+});

@@ -1,0 +1,77 @@
+// The per-connection cap over a real socket: a client pipelining many requests has at most the cap
+// of them processed at once; the rest wait unprocessed (the socket stops reading) and run in
+// order as answers go out. Another connection is not held up by the first.
+
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { limitRequestsPerConnection } from '../../../src/protocols/common/request-gate.js';
+
+describe('limitRequestsPerConnection', () => {
+  let server: http.Server;
+  let port: number;
+  const held: { url: string; res: http.ServerResponse }[] = [];
+  let waiter: (() => void) | undefined;
+
+  /** Resolves once `n` requests are being processed. */
+  const processing = (n: number): Promise<void> =>
+    new Promise((resolve) => {
+      const check = (): void => {
+        if (held.length >= n) resolve();
+        else waiter = check;
+      };
+      check();
+    });
+
+  before(async () => {
+    server = http.createServer((req, res) => {
+      if (req.url === '/other') {
+        res.end('other');
+        return;
+      }
+      held.push({ url: req.url ?? '', res });
+      const w = waiter;
+      waiter = undefined;
+      w?.();
+    });
+    limitRequestsPerConnection(server, 2);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as net.AddressInfo).port;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('processes two of six pipelined requests, then one more per answer, in order', async () => {
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    socket.setEncoding('utf8').on('data', (d: string) => (received += d));
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.write(Array.from({ length: 6 }, (_, i) => `GET /r${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+    await processing(2);
+    // A second connection is served although the first has four waiting.
+    const other = await fetch(`http://127.0.0.1:${port}/other`);
+    assert.equal(await other.text(), 'other');
+    assert.deepEqual(
+      held.map((h) => h.url).filter((u) => u.startsWith('/r')),
+      ['/r0', '/r1'],
+      'only the cap is processed',
+    );
+    for (let answered = 0; answered < 6; answered++) {
+      const next = held.find((h) => h.url === `/r${answered}`);
+      assert.ok(next !== undefined, `/r${answered} is being processed`);
+      next.res.end(`answer ${answered}`);
+      if (answered + 2 < 6) await processing(held.filter((h) => h.url.startsWith('/r')).length + 1);
+      const inFlight = held.filter((h) => h.url.startsWith('/r') && !h.res.writableEnded).length;
+      assert.ok(inFlight <= 2, `${inFlight} in progress`);
+    }
+    await new Promise<void>((resolve) => {
+      const check = (): void => (received.includes('answer 5') ? resolve() : void socket.once('data', check));
+      check();
+    });
+    assert.deepEqual(
+      [...received.matchAll(/answer (\d)/g)].map((m) => m[1]),
+      ['0', '1', '2', '3', '4', '5'],
+    );
+    socket.destroy();
+  });
+});
