@@ -22,6 +22,12 @@ interface VersionCommon {
   readonly providers: readonly string[];
   /** Drains what is queued or running, then frees the sessions (the repository calls it once). */
   close(): Promise<void>;
+  /**
+   * Calls `listener` once (at once if it already happened) when the version can no longer serve:
+   * every instance has stopped for good, its restarts used up. `reason` names the last failure.
+   * Closing the version is not such a stop.
+   */
+  onUnavailable(listener: (reason: string) => void): void;
 }
 
 /** The kinds that take KServe v2 tensors: instances behind a scheduler. */

@@ -92,7 +92,31 @@ export async function startTensorParts(spec: VersionSpec, ctx: VersionBuildConte
         await scheduler.drain();
         await Promise.all(instances.map((i) => i.close()));
       },
+      onUnavailable: watchInstances(instances),
     },
+  };
+}
+
+/**
+ * Watches the instances that can stop for good (worker instances whose restarts are used up) and
+ * tells listeners once none is left running, with the last one's reason. One that is still
+ * running keeps the version serving, with fewer instances.
+ */
+function watchInstances(instances: readonly Instance[]): (listener: (reason: string) => void) => void {
+  let reason: string | undefined;
+  const listeners: ((reason: string) => void)[] = [];
+  let stopped = 0;
+  for (const instance of instances) {
+    instance.onStopped?.((err) => {
+      stopped++;
+      if (stopped < instances.length) return;
+      reason = `no running instance: ${err.message}`;
+      for (const l of listeners.splice(0)) l(reason);
+    });
+  }
+  return (listener) => {
+    if (reason !== undefined) listener(reason);
+    else listeners.push(listener);
   };
 }
 

@@ -47,6 +47,8 @@ export async function buildTextGenerationVersion(
       providers: ['cpu'],
       textGeneration: engine,
       close: () => engine.close(),
+      // The engine replaces a crashed decoder worker itself and fails only the sequences it held.
+      onUnavailable: () => undefined,
     },
   };
 }

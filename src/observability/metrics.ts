@@ -75,6 +75,10 @@ export class Metrics {
     labelNames: ['model', 'version'] as const,
     registers: [this.registry],
   });
+  readonly versionFailures = this.modelCounter(
+    'inferd_model_version_failures_total',
+    'Times a model version stopped serving because its instances kept failing (its load is retried)',
+  );
   readonly cacheHits = this.modelCounter('nv_cache_num_hits_per_model', 'Number of response cache hits per model');
   readonly cacheMisses = this.modelCounter(
     'nv_cache_num_misses_per_model',

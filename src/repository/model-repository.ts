@@ -1,6 +1,8 @@
 // The model repository: which models are loaded, in which state, and the lifecycle operations
 // (load, reload, unload) under the control modes none, poll and explicit. A reload loads the new
 // versions beside the old ones, swaps them in, then drains the old ones, so no request fails.
+// A version whose instances keep crashing is taken out of service (UNAVAILABLE, with the reason)
+// and loaded again after a backoff (1 s, 2 s, 4 s ... up to 60 s) until a load serves again.
 
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -26,6 +28,33 @@ export interface RepositoryOptions extends VersionBuildContext {
   readonly loadModels: readonly string[];
   readonly pollSeconds: number;
   readonly logger: Logger;
+  /** The timer and clock of the load retries after a version failed (tests drive their own). */
+  readonly retryTimer?: RetryTimer;
+}
+
+/** Arms the retry loads; `set` returns what cancels the timer. */
+export interface RetryTimer {
+  set(fn: () => void, ms: number): () => void;
+  /** Milliseconds on a steady scale. */
+  now(): number;
+}
+
+const systemRetryTimer: RetryTimer = {
+  set(fn, ms) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return () => clearTimeout(t);
+  },
+  now: () => Date.now(),
+};
+
+/** The first retry waits this long, each next one twice as long, up to the cap. */
+export const FIRST_RETRY_MS = 1000;
+export const MAX_RETRY_MS = 60_000;
+
+/** The wait before load attempt `failures` (1-based) after a version failed. */
+export function retryDelayMs(failures: number): number {
+  return Math.min(FIRST_RETRY_MS * 2 ** Math.max(0, failures - 1), MAX_RETRY_MS);
 }
 
 interface ModelEntry {
@@ -40,6 +69,14 @@ interface ModelEntry {
   ops: number;
   /** A poll-triggered load is waiting on the chain. */
   reloadQueued: boolean;
+  /** Versions taken out of service because they could no longer run, with the reason. */
+  failed: ReadonlyMap<number, string>;
+  /** Failures (of a version, then of each retry load) since the model last served a while. */
+  failures: number;
+  /** When the last load swapped versions in (retry timer's clock). */
+  loadedAt: number;
+  /** The pending retry load: when it fires and what cancels it. */
+  retry: { readonly at: number; readonly cancel: () => void } | undefined;
 }
 
 export class ModelRepository {
@@ -48,8 +85,11 @@ export class ModelRepository {
   private closed = false;
   /** start() has scanned the folder and attempted every start-up load. */
   private started = false;
+  private readonly retryTimer: RetryTimer;
 
-  constructor(private readonly options: RepositoryOptions) {}
+  constructor(private readonly options: RepositoryOptions) {
+    this.retryTimer = options.retryTimer ?? systemRetryTimer;
+  }
 
   get controlMode(): ControlMode {
     return this.options.controlMode;
@@ -101,6 +141,9 @@ export class ModelRepository {
         );
       const mv = entry.versions.get(version);
       if (mv === undefined) {
+        const failed = entry.failed.get(version);
+        if (failed !== undefined && entry.versions.size > 0)
+          throw this.notReady(entry, `version ${version} unavailable: ${failed}`);
         if (entry.versions.size === 0) throw this.notReady(entry);
         throw new InferdError(
           'INF_ERR_MODEL_NOT_FOUND',
@@ -152,11 +195,19 @@ export class ModelRepository {
         continue;
       }
       if (e.versions.size === 0) {
-        if (!readyOnly || e.state === 'READY') rows.push({ name, version: '', state: e.state, reason: e.reason });
+        if (readyOnly && e.state !== 'READY') continue;
+        // Versions that failed keep their rows while they are retried.
+        if (e.failed.size === 0) rows.push({ name, version: '', state: e.state, reason: e.reason });
+        for (const v of [...e.failed.keys()].sort((a, b) => a - b))
+          rows.push({ name, version: String(v), state: e.state, reason: e.reason });
         continue;
       }
-      for (const v of [...e.versions.keys()].sort((a, b) => a - b)) {
-        if (!readyOnly || e.state === 'READY')
+      const versions = new Set([...e.versions.keys(), ...e.failed.keys()]);
+      for (const v of [...versions].sort((a, b) => a - b)) {
+        const failed = e.versions.has(v) ? undefined : e.failed.get(v);
+        if (failed !== undefined) {
+          if (!readyOnly) rows.push({ name, version: String(v), state: 'UNAVAILABLE', reason: failed });
+        } else if (!readyOnly || e.state === 'READY')
           rows.push({ name, version: String(v), state: e.state, reason: e.reason });
       }
     }
@@ -181,6 +232,7 @@ export class ModelRepository {
   async close(): Promise<void> {
     this.closed = true;
     if (this.pollTimer !== undefined) clearTimeout(this.pollTimer);
+    for (const e of this.entries.values()) this.cancelRetry(e);
     await Promise.all(
       [...this.entries.keys()].map((n) =>
         this.enqueue(n, () => this.unloadInternal(n, 'server shutting down')).catch(() => undefined),
@@ -197,10 +249,16 @@ export class ModelRepository {
     }
   }
 
-  private notReady(entry: ModelEntry): InferdError {
+  /** 503; while a retry load is pending, Retry-After says when it runs. */
+  private notReady(entry: ModelEntry, why?: string): InferdError {
+    const retry = entry.retry;
+    const seconds = retry === undefined ? undefined : Math.max(1, Math.ceil((retry.at - this.retryTimer.now()) / 1000));
     return new InferdError(
       'INF_ERR_MODEL_UNAVAILABLE',
-      `model '${entry.name}' is not ready (${entry.state.toLowerCase()}${entry.reason === '' ? '' : `: ${entry.reason}`})`,
+      why === undefined
+        ? `model '${entry.name}' is not ready (${entry.state.toLowerCase()}${entry.reason === '' ? '' : `: ${entry.reason}`})`
+        : `model '${entry.name}' is not ready (${why})`,
+      seconds === undefined ? undefined : { headers: { 'retry-after': String(seconds) } },
     );
   }
 
@@ -216,6 +274,10 @@ export class ModelRepository {
         chain: Promise.resolve(),
         ops: 0,
         reloadQueued: false,
+        failed: new Map(),
+        failures: 0,
+        loadedAt: 0,
+        retry: undefined,
       };
       this.entries.set(name, e);
     }
@@ -298,7 +360,11 @@ export class ModelRepository {
     e.versions = loaded.value;
     e.state = 'READY';
     e.reason = '';
+    e.failed = new Map();
+    e.loadedAt = this.retryTimer.now();
+    this.cancelRetry(e);
     log.info({ versions: [...loaded.value.keys()] }, 'model ready');
+    for (const mv of loaded.value.values()) mv.onUnavailable((reason) => this.versionFailed(e, mv, reason));
     await this.retire(old.values());
   }
 
@@ -350,6 +416,9 @@ export class ModelRepository {
   private async unloadInternal(name: string, reason: string): Promise<void> {
     const e = this.entries.get(name);
     if (e === undefined) return;
+    this.cancelRetry(e);
+    e.failed = new Map();
+    e.failures = 0;
     e.state = 'UNLOADING';
     e.reason = reason;
     // Out of service first (ready turns false, new requests get 503), then drain what is in flight.
@@ -365,6 +434,68 @@ export class ModelRepository {
   /** Drains versions taken out of service, then stops their instances. */
   private async retire(versions: Iterable<ModelVersion>): Promise<void> {
     await Promise.all([...versions].map((mv) => mv.close()));
+  }
+
+  /**
+   * A serving version can no longer run (its instances kept crashing): out of service at once, so
+   * readiness turns false and new requests get 503; what waits on it fails; a load is retried.
+   */
+  private versionFailed(e: ModelEntry, mv: ModelVersion, reason: string): void {
+    if (this.closed || this.entries.get(e.name) !== e || e.versions.get(mv.version) !== mv) return;
+    const versions = new Map(e.versions);
+    versions.delete(mv.version);
+    e.versions = versions;
+    e.failed = new Map([...e.failed, [mv.version, reason]]);
+    // A model that served a while before failing starts its backoff over.
+    if (this.retryTimer.now() - e.loadedAt >= MAX_RETRY_MS) e.failures = 0;
+    e.failures++;
+    const delay = retryDelayMs(e.failures);
+    if (versions.size === 0) {
+      e.state = 'UNAVAILABLE';
+      e.reason = `version ${mv.version} ${reason}; next load attempt in ${delay / 1000} s`;
+    }
+    this.options.metrics.versionFailures.inc({ model: e.name, version: String(mv.version) });
+    this.options.logger.error(
+      { model: e.name, version: mv.version, reason, retryInMs: delay },
+      `model version unavailable: ${reason}`,
+    );
+    this.retire([mv]).catch((err: unknown) =>
+      this.options.logger.warn({ err, model: e.name, version: mv.version }, 'closing a failed version failed'),
+    );
+    this.scheduleRetry(e, delay);
+  }
+
+  private scheduleRetry(e: ModelEntry, ms: number): void {
+    if (this.closed) return;
+    this.cancelRetry(e);
+    const cancel = this.retryTimer.set(() => {
+      e.retry = undefined;
+      this.enqueue(e.name, () => this.retryLoad(e)).catch(() => undefined);
+    }, ms);
+    e.retry = { at: this.retryTimer.now() + ms, cancel };
+  }
+
+  private cancelRetry(e: ModelEntry): void {
+    e.retry?.cancel();
+    e.retry = undefined;
+  }
+
+  /** Loads the model again after a version failed; a failed attempt waits longer for the next. */
+  private async retryLoad(e: ModelEntry): Promise<void> {
+    // Unloaded, removed, or served again by a reload meanwhile: nothing left to retry.
+    if (this.closed || this.entries.get(e.name) !== e || e.failed.size === 0) return;
+    const log = this.options.logger.child({ model: e.name });
+    log.info({ attempt: e.failures }, 'loading a failed model again');
+    try {
+      await this.loadInternal(e.name);
+    } catch (err) {
+      if (this.entries.get(e.name) !== e) return;
+      e.failures++;
+      const delay = retryDelayMs(e.failures);
+      if (e.versions.size === 0) e.reason = `${e.reason}; next load attempt in ${delay / 1000} s`;
+      log.warn({ err, retryInMs: delay }, 'loading the failed model again failed');
+      this.scheduleRetry(e, delay);
+    }
   }
 
   private markFailed(e: ModelEntry, reason: string): void {

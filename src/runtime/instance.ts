@@ -26,4 +26,10 @@ export interface Instance {
    */
   run(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<RunResult>;
   close(): Promise<void>;
+  /**
+   * Calls `listener` once if the instance stops for good without being closed (its worker kept
+   * crashing and its restarts are used up, or a replacement could not load the model). Instances
+   * that cannot stop that way need not implement it.
+   */
+  onStopped?(listener: (reason: Error) => void): void;
 }

@@ -11,6 +11,10 @@ import { ownedView } from './owned-view.js';
 import { runError } from './run-error.js';
 import type { SessionOptionsWire, SessionProtocol, WireTensor } from './worker-messages.js';
 
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 function spawnWorker(): Worker {
   return startSiblingWorker(import.meta.url, 'session-worker');
 }
@@ -39,19 +43,41 @@ export class ModelInstance implements Instance {
   readonly label: string;
   private readonly rpc: RpcClient<SessionProtocol>;
   private metadata: InstanceMetadata | undefined;
+  private closed = false;
+  /** Why the instance stopped for good, once it has. */
+  private stopReason: Error | undefined;
+  private readonly stopListeners: ((reason: Error) => void)[] = [];
 
   /**
    * A worker thread that exits unexpectedly (an uncaught error, its resource limits) fails what it
    * was running and is replaced with a fresh one holding the same model, at most 3 times a minute,
-   * so the instance keeps serving. (A native crash inside onnxruntime takes the whole process down;
-   * no thread survives it.)
+   * so the instance keeps serving. Past that, or when a replacement cannot load the model, the
+   * instance stops for good and tells its `onStopped` listeners. (A native crash inside
+   * onnxruntime takes the whole process down; no thread survives it.)
    */
   private constructor(label: string, modelPath: string, options: SessionOptionsWire) {
     this.label = label;
     this.rpc = new RpcClient<SessionProtocol>({
       spawn: spawnWorker,
-      init: async (send) => {
-        this.metadata = await send('load', { modelPath, options });
+      init: async (send, restarted) => {
+        try {
+          this.metadata = await send('load', { modelPath, options });
+        } catch (err) {
+          // A replacement that cannot load stops the client: the instance is gone for good.
+          if (restarted) this.stopped(new Error(`instance ${label} could not be restarted: ${messageOf(err)}`));
+          throw err;
+        }
+      },
+      onCrash: (_inFlight, error) => {
+        // The client decides right after this call whether to restart; a stopped one stays so.
+        queueMicrotask(() => {
+          if (!this.rpc.alive)
+            this.stopped(
+              new Error(
+                `${error.message}; it keeps crashing and is not restarted again (${this.rpc.restarts} restarts)`,
+              ),
+            );
+        });
       },
       decodeError: (error, type) =>
         type === 'run'
@@ -65,7 +91,11 @@ export class ModelInstance implements Instance {
         const cause = exit.error ?? new Error(`worker exited with code ${exit.code}`);
         return new InferdError('INF_ERR_RUNTIME', `instance ${label} failed: ${cause.message}`, { cause });
       },
-      stoppedError: () => new InferdError('INF_ERR_UNAVAILABLE', `instance ${label} is not running`),
+      stoppedError: (reason) =>
+        new InferdError(
+          'INF_ERR_UNAVAILABLE',
+          `instance ${label} is not running${reason === undefined ? '' : `: ${reason.message}`}`,
+        ),
     });
   }
 
@@ -118,8 +148,21 @@ export class ModelInstance implements Instance {
     return { outputs: result.outputs as Tensor[], timings: result.timings };
   }
 
+  onStopped(listener: (reason: Error) => void): void {
+    if (this.stopReason !== undefined) listener(this.stopReason);
+    else this.stopListeners.push(listener);
+  }
+
+  private stopped(reason: Error): void {
+    if (this.closed || this.stopReason !== undefined) return;
+    this.stopReason = reason;
+    for (const l of this.stopListeners.splice(0)) l(reason);
+  }
+
   /** Releases the session and stops the worker. */
   close(): Promise<void> {
+    this.closed = true;
+    this.stopListeners.length = 0;
     return this.rpc.close('close', undefined);
   }
 }
