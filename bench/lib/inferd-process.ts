@@ -10,6 +10,8 @@ import { KServeClient } from './kserve-client.js';
 export interface InferdProcess {
   readonly host: string;
   readonly port: number;
+  /** The server process's id (e.g. to read its memory from /proc); absent if the spawn gave none. */
+  readonly pid?: number;
   stop(): Promise<void>;
 }
 
@@ -98,6 +100,7 @@ export async function startInferd(options: InferdProcessOptions): Promise<Inferd
   return {
     host: HOST,
     port,
+    pid: child.pid,
     async stop() {
       if (exited !== undefined) return;
       child.kill('SIGTERM');
