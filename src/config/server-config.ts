@@ -99,7 +99,7 @@ export const serverConfigSchema = z
       .positive()
       .default(512 * MiB),
     /** HTTP/1.1 requests one connection may have in progress; pipelined ones past it wait unread. */
-    maxRequestsPerConnection: z.number().int().min(1).max(4096).default(64),
+    maxRequestsPerConnection: z.number().int().min(1).max(4096).default(8),
     /** Lines of the running batch in flight at once (queued or executing), at the lowest priority. */
     batchConcurrency: z.number().int().min(1).max(1024).default(8),
     /** Key file (YAML or JSON; each key as its SHA-256, with scopes, expiry, quotas), re-read when it changes. */

@@ -1,17 +1,24 @@
 // What the HTTP listener holds, bounded: the request bytes in flight across every connection (a
 // server-wide budget, reserved from each request's Content-Length before its body is read; a
 // chunked body reserves its route's body limit), and the requests in flight on one connection
-// (HTTP/1.1 pipelining: past the cap, further requests wait unprocessed and the socket stops
-// reading, so a client that sends many requests and reads no answers holds at most that many
-// answers in memory, as the WebSocket and gRPC edges already bound their streams).
+// (HTTP/1.1 pipelining: past the cap, or while the connection's unsent answers pass a watermark,
+// further requests wait unprocessed and the socket stops reading, so a client that sends many
+// requests and reads no answers holds a bounded number of answers in memory).
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { InferdError } from '../../errors/index.js';
 
-/** Requests one HTTP/1.1 connection may have in progress before the rest wait (the WebSocket and gRPC streams' 64). */
-export const DEFAULT_MAX_REQUESTS_PER_CONNECTION = 64;
+/**
+ * Requests one HTTP/1.1 connection may have in progress before the rest wait. Answers on one
+ * connection go out in order, so processing more pipelined requests at once gains little but
+ * answers held in memory for a client that may not be reading.
+ */
+export const DEFAULT_MAX_REQUESTS_PER_CONNECTION = 8;
+
+/** Answer bytes a connection may have waiting to be sent before its next request is processed. */
+export const UNSENT_BYTES_WATERMARK = 4 * 1024 * 1024;
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -19,27 +26,46 @@ interface SocketState {
   active: number;
   readonly waiting: [IncomingMessage, ServerResponse][];
   paused: boolean;
+  awaitingDrain: boolean;
 }
 
 /**
- * Puts a per-connection cap in front of the server's request listeners (fastify's): the listeners
- * registered when this is called run for at most `maxPerConnection` requests of a connection at a
- * time; the next waits until one is answered, and the socket stops reading meanwhile.
+ * Puts a per-connection bound in front of the server's request listeners (fastify's): the
+ * listeners registered when this is called run for at most `maxPerConnection` requests of a
+ * connection at a time, and not while the connection has more than UNSENT_BYTES_WATERMARK of
+ * answers unsent (a client that does not read); the next request waits until both allow it, and
+ * the socket stops reading meanwhile.
  */
 export function limitRequestsPerConnection(server: Server, maxPerConnection: number): void {
   const listeners = server.listeners('request') as RequestListener[];
   server.removeAllListeners('request');
   const sockets = new WeakMap<Socket, SocketState>();
+  const mayRun = (socket: Socket, state: SocketState): boolean =>
+    state.active < maxPerConnection && (state.active === 0 || socket.writableLength < UNSENT_BYTES_WATERMARK);
+  const pump = (socket: Socket, state: SocketState): void => {
+    while (state.waiting.length > 0 && mayRun(socket, state)) {
+      const next = state.waiting.shift();
+      if (next !== undefined) dispatch(next[0], next[1], state);
+    }
+    if (state.waiting.length > 0) {
+      // Held back by unsent answers: try again once the client has read them.
+      if (!state.awaitingDrain && socket.writableLength >= UNSENT_BYTES_WATERMARK) {
+        state.awaitingDrain = true;
+        socket.once('drain', () => {
+          state.awaitingDrain = false;
+          pump(socket, state);
+        });
+      }
+    } else if (state.paused) {
+      state.paused = false;
+      socket.resume();
+    }
+  };
   const dispatch = (req: IncomingMessage, res: ServerResponse, state: SocketState): void => {
     state.active++;
     res.once('close', () => {
       state.active--;
-      const next = state.waiting.shift();
-      if (next !== undefined) dispatch(next[0], next[1], state);
-      else if (state.paused && state.active < maxPerConnection) {
-        state.paused = false;
-        req.socket.resume();
-      }
+      pump(req.socket, state);
     });
     for (const listener of listeners) listener.call(server, req, res);
   };
@@ -47,10 +73,10 @@ export function limitRequestsPerConnection(server: Server, maxPerConnection: num
     const socket = req.socket;
     let state = sockets.get(socket);
     if (state === undefined) {
-      state = { active: 0, waiting: [], paused: false };
+      state = { active: 0, waiting: [], paused: false, awaitingDrain: false };
       sockets.set(socket, state);
     }
-    if (state.active < maxPerConnection) {
+    if (state.waiting.length === 0 && mayRun(socket, state)) {
       dispatch(req, res, state);
       return;
     }

@@ -75,3 +75,42 @@ describe('limitRequestsPerConnection', () => {
     socket.destroy();
   });
 });
+
+describe('a client that does not read its answers', () => {
+  it('gets its next pipelined request processed only once it has read what is unsent', async () => {
+    const handled: string[] = [];
+    const big = Buffer.alloc(8 * 1024 * 1024, 97);
+    const server = http.createServer((req, res) => {
+      handled.push(req.url ?? '');
+      res.end(big);
+    });
+    limitRequestsPerConnection(server, 8);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.pause(); // reads nothing
+    const answered = new Promise<void>((resolve) => {
+      const poll = (): void => (handled.length >= 1 ? resolve() : void setImmediate(poll));
+      poll();
+    });
+    socket.write(Array.from({ length: 4 }, (_, i) => `GET /r${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+    await answered;
+    // The first answer (8 MiB) sits unsent: the next requests wait, however long the client waits.
+    for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.deepEqual(handled, ['/r0']);
+    // The client reads: the rest are processed, in order.
+    let received = 0;
+    const all = new Promise<void>((resolve) =>
+      socket.on('data', (d: Buffer) => {
+        received += d.length;
+        if (received >= 4 * big.length) resolve();
+      }),
+    );
+    socket.resume();
+    await all;
+    assert.deepEqual(handled, ['/r0', '/r1', '/r2', '/r3']);
+    socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+});
