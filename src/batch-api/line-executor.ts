@@ -87,7 +87,7 @@ export class LineExecutor {
         arrivalNs: process.hrtime.bigint(),
         signal,
       });
-      const encoded = encodeInferResponse(mv, decoded, result.outputs);
+      const encoded = encodeInferResponse(mv, decoded, result.outputs, { maxTensorBytes: this.maxTensorBytes });
       return { statusCode: 200, bodyJson: typeof encoded.body === 'string' ? encoded.body : encoded.body.toString() };
     } catch (error) {
       const err = toInferdError(error, requestId);

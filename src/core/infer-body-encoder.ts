@@ -8,6 +8,23 @@ import { binaryByteSize, writeBinaryTensorData } from '../tensor/binary-codec.js
 import { jsonTensorDataString } from '../tensor/json-codec.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { DecodedInferRequest } from './infer-body-decoder.js';
+import { InferdError } from '../errors/index.js';
+
+/**
+ * Refuses an answer with an output over `maxTensorBytes` (--max-tensor-size bounds tensors both
+ * ways): a model whose output size depends on an input value cannot make one request hold an
+ * unbounded answer. Checked on the result, before it is encoded.
+ */
+export function checkOutputSizes(outputs: readonly Tensor[], maxTensorBytes: number): void {
+  for (const t of outputs) {
+    const bytes = binaryByteSize(t.datatype, t.data);
+    if (bytes > maxTensorBytes)
+      throw new InferdError(
+        'INF_ERR_TENSOR_TOO_LARGE',
+        `output '${t.name}' of this answer is ${bytes} bytes (shape [${t.shape.join(',')}]), over the limit of ${maxTensorBytes} bytes (--max-tensor-size); ask for less, e.g. a smaller input`,
+      );
+  }
+}
 
 /** What the encoder needs of a model version. */
 export interface EncodingModel {
@@ -33,7 +50,9 @@ export function encodeInferResponse(
   mv: EncodingModel,
   req: DecodedInferRequest,
   outputs: readonly Tensor[],
+  limits: { readonly maxTensorBytes: number },
 ): EncodedResponse {
+  checkOutputSizes(outputs, limits.maxTensorBytes);
   const byName = new Map(outputs.map((t) => [t.name, t]));
   const names = outputNamesFor(mv, req);
   const parts: string[] = [];

@@ -72,7 +72,9 @@ async function infer(
     signal,
     ...(decoded.sequence === undefined ? {} : { sequence: decoded.sequence }),
   });
-  return encodeModelInferResponse(mv, request.id ?? '', decoded, result.outputs);
+  return encodeModelInferResponse(mv, request.id ?? '', decoded, result.outputs, {
+    maxTensorBytes: ctx.maxTensorBytes,
+  });
 }
 
 export function modelInferHandler(ctx: InferContext): grpc.handleUnaryCall<ModelInferRequest, ModelInferResponse> {

@@ -1,6 +1,7 @@
 // Builds a ModelInferResponse: every output in raw_output_contents (the binary tensor format), as
 // Triton's gRPC endpoint answers, with classification applied where asked.
 
+import { checkOutputSizes } from '../../core/infer-body-encoder.js';
 import { classify } from '../../pipeline/classification.js';
 import type { ModelVersion } from '../../model-kinds/model-version.js';
 import { encodeBinaryTensorData } from '../../tensor/binary-codec.js';
@@ -13,7 +14,9 @@ export function encodeModelInferResponse(
   id: string,
   decoded: DecodedGrpcRequest,
   results: readonly Tensor[],
+  limits: { readonly maxTensorBytes: number },
 ): ModelInferResponse {
+  checkOutputSizes(results, limits.maxTensorBytes);
   const byName = new Map(results.map((t) => [t.name, t]));
   const outputs: InferOutputTensor[] = [];
   const raw: Uint8Array[] = [];

@@ -37,7 +37,7 @@ export function registerInferRoutes(app: FastifyInstance, repository: ModelRepos
       signal: abort.signal,
       ...(decoded.sequence === undefined ? {} : { sequence: decoded.sequence }),
     });
-    const encoded = encodeInferResponse(mv, decoded, result.outputs);
+    const encoded = encodeInferResponse(mv, decoded, result.outputs, { maxTensorBytes });
     if (encoded.headerLength !== undefined) {
       void reply
         .header('inference-header-content-length', String(encoded.headerLength))

@@ -132,7 +132,9 @@ export class InferStreamConnection {
       })
       .then(
         (result) => {
-          slot.message = frameReply(encodeInferResponse(mv, decoded, result.outputs));
+          slot.message = frameReply(
+            encodeInferResponse(mv, decoded, result.outputs, { maxTensorBytes: this.options.maxTensorBytes }),
+          );
           this.flush();
         },
         (err: unknown) => this.fail(slot, decoded.id, err, requestId),
