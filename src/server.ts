@@ -4,6 +4,7 @@
 // accepting, answer everything whose bytes arrived, close each connection after its last
 // response, then unload.
 
+import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -151,6 +152,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     corsAllowOrigins: config.corsAllowOrigins,
   });
   tls.keepCurrent(http.server);
+  applyConnectionLimits(http.server, config);
   // Before the drain tracker: it counts every request of a connection, waiting ones included.
   limitRequestsPerConnection(http.server, config.maxRequestsPerConnection);
   const httpConnections = new ConnectionDrain(http.server);
@@ -214,6 +216,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
         now: security.now,
       });
       tls.keepCurrent(metricsServer.server);
+      applyConnectionLimits(metricsServer.server, config);
       await namingTheFlag(
         metricsServer.listen({ host: config.host, port: config.metricsPort }),
         'metrics',
@@ -308,6 +311,14 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     url: `${tls.scheme}://${host.includes(':') ? `[${host}]` : host}:${httpPort}`,
     close,
   };
+}
+
+/** Node's timeouts of an HTTP listener and its connection limit, from the server options. */
+function applyConnectionLimits(server: HttpServer, config: ServerConfig): void {
+  server.keepAliveTimeout = config.keepAliveTimeoutSeconds * 1000;
+  server.headersTimeout = config.headersTimeoutSeconds * 1000;
+  server.requestTimeout = config.requestTimeoutSeconds * 1000;
+  if (config.maxConnections > 0) server.maxConnections = config.maxConnections;
 }
 
 /** How often the API key file is checked for changes. */

@@ -44,6 +44,10 @@ interface ServeOptions {
   batchConcurrency: number;
   maxInflightRequestSize: number;
   maxRequestsPerConnection: number;
+  keepAliveTimeoutSecs: number;
+  headersTimeoutSecs: number;
+  requestTimeoutSecs: number;
+  maxConnections: number;
   apiKeysFile?: string;
   anonymousScopes?: string[];
   httpRestrictedApi: string[];
@@ -269,6 +273,30 @@ export function serveCommand(): Command {
       d.maxRequestsPerConnection,
     )
     .option(
+      '--keep-alive-timeout-secs <seconds>',
+      'an idle keep-alive HTTP connection is closed after this long',
+      positiveNumber,
+      d.keepAliveTimeoutSeconds,
+    )
+    .option(
+      '--headers-timeout-secs <seconds>',
+      "a client must send a request's headers within this long (slow clients are cut: 408)",
+      positiveNumber,
+      d.headersTimeoutSeconds,
+    )
+    .option(
+      '--request-timeout-secs <seconds>',
+      'a client must send a whole request, body included, within this long (0 = no limit)',
+      nonNegativeNumber,
+      d.requestTimeoutSeconds,
+    )
+    .option(
+      '--max-connections <n>',
+      'open HTTP connections accepted at once; past it new ones are closed (0 = no limit)',
+      integer(0, 1_000_000),
+      d.maxConnections,
+    )
+    .option(
       '--api-keys-file <path>',
       'API keys with scopes, expiry and quotas (YAML/JSON, keys stored as SHA-256; re-read on change). Keys without scopes: env INFERD_API_KEYS=k1,k2',
     )
@@ -376,6 +404,10 @@ Examples:
         batchConcurrency: opts.batchConcurrency,
         maxInflightRequestBytes: opts.maxInflightRequestSize,
         maxRequestsPerConnection: opts.maxRequestsPerConnection,
+        keepAliveTimeoutSeconds: opts.keepAliveTimeoutSecs,
+        headersTimeoutSeconds: opts.headersTimeoutSecs,
+        requestTimeoutSeconds: opts.requestTimeoutSecs,
+        maxConnections: opts.maxConnections,
         apiKeysFile: opts.apiKeysFile ?? null,
         apiKeys: (process.env['INFERD_API_KEYS'] ?? '')
           .split(',')

@@ -98,6 +98,14 @@ export const serverConfigSchema = z
       .int()
       .positive()
       .default(512 * MiB),
+    /** An idle keep-alive HTTP connection is closed after this long (Node's keepAliveTimeout). */
+    keepAliveTimeoutSeconds: z.number().positive().max(3600).default(5),
+    /** A client must send a request's headers within this long (Node's headersTimeout; slowloris). */
+    headersTimeoutSeconds: z.number().positive().max(3600).default(60),
+    /** A client must send a whole request, body included, within this long (Node's requestTimeout; 0 = none). */
+    requestTimeoutSeconds: z.number().nonnegative().max(86_400).default(300),
+    /** Open HTTP connections accepted at once (REST listener); past it new ones are closed; 0 = no limit. */
+    maxConnections: z.number().int().nonnegative().default(0),
     /** HTTP/1.1 requests one connection may have in progress; pipelined ones past it wait unread. */
     maxRequestsPerConnection: z.number().int().min(1).max(4096).default(8),
     /** Lines of the running batch in flight at once (queued or executing), at the lowest priority. */
@@ -145,6 +153,12 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
   if (!result.success) {
     throw new InferdError('INF_ERR_INVALID_CONFIG', formatIssues(issuesFromZod('server options', result.error)));
   }
+  const { headersTimeoutSeconds, requestTimeoutSeconds } = result.data;
+  if (requestTimeoutSeconds > 0 && headersTimeoutSeconds > requestTimeoutSeconds)
+    throw new InferdError(
+      'INF_ERR_INVALID_CONFIG',
+      `--headers-timeout-secs (${headersTimeoutSeconds}) must not be longer than --request-timeout-secs (${requestTimeoutSeconds}): the headers are part of the request`,
+    );
   const largest = Math.max(result.data.maxBodyBytes, result.data.maxBatchFileBytes);
   if (result.data.maxInflightRequestBytes < largest)
     throw new InferdError(

@@ -60,6 +60,10 @@ const OPTIONS: Record<string, [flag: string, asShown?: (v: unknown) => unknown]>
   batchConcurrency: ['--batch-concurrency'],
   maxInflightRequestBytes: ['--max-inflight-request-size'],
   maxRequestsPerConnection: ['--max-requests-per-connection'],
+  keepAliveTimeoutSeconds: ['--keep-alive-timeout-secs'],
+  headersTimeoutSeconds: ['--headers-timeout-secs'],
+  requestTimeoutSeconds: ['--request-timeout-secs'],
+  maxConnections: ['--max-connections'],
   corsAllowOrigins: ['--cors-allow-origin'],
   // Off by default (null): their flags (--tls-cert-file and the rest) show no default.
   tls: ['--tls-cert-file'],
