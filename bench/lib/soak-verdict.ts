@@ -59,7 +59,7 @@ export interface RawWindow {
   /** Seconds since the measured part of the run began, at the window's end. */
   readonly endS: number;
   readonly seconds: number;
-  /** Latencies of the requests that finished in the window, in milliseconds, in any order. */
+  /** Latencies of the requests that finished in the window, in milliseconds, in no particular order. */
   readonly latenciesMs: readonly number[];
   readonly outcomes: ReadonlyMap<Outcome, number>;
   /** The server's resident set size at the window's end, MiB. */

@@ -194,7 +194,7 @@ export class KeyStore {
     this.fingerprint = fingerprint;
   }
 
-  /** Reads the key file (if any) now; a missing or invalid file fails start-up with its reason. */
+  /** Reads the key file (when one is given) now; a missing or invalid file fails start-up with its reason. */
   static async open(file: string | undefined, envKeys: readonly ApiKey[]): Promise<KeyStore> {
     if (file === undefined) return new KeyStore(undefined, envKeys, [], undefined);
     const { keys, fingerprint } = await readKeyFile(file);

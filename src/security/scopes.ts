@@ -78,7 +78,7 @@ export const NO_GRANT: Grant = { groups: new Set(), models: null, scopes: [] };
 
 const GLOB_CHARS = /^[A-Za-z0-9_.*?-]+$/;
 
-/** A model-name glob (`*` any run, `?` one character), anchored at both ends. */
+/** A model-name glob (`*` a run of characters, `?` one), anchored at both ends. */
 function globMatcher(glob: string): (name: string) => boolean {
   const source = glob
     .replace(/[.+^${}()|[\]\\-]/g, '\\$&')

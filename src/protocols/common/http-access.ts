@@ -88,7 +88,7 @@ function contentLength(request: FastifyRequest): number | undefined {
 }
 
 /**
- * Installs the access hooks on `app`. Call right after creating the app, before any route: the
+ * Installs the access hooks on `app`. Call right after creating the app, before the routes: the
  * onRoute check sees only routes registered after it.
  */
 export function installAccessControl(app: FastifyInstance, options: AccessControlOptions): void {

@@ -66,7 +66,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     return503OnClosing: false,
   });
   // CORS first, so its hook answers preflights and puts its headers on every answer, refusals
-  // included; then access control, before any route: every route registered after it must declare
+  // included; then access control, before the routes: every route registered after it must declare
   // its access, and its check runs before every route's own hooks.
   registerCors(app, options.corsAllowOrigins ?? []);
   if (options.access !== undefined) installAccessControl(app, options.access);
