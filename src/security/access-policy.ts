@@ -309,7 +309,9 @@ export class AccessPolicy {
       );
     parts.push(
       open.length === API_GROUPS.length
-        ? 'open to every caller'
+        ? this.options.loopback
+          ? `open to every process on this machine (${this.options.listenAddress} is loopback; --host 0.0.0.0 with --api-keys-file to serve others)`
+          : 'open to every caller'
         : open.length === 0
           ? 'nothing open without credentials'
           : `open without credentials: ${open.join(', ')}`,
