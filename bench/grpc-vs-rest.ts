@@ -7,7 +7,6 @@
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -21,6 +20,7 @@ import {
   type SampleDatatype,
   type SampleTensor,
 } from './lib/kserve-bodies.js';
+import { freePort } from './lib/inferd-process.js';
 import { KServeClient } from './lib/kserve-client.js';
 import { describeMachine } from './lib/machine.js';
 import type { TimedOperation } from './lib/measurement-windows.js';
@@ -48,18 +48,6 @@ interface CaseResult {
   readonly p50Us: number;
   readonly p99Us: number;
   readonly stable: boolean;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, HOST, () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts inferd with REST and gRPC on free ports; resolves once /v2/health/ready answers 200. */

@@ -6,7 +6,6 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -14,7 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadInferenceProtos } from '../src/protocols/kserve-grpc/proto-definitions.js';
 import { binaryRequest, jsonRequest, sampleTensor, type PreparedRequest } from './lib/kserve-bodies.js';
 import { KServeClient } from './lib/kserve-client.js';
-import { startInferd, type InferdProcess } from './lib/inferd-process.js';
+import { freePort, startInferd, type InferdProcess } from './lib/inferd-process.js';
 import { describeMachine } from './lib/machine.js';
 import {
   judge,
@@ -56,18 +55,6 @@ const USAGE = `usage: npm run soak -- [options]   (or node --import tsx bench/so
   --out <file>               JSON results (default bench/results/soak.json)
   --help                     this text
 Exit code 0 when the run passes, 1 when it fails (errors, RSS growth or p99 drift), 2 on bad use.`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, HOST, () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 function positive(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;

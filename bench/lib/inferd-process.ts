@@ -30,7 +30,8 @@ export interface InferdProcessOptions {
 
 const HOST = '127.0.0.1';
 
-function freePort(): Promise<number> {
+/** A local port nothing listens on now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once('error', reject);
