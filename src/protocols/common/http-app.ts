@@ -17,6 +17,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { bodyOverLimit, makeErrorHandler, makeNotFoundHandler } from './error-handler.js';
 import { installAccessControl, type AccessControlOptions } from './http-access.js';
+import { readBody } from './body-reader.js';
 import { installBodyBudget, type BodyBudgetStats } from './request-gate.js';
 import type { ServerState } from './server-state.js';
 
@@ -76,7 +77,8 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   // Bodies are read as bytes whatever their content type: JSON infer bodies may carry binary
   // tensors after the JSON header, and clients differ in the content type they send.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  // Read into one buffer of the declared size (body-reader.ts), so a body is held once.
+  app.addContentTypeParser('*', readBody);
 
   // KServe's error body is the default; the OpenAI and batch API scopes set their own.
   app.setErrorHandler(makeErrorHandler({ format: 'kserve', bodyTooLarge: bodyOverLimit(options.maxBodyBytes) }));

@@ -1,0 +1,82 @@
+// Reads a request body into one buffer. With a Content-Length the buffer is allocated once at that
+// size and each chunk copied into it, so a body is held once while it arrives, not twice (a list
+// of chunks and then their concatenation, which is what fastify's own buffer parser does): the
+// budget of request bytes in flight (request-gate.ts) is then what the server really holds. A
+// chunked body, whose size is unknown, is collected and joined. The route's body limit applies
+// either way, with fastify's own error codes so the one error path answers as before.
+
+import type { IncomingMessage } from 'node:http';
+import type { FastifyRequest } from 'fastify';
+
+function frameworkError(code: string, statusCode: number, message: string): Error {
+  return Object.assign(new Error(message), { code, statusCode });
+}
+
+/** fastify content-type parser: the body as one Buffer, within `request.routeOptions.bodyLimit`. */
+export function readBody(
+  request: FastifyRequest,
+  payload: IncomingMessage,
+  done: (err: Error | null, body?: Buffer) => void,
+): void {
+  const limit = request.routeOptions.bodyLimit ?? Infinity;
+  const declaredText = request.headers['content-length'];
+  const declared = declaredText === undefined ? undefined : Number(declaredText);
+  if (declared !== undefined && declared > limit) {
+    payload.resume();
+    done(frameworkError('FST_ERR_CTP_BODY_TOO_LARGE', 413, 'request body is too large'));
+    return;
+  }
+  let settled = false;
+  const finish = (err: Error | null, body?: Buffer): void => {
+    if (settled) return;
+    settled = true;
+    payload.removeListener('data', onData);
+    payload.removeListener('end', onEnd);
+    if (err !== null) {
+      // Stop reading what is left; the error is answered and the connection closed.
+      payload.resume();
+      done(err);
+    } else done(null, body);
+  };
+  const fixed = declared !== undefined && Number.isSafeInteger(declared) ? Buffer.allocUnsafe(declared) : undefined;
+  const chunks: Buffer[] = [];
+  let received = 0;
+  const onData = (chunk: Buffer): void => {
+    if (received + chunk.length > limit) {
+      finish(frameworkError('FST_ERR_CTP_BODY_TOO_LARGE', 413, 'request body is too large'));
+      return;
+    }
+    if (fixed !== undefined) {
+      if (received + chunk.length > fixed.length) {
+        finish(
+          frameworkError(
+            'FST_ERR_CTP_INVALID_CONTENT_LENGTH',
+            400,
+            'request body length does not match its Content-Length',
+          ),
+        );
+        return;
+      }
+      chunk.copy(fixed, received);
+    } else chunks.push(chunk);
+    received += chunk.length;
+  };
+  const onEnd = (): void => {
+    if (fixed === undefined) {
+      finish(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received));
+      return;
+    }
+    if (received !== fixed.length)
+      finish(
+        frameworkError(
+          'FST_ERR_CTP_INVALID_CONTENT_LENGTH',
+          400,
+          'request body length does not match its Content-Length',
+        ),
+      );
+    else finish(null, fixed);
+  };
+  payload.on('data', onData);
+  payload.on('end', onEnd);
+  payload.once('error', (err) => finish(err));
+}
