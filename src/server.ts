@@ -101,7 +101,7 @@ async function namingTheFlag<T>(listening: Promise<T>, what: string, flag: strin
 export async function startServer(input: ServerConfigInput, options?: StartOptions): Promise<RunningServer> {
   const config = resolveServerConfig(input);
   const logger = createLogger(config.logLevel, options?.logDestination);
-  // Reads and checks the TLS files before anything is built or listens; then polls them.
+  // Reads and checks the TLS files before the listeners are built; then polls them.
   const tls = ServerTls.open(
     { tls: config.tls, grpcTls: config.grpcTls },
     { logger, ...(options?.tlsPollTimer === undefined ? {} : { timer: options.tlsPollTimer }) },

@@ -44,6 +44,6 @@ export async function main(argv: readonly string[]): Promise<void> {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
   });
-  // argv[2] is the command; anything else (--help, help, a typo) gets the whole program.
+  // argv[2] is the command; otherwise (--help, help, a typo) the whole program is built.
   await (await buildProgram(argv[2])).parseAsync(argv);
 }

@@ -1,5 +1,5 @@
 // TLS material for the listeners: reads and checks the PEM files (certificate chain, private key,
-// and for mTLS the CA that client certificates must chain to) before anything listens, builds the
+// and for mTLS the CA that client certificates must chain to) before a listener opens, builds the
 // options Node's TLS servers take, and keeps them current: the files are polled, and a change that
 // checks out is put on every listener (HTTPS: `server.setSecureContext`; gRPC: a grpc-js
 // certificate provider). A change that does not check out (a half-written file, a key of another
@@ -402,7 +402,7 @@ function sameFiles(a: TlsFiles, b: TlsFiles): boolean {
 /**
  * The TLS of every listener: the REST and metrics listeners follow `tls`, gRPC follows `grpcTls`
  * or else `tls`. Opening reads and checks every file (an InferdError naming the flag and path),
- * so a bad file stops the start before anything listens; then the files are polled.
+ * so a bad file stops the start before a listener opens; then the files are polled.
  */
 export class ServerTls {
   private constructor(
