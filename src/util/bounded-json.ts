@@ -1,6 +1,6 @@
 // Client-supplied JSON, bounded: a nesting limit checked before parsing, and a preview of a
-// client value for an error message that cannot fail (a value nested 100,000 deep made JSON.stringify
-// overflow the stack) and never grows past a few dozen characters.
+// client value for an error message that cannot fail (a value nested 100,000 deep made
+// JSON.stringify overflow the stack) and never grows past a few dozen characters.
 
 /** Deepest nesting of arrays and objects accepted in a request body. */
 export const MAX_JSON_DEPTH = 64;
