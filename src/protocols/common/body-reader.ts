@@ -8,6 +8,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 
+/** The request's Content-Length as a byte count, or undefined when it declares none (chunked, or no body). */
+export function declaredLength(request: FastifyRequest): number | undefined {
+  const raw = request.headers['content-length'];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
 function frameworkError(code: string, statusCode: number, message: string): Error {
   return Object.assign(new Error(message), { code, statusCode });
 }
@@ -19,8 +27,7 @@ export function readBody(
   done: (err: Error | null, body?: Buffer) => void,
 ): void {
   const limit = request.routeOptions.bodyLimit ?? Infinity;
-  const declaredText = request.headers['content-length'];
-  const declared = declaredText === undefined ? undefined : Number(declaredText);
+  const declared = declaredLength(request);
   if (declared !== undefined && declared > limit) {
     payload.resume();
     done(frameworkError('FST_ERR_CTP_BODY_TOO_LARGE', 413, 'request body is too large'));
@@ -38,7 +45,7 @@ export function readBody(
       done(err);
     } else done(null, body);
   };
-  const fixed = declared !== undefined && Number.isSafeInteger(declared) ? Buffer.allocUnsafe(declared) : undefined;
+  const fixed = declared === undefined ? undefined : Buffer.allocUnsafe(declared);
   const chunks: Buffer[] = [];
   let received = 0;
   const onData = (chunk: Buffer): void => {

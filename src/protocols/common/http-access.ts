@@ -10,6 +10,7 @@ import type { AccessPolicy, PresentedCredentials, Principal } from '../../securi
 import type { AuditLog } from '../../security/audit-log.js';
 import type { QuotaGate } from '../../security/quota-gate.js';
 import { ADMIN_GROUPS } from '../../security/scopes.js';
+import { declaredLength } from './body-reader.js';
 import { routeAccessOf, type RouteAccess } from './route-access.js';
 
 declare module 'fastify' {
@@ -80,13 +81,6 @@ function routeText(request: FastifyRequest): string {
   return `${request.method} ${request.routeOptions.url ?? ''}`;
 }
 
-function contentLength(request: FastifyRequest): number | undefined {
-  const raw = request.headers['content-length'];
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
-}
-
 /**
  * Installs the access hooks on `app`. Call right after creating the app, before the routes: the
  * onRoute check sees only routes registered after it.
@@ -124,7 +118,7 @@ export function installAccessControl(app: FastifyInstance, options: AccessContro
     const admission = quotas?.admit(
       principal,
       access.group,
-      access.model === 'params' ? contentLength(request) : undefined,
+      access.model === 'params' ? declaredLength(request) : undefined,
     );
     if (admission !== undefined) {
       void reply.headers(admission.headers);
@@ -151,7 +145,7 @@ export function installAccessControl(app: FastifyInstance, options: AccessContro
     const principal = request.principal;
     // A v2 infer body sent without a Content-Length is charged once read (never refused).
     if (access?.model === 'params' && principal !== undefined && Buffer.isBuffer(request.body)) {
-      if (contentLength(request) === undefined) quotas?.chargeAfter(principal, request.body.length);
+      if (declaredLength(request) === undefined) quotas?.chargeAfter(principal, request.body.length);
     }
     if (access?.model === 'body' && principal !== undefined && principal.grant.models !== null) {
       const model = bodyModel(request.body);

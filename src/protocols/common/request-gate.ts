@@ -9,6 +9,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { InferdError } from '../../errors/index.js';
+import { declaredLength } from './body-reader.js';
 
 /**
  * Requests one HTTP/1.1 connection may have in progress before the rest wait. Answers on one
@@ -104,12 +105,9 @@ export function installBodyBudget(app: FastifyInstance, budgetBytes: number): ()
   let inFlight = 0;
   let refusals = 0;
   app.addHook('onRequest', (request, reply, done) => {
-    const declared = request.headers['content-length'];
     const chunked = request.headers['transfer-encoding'] !== undefined;
-    let bytes = 0;
-    if (declared !== undefined) bytes = Number(declared);
-    else if (chunked) bytes = request.routeOptions.bodyLimit ?? budgetBytes;
-    if (!Number.isFinite(bytes) || bytes <= 0) {
+    const bytes = declaredLength(request) ?? (chunked ? (request.routeOptions.bodyLimit ?? budgetBytes) : 0);
+    if (bytes <= 0) {
       done();
       return;
     }
