@@ -15,7 +15,7 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { buildGrpcServer, type GrpcEdge } from './protocols/kserve-grpc/grpc-server.js';
 import { ConnectionDrain } from './protocols/common/connection-drain.js';
-import { limitRequestsPerConnection } from './protocols/common/request-gate.js';
+import { limitRequestsPerConnection, UnsentAnswers } from './protocols/common/request-gate.js';
 import { buildHttpApp, buildMetricsServer, registerMetricsRoute } from './protocols/common/http-app.js';
 import { registerUsageRoute, type RouteRecord } from './protocols/common/http-access.js';
 import type { ServerPhase, ServerState } from './protocols/common/server-state.js';
@@ -138,15 +138,17 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     ready: () => phase === 'serving',
   };
   // One HTTP listener; each edge is a sibling route group on it.
+  const unsentAnswers = new UnsentAnswers();
   const routes: RouteRecord[] = [];
   const http = buildHttpApp({
     logger,
     server: serverState,
     maxBodyBytes: config.maxBodyBytes,
     access: { policy: security.http, audit: security.audit, quotas: security.quotas, now: security.now, routes },
-    inflightRequestBytes: {
-      budget: config.maxInflightRequestBytes,
-      watch: (stats) => metrics.watchRequestBytes(stats),
+    memoryGate: {
+      requestBudget: config.maxInflightRequestBytes,
+      unsent: { budget: config.maxUnsentResponseBytes, answers: unsentAnswers },
+      watch: (stats) => metrics.watchMemoryGate(stats),
     },
     https: tls.httpsOptions,
     corsAllowOrigins: config.corsAllowOrigins,
@@ -154,13 +156,14 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
   tls.keepCurrent(http.server);
   applyConnectionLimits(http.server, config);
   // Before the drain tracker: it counts every request of a connection, waiting ones included.
-  limitRequestsPerConnection(http.server, config.maxRequestsPerConnection);
+  limitRequestsPerConnection(http.server, config.maxRequestsPerConnection, unsentAnswers);
   const httpConnections = new ConnectionDrain(http.server);
   registerRestEdge(http, { repository, server: serverState, maxTensorBytes: config.maxTensorBytes });
   registerInferStreamRoutes(http, {
     repository,
     maxTensorBytes: config.maxTensorBytes,
     maxBodyBytes: config.maxBodyBytes,
+    unsent: unsentAnswers,
   });
   registerOpenAIRoutes(http, {
     repository,

@@ -52,7 +52,7 @@ export function registerFileRoutes(
 
   app.post(
     '/files',
-    { bodyLimit, onRequest: async (req, reply) => reserveUpload(req, reply) },
+    { bodyLimit, config: { bodyAsBytes: true }, onRequest: async (req, reply) => reserveUpload(req, reply) },
     async (request, reply) => {
       const boundary = multipartBoundary(request.headers['content-type']);
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);

@@ -43,6 +43,7 @@ interface ServeOptions {
   maxBatchFileSize: number;
   batchConcurrency: number;
   maxInflightRequestSize: number;
+  maxUnsentResponseSize: number;
   maxRequestsPerConnection: number;
   keepAliveTimeoutSecs: number;
   headersTimeoutSecs: number;
@@ -262,9 +263,15 @@ export function serveCommand(): Command {
     )
     .option(
       '--max-inflight-request-size <size>',
-      'request body bytes held or being received at once over every connection; past it a 503 with Retry-After before the body is read',
+      'request bytes held at once over every connection (a JSON body counts 4 times: its text and parsed values); past it a 503 with Retry-After before the body is read',
       byteSize,
       d.maxInflightRequestBytes,
+    )
+    .option(
+      '--max-unsent-response-size <size>',
+      'answer bytes clients may leave unread over every connection; past it new inference and batch requests get a 503 with Retry-After',
+      byteSize,
+      d.maxUnsentResponseBytes,
     )
     .option(
       '--max-requests-per-connection <n>',
@@ -403,6 +410,7 @@ Examples:
         maxBatchFileBytes: opts.maxBatchFileSize,
         batchConcurrency: opts.batchConcurrency,
         maxInflightRequestBytes: opts.maxInflightRequestSize,
+        maxUnsentResponseBytes: opts.maxUnsentResponseSize,
         maxRequestsPerConnection: opts.maxRequestsPerConnection,
         keepAliveTimeoutSeconds: opts.keepAliveTimeoutSecs,
         headersTimeoutSeconds: opts.headersTimeoutSecs,

@@ -89,15 +89,26 @@ export const serverConfigSchema = z
       .positive()
       .default(200 * MiB),
     /**
-     * Request body bytes the HTTP listener may hold or be receiving at once, over every connection;
-     * past it a request is a 503 with Retry-After before its body is read. At least the largest
-     * body and batch file accepted.
+     * Request bytes the HTTP listener may hold at once, over every connection: each request's body,
+     * and for a JSON body what decoding it holds (JSON_DECODE_FACTOR times its length in all); past
+     * it a request is a 503 with Retry-After before its body is read. At least the largest body
+     * and batch file accepted.
      */
     maxInflightRequestBytes: z
       .number()
       .int()
       .positive()
       .default(512 * MiB),
+    /**
+     * Answer bytes written to HTTP and WebSocket connections and not yet read by their clients, over
+     * every connection; past it new inference and batch API requests are a 503 with Retry-After
+     * (health, metadata, statistics and metrics still answer).
+     */
+    maxUnsentResponseBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(256 * MiB),
     /** An idle keep-alive HTTP connection is closed after this long (Node's keepAliveTimeout). */
     keepAliveTimeoutSeconds: z.number().positive().max(3600).default(5),
     /** A client must send a request's headers within this long (Node's headersTimeout; slowloris). */

@@ -210,8 +210,18 @@ export class Metrics {
    * follows the most loaded resource rather than an average) and `inferd_model_saturation` per
    * version, read from `samples` at each scrape.
    */
-  /** The HTTP listener's request bytes in flight against its budget, and the budget's refusals. */
-  watchRequestBytes(stats: () => { readonly bytesInFlight: number; readonly refusals: number }): void {
+  /**
+   * The HTTP listener's request bytes in flight and unsent answer bytes against their budgets, and
+   * the budgets' refusals.
+   */
+  watchMemoryGate(
+    stats: () => {
+      readonly bytesInFlight: number;
+      readonly refusals: number;
+      readonly unsentBytes: number;
+      readonly unsentRefusals: number;
+    },
+  ): void {
     new Gauge({
       name: 'inferd_inflight_request_bytes',
       help: 'Request body bytes the HTTP listener holds or is receiving (bounded by --max-inflight-request-size)',
@@ -227,6 +237,23 @@ export class Metrics {
       collect() {
         this.reset();
         this.inc(stats().refusals);
+      },
+    });
+    new Gauge({
+      name: 'inferd_unsent_response_bytes',
+      help: 'Answer bytes written to HTTP and WebSocket connections and not yet read by their clients (bounded by --max-unsent-response-size)',
+      registers: [this.registry],
+      collect() {
+        this.set(stats().unsentBytes);
+      },
+    });
+    new Counter({
+      name: 'inferd_unsent_response_refusals_total',
+      help: 'Requests refused with 503 because clients had more than --max-unsent-response-size of answers unread',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(stats().unsentRefusals);
       },
     });
   }

@@ -18,7 +18,7 @@ import type { Metrics } from '../../observability/metrics.js';
 import { bodyOverLimit, makeErrorHandler, makeNotFoundHandler } from './error-handler.js';
 import { installAccessControl, type AccessControlOptions } from './http-access.js';
 import { readBody } from './body-reader.js';
-import { installBodyBudget, type BodyBudgetStats } from './request-gate.js';
+import { installMemoryGate, type MemoryGateOptions, type MemoryGateStats } from './request-gate.js';
 import type { ServerState } from './server-state.js';
 
 export interface HttpAppOptions {
@@ -27,8 +27,8 @@ export interface HttpAppOptions {
   readonly maxBodyBytes: number;
   /** Who may call what: installed ahead of every route (each must declare its access). */
   readonly access?: AccessControlOptions;
-  /** Server-wide budget of request body bytes in flight; absent = none. */
-  readonly inflightRequestBytes?: { readonly budget: number; readonly watch: (stats: () => BodyBudgetStats) => void };
+  /** Server-wide budgets of request bytes in flight and of unsent answer bytes; absent = none. */
+  readonly memoryGate?: MemoryGateOptions & { readonly watch: (stats: () => MemoryGateStats) => void };
   /** fastify's `https` option (certificate, key, and for mTLS the client CA); absent = plain HTTP. */
   readonly https?: HttpsServerOptions | undefined;
   /** Origins answered with CORS headers ('*' = every origin); absent or empty = no CORS. */
@@ -72,8 +72,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   registerCors(app, options.corsAllowOrigins ?? []);
   if (options.access !== undefined) installAccessControl(app, options.access);
   // After access control: only admitted callers spend the budget of request bytes.
-  if (options.inflightRequestBytes !== undefined)
-    options.inflightRequestBytes.watch(installBodyBudget(app, options.inflightRequestBytes.budget));
+  if (options.memoryGate !== undefined) options.memoryGate.watch(installMemoryGate(app, options.memoryGate));
   // Bodies are read as bytes whatever their content type: JSON infer bodies may carry binary
   // tensors after the JSON header, and clients differ in the content type they send.
   app.removeAllContentTypeParsers();

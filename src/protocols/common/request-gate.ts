@@ -1,13 +1,15 @@
 // What the HTTP listener holds, bounded: the request bytes in flight across every connection (a
-// server-wide budget, reserved from each request's Content-Length before its body is read; a
-// chunked body reserves its route's body limit), and the requests in flight on one connection
-// (HTTP/1.1 pipelining: past the cap, or while the connection's unsent answers pass a watermark,
-// further requests wait unprocessed and the socket stops reading, so a client that sends many
-// requests and reads no answers holds a bounded number of answers in memory).
+// server-wide budget, reserved from each request's Content-Length, with what decoding it as JSON
+// holds, before its body is read; a chunked body reserves its route's body limit), the answer
+// bytes written and not yet read by their clients across every connection (past a budget, new
+// requests are refused), and the requests in flight on one connection (HTTP/1.1 pipelining: past
+// the cap, or while the connection's unsent answers pass a watermark, further requests wait
+// unprocessed and the socket stops reading, so a client that sends many requests and reads no
+// answers holds a bounded number of answers in memory).
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InferdError } from '../../errors/index.js';
 import { declaredLength } from './body-reader.js';
 
@@ -21,10 +23,19 @@ export const DEFAULT_MAX_REQUESTS_PER_CONNECTION = 8;
 /** Answer bytes a connection may have waiting to be sent before its next request is processed. */
 export const UNSENT_BYTES_WATERMARK = 4 * 1024 * 1024;
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route holds its body as bytes and never parses it whole as JSON (charged once). */
+    bodyAsBytes?: boolean;
+  }
+}
+
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 interface SocketState {
   active: number;
+  /** Stops counting the connection's unsent answers (set while requests are active). */
+  untrack: (() => void) | undefined;
   readonly waiting: [IncomingMessage, ServerResponse][];
   paused: boolean;
   awaitingDrain: boolean;
@@ -37,7 +48,7 @@ interface SocketState {
  * answers unsent (a client that does not read); the next request waits until both allow it, and
  * the socket stops reading meanwhile.
  */
-export function limitRequestsPerConnection(server: Server, maxPerConnection: number): void {
+export function limitRequestsPerConnection(server: Server, maxPerConnection: number, unsent?: UnsentAnswers): void {
   const listeners = server.listeners('request') as RequestListener[];
   server.removeAllListeners('request');
   const sockets = new WeakMap<Socket, SocketState>();
@@ -63,9 +74,15 @@ export function limitRequestsPerConnection(server: Server, maxPerConnection: num
     }
   };
   const dispatch = (req: IncomingMessage, res: ServerResponse, state: SocketState): void => {
-    state.active++;
+    const socket = req.socket;
+    // A connection's answers stay active until their last byte reaches the socket, so its unsent
+    // bytes are counted while it has active requests.
+    if (state.active++ === 0 && unsent !== undefined) state.untrack = unsent.add(() => socket.writableLength);
     res.once('close', () => {
-      state.active--;
+      if (--state.active === 0) {
+        state.untrack?.();
+        state.untrack = undefined;
+      }
       pump(req.socket, state);
     });
     for (const listener of listeners) listener.call(server, req, res);
@@ -74,7 +91,7 @@ export function limitRequestsPerConnection(server: Server, maxPerConnection: num
     const socket = req.socket;
     let state = sockets.get(socket);
     if (state === undefined) {
-      state = { active: 0, waiting: [], paused: false, awaitingDrain: false };
+      state = { active: 0, untrack: undefined, waiting: [], paused: false, awaitingDrain: false };
       sockets.set(socket, state);
     }
     if (state.waiting.length === 0 && mayRun(socket, state)) {
@@ -89,24 +106,99 @@ export function limitRequestsPerConnection(server: Server, maxPerConnection: num
   });
 }
 
-/** Request bytes held across the listener, and how often the budget refused one. */
-export interface BodyBudgetStats {
-  readonly bytesInFlight: number;
-  readonly refusals: number;
+/**
+ * What decoding a JSON body holds per byte of it: the bytes, their text, and the parsed values
+ * (measured with V8: a body of small integers parses to about twice its size, of floats to about
+ * 1.3 times). A body parsed as JSON is charged this many times its length.
+ */
+export const JSON_DECODE_FACTOR = 4;
+
+/** Answer bytes held in memory, waiting for clients to read them, summed over their sources. */
+export class UnsentAnswers {
+  private readonly sources = new Set<() => number>();
+
+  /** Counts `source` (a connection's unsent bytes) until the returned function is called. */
+  add(source: () => number): () => void {
+    this.sources.add(source);
+    return () => {
+      this.sources.delete(source);
+    };
+  }
+
+  bytes(): number {
+    let total = 0;
+    for (const source of this.sources) total += source();
+    return total;
+  }
 }
 
+/** The bytes a request is charged against the budget before its body is read. */
+export function requestCharge(request: FastifyRequest, budgetBytes: number): number {
+  const declared = declaredLength(request);
+  const chunked = request.headers['transfer-encoding'] !== undefined;
+  const bytes = declared ?? (chunked ? (request.routeOptions.bodyLimit ?? budgetBytes) : 0);
+  if (bytes <= 0) return 0;
+  if (request.routeOptions.config.bodyAsBytes === true) return bytes;
+  // Triton's binary extension: only the JSON header in front of the tensor bytes is parsed.
+  const header = Number(request.headers['inference-header-content-length']);
+  const jsonBytes = Number.isSafeInteger(header) && header >= 0 && header <= bytes ? header : bytes;
+  // Never more than the whole budget, so a body the server accepts can always be received alone.
+  return Math.min(bytes + jsonBytes * (JSON_DECODE_FACTOR - 1), budgetBytes);
+}
+
+/** What the memory gate holds and how often it refused. */
+export interface MemoryGateStats {
+  /** Request bytes charged (received or being received, and their decoding). */
+  readonly bytesInFlight: number;
+  readonly refusals: number;
+  /** Answer bytes written and not yet read by their clients, over every connection. */
+  readonly unsentBytes: number;
+  readonly unsentRefusals: number;
+}
+
+export interface MemoryGateOptions {
+  /** Request bytes the listener may hold at once (--max-inflight-request-size). */
+  readonly requestBudget: number;
+  /** Unsent answer bytes past which new requests are refused (--max-unsent-response-size), and their sources. */
+  readonly unsent?: { readonly budget: number; readonly answers: UnsentAnswers };
+}
+
+const retryShortly = { headers: { 'retry-after': '1' } };
+
 /**
- * A server-wide budget of request body bytes in flight. An onRequest hook (after access control:
- * only admitted callers spend it) reserves the declared Content-Length, or the route's body limit
- * for a chunked body, and releases it when the answer is sent; a request that does not fit is a
- * 503 with Retry-After before a byte of its body is read.
+ * A server-wide bound of what requests make the server hold. An onRequest hook (after access
+ * control: only admitted callers spend it) reserves each request's charge (requestCharge: its
+ * declared length, with its decoding when it is JSON) and releases it when the answer is sent; a
+ * request that does not fit is a 503 with Retry-After before a byte of its body is read. While
+ * clients leave more than the unsent budget of answers unread, inference and batch API requests
+ * are refused the same way (health, metadata, statistics and metrics still answer), so clients
+ * that do not read cannot make the server hold ever more answers for them.
  */
-export function installBodyBudget(app: FastifyInstance, budgetBytes: number): () => BodyBudgetStats {
+export function installMemoryGate(app: FastifyInstance, options: MemoryGateOptions): () => MemoryGateStats {
+  const budgetBytes = options.requestBudget;
   let inFlight = 0;
   let refusals = 0;
+  let unsentRefusals = 0;
   app.addHook('onRequest', (request, reply, done) => {
-    const chunked = request.headers['transfer-encoding'] !== undefined;
-    const bytes = declaredLength(request) ?? (chunked ? (request.routeOptions.bodyLimit ?? budgetBytes) : 0);
+    if (options.unsent !== undefined) {
+      // Only the requests whose answers can be large: inference and the batch API (file downloads).
+      const group = request.routeOptions.config.access?.group;
+      if (group === 'inference' || group === 'batch') {
+        const unsent = options.unsent.answers.bytes();
+        if (unsent > options.unsent.budget) {
+          unsentRefusals++;
+          done(
+            new InferdError(
+              'INF_ERR_UNAVAILABLE',
+              `the server holds ${unsent} bytes of answers its clients have not read, past its budget of ${options.unsent.budget} (--max-unsent-response-size); retry shortly`,
+              retryShortly,
+            ),
+          );
+          return;
+        }
+      }
+    }
+    const bytes = requestCharge(request, budgetBytes);
     if (bytes <= 0) {
       done();
       return;
@@ -116,8 +208,8 @@ export function installBodyBudget(app: FastifyInstance, budgetBytes: number): ()
       done(
         new InferdError(
           'INF_ERR_UNAVAILABLE',
-          `the server is receiving ${inFlight} bytes of requests and this one's ${bytes} would pass its budget of ${budgetBytes} (--max-inflight-request-size); retry shortly`,
-          { headers: { 'retry-after': '1' } },
+          `the server holds ${inFlight} bytes of requests and this one needs ${bytes} (its body, and its decoding when it is JSON), past its budget of ${budgetBytes} (--max-inflight-request-size); retry shortly`,
+          retryShortly,
         ),
       );
       return;
@@ -130,5 +222,10 @@ export function installBodyBudget(app: FastifyInstance, budgetBytes: number): ()
     });
     done();
   });
-  return () => ({ bytesInFlight: inFlight, refusals });
+  return () => ({
+    bytesInFlight: inFlight,
+    refusals,
+    unsentBytes: options.unsent?.answers.bytes() ?? 0,
+    unsentRefusals,
+  });
 }

@@ -1,14 +1,16 @@
 // One WebSocket infer stream: every message is decoded and scheduled as it arrives (so a model's
 // dynamic batching and a sequence's order see the requests as sent), and the replies go back in
-// request order. At most `maxInFlight` requests are accepted and not yet answered; past that the
-// connection stops reading, and TCP pushes back on the client. A closed connection aborts its
-// queued requests.
+// request order. At most `maxInFlight` requests are accepted and not yet answered, and none is
+// started while the connection has more than UNSENT_BYTES_WATERMARK of replies unsent (a client
+// that does not read); past either the connection stops reading, and TCP pushes back on the
+// client. A closed connection aborts its queued requests.
 
 import { setMaxListeners } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { InferdError } from '../../errors/index.js';
 import { reportError } from '../common/error-handler.js';
+import { UNSENT_BYTES_WATERMARK } from '../common/request-gate.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
 import type { TensorServingVersion } from '../../model-kinds/model-version.js';
 import { requireKind } from '../../model-kinds/serving-kinds.js';
@@ -88,12 +90,23 @@ export class InferStreamConnection {
   private receive(received: Received): void {
     if (this.closing) {
       this.refuseForShutdown(received);
-    } else if (this.inFlight >= this.options.maxInFlight || this.backlog.length > 0) {
+    } else if (this.backlog.length > 0 || !this.mayStart()) {
       this.backlog.push(received);
       this.socket.pause();
     } else {
       this.start(received);
     }
+  }
+
+  /**
+   * Whether another request may start: fewer than maxInFlight open, and the replies already written
+   * mostly read (each reply's send callback settles it, so this is asked again as they drain).
+   */
+  private mayStart(): boolean {
+    return (
+      this.inFlight < this.options.maxInFlight &&
+      (this.inFlight === 0 || this.socket.bufferedAmount < UNSENT_BYTES_WATERMARK)
+    );
   }
 
   private start(received: Received): void {
@@ -188,10 +201,10 @@ export class InferStreamConnection {
       this.closeIfDone();
       return;
     }
-    while (this.backlog.length > 0 && this.inFlight < this.options.maxInFlight) {
+    while (this.backlog.length > 0 && this.mayStart()) {
       this.start(this.backlog.shift() as Received);
     }
-    if (this.backlog.length === 0 && this.inFlight < this.options.maxInFlight && this.socket.isPaused) {
+    if (this.backlog.length === 0 && this.mayStart() && this.socket.isPaused) {
       this.socket.resume();
     }
   }

@@ -8,6 +8,7 @@ import type { WebSocket } from 'ws';
 import type { ModelRepository } from '../../repository/model-repository.js';
 import { InferStreamConnection } from './infer-stream-connection.js';
 import { messageTooBig } from './stream-framing.js';
+import type { UnsentAnswers } from '../common/request-gate.js';
 import { requireKind } from '../../model-kinds/serving-kinds.js';
 
 /** Requests one connection may have accepted and not yet answered before it stops reading. */
@@ -22,6 +23,8 @@ export interface InferStreamRouteOptions {
   readonly maxBodyBytes: number;
   readonly maxTensorBytes: number;
   readonly maxInFlight?: number;
+  /** Where each connection's unsent replies are counted against the server's budget. */
+  readonly unsent?: UnsentAnswers;
 }
 
 interface StreamParams {
@@ -91,8 +94,10 @@ export function registerInferStreamRoutes(app: FastifyInstance, options: InferSt
         log: request.log,
       });
       connections.add(connection);
+      const untrack = options.unsent?.add(() => socket.bufferedAmount);
       request.log.debug({ model: request.params.model }, 'infer stream opened');
       socket.once('close', (code: number) => {
+        untrack?.();
         connections.delete(connection);
         request.log.debug({ model: request.params.model, code }, 'infer stream closed');
       });

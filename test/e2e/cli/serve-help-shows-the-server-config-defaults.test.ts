@@ -59,6 +59,7 @@ const OPTIONS: Record<string, [flag: string, asShown?: (v: unknown) => unknown]>
   maxBatchFileBytes: ['--max-batch-file-size'],
   batchConcurrency: ['--batch-concurrency'],
   maxInflightRequestBytes: ['--max-inflight-request-size'],
+  maxUnsentResponseBytes: ['--max-unsent-response-size'],
   maxRequestsPerConnection: ['--max-requests-per-connection'],
   keepAliveTimeoutSeconds: ['--keep-alive-timeout-secs'],
   headersTimeoutSeconds: ['--headers-timeout-secs'],

@@ -1,7 +1,8 @@
 // The server-wide budget of request bytes in flight, against the real server: while one client
-// holds most of the budget with a body it is still sending, a request that would pass the budget
-// is a 503 with Retry-After before its body is read, a small one is served, and once the first
-// is answered the budget is free again; the gauge and the refusal counter say so.
+// holds most of the budget with a JSON body it is still sending (charged four times its length:
+// the bytes, their text and the parsed values), a request that would pass the budget is a 503
+// with Retry-After before its body is read, a small one is served, and once the first is
+// answered the budget is free again; the gauge and the refusal counter say so.
 
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -52,33 +53,33 @@ describe('request bytes in flight', () => {
       loadModels: ['simple'],
       maxBodyBytes: 400 * KiB,
       maxBatchFileBytes: 400 * KiB,
-      maxInflightRequestBytes: 512 * KiB,
+      maxInflightRequestBytes: 2048 * KiB,
     });
   });
   after(() => server.close());
 
   it('refuses past the budget before reading the body, serves what fits, and frees the budget', async () => {
-    // A client that declares 300 KiB and sends only its headers holds 300 KiB of the budget.
+    // A client that declares 300 KiB of JSON and sends only its headers holds 1,200 KiB of the budget.
     const slow = await connect(server.httpPort);
     const declared = 300 * KiB;
     slow.write(
       `POST /v2/models/simple/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n`,
     );
     slow.write(' '.repeat(1000));
-    // Another 300 KiB would pass 512 KiB: a 503 at once, though its body never comes.
+    // Another 1,200 KiB would pass 2,048 KiB: a 503 at once, though its body never comes.
     const second = await connect(server.httpPort);
     const refused = readResponse(second);
     second.write(`POST /v2/models/simple/infer HTTP/1.1\r\nHost: x\r\nContent-Length: ${declared}\r\n\r\n`);
     const reply = await refused;
     assert.equal(reply.status, 503);
     assert.match(reply.headers, /retry-after: 1/i);
-    assert.match(reply.body, /budget of 524288 \(--max-inflight-request-size\)/);
+    assert.match(reply.body, /this one needs 1228800 .*budget of 2097152 \(--max-inflight-request-size\)/);
     second.destroy();
     // A small request fits beside the slow one.
     const small = await fetch(`${server.url}/v2/models/simple/infer`, { method: 'POST', body: SIMPLE });
     assert.equal(small.status, 200);
     const gauge = await (await fetch(`${server.url}/metrics`)).text();
-    assert.match(gauge, new RegExp(`^inferd_inflight_request_bytes ${declared}$`, 'm'));
+    assert.match(gauge, new RegExp(`^inferd_inflight_request_bytes ${4 * declared}$`, 'm'));
     assert.match(gauge, /^inferd_request_bytes_refusals_total 1$/m);
     // The slow client finishes its body (padding the JSON): answered, and its bytes are released.
     const answered = readResponse(slow);

@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { limitRequestsPerConnection } from '../../../src/protocols/common/request-gate.js';
+import type { FastifyRequest } from 'fastify';
+import {
+  limitRequestsPerConnection,
+  requestCharge,
+  UnsentAnswers,
+} from '../../../src/protocols/common/request-gate.js';
 
 describe('limitRequestsPerConnection', () => {
   let server: http.Server;
@@ -111,6 +116,82 @@ describe('a client that does not read its answers', () => {
     await all;
     assert.deepEqual(handled, ['/r0', '/r1', '/r2', '/r3']);
     socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+});
+
+describe('requestCharge', () => {
+  const MiB = 1024 * 1024;
+  const request = (headers: Record<string, string>, config: { bodyAsBytes?: boolean } = {}): FastifyRequest =>
+    ({ headers, routeOptions: { bodyLimit: 64 * MiB, config } }) as unknown as FastifyRequest;
+
+  it('charges a JSON body four times its length: the bytes, their text and the parsed values', () => {
+    assert.equal(requestCharge(request({ 'content-length': '1000' }), 512 * MiB), 4000);
+    // The content type does not matter: a v2 infer body is parsed as JSON whatever it says.
+    assert.equal(
+      requestCharge(request({ 'content-length': '1000', 'content-type': 'application/octet-stream' }), 512 * MiB),
+      4000,
+    );
+  });
+
+  it('charges only the JSON header of a binary-extension body four times', () => {
+    const charge = requestCharge(
+      request({ 'content-length': '100000', 'inference-header-content-length': '200' }),
+      512 * MiB,
+    );
+    assert.equal(charge, 100000 + 3 * 200);
+    // A header length past the body is not believed: the whole body is charged as JSON.
+    assert.equal(
+      requestCharge(request({ 'content-length': '100', 'inference-header-content-length': '900' }), 512 * MiB),
+      400,
+    );
+  });
+
+  it('charges a body the route holds as bytes once, a chunked one its route limit, none without a body', () => {
+    assert.equal(requestCharge(request({ 'content-length': '1000' }, { bodyAsBytes: true }), 512 * MiB), 1000);
+    assert.equal(
+      requestCharge(request({ 'transfer-encoding': 'chunked' }, { bodyAsBytes: true }), 512 * MiB),
+      64 * MiB,
+    );
+    assert.equal(requestCharge(request({}), 512 * MiB), 0);
+  });
+
+  it('never charges more than the whole budget, so a body the server accepts can be received alone', () => {
+    assert.equal(requestCharge(request({ 'content-length': String(64 * MiB) }), 100 * MiB), 100 * MiB);
+  });
+});
+
+describe('UnsentAnswers', () => {
+  it('sums its sources until each is removed', () => {
+    const unsent = new UnsentAnswers();
+    let a = 10;
+    const removeA = unsent.add(() => a);
+    const removeB = unsent.add(() => 5);
+    assert.equal(unsent.bytes(), 15);
+    a = 100;
+    assert.equal(unsent.bytes(), 105, 'read when asked, not when added');
+    removeA();
+    assert.equal(unsent.bytes(), 5);
+    removeB();
+    assert.equal(unsent.bytes(), 0);
+  });
+
+  it('counts a connection while it has requests active, with its socket buffer', async () => {
+    const big = Buffer.alloc(8 * 1024 * 1024, 1);
+    const unsent = new UnsentAnswers();
+    const server = http.createServer((_req, res) => res.end(big));
+    limitRequestsPerConnection(server, 8, unsent);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.pause();
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    // The kernel takes part of the 8 MiB; the rest waits in the socket's buffer, counted.
+    while (unsent.bytes() === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.ok(unsent.bytes() > 0 && unsent.bytes() <= big.length + 1024, `${unsent.bytes()} bytes unsent`);
+    socket.destroy();
+    while (unsent.bytes() > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.equal(unsent.bytes(), 0, 'a closed connection is no longer counted');
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 });
