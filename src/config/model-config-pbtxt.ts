@@ -20,17 +20,31 @@ function modelConfigMessage(): protobuf.Type {
   return modelConfigType;
 }
 
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /**
  * Parses config.pbtxt into the JSON form. Where Triton's meaning of an absent field differs from
  * inferd's default, the result says Triton's explicitly: a `sequence_batching` with no strategy
- * is Triton's `direct` (inferd's YAML default is `oldest`). Throws TextFormatError.
+ * is Triton's `direct` (inferd's default is `oldest`); and unless the file has inferd's own
+ * `queue_policy` (as `inferd models convert` writes), priorities are off without
+ * `priority_levels` and a request's timeout overrides nothing without `allow_timeout_override`,
+ * as in Triton. Throws TextFormatError.
  */
 export function parseModelConfigPbtxt(text: string): JsonObject {
   const config = parseTextFormat(text, modelConfigMessage());
   const seq = config['sequence_batching'];
-  if (seq !== undefined && typeof seq === 'object' && !Array.isArray(seq)) {
-    if (seq['direct'] === undefined && seq['oldest'] === undefined)
-      config['sequence_batching'] = { ...seq, direct: {} };
+  if (isObject(seq) && seq['direct'] === undefined && seq['oldest'] === undefined)
+    config['sequence_batching'] = { ...seq, direct: {} };
+  if (config['queue_policy'] === undefined) {
+    const batching = config['dynamic_batching'];
+    if (isObject(batching)) {
+      batching['priority_levels'] ??= 0;
+      const queue = isObject(batching['default_queue_policy']) ? batching['default_queue_policy'] : {};
+      queue['allow_timeout_override'] ??= false;
+      batching['default_queue_policy'] = queue;
+    } else config['queue_policy'] = { priority_levels: 0, allow_timeout_override: false };
   }
   return config;
 }

@@ -15,6 +15,8 @@ export interface ResolvedTensorConfig {
 export interface ResolvedModelConfig {
   readonly name: string;
   readonly platform: 'onnxruntime_onnx';
+  /** The model file in each version folder (default_model_filename; model.onnx by default). */
+  readonly modelFilename: string;
   readonly maxBatchSize: number;
   readonly inputs: readonly ResolvedTensorConfig[];
   readonly outputs: readonly ResolvedTensorConfig[];
@@ -37,6 +39,10 @@ export interface ResolvedModelConfig {
     readonly maxQueueSize: number;
     readonly defaultTimeoutMicroseconds: number;
     readonly defaultPriorityLevel: number;
+    /** Triton's priority_levels; undefined: every level a request gives is kept. */
+    readonly priorityLevels?: number;
+    /** Triton's allow_timeout_override (true 'shorten', false 'none'); unset: 'replace'. */
+    readonly timeoutOverride: 'replace' | 'shorten' | 'none';
   };
   readonly responseCache: boolean;
   /** Present when requests are merged into batched executions. */

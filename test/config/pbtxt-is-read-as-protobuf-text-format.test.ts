@@ -47,6 +47,8 @@ describe('config.pbtxt parsing', () => {
         preferred_batch_size: [4, 8],
         default_queue_policy: { allow_timeout_override: true, timeout_action: 'REJECT' },
         priority_queue_policy: { '2': { max_queue_size: 3 } },
+        // Triton's meaning of the absent priority_levels, said explicitly.
+        priority_levels: 0,
       },
     });
   });
@@ -99,6 +101,13 @@ describe('config.pbtxt parsing', () => {
     assert.deepEqual(c['sequence_batching'], { max_sequence_idle_microseconds: 5000, direct: {} });
   });
 
+  it("reads a file without inferd's queue_policy with Triton's queue defaults", () => {
+    assert.deepEqual(parseModelConfigPbtxt('max_batch_size: 4')['queue_policy'], {
+      priority_levels: 0,
+      allow_timeout_override: false,
+    });
+  });
+
   it('writes what it reads', () => {
     const text = `name: "m"
 max_batch_size: 4
@@ -121,6 +130,9 @@ parameters {
   value {
     string_value: "v \\"q\\""
   }
+}
+queue_policy {
+  max_queue_size: 8
 }
 `;
     assert.equal(modelConfigToPbtxt(parseModelConfigPbtxt(text)), text);

@@ -2,7 +2,7 @@
 // configuration in Triton's model_config JSON form (REST; gRPC builds its message from the same
 // resolved config in grpc-model-config.ts).
 
-import { fullShape } from '../../config/resolved-model-config.js';
+import { fullShape, type ResolvedModelConfig } from '../../config/resolved-model-config.js';
 import type { ModelVersion } from '../../model-kinds/model-version.js';
 import { configTypeName } from '../../tensor/datatype.js';
 import { sequenceBatchingView } from './sequence-batching-view.js';
@@ -61,12 +61,9 @@ export function modelConfigView(mv: ModelVersion): unknown {
       inter_op_threads: c.optimization.interOpThreads,
       execution_providers: [...c.optimization.executionProviders],
       inline_execution: c.optimization.inlineExecution,
+      ...(c.optimization.allowSpinning === undefined ? {} : { allow_spinning: c.optimization.allowSpinning }),
     },
-    queue_policy: {
-      max_queue_size: c.queuePolicy.maxQueueSize,
-      default_timeout_microseconds: c.queuePolicy.defaultTimeoutMicroseconds,
-      default_priority_level: c.queuePolicy.defaultPriorityLevel,
-    },
+    queue_policy: queuePolicyView(c.queuePolicy),
     response_cache: { enable: c.responseCache },
     ...(c.dynamicBatching === undefined
       ? {}
@@ -79,7 +76,18 @@ export function modelConfigView(mv: ModelVersion): unknown {
         }),
     ...(c.sequenceBatching === undefined ? {} : { sequence_batching: sequenceBatchingView(c.sequenceBatching) }),
     parameters: c.parameters,
-    default_model_filename: 'model.onnx',
+    default_model_filename: c.modelFilename,
     runtime: { execution_providers_in_use: [...mv.providers], auto_completed: c.autoCompleted },
+  };
+}
+
+/** inferd's queue_policy; the Triton settings appear only when the config gives them. */
+export function queuePolicyView(q: ResolvedModelConfig['queuePolicy']): Record<string, number | boolean> {
+  return {
+    max_queue_size: q.maxQueueSize,
+    default_timeout_microseconds: q.defaultTimeoutMicroseconds,
+    default_priority_level: q.defaultPriorityLevel,
+    ...(q.priorityLevels === undefined ? {} : { priority_levels: q.priorityLevels }),
+    ...(q.timeoutOverride === 'replace' ? {} : { allow_timeout_override: q.timeoutOverride === 'shorten' }),
   };
 }
