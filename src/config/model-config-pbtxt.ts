@@ -34,7 +34,12 @@ function isObject(v: unknown): v is JsonObject {
  */
 export function parseModelConfigPbtxt(text: string): JsonObject {
   const config = parseTextFormat(text, modelConfigMessage());
+  // An absent repeated field is empty: a scalar tensor or state has no dims.
   const seq = config['sequence_batching'];
+  const tensors = [config['input'], config['output'], isObject(seq) ? seq['state'] : undefined];
+  for (const list of tensors) {
+    if (Array.isArray(list)) for (const t of list) if (isObject(t)) t['dims'] ??= [];
+  }
   if (isObject(seq) && seq['direct'] === undefined && seq['oldest'] === undefined)
     config['sequence_batching'] = { ...seq, direct: {} };
   if (config['queue_policy'] === undefined) {

@@ -210,6 +210,11 @@ export function resolveModelConfig(
   const resolved: ResolvedModelConfig = {
     name: folder.name,
     platform: 'onnxruntime_onnx',
+    task: parsed.task ?? 'tensor',
+    ...(parsed.task === 'embedding' ? { embedding: parsed.embedding ?? MODEL_CONFIG_DEFAULTS.embedding } : {}),
+    ...(parsed.task === 'text-generation'
+      ? { textGeneration: parsed.text_generation ?? MODEL_CONFIG_DEFAULTS.text_generation }
+      : {}),
     modelFilename: modelFile,
     maxBatchSize,
     inputs,

@@ -264,7 +264,12 @@ export const modelConfigSchema = z
      * back, and ignored.
      */
     runtime: z
-      .object({ execution_providers_in_use: z.array(z.string()), auto_completed: z.boolean() })
+      .object({
+        execution_providers_in_use: z.array(z.string()),
+        auto_completed: z.boolean(),
+        kind: z.string(),
+        endpoints: z.array(z.string()),
+      })
       .partial()
       .strict()
       .optional(),
