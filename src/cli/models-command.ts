@@ -1,12 +1,17 @@
-// `inferd models list|validate|schema`: inspect a repository without serving it. Each model is
-// loaded as the server would load it, so what is printed is exactly what would be served.
+// `inferd models list|validate|convert|schema`: inspect a repository without serving it. Each
+// model is loaded as the server would load it, so what is printed is exactly what would be served.
 
+import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { stringify as toYaml } from 'yaml';
+import { modelConfigToPbtxt } from '../config/model-config-pbtxt.js';
+import type { JsonObject } from '../config/protobuf-text-format.js';
 import { modelConfigJsonSchema } from '../config/model-config-schema.js';
 import { fullShape, type ResolvedTensorConfig } from '../config/resolved-model-config.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
+import type { ModelVersion } from '../model-kinds/model-version.js';
 import { modelConfigView } from '../protocols/common/model-views.js';
 import { ModelRepository } from '../repository/model-repository.js';
 import type { RepositoryIndexEntry } from '../repository/model-state.js';
@@ -69,20 +74,21 @@ export function modelsCommand(): Command {
       await withRepository(repo, [], (repository, rows) => {
         const out = rows.map((r) => {
           const mv = r.state === 'READY' ? repository.resolve(r.name, r.version) : undefined;
-          if (mv === undefined) return { ...r, inputs: '', outputs: '' };
-          const io = (list: readonly ResolvedTensorConfig[]): string =>
-            list.map((t) => `${t.name}:${t.datatype}[${fullShape(mv.config, t).join(',')}]`).join(' ');
-          return { ...r, inputs: io(mv.config.inputs), outputs: io(mv.config.outputs) };
+          if (mv === undefined) return { ...r, task: '', inputs: '', outputs: '' };
+          return { ...r, task: mv.config.task, ...servedInputsOutputs(mv) };
         });
         if (opts.json === true) {
           process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
           return;
         }
         const w = Math.max(5, ...out.map((r) => r.name.length));
-        process.stdout.write(`${pad('MODEL', w)}  VERSION  STATE        INPUTS -> OUTPUTS / REASON\n`);
+        process.stdout.write(`${pad('MODEL', w)}  VERSION  STATE        TASK             INPUTS -> OUTPUTS / REASON\n`);
         for (const r of out) {
-          const detail = r.state === 'READY' ? `${r.inputs} -> ${r.outputs}` : r.reason;
-          process.stdout.write(`${pad(r.name, w)}  ${pad(r.version || '-', 7)}  ${pad(r.state, 11)}  ${detail}\n`);
+          const detail =
+            r.state === 'READY' ? `${r.inputs} -> ${r.outputs}${r.reason === '' ? '' : ` (${r.reason})`}` : r.reason;
+          process.stdout.write(
+            `${pad(r.name, w)}  ${pad(r.version || '-', 7)}  ${pad(r.state, 11)}  ${pad(r.task || '-', 15)}  ${detail}\n`,
+          );
         }
       });
     });
@@ -105,7 +111,9 @@ export function modelsCommand(): Command {
         const result: Record<string, unknown> = {};
         for (const r of rows) {
           if (r.state === 'READY') {
-            result[`${r.name}/${r.version}`] = modelConfigView(repository.resolve(r.name, r.version));
+            const view = modelConfigView(repository.resolve(r.name, r.version));
+            result[`${r.name}/${r.version}`] = r.reason === '' ? view : { ...view, warnings: r.reason };
+            if (r.reason !== '') process.stderr.write(`${r.name}: warning: ${r.reason}\n`);
           } else {
             failures++;
             result[r.name] = { error: r.reason };
@@ -125,6 +133,31 @@ export function modelsCommand(): Command {
       if (failed > 0) process.exitCode = 1;
     });
 
+  const convert = cmd.command('convert');
+  convert
+    .description("write a model's resolved config (as the server loads it) as config.pbtxt, config.yaml or config.json")
+    .argument('<model>', 'the model to convert')
+    .requiredOption('-m, --model-repository <path>', 'model repository path')
+    .addOption(new Option('--to <format>', 'output format').choices(['pbtxt', 'yaml', 'json']).makeOptionMandatory())
+    .option('-o, --output <file>', 'write here instead of standard output')
+    .action(
+      async (model: string, opts: { modelRepository: string; to: 'pbtxt' | 'yaml' | 'json'; output?: string }) => {
+        const text = await withRepository(opts.modelRepository, [model], (repository, rows) => {
+          const row = rows.find((r) => r.name === model);
+          if (row?.state !== 'READY')
+            return { error: row?.reason ?? `no model folder '${model}' in ${opts.modelRepository}` };
+          return { text: configText(repository.resolve(model), opts.to) };
+        });
+        if ('error' in text) {
+          process.stderr.write(`${model}: ${text.error}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        if (opts.output === undefined) process.stdout.write(text.text);
+        else await writeFile(opts.output, text.text);
+      },
+    );
+
   cmd
     .command('schema')
     .description('print the JSON Schema of config.yaml / config.json')
@@ -132,4 +165,29 @@ export function modelsCommand(): Command {
       process.stdout.write(`${JSON.stringify(modelConfigJsonSchema(), null, 2)}\n`);
     });
   return cmd;
+}
+
+/** The resolved config as a config file: /config's view without its read-only `runtime` block. */
+export function configText(mv: ModelVersion, format: 'pbtxt' | 'yaml' | 'json'): string {
+  const config = modelConfigView(mv);
+  delete config['runtime'];
+  if (format === 'json') return `${JSON.stringify(config, null, 2)}\n`;
+  if (format === 'yaml') return toYaml(config);
+  // ModelConfig's parameters are {string_value} messages.
+  const params = (config['parameters'] ?? {}) as Record<string, string | number | boolean>;
+  const parameters = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, { string_value: String(v) }]));
+  return modelConfigToPbtxt(JSON.parse(JSON.stringify({ ...config, parameters })) as JsonObject);
+}
+
+/**
+ * What a client sends and gets back: the tensors for tensor and embedding models (with the
+ * OpenAI endpoint beside them), the endpoints for text generation, whose engine takes text.
+ */
+function servedInputsOutputs(mv: ModelVersion): { inputs: string; outputs: string } {
+  const io = (list: readonly ResolvedTensorConfig[]): string =>
+    list.map((t) => `${t.name}:${t.datatype}[${fullShape(mv.config, t).join(',')}]`).join(' ');
+  if (mv.kind === 'text-generation') return { inputs: 'text (prompt or chat messages)', outputs: 'text' };
+  const tensors = { inputs: io(mv.config.inputs), outputs: io(mv.config.outputs) };
+  if (mv.kind !== 'embedding') return tensors;
+  return { inputs: `text via /v1/embeddings, or ${tensors.inputs}`, outputs: `vectors, or ${tensors.outputs}` };
 }

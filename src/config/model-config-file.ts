@@ -1,5 +1,6 @@
-// Reads a model's config file (YAML or JSON, validated by the one schema) and its label files,
-// reporting every problem as file / field / reason. The results are deeply frozen.
+// Reads a model's config file (YAML, JSON or Triton's config.pbtxt; Triton's fields given their
+// verdicts by triton-fields.ts, then validated by the one schema) and its label files, reporting
+// every problem as file / field / reason. The results are deeply frozen.
 
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -7,6 +8,8 @@ import { parse as parseYaml } from 'yaml';
 import { deepFreeze } from './deep-freeze.js';
 import { issuesFromZod, type ConfigIssue } from './config-issues.js';
 import { modelConfigSchema, type ParsedModelConfig } from './model-config-schema.js';
+import { parseModelConfigPbtxt } from './model-config-pbtxt.js';
+import { applyTritonFields } from './triton-fields.js';
 import type { ResolvedModelConfig } from './resolved-model-config.js';
 
 /** Where a model's config lives: its folder and the config files found in it. */
@@ -18,7 +21,13 @@ export interface ModelConfigSource {
 }
 
 export type Loaded<T> =
-  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
+  | {
+      readonly ok: true;
+      readonly value: T;
+      /** Fields that are ignored (not implemented, and ignoring them changes no result). */
+      readonly warnings?: readonly ConfigIssue[];
+    }
+  | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
 
 export async function readModelConfig(folder: ModelConfigSource): Promise<Loaded<ParsedModelConfig>> {
   if (folder.configFiles.length > 1) {
@@ -39,7 +48,8 @@ export async function readModelConfig(folder: ModelConfigSource): Promise<Loaded
   if (fileName !== undefined) {
     try {
       const text = await readFile(file, 'utf8');
-      raw = fileName.endsWith('.json') ? JSON.parse(text) : (parseYaml(text) ?? {});
+      if (fileName.endsWith('.pbtxt')) raw = parseModelConfigPbtxt(text);
+      else raw = fileName.endsWith('.json') ? JSON.parse(text) : (parseYaml(text) ?? {});
     } catch (err) {
       return {
         ok: false,
@@ -50,15 +60,18 @@ export async function readModelConfig(folder: ModelConfigSource): Promise<Loaded
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { ok: false, issues: [{ file, field: '', reason: 'expected a mapping of configuration fields' }] };
   }
-  const result = modelConfigSchema.safeParse(raw);
-  if (!result.success) return { ok: false, issues: issuesFromZod(file, result.error) };
+  const triton = applyTritonFields(raw as Record<string, unknown>, file);
+  const result = modelConfigSchema.safeParse(triton.value);
+  if (!result.success || triton.errors.length > 0) {
+    return { ok: false, issues: [...triton.errors, ...(result.success ? [] : issuesFromZod(file, result.error))] };
+  }
   if (result.data.name !== undefined && result.data.name !== folder.name) {
     return {
       ok: false,
       issues: [{ file, field: 'name', reason: `'${result.data.name}' differs from the folder name '${folder.name}'` }],
     };
   }
-  return { ok: true, value: result.data };
+  return { ok: true, value: result.data, ...(triton.warnings.length > 0 ? { warnings: triton.warnings } : {}) };
 }
 
 /** Reads each output's labels file (one label per line), relative to the model folder. */

@@ -49,7 +49,7 @@ export function resolveModelConfig(
   graph: GraphSignature,
 ): Loaded<ResolvedModelConfig> {
   const file = path.join(folder.dir, folder.configFiles[0] ?? 'model.onnx');
-  const modelFile = 'model.onnx';
+  const modelFile = parsed.default_model_filename ?? 'model.onnx';
   const issues: ConfigIssue[] = [];
 
   // Types first: a graph tensor the protocol or onnxruntime-node cannot carry is refused outright.
@@ -196,12 +196,26 @@ export function resolveModelConfig(
       }
     });
   }
+  const queue = parsed.queue_policy ?? MODEL_CONFIG_DEFAULTS.queue_policy;
+  if (queue.priority_levels !== undefined && queue.priority_levels > 0) {
+    if (queue.default_priority_level > queue.priority_levels)
+      issues.push({
+        file,
+        field: 'queue_policy.default_priority_level',
+        reason: `is ${queue.default_priority_level}, past priority_levels ${queue.priority_levels}`,
+      });
+  }
   if (issues.length > 0) return { ok: false, issues };
 
-  const queue = parsed.queue_policy ?? MODEL_CONFIG_DEFAULTS.queue_policy;
   const resolved: ResolvedModelConfig = {
     name: folder.name,
     platform: 'onnxruntime_onnx',
+    task: parsed.task ?? 'tensor',
+    ...(parsed.task === 'embedding' ? { embedding: parsed.embedding ?? MODEL_CONFIG_DEFAULTS.embedding } : {}),
+    ...(parsed.task === 'text-generation'
+      ? { textGeneration: parsed.text_generation ?? MODEL_CONFIG_DEFAULTS.text_generation }
+      : {}),
+    modelFilename: modelFile,
     maxBatchSize,
     inputs,
     outputs,
@@ -211,6 +225,9 @@ export function resolveModelConfig(
       maxQueueSize: queue.max_queue_size,
       defaultTimeoutMicroseconds: queue.default_timeout_microseconds,
       defaultPriorityLevel: queue.default_priority_level,
+      ...(queue.priority_levels === undefined ? {} : { priorityLevels: queue.priority_levels }),
+      timeoutOverride:
+        queue.allow_timeout_override === undefined ? 'replace' : queue.allow_timeout_override ? 'shorten' : 'none',
     },
     responseCache: (parsed.response_cache ?? MODEL_CONFIG_DEFAULTS.response_cache).enable,
     dynamicBatching:

@@ -86,6 +86,17 @@ const queuePolicySchema = z
     default_timeout_microseconds: z.number().int().min(0).default(0),
     /** Level of requests sent with priority 0 (none); 1 is the highest level, larger is lower. */
     default_priority_level: z.number().int().min(1).default(1),
+    /**
+     * Triton's priority_levels: requests with a priority above it get default_priority_level, and 0
+     * turns priorities off (every request waits at one level). Default: every level is kept.
+     */
+    priority_levels: z.number().int().min(0).optional(),
+    /**
+     * Triton's allow_timeout_override: true, a request's `timeout` applies only when shorter than a
+     * default_timeout_microseconds that is set; false, only the default applies. Default: a
+     * request's `timeout` replaces the default.
+     */
+    allow_timeout_override: z.boolean().optional(),
   })
   .strict();
 
@@ -241,6 +252,27 @@ export const modelConfigSchema = z
     /** Batching and caching for `task: text-generation`. */
     text_generation: textGenerationSchema.optional(),
     parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    /** The model file in each version folder (default model.onnx); a file name, no folders. */
+    default_model_filename: z
+      .string()
+      .regex(/^[^/\\]+$/, 'must be a file name in the version folder, without folders')
+      .refine((f) => f !== '.' && f !== '..', 'must be a file name in the version folder')
+      .optional(),
+    /**
+     * Read-only: what `GET /v2/models/{m}/config` reports about the running model (providers in
+     * use, whether the config was completed from the graph). Accepted so a saved /config loads
+     * back, and ignored.
+     */
+    runtime: z
+      .object({
+        execution_providers_in_use: z.array(z.string()),
+        auto_completed: z.boolean(),
+        kind: z.string(),
+        endpoints: z.array(z.string()),
+      })
+      .partial()
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -2,7 +2,13 @@
 // merged with what the ONNX graph declares and the server's defaults.
 
 import type { Datatype } from '../tensor/datatype.js';
-import type { ExecutionProvider, VersionPolicy } from './model-config-schema.js';
+import type {
+  EmbeddingConfig,
+  ExecutionProvider,
+  ModelTask,
+  TextGenerationConfig,
+  VersionPolicy,
+} from './model-config-schema.js';
 
 export interface ResolvedTensorConfig {
   readonly name: string;
@@ -15,6 +21,14 @@ export interface ResolvedTensorConfig {
 export interface ResolvedModelConfig {
   readonly name: string;
   readonly platform: 'onnxruntime_onnx';
+  /** What the model serves: tensors (KServe v2), text generation or embeddings. */
+  readonly task: ModelTask;
+  /** `task: embedding`: pooling and limits, defaults filled in. */
+  readonly embedding?: EmbeddingConfig;
+  /** `task: text-generation`: batching and caching, defaults filled in. */
+  readonly textGeneration?: TextGenerationConfig;
+  /** The model file in each version folder (default_model_filename; model.onnx by default). */
+  readonly modelFilename: string;
   readonly maxBatchSize: number;
   readonly inputs: readonly ResolvedTensorConfig[];
   readonly outputs: readonly ResolvedTensorConfig[];
@@ -37,6 +51,10 @@ export interface ResolvedModelConfig {
     readonly maxQueueSize: number;
     readonly defaultTimeoutMicroseconds: number;
     readonly defaultPriorityLevel: number;
+    /** Triton's priority_levels; undefined: every level a request gives is kept. */
+    readonly priorityLevels?: number;
+    /** Triton's allow_timeout_override (true 'shorten', false 'none'); unset: 'replace'. */
+    readonly timeoutOverride: 'replace' | 'shorten' | 'none';
   };
   readonly responseCache: boolean;
   /** Present when requests are merged into batched executions. */

@@ -17,6 +17,8 @@ export interface TextGenerationModelOptions {
   readonly modelName: string;
   /** The version folder. */
   readonly dir: string;
+  /** The decoder's file in `dir` (the config's default_model_filename). */
+  readonly modelFile?: string;
   readonly config: TextGenerationConfig | undefined;
   readonly session: SessionOptionsWire;
   /** Run the decoder on the main thread (optimization.inline_execution). */
@@ -64,7 +66,7 @@ export async function loadTextGenerationEngine(o: TextGenerationModelOptions): P
   const modelConfig = await readJson(path.join(o.dir, 'config.json'));
   const generationConfig = await readJson(path.join(o.dir, 'generation_config.json'));
   const tokenizer = await loadTokenizer(o.dir);
-  const modelPath = path.join(o.dir, 'model.onnx');
+  const modelPath = path.join(o.dir, o.modelFile ?? 'model.onnx');
   const opened = o.inline
     ? await InlineDecoder.load(modelPath, o.session)
     : await DecoderSession.load(o.modelName, modelPath, o.session);

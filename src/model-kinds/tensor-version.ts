@@ -129,6 +129,7 @@ function schedulerFor(
   const limits = {
     maxQueueSize: config.queuePolicy.maxQueueSize,
     defaultTimeoutUs: config.queuePolicy.defaultTimeoutMicroseconds,
+    timeoutOverride: config.queuePolicy.timeoutOverride,
   };
   if (config.sequenceBatching !== undefined) {
     return new SequenceBatcher(instances, stats, {
@@ -152,5 +153,6 @@ function schedulerFor(
           },
         }),
     defaultPriorityLevel: config.queuePolicy.defaultPriorityLevel,
+    ...(config.queuePolicy.priorityLevels === undefined ? {} : { priorityLevels: config.queuePolicy.priorityLevels }),
   });
 }

@@ -2,6 +2,7 @@
 // the ONNX decoder) instead of tensor instances and a scheduler. Closing the version finishes the
 // running sequences and frees the decoder.
 
+import path from 'node:path';
 import { resolveExecution, resolveModelConfig } from '../config/model-config-resolver.js';
 import type { Loaded } from '../config/model-config-file.js';
 import { loadTextGenerationEngine } from '../generation/load-engine.js';
@@ -27,6 +28,7 @@ export async function buildTextGenerationVersion(
     engine = await loadTextGenerationEngine({
       modelName: folder.name,
       dir: versionDir,
+      modelFile: path.basename(spec.modelPath),
       config: parsed.text_generation,
       session: sessionOptionsFor(resolveExecution(parsed), ctx.cpuCores),
       inline: parsed.optimization?.inline_execution ?? false,

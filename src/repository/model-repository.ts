@@ -359,7 +359,10 @@ export class ModelRepository {
     const old = e.versions;
     e.versions = loaded.value;
     e.state = 'READY';
-    e.reason = '';
+    // Ignored config fields stay visible: in the index row's reason and a warning in the log.
+    const warnings = loaded.warnings ?? [];
+    e.reason = warnings.length === 0 ? '' : `ignored config fields: ${formatIssues(warnings)}`;
+    if (warnings.length > 0) log.warn({ issues: warnings }, `model config: ${e.reason}`);
     e.failed = new Map();
     e.loadedAt = this.retryTimer.now();
     this.cancelRetry(e);
@@ -368,9 +371,14 @@ export class ModelRepository {
     await this.retire(old.values());
   }
 
-  private async loadVersions(folder: ModelFolder): Promise<Loaded<Map<number, ModelVersion>>> {
-    const parsed = await readModelConfig(folder);
+  private async loadVersions(scanned: ModelFolder): Promise<Loaded<Map<number, ModelVersion>>> {
+    const parsed = await readModelConfig(scanned);
     if (!parsed.ok) return parsed;
+    const modelFile = parsed.value.default_model_filename ?? MODEL_FILE;
+    const folder =
+      modelFile === MODEL_FILE
+        ? scanned
+        : ((await scanModelFolder(this.options.path, scanned.name, modelFile)) ?? scanned);
     if (folder.versions.length === 0) {
       return {
         ok: false,
@@ -378,7 +386,7 @@ export class ModelRepository {
           {
             file: folder.dir,
             field: '',
-            reason: `no version folders containing ${MODEL_FILE} (expected ${folder.name}/1/${MODEL_FILE})`,
+            reason: `no version folders containing ${modelFile} (expected ${folder.name}/1/${modelFile})`,
           },
         ],
       };
@@ -396,19 +404,28 @@ export class ModelRepository {
         ],
       };
     }
-    const results = await Promise.all(choice.versions.map((v) => this.loadVersion(folder, parsed.value, v)));
+    const results = await Promise.all(choice.versions.map((v) => this.loadVersion(folder, parsed.value, v, modelFile)));
     const issues: ConfigIssue[] = results.flatMap((r) => (r.ok ? [] : r.issues));
     if (issues.length > 0) {
       await this.retire(results.flatMap((r) => (r.ok ? [r.value] : [])));
       return { ok: false, issues };
     }
-    return { ok: true, value: new Map(results.flatMap((r) => (r.ok ? [[r.value.version, r.value] as const] : []))) };
+    return {
+      ok: true,
+      value: new Map(results.flatMap((r) => (r.ok ? [[r.value.version, r.value] as const] : []))),
+      ...(parsed.warnings === undefined ? {} : { warnings: parsed.warnings }),
+    };
   }
 
-  private loadVersion(folder: ModelFolder, parsed: ParsedModelConfig, version: number): Promise<Loaded<ModelVersion>> {
+  private loadVersion(
+    folder: ModelFolder,
+    parsed: ParsedModelConfig,
+    version: number,
+    modelFile: string,
+  ): Promise<Loaded<ModelVersion>> {
     const versionDir = path.join(folder.dir, String(version));
     return buildVersion(
-      { folder, parsed, version, versionDir, modelPath: path.join(versionDir, MODEL_FILE) },
+      { folder, parsed, version, versionDir, modelPath: path.join(versionDir, modelFile) },
       this.options,
     );
   }

@@ -1,17 +1,18 @@
-// Reads a model repository in Triton's layout: <repo>/<model>/<version>/model.onnx, with an
-// optional <repo>/<model>/config.yaml (or .yml / .json) and label files beside it.
+// Reads a model repository in Triton's layout: <repo>/<model>/<version>/model.onnx (or the
+// config's default_model_filename), with an optional <repo>/<model>/config.yaml (or .yml, .json,
+// or Triton's config.pbtxt) and label files beside it.
 
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isValidModelName, parseVersion } from './model-name.js';
 
 export const MODEL_FILE = 'model.onnx';
-export const CONFIG_FILES = ['config.yaml', 'config.yml', 'config.json'] as const;
+export const CONFIG_FILES = ['config.yaml', 'config.yml', 'config.json', 'config.pbtxt'] as const;
 
 export interface ModelFolder {
   readonly name: string;
   readonly dir: string;
-  /** Version folders that contain a model file. */
+  /** Version folders that contain the model file. */
   readonly versions: readonly number[];
   /** Config files present (more than one is an error the loader reports). */
   readonly configFiles: readonly string[];
@@ -38,7 +39,12 @@ export async function listModelNames(repository: string): Promise<string[]> {
   return names.sort();
 }
 
-export async function scanModelFolder(repository: string, name: string): Promise<ModelFolder | undefined> {
+/** `modelFile`: the file a version folder must hold to count (the config's default_model_filename). */
+export async function scanModelFolder(
+  repository: string,
+  name: string,
+  modelFile: string = MODEL_FILE,
+): Promise<ModelFolder | undefined> {
   if (!isValidModelName(name)) return undefined;
   const dir = path.join(repository, name);
   let entries;
@@ -63,13 +69,12 @@ export async function scanModelFolder(repository: string, name: string): Promise
     if (info.isDirectory()) {
       const v = parseVersion(e.name);
       if (v === undefined) continue;
-      try {
-        const s = await stat(path.join(full, MODEL_FILE));
-        versions.push(v);
-        parts.push(`${v}:${s.size}:${s.mtimeMs}`);
-      } catch {
-        // A version folder without a model file is not a version (yet).
-      }
+      // Every file of the folder is in the fingerprint, so a change of model file name is seen too.
+      const files = await versionFiles(full);
+      const model = files.get(modelFile);
+      // A version folder without the model file is not a version (yet).
+      if (model !== undefined) versions.push(v);
+      for (const [f, s] of files) parts.push(`${v}/${f}:${s}`);
     } else if (info.isFile()) {
       if ((CONFIG_FILES as readonly string[]).includes(e.name)) configFiles.push(e.name);
       parts.push(`${e.name}:${info.size}:${info.mtimeMs}`);
@@ -78,4 +83,24 @@ export async function scanModelFolder(repository: string, name: string): Promise
   versions.sort((a, b) => a - b);
   parts.sort();
   return { name, dir, versions, configFiles: configFiles.sort(), fingerprint: parts.join('|') };
+}
+
+/** The regular files of a version folder (one level): name → size and mtime. */
+async function versionFiles(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return out;
+  }
+  for (const f of names) {
+    try {
+      const s = await stat(path.join(dir, f));
+      if (s.isFile()) out.set(f, `${s.size}:${s.mtimeMs}`);
+    } catch {
+      // Vanished between the listing and here.
+    }
+  }
+  return out;
 }

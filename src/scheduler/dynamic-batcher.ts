@@ -35,6 +35,11 @@ export interface SchedulerOptions extends SchedulerBaseOptions {
   readonly batching?: BatchingOptions;
   /** Level for requests with priority 0 (none given); 1 is the highest. */
   readonly defaultPriorityLevel?: number;
+  /**
+   * Triton's priority_levels: a request's priority above it (or 0) gets the default level, and
+   * 0 turns priorities off. Undefined: every level a request gives is kept.
+   */
+  readonly priorityLevels?: number;
 }
 
 interface Queued extends Waiting {
@@ -114,7 +119,7 @@ export class DynamicBatcher extends SchedulerBase<Queued> {
     }
     const extra = {
       key: batching === undefined ? '' : batchKey(request),
-      level: request.priority === 0 ? (this.options.defaultPriorityLevel ?? 1) : request.priority,
+      level: this.levelOf(request.priority),
       cacheKey: responseKey,
     };
     return this.wait(request, deadlineNs, extra, (item) => {
@@ -301,6 +306,14 @@ export class DynamicBatcher extends SchedulerBase<Queued> {
         this.dispatch();
       },
     );
+  }
+
+  /** Triton's InferenceRequest::SetPriority: 0, or a level past priority_levels, is the default level. */
+  private levelOf(priority: number): number {
+    const fallback = this.options.defaultPriorityLevel ?? 1;
+    const levels = this.options.priorityLevels;
+    if (priority === 0 || (levels !== undefined && priority > levels)) return levels === 0 ? 1 : fallback;
+    return priority;
   }
 }
 

@@ -14,11 +14,19 @@ import type { RunTimings } from '../runtime/worker-messages.js';
 import { MAX_TIMER_MS, systemClock, type Clock } from './clock.js';
 import type { Scheduler, SchedulerLoad } from './scheduler.js';
 
+export type TimeoutOverride = 'replace' | 'shorten' | 'none';
+
 export interface SchedulerBaseOptions {
   /** Requests that may wait; more are refused at once with 429. */
   readonly maxQueueSize: number;
   /** Timeout for requests that give none; 0 = none. */
   readonly defaultTimeoutUs: number;
+  /**
+   * How a request's own timeout combines with the default: 'replace' (inferd's default: it
+   * replaces it), 'shorten' (Triton's allow_timeout_override: true; it applies only when shorter
+   * than a default that is set) or 'none' (Triton's false: only the default applies).
+   */
+  readonly timeoutOverride?: TimeoutOverride;
   /** The time source (tests pass one driven by mock timers). */
   readonly clock?: Clock;
 }
@@ -151,7 +159,17 @@ export abstract class SchedulerBase<W extends Waiting> implements Scheduler {
   }
 
   protected timeoutUsOf(request: InferRequest): number {
-    return request.timeoutUs > 0 ? request.timeoutUs : this.limits.defaultTimeoutUs;
+    const own = request.timeoutUs;
+    const fallback = this.limits.defaultTimeoutUs;
+    switch (this.limits.timeoutOverride ?? 'replace') {
+      case 'replace':
+        return own > 0 ? own : fallback;
+      case 'shorten':
+        // Triton's PriorityQueue::PolicyQueue::Enqueue: a default of 0 (none) is not shortened.
+        return own > 0 && own < fallback ? own : fallback;
+      case 'none':
+        return fallback;
+    }
   }
 
   protected deadlineOf(request: InferRequest): bigint | undefined {

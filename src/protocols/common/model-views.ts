@@ -2,10 +2,11 @@
 // configuration in Triton's model_config JSON form (REST; gRPC builds its message from the same
 // resolved config in grpc-model-config.ts).
 
-import { fullShape } from '../../config/resolved-model-config.js';
+import { fullShape, type ResolvedModelConfig } from '../../config/resolved-model-config.js';
 import type { ModelVersion } from '../../model-kinds/model-version.js';
 import { configTypeName } from '../../tensor/datatype.js';
 import { sequenceBatchingView } from './sequence-batching-view.js';
+import { serves, type ServingApi } from '../../model-kinds/serving-kinds.js';
 
 export interface TensorMetadata {
   readonly name: string;
@@ -33,7 +34,7 @@ export function modelMetadataView(mv: ModelVersion, servingVersions: readonly nu
 }
 
 /** The resolved configuration in Triton's model_config JSON form. */
-export function modelConfigView(mv: ModelVersion): unknown {
+export function modelConfigView(mv: ModelVersion): Record<string, unknown> {
   const c = mv.config;
   const tensor = (t: (typeof c.inputs)[number]) => ({
     name: t.name,
@@ -61,12 +62,9 @@ export function modelConfigView(mv: ModelVersion): unknown {
       inter_op_threads: c.optimization.interOpThreads,
       execution_providers: [...c.optimization.executionProviders],
       inline_execution: c.optimization.inlineExecution,
+      ...(c.optimization.allowSpinning === undefined ? {} : { allow_spinning: c.optimization.allowSpinning }),
     },
-    queue_policy: {
-      max_queue_size: c.queuePolicy.maxQueueSize,
-      default_timeout_microseconds: c.queuePolicy.defaultTimeoutMicroseconds,
-      default_priority_level: c.queuePolicy.defaultPriorityLevel,
-    },
+    queue_policy: queuePolicyView(c.queuePolicy),
     response_cache: { enable: c.responseCache },
     ...(c.dynamicBatching === undefined
       ? {}
@@ -78,8 +76,41 @@ export function modelConfigView(mv: ModelVersion): unknown {
           },
         }),
     ...(c.sequenceBatching === undefined ? {} : { sequence_batching: sequenceBatchingView(c.sequenceBatching) }),
+    ...(c.task === 'tensor' ? {} : { task: c.task }),
+    ...(c.embedding === undefined ? {} : { embedding: { ...c.embedding } }),
+    ...(c.textGeneration === undefined ? {} : { text_generation: { ...c.textGeneration } }),
     parameters: c.parameters,
-    default_model_filename: 'model.onnx',
-    runtime: { execution_providers_in_use: [...mv.providers], auto_completed: c.autoCompleted },
+    default_model_filename: c.modelFilename,
+    // Read-only: a config file may carry this block (a saved /config), and loading ignores it.
+    runtime: {
+      execution_providers_in_use: [...mv.providers],
+      auto_completed: c.autoCompleted,
+      kind: mv.kind,
+      endpoints: servingEndpoints(mv),
+    },
   };
+}
+
+/** inferd's queue_policy; the Triton settings appear only when the config gives them. */
+export function queuePolicyView(q: ResolvedModelConfig['queuePolicy']): Record<string, number | boolean> {
+  return {
+    max_queue_size: q.maxQueueSize,
+    default_timeout_microseconds: q.defaultTimeoutMicroseconds,
+    default_priority_level: q.defaultPriorityLevel,
+    ...(q.priorityLevels === undefined ? {} : { priority_levels: q.priorityLevels }),
+    ...(q.timeoutOverride === 'replace' ? {} : { allow_timeout_override: q.timeoutOverride === 'shorten' }),
+  };
+}
+
+const ENDPOINTS: { readonly [A in ServingApi]: string } = {
+  'v2 infer': 'POST /v2/models/{name}/infer (the tensors of input and output)',
+  completions: 'POST /v1/completions (prompt text in, completion text out)',
+  'chat completions': 'POST /v1/chat/completions (chat messages in, a message out)',
+  embeddings: 'POST /v1/embeddings (text in, one vector per input out)',
+  tokenization: 'POST /tokenize and /detokenize (text and token ids)',
+};
+
+/** The endpoints that serve this version and what each takes and gives. */
+export function servingEndpoints(mv: ModelVersion): string[] {
+  return (Object.keys(ENDPOINTS) as ServingApi[]).filter((api) => serves(mv, api)).map((api) => ENDPOINTS[api]);
 }

@@ -42,7 +42,7 @@ export function grpcModelConfig(mv: ModelVersion): unknown {
       count: g.count,
       gpus: [...g.gpus],
     })),
-    default_model_filename: 'model.onnx',
+    default_model_filename: c.modelFilename,
     optimization: {
       graph: { level: GRAPH_LEVEL[c.optimization.graphLevel] },
       execution_accelerators: {
@@ -56,9 +56,11 @@ export function grpcModelConfig(mv: ModelVersion): unknown {
             preferred_batch_size: [...c.dynamicBatching.preferredBatchSizes],
             max_queue_delay_microseconds: c.dynamicBatching.maxQueueDelayMicroseconds,
             default_priority_level: c.queuePolicy.defaultPriorityLevel,
+            priority_levels: c.queuePolicy.priorityLevels ?? 0,
             default_queue_policy: {
               default_timeout_microseconds: c.queuePolicy.defaultTimeoutMicroseconds,
               max_queue_size: c.queuePolicy.maxQueueSize,
+              allow_timeout_override: c.queuePolicy.timeoutOverride !== 'none',
             },
           },
         }),

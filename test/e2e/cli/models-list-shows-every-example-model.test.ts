@@ -17,6 +17,7 @@ interface ListRow {
   version: string;
   state: string;
   reason: string;
+  task: string;
   inputs: string;
   outputs: string;
 }
@@ -49,7 +50,7 @@ describe('inferd models list examples/models', () => {
 
   it('prints a header and one READY row per example model', () => {
     const lines = table.stdout.trimEnd().split('\n');
-    assert.match(lines[0] ?? '', /^MODEL\s+VERSION\s+STATE\s+INPUTS -> OUTPUTS \/ REASON$/);
+    assert.match(lines[0] ?? '', /^MODEL\s+VERSION\s+STATE\s+TASK\s+INPUTS -> OUTPUTS \/ REASON$/);
     const rows = lines.slice(1).map((l) => l.split(/\s+/));
     assert.deepEqual(
       rows.map((r) => r[0]),
@@ -63,8 +64,20 @@ describe('inferd models list examples/models', () => {
     const simple = table.stdout.split('\n').find((l) => l.startsWith('simple '));
     assert.match(
       simple ?? '',
-      /READY\s+INPUT0:INT32\[-1,16\] INPUT1:INT32\[-1,16\] -> OUTPUT0:INT32\[-1,16\] OUTPUT1:INT32\[-1,16\]$/,
+      /READY\s+tensor\s+INPUT0:INT32\[-1,16\] INPUT1:INT32\[-1,16\] -> OUTPUT0:INT32\[-1,16\] OUTPUT1:INT32\[-1,16\]$/,
     );
+  });
+
+  it('shows what text-generation and embedding models take and give', () => {
+    const rows = JSON.parse(json.stdout) as ListRow[];
+    const tiny = rows.find((r) => r.name === 'kjv-tiny');
+    assert.deepEqual(
+      [tiny?.task, tiny?.inputs, tiny?.outputs],
+      ['text-generation', 'text (prompt or chat messages)', 'text'],
+    );
+    const embed = rows.find((r) => r.name === 'kjv-embed');
+    assert.equal(embed?.task, 'embedding');
+    assert.match(embed?.inputs ?? '', /^text via \/v1\/embeddings, or input_ids:INT64/);
   });
 
   it('prints the same rows as parseable JSON with --json', () => {
@@ -80,6 +93,7 @@ describe('inferd models list examples/models', () => {
         version: '1',
         state: 'READY',
         reason: '',
+        task: 'tensor',
         inputs: 'input:FP32[-1,4]',
         outputs: 'probabilities:FP32[-1,3]',
       },
