@@ -73,6 +73,8 @@ export interface StartOptions {
   readonly now?: () => number;
   /** The timer the TLS files are polled on (tests tick it by hand). */
   readonly tlsPollTimer?: PollTimer;
+  /** The memory budget's reading of the process's resident bytes around a load (tests give their own). */
+  readonly residentMemory?: () => number;
 }
 
 /** A listener that cannot bind says which port, and which flag moves it. */
@@ -116,6 +118,17 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     metrics,
     logger,
     ...(config.cacheBytes > 0 ? { cache: new ResponseCache(config.cacheBytes) } : {}),
+    ...(config.modelMemoryBudgetBytes === null
+      ? {}
+      : {
+          memoryBudget: {
+            budgetBytes: config.modelMemoryBudgetBytes,
+            pinned: config.pinnedModels,
+            maxWaiters: config.modelLoadMaxWaiters,
+            loadTimeoutMs: config.modelLoadTimeoutSeconds * 1000,
+            ...(options?.residentMemory === undefined ? {} : { residentMemory: options.residentMemory }),
+          },
+        }),
   });
   const timers = options?.timers ?? realTimers;
   let security: Security;
