@@ -6,6 +6,7 @@
 
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { BatchApi } from './batch-api/batch-api.js';
@@ -73,6 +74,8 @@ export interface StartOptions {
   readonly now?: () => number;
   /** The timer the TLS files are polled on (tests tick it by hand). */
   readonly tlsPollTimer?: PollTimer;
+  /** The memory budget's reading of the process's resident bytes around a load (tests give their own). */
+  readonly residentMemory?: () => number;
 }
 
 /** A listener that cannot bind says which port, and which flag moves it. */
@@ -98,6 +101,12 @@ async function namingTheFlag<T>(listening: Promise<T>, what: string, flag: strin
   }
 }
 
+/** --model-cache-dir, or under the memory budget a folder in the OS temporary directory; else none. */
+function optimizedModelCacheDir(config: ServerConfig): string | undefined {
+  if (config.modelCacheDir !== null) return path.resolve(config.modelCacheDir);
+  return config.modelMemoryBudgetBytes === null ? undefined : path.join(os.tmpdir(), 'inferd-model-cache');
+}
+
 export async function startServer(input: ServerConfigInput, options?: StartOptions): Promise<RunningServer> {
   const config = resolveServerConfig(input);
   const logger = createLogger(config.logLevel, options?.logDestination);
@@ -107,6 +116,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     { logger, ...(options?.tlsPollTimer === undefined ? {} : { timer: options.tlsPollTimer }) },
   );
   const metrics = new Metrics();
+  const cacheDir = optimizedModelCacheDir(config);
   const repository = new ModelRepository({
     path: config.modelRepository,
     controlMode: config.modelControlMode,
@@ -116,6 +126,18 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     metrics,
     logger,
     ...(config.cacheBytes > 0 ? { cache: new ResponseCache(config.cacheBytes) } : {}),
+    ...(cacheDir === undefined ? {} : { optimizedModelCacheDir: cacheDir }),
+    ...(config.modelMemoryBudgetBytes === null
+      ? {}
+      : {
+          memoryBudget: {
+            budgetBytes: config.modelMemoryBudgetBytes,
+            pinned: config.pinnedModels,
+            maxWaiters: config.modelLoadMaxWaiters,
+            loadTimeoutMs: config.modelLoadTimeoutSeconds * 1000,
+            ...(options?.residentMemory === undefined ? {} : { residentMemory: options.residentMemory }),
+          },
+        }),
   });
   const timers = options?.timers ?? realTimers;
   let security: Security;

@@ -64,6 +64,11 @@ interface ServeOptions {
   grpcRootCert?: string;
   grpcUseSslMutual?: boolean;
   corsAllowOrigin: string[];
+  modelMemoryBudget?: number;
+  pinnedModels: string[];
+  modelLoadMaxWaiters: number;
+  modelLoadTimeoutSecs: number;
+  modelCacheDir?: string;
 }
 
 /** A comma-separated list, repeatable. */
@@ -75,6 +80,15 @@ function commaList(value: string, previous: string[] = []): string[] {
       .map((v) => v.trim())
       .filter((v) => v !== ''),
   ];
+}
+
+/** --model-memory-budget: a size such as 200MB, 2GiB or a plain byte count. */
+function memoryBudget(value: string): number {
+  try {
+    return byteSize(value);
+  } catch {
+    throw new InvalidArgumentError(`expected a memory budget such as 200MB, 2GiB or 209715200 (bytes), got '${value}'`);
+  }
 }
 
 /** Triton's boolean option values: --grpc-use-ssl=true, --grpc-use-ssl 0, or the bare flag. */
@@ -362,6 +376,33 @@ export function serveCommand(): Command {
       collectOrigins,
       [],
     )
+    .option(
+      '--model-memory-budget <size>',
+      'bytes the loaded models may take together, e.g. 200MB or 2GiB: idle models are unloaded least recently used first and loaded again on request (none = every model stays loaded)',
+      memoryBudget,
+    )
+    .option(
+      '--pinned-models <names>',
+      'models the memory budget never unloads, loaded at start (comma-separated, repeatable)',
+      commaList,
+      [],
+    )
+    .option(
+      '--model-load-max-waiters <n>',
+      'requests one model may have waiting for its on-demand load; past it a 503 with Retry-After',
+      integer(1, 1_000_000),
+      d.modelLoadMaxWaiters,
+    )
+    .option(
+      '--model-load-timeout-secs <seconds>',
+      'a request waits this long for an on-demand load, then gets a 503 with Retry-After (the load goes on)',
+      positiveNumber,
+      d.modelLoadTimeoutSeconds,
+    )
+    .option(
+      '--model-cache-dir <path>',
+      "folder of optimised models that reloads start from (without it: the OS temporary folder's inferd-model-cache when --model-memory-budget is set, else no cache)",
+    )
     .addHelpText(
       'after',
       `
@@ -429,6 +470,11 @@ Examples:
         tls: tls.tls,
         grpcTls: tls.grpcTls,
         corsAllowOrigins: opts.corsAllowOrigin,
+        modelMemoryBudgetBytes: opts.modelMemoryBudget ?? null,
+        pinnedModels: opts.pinnedModels,
+        modelLoadMaxWaiters: opts.modelLoadMaxWaiters,
+        modelLoadTimeoutSeconds: opts.modelLoadTimeoutSecs,
+        modelCacheDir: opts.modelCacheDir ?? null,
       });
       let signals = 0;
       const stop = (signal: string): void => {

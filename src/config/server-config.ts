@@ -144,6 +144,24 @@ export const serverConfigSchema = z
     grpcTls: tlsFiles.nullable().default(null),
     /** Origins the REST listener answers CORS requests from ('*' = every origin); empty = no CORS headers. */
     corsAllowOrigins: z.array(corsOrigin).default([]),
+    /**
+     * Bytes the loaded model versions may take together; past it, idle versions are unloaded least
+     * recently used first and a request for an unloaded model loads it. null = no budget (every
+     * model stays loaded, as without this option).
+     */
+    modelMemoryBudgetBytes: z.number().int().positive().nullable().default(null),
+    /** Models the memory budget never unloads (loaded at start). Needs modelMemoryBudgetBytes. */
+    pinnedModels: z.array(z.string().min(1)).default([]),
+    /** Requests one model may have waiting for its on-demand load; past it, 503 with Retry-After. */
+    modelLoadMaxWaiters: z.number().int().min(1).max(1_000_000).default(64),
+    /** A request waits this long for an on-demand load before a 503 with Retry-After (the load goes on). */
+    modelLoadTimeoutSeconds: z.number().positive().max(3600).default(30),
+    /**
+     * Folder of optimised models (onnxruntime's optimised graph, keyed by model content and session
+     * options) that later loads of the same model start from. null = a folder in the OS temporary
+     * directory when the memory budget is on, and no cache otherwise.
+     */
+    modelCacheDir: z.string().min(1).nullable().default(null),
   })
   .strict();
 
@@ -169,6 +187,11 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
     throw new InferdError(
       'INF_ERR_INVALID_CONFIG',
       `--headers-timeout-secs (${headersTimeoutSeconds}) must not be longer than --request-timeout-secs (${requestTimeoutSeconds}): the headers are part of the request`,
+    );
+  if (result.data.pinnedModels.length > 0 && result.data.modelMemoryBudgetBytes === null)
+    throw new InferdError(
+      'INF_ERR_INVALID_CONFIG',
+      `--pinned-models (${result.data.pinnedModels.join(', ')}) needs --model-memory-budget: without a budget no model is ever unloaded`,
     );
   const largest = Math.max(result.data.maxBodyBytes, result.data.maxBatchFileBytes);
   if (result.data.maxInflightRequestBytes < largest)

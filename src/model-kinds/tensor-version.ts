@@ -39,6 +39,7 @@ export async function startTensorParts(spec: VersionSpec, ctx: VersionBuildConte
   const exec = resolveExecution(parsed);
   const options = sessionOptionsFor(exec, ctx.cpuCores, {
     ...(ctx.allowSpinning === undefined ? {} : { allowSpinning: ctx.allowSpinning }),
+    ...(ctx.optimizedModelCacheDir === undefined ? {} : { optimizedModelCacheDir: ctx.optimizedModelCacheDir }),
   });
   const label = `${folder.name}/${version}`;
   const loadInstance = (name: string) =>

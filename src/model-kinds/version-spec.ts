@@ -15,7 +15,10 @@ export interface VersionBuildContext {
   readonly allowSpinning?: boolean;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Folder of optimised models that loads start from (the memory budget's fast reload); undefined = none. */
+  readonly optimizedModelCacheDir?: string;
   /** The server's response cache; models opt in with `response_cache.enable`. */
+
   readonly cache?: ResponseCache;
 }
 

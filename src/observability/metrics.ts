@@ -25,6 +25,22 @@ export interface SaturationSample {
   readonly value: number;
 }
 
+/** What the memory budget's gauges read at each scrape. */
+export interface MemoryBudgetSample {
+  readonly budgetBytes: number;
+  readonly residentBytes: number;
+  readonly residentModels: number;
+}
+
+/** The memory budget's counters and load-time histogram. */
+export interface MemoryBudgetMetrics {
+  readonly loads: Counter<'model'>;
+  readonly evictions: Counter<'model'>;
+  readonly hits: Counter<'model'>;
+  readonly misses: Counter<'model'>;
+  readonly loadSeconds: Histogram;
+}
+
 export class Metrics {
   readonly registry = new Registry();
 
@@ -256,6 +272,58 @@ export class Metrics {
         this.inc(stats().unsentRefusals);
       },
     });
+  }
+
+  /**
+   * The memory budget's metrics (`--model-memory-budget`), registered only when the budget is on:
+   * resident and budget bytes read from `stats` at each scrape, and the counters the repository moves.
+   */
+  memoryBudget(stats: () => MemoryBudgetSample): MemoryBudgetMetrics {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'inferd_model_memory_budget_bytes',
+      help: 'Bytes the loaded models may take together (--model-memory-budget)',
+      registers,
+      collect() {
+        this.set(stats().budgetBytes);
+      },
+    });
+    new Gauge({
+      name: 'inferd_model_memory_resident_bytes',
+      help: 'Bytes the loaded models take together, as measured at each load',
+      registers,
+      collect() {
+        this.set(stats().residentBytes);
+      },
+    });
+    new Gauge({
+      name: 'inferd_model_resident_models',
+      help: 'Models loaded under the memory budget',
+      registers,
+      collect() {
+        this.set(stats().residentModels);
+      },
+    });
+    const byModel = (name: string, help: string): Counter<'model'> =>
+      new Counter({ name, help, labelNames: ['model'] as const, registers });
+    return {
+      loads: byModel(
+        'inferd_model_loads_total',
+        'Model loads under the memory budget (at start, on request, explicit)',
+      ),
+      evictions: byModel(
+        'inferd_model_evictions_total',
+        'Idle models unloaded, least recently used first, to make room under the memory budget',
+      ),
+      hits: byModel('inferd_model_residency_hits_total', 'Requests that found their model loaded'),
+      misses: byModel('inferd_model_residency_misses_total', 'Requests that found their model unloaded and loaded it'),
+      loadSeconds: new Histogram({
+        name: 'inferd_model_load_seconds',
+        help: 'Time to load a model under the memory budget, room-making (evictions) included',
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+        registers,
+      }),
+    };
   }
 
   watchSaturation(samples: () => readonly SaturationSample[]): void {

@@ -3,8 +3,11 @@
 // versions beside the old ones, swaps them in, then drains the old ones, so no request fails.
 // A version whose instances keep crashing is taken out of service (UNAVAILABLE, with the reason)
 // and loaded again after a backoff (1 s, 2 s, 4 s ... up to 60 s) until a load serves again.
+// With a memory budget, models are registered without loading, loaded when a request asks for
+// them, and unloaded least recently used first when a load needs their room (memory-budget.ts).
 
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { formatIssues, type ConfigIssue } from '../config/config-issues.js';
 import { readModelConfig, type Loaded } from '../config/model-config-file.js';
@@ -12,11 +15,18 @@ import type { ParsedModelConfig } from '../config/model-config-schema.js';
 import { InferdError, invalidArgument } from '../errors/index.js';
 import type { ModelVersion } from '../model-kinds/model-version.js';
 import { buildVersion, type VersionBuildContext } from '../model-kinds/version-factory.js';
+import { versionInUse } from '../model-kinds/version-use.js';
 import type { Logger } from '../observability/logger.js';
+import type { MemoryBudgetMetrics } from '../observability/metrics.js';
+import { DemandLoads } from './demand-loads.js';
+import { MemoryBudget } from './memory-budget.js';
 import { assertValidModelName, parseVersion } from './model-name.js';
 import type { ModelState, RepositoryIndexEntry } from './model-state.js';
 import { listModelNames, MODEL_FILE, scanModelFolder, type ModelFolder } from './repository-scanner.js';
+import { systemRetryTimer, type RetryTimer } from './repository-timer.js';
 import { selectVersions } from './version-policy.js';
+
+export type { RetryTimer } from './repository-timer.js';
 
 export type ControlMode = 'none' | 'poll' | 'explicit';
 
@@ -30,23 +40,27 @@ export interface RepositoryOptions extends VersionBuildContext {
   readonly logger: Logger;
   /** The timer and clock of the load retries after a version failed (tests drive their own). */
   readonly retryTimer?: RetryTimer;
+  /** Loads on demand within a byte budget, unloading idle models; undefined = every model stays loaded. */
+  readonly memoryBudget?: MemoryBudgetOptions;
 }
 
-/** Arms the retry loads; `set` returns what cancels the timer. */
-export interface RetryTimer {
-  set(fn: () => void, ms: number): () => void;
-  /** Milliseconds on a steady scale. */
-  now(): number;
+export interface MemoryBudgetOptions {
+  readonly budgetBytes: number;
+  /** Models never unloaded by the budget (loaded at start). */
+  readonly pinned: readonly string[];
+  /** Requests one model may have waiting for its on-demand load. */
+  readonly maxWaiters: number;
+  /** How long a request waits for an on-demand load, and a load for room. */
+  readonly loadTimeoutMs: number;
+  /** The process's resident bytes, read around each load (tests give their own). */
+  readonly residentMemory?: () => number;
 }
 
-const systemRetryTimer: RetryTimer = {
-  set(fn, ms) {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return () => clearTimeout(t);
-  },
-  now: () => Date.now(),
-};
+/** The reason an unloaded model that a request will load again shows. */
+export const BUDGET_UNLOADED = 'unloaded: memory budget';
+
+/** While a load waits for a model to fall idle, it looks again this often. */
+const ROOM_RECHECK_MS = 25;
 
 /** The first retry waits this long, each next one twice as long, up to the cap. */
 export const FIRST_RETRY_MS = 1000;
@@ -77,6 +91,20 @@ interface ModelEntry {
   loadedAt: number;
   /** The pending retry load: when it fires and what cancels it. */
   retry: { readonly at: number; readonly cancel: () => void } | undefined;
+  /** Memory budget: a request for the model loads it when it is unloaded. */
+  onDemand: boolean;
+  /** Memory budget: versions just handed to a request that has not queued on them yet. */
+  leases: number;
+}
+
+/** The memory budget and what serves it, when the budget is on. */
+interface BudgetParts {
+  readonly policy: MemoryBudget;
+  readonly demand: DemandLoads;
+  readonly metrics: MemoryBudgetMetrics;
+  readonly options: MemoryBudgetOptions;
+  /** Loads under the budget run one at a time, so each one's memory can be measured. */
+  lock: Promise<void>;
 }
 
 export class ModelRepository {
@@ -86,9 +114,25 @@ export class ModelRepository {
   /** start() has scanned the folder and attempted every start-up load. */
   private started = false;
   private readonly retryTimer: RetryTimer;
+  private readonly budget: BudgetParts | undefined;
 
   constructor(private readonly options: RepositoryOptions) {
     this.retryTimer = options.retryTimer ?? systemRetryTimer;
+    const b = options.memoryBudget;
+    if (b !== undefined) {
+      const policy = new MemoryBudget(b.budgetBytes, new Set(b.pinned));
+      this.budget = {
+        policy,
+        demand: new DemandLoads({ maxWaiters: b.maxWaiters, timeoutMs: b.loadTimeoutMs }, this.retryTimer),
+        metrics: options.metrics.memoryBudget(() => ({
+          budgetBytes: b.budgetBytes,
+          residentBytes: policy.residentBytes(),
+          residentModels: policy.residentModels(),
+        })),
+        options: b,
+        lock: Promise.resolve(),
+      };
+    }
   }
 
   get controlMode(): ControlMode {
@@ -102,6 +146,7 @@ export class ModelRepository {
     let names: string[];
     if (controlMode === 'explicit' && !loadModels.includes('*')) names = [...new Set(loadModels)];
     else names = await listModelNames(this.options.path);
+    if (this.budget !== undefined) names = await this.registerOnDemand(names);
     await Promise.all(names.map((n) => this.enqueue(n, () => this.loadInternal(n)).catch(() => undefined)));
     this.started = true;
     if (controlMode === 'poll') this.schedulePoll();
@@ -120,8 +165,80 @@ export class ModelRepository {
     this.pollTimer.unref();
   }
 
-  /** The version to serve: the given one, or the highest ready version. */
+  /**
+   * The version to serve: the given one, or the highest ready version. Under the memory budget, a
+   * model that is unloaded starts loading and this is a 503 with Retry-After; `acquire` waits instead.
+   */
   resolve(name: string, versionText?: string): ModelVersion {
+    if (this.budget === undefined) return this.find(name, versionText);
+    const budget = this.budget;
+    try {
+      return this.handOut(this.find(name, versionText));
+    } catch (err) {
+      const e = this.entries.get(name);
+      if (e === undefined || !this.unloadedOnDemand(e)) throw err;
+      budget.metrics.misses.inc({ model: name });
+      void budget.demand.start(name, () => this.loadOnDemand(name));
+      throw new InferdError('INF_ERR_MODEL_UNAVAILABLE', `model '${name}' is loading on request; retry shortly`, {
+        headers: { 'retry-after': '1' },
+      });
+    }
+  }
+
+  /**
+   * As `resolve`, but a model unloaded by the memory budget is loaded and waited for (one load
+   * shared by every request, bounded waiters, the load timeout; past either, a 503 with Retry-After).
+   */
+  async acquire(name: string, versionText?: string): Promise<ModelVersion> {
+    if (this.budget === undefined) return this.find(name, versionText);
+    const budget = this.budget;
+    const e = this.entries.get(name);
+    if (e === undefined || !this.unloadedOnDemand(e)) return this.handOut(this.find(name, versionText));
+    budget.metrics.misses.inc({ model: name });
+    await budget.demand.wait(name, () => this.loadOnDemand(name));
+    return this.handOut(this.find(name, versionText), false);
+  }
+
+  /** Under the budget: a hit, the model most recently used, and leased until the request has queued. */
+  private handOut(mv: ModelVersion, hit = true): ModelVersion {
+    const budget = this.budget;
+    if (budget === undefined) return mv;
+    const e = this.entries.get(mv.name);
+    if (e !== undefined) this.lease(e);
+    budget.policy.touch(mv.name);
+    if (hit) budget.metrics.hits.inc({ model: mv.name });
+    return mv;
+  }
+
+  /**
+   * Keeps the model from being unloaded until the current I/O callback and its promise jobs are
+   * done: the edge queues its request on the version in that time, and from then on it is in use.
+   */
+  private lease(e: ModelEntry): void {
+    e.leases++;
+    setImmediate(() => {
+      e.leases--;
+    });
+  }
+
+  /**
+   * Unloaded by the memory budget (or registered and not loaded yet, or loading): a request for
+   * it waits for its load.
+   */
+  private unloadedOnDemand(e: ModelEntry): boolean {
+    return e.onDemand && e.versions.size === 0 && e.failed.size === 0;
+  }
+
+  /** The load a request starts: none when the model was loaded meanwhile (by start-up, by a poll). */
+  private loadOnDemand(name: string): Promise<void> {
+    return this.enqueue(name, () => {
+      const e = this.entries.get(name);
+      return e !== undefined && e.versions.size > 0 ? Promise.resolve() : this.loadInternal(name);
+    });
+  }
+
+  /** Lookup only: the version to serve, or the error a request for it gets. */
+  private find(name: string, versionText?: string): ModelVersion {
     assertValidModelName(name);
     const entry = this.entries.get(name);
     if (entry === undefined) {
@@ -161,7 +278,7 @@ export class ModelRepository {
   /** True when the model (and version, if given) can serve. */
   isReady(name: string, versionText?: string): boolean {
     try {
-      this.resolve(name, versionText);
+      this.find(name, versionText);
       return true;
     } catch {
       return false;
@@ -278,6 +395,8 @@ export class ModelRepository {
         failures: 0,
         loadedAt: 0,
         retry: undefined,
+        onDemand: false,
+        leases: 0,
       };
       this.entries.set(name, e);
     }
@@ -307,6 +426,16 @@ export class ModelRepository {
       if (this.closed) return;
       const folder = await scanModelFolder(this.options.path, name);
       const e = this.entries.get(name);
+      // Under the budget a new model is registered, and an unloaded one reads its files when it loads.
+      if (this.budget !== undefined && folder !== undefined) {
+        if (e === undefined) {
+          await this.registerOnDemand([name]).then((pinned) =>
+            pinned.forEach((n) => void this.enqueue(n, () => this.loadInternal(n)).catch(() => undefined)),
+          );
+          continue;
+        }
+        if (this.unloadedOnDemand(e)) continue;
+      }
       // One pending load per model: a busy model (a long drain) is not queued again on every poll.
       if (folder !== undefined && (e === undefined || (e.fingerprint !== folder.fingerprint && !e.reloadQueued))) {
         const entry = this.entry(name);
@@ -319,6 +448,10 @@ export class ModelRepository {
     }
     if (this.closed) return;
     for (const [name, e] of this.entries) {
+      if (!names.includes(name) && this.unloadedOnDemand(e) && e.ops === 0) {
+        this.entries.delete(name);
+        continue;
+      }
       // Unloading clears the fingerprint: a removed model is unloaded once, not on every poll.
       if (!names.includes(name) && (e.fingerprint !== undefined || e.versions.size > 0))
         void this.enqueue(name, () => this.unloadInternal(name, 'removed from the repository')).catch(() => undefined);
@@ -348,8 +481,25 @@ export class ModelRepository {
       e.state = 'LOADING';
       e.reason = '';
     }
-    const loaded = await this.loadVersions(folder);
+    let loaded: Loaded<Map<number, ModelVersion>>;
+    try {
+      loaded = this.budget === undefined ? await this.loadVersions(folder) : await this.loadMeasured(e, folder);
+    } catch (err) {
+      if (e.versions.size === 0 && e.onDemand) {
+        if (err instanceof InferdError && err.code === 'INF_ERR_MODEL_LOAD') {
+          // Larger than the budget can ever hold: failed, with the reason, until its files change.
+          e.onDemand = false;
+          this.markFailed(e, err.message);
+        } else {
+          // No room under the budget yet: unloaded as before, and a later request tries again.
+          e.state = 'UNAVAILABLE';
+          e.reason = BUDGET_UNLOADED;
+        }
+      }
+      throw err;
+    }
     if (!loaded.ok) {
+      if (e.versions.size === 0) e.onDemand = false;
       const reason = formatIssues(loaded.issues);
       log.error({ issues: loaded.issues }, `model failed to load: ${reason}`);
       if (e.versions.size === 0) this.markFailed(e, reason);
@@ -433,6 +583,8 @@ export class ModelRepository {
   private async unloadInternal(name: string, reason: string): Promise<void> {
     const e = this.entries.get(name);
     if (e === undefined) return;
+    this.budget?.policy.remove(name);
+    e.onDemand = false;
     this.cancelRetry(e);
     e.failed = new Map();
     e.failures = 0;
@@ -470,6 +622,7 @@ export class ModelRepository {
     if (versions.size === 0) {
       e.state = 'UNAVAILABLE';
       e.reason = `version ${mv.version} ${reason}; next load attempt in ${delay / 1000} s`;
+      this.budget?.policy.remove(e.name);
     }
     this.options.metrics.versionFailures.inc({ model: e.name, version: String(mv.version) });
     this.options.logger.error(
@@ -515,10 +668,163 @@ export class ModelRepository {
     }
   }
 
+  /**
+   * Registers models for loading on request and returns those to load now: the pinned ones, and in
+   * explicit mode the ones named at start.
+   */
+  private async registerOnDemand(names: readonly string[]): Promise<string[]> {
+    const budget = this.budget;
+    if (budget === undefined) return [...names];
+    const { controlMode, loadModels } = this.options;
+    let known = names;
+    if (controlMode === 'explicit') {
+      // Explicit mode serves what it is told to: the named models load now, pinned ones too.
+      const pinned = budget.options.pinned.filter((n) => !names.includes(n));
+      return [...names, ...(loadModels.includes('*') ? [] : pinned)];
+    }
+    known = names.filter((n) => !budget.policy.isPinned(n));
+    for (const name of known) {
+      if (this.entries.has(name)) continue;
+      const e = this.entry(name);
+      e.onDemand = true;
+      e.state = 'UNAVAILABLE';
+      e.reason = BUDGET_UNLOADED;
+      const folder = await scanModelFolder(this.options.path, name);
+      e.fingerprint = folder?.fingerprint;
+    }
+    return names.filter((n) => budget.policy.isPinned(n));
+  }
+
+  /**
+   * Loads under the memory budget, one load at a time: makes room first (unloading idle models,
+   * least recently used first, or waiting for one to fall idle), then loads and charges the model
+   * what it measured: the process's resident bytes grew by that much, and never less than its files.
+   */
+  private async loadMeasured(e: ModelEntry, folder: ModelFolder): Promise<Loaded<Map<number, ModelVersion>>> {
+    const budget = this.budget;
+    if (budget === undefined) return this.loadVersions(folder);
+    e.onDemand = true;
+    const previous = budget.lock;
+    let release: () => void = () => undefined;
+    budget.lock = new Promise<void>((r) => {
+      release = r;
+    });
+    await previous;
+    try {
+      const started = performance.now();
+      const files = await versionFilesBytes(folder, [Math.max(...folder.versions, 0)]);
+      await this.makeRoom(e, budget.policy.estimate(e.name, folder.fingerprint, files));
+      const rss = budget.options.residentMemory ?? (() => process.memoryUsage.rss());
+      const before = rss();
+      const loaded = await this.loadVersions(folder);
+      if (!loaded.ok) return loaded;
+      const grown = rss() - before;
+      const measured = Math.max(grown, await versionFilesBytes(folder, [...loaded.value.keys()]));
+      budget.policy.admit(e.name, folder.fingerprint, measured);
+      this.lease(e);
+      budget.metrics.loads.inc({ model: e.name });
+      budget.metrics.loadSeconds.observe((performance.now() - started) / 1000);
+      this.options.logger.info(
+        { model: e.name, bytes: measured, residentBytes: budget.policy.residentBytes() },
+        'model loaded under the memory budget',
+      );
+      // Measured larger than expected: unload more idle models now if there are (never waits).
+      if (budget.policy.residentBytes() > budget.policy.budgetBytes) {
+        const plan = budget.policy.planRoom(e.name, measured, this.victimCheck);
+        if (plan.fits) await Promise.all(plan.victims.map((v) => this.evict(v)));
+      }
+      return loaded;
+    } finally {
+      release();
+    }
+  }
+
+  /** What the budget may not take: a model in use, or one with an operation under way. */
+  private readonly victimCheck = {
+    inUse: (name: string): boolean => {
+      const e = this.entries.get(name);
+      if (e === undefined) return false;
+      if (e.leases > 0 || (this.budget?.demand.waiters(name) ?? 0) > 0) return true;
+      for (const mv of e.versions.values()) if (versionInUse(mv)) return true;
+      return false;
+    },
+    busy: (name: string): boolean => (this.entries.get(name)?.ops ?? 0) > 0,
+  };
+
+  /** Unloads idle models until `needBytes` fit; waits (up to the load timeout) while none is idle. */
+  private async makeRoom(e: ModelEntry, needBytes: number): Promise<void> {
+    const budget = this.budget;
+    if (budget === undefined) return;
+    const deadline = this.retryTimer.now() + budget.options.loadTimeoutMs;
+    for (;;) {
+      const plan = budget.policy.planRoom(e.name, needBytes, this.victimCheck);
+      if (plan.fits) {
+        await Promise.all(plan.victims.map((v) => this.evict(v)));
+        return;
+      }
+      if (plan.reason === 'larger-than-budget')
+        throw new InferdError(
+          'INF_ERR_MODEL_LOAD',
+          `model '${e.name}' needs about ${needBytes} bytes, which with the pinned models is more than the memory budget of ${budget.policy.budgetBytes} bytes (--model-memory-budget)`,
+        );
+      if (this.retryTimer.now() >= deadline)
+        throw new InferdError(
+          'INF_ERR_MODEL_UNAVAILABLE',
+          `no room to load model '${e.name}' within the memory budget of ${budget.policy.budgetBytes} bytes (--model-memory-budget): every loaded model is pinned or in use; retry shortly`,
+          { headers: { 'retry-after': '1' } },
+        );
+      await new Promise<void>((resolve) => this.retryTimer.set(resolve, ROOM_RECHECK_MS));
+    }
+  }
+
+  /** Takes an idle model out of service to free its memory; a request for it loads it again. */
+  private evict(name: string): Promise<void> {
+    const budget = this.budget;
+    const e = this.entries.get(name);
+    if (budget === undefined || e === undefined) return Promise.resolve();
+    budget.policy.remove(name);
+    // Out of service at once (the model was idle and its operation chain empty): a request from
+    // now on finds it unloaded and loads it again, after this unload on the model's chain.
+    const old = e.versions;
+    e.versions = new Map();
+    e.state = 'UNLOADING';
+    e.reason = BUDGET_UNLOADED;
+    e.onDemand = true;
+    budget.metrics.evictions.inc({ model: name });
+    this.options.logger.info({ model: name }, 'model unloaded to make room under the memory budget');
+    return this.enqueue(name, async () => {
+      await this.retire(old.values());
+      if (e.versions.size === 0) e.state = 'UNAVAILABLE';
+    });
+  }
+
   private markFailed(e: ModelEntry, reason: string): void {
     e.state = 'UNAVAILABLE';
     e.reason = reason;
   }
+}
+
+/** Bytes of the files in the given version folders (the model and its external data). */
+async function versionFilesBytes(folder: ModelFolder, versions: readonly number[]): Promise<number> {
+  let sum = 0;
+  for (const v of versions) {
+    const dir = path.join(folder.dir, String(v));
+    let names: string[] = [];
+    try {
+      names = await readdir(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      try {
+        const s = await stat(path.join(dir, n));
+        if (s.isFile()) sum += s.size;
+      } catch {
+        // A file that went away is not charged.
+      }
+    }
+  }
+  return sum;
 }
 
 async function assertRepositoryFolder(dir: string): Promise<void> {

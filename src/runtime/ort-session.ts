@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Datatype } from '../tensor/datatype.js';
 import { datatypeFromOrt, ortTypeOf } from './ort-datatype.js';
+import { optimizedModelSource } from './optimized-model-cache.js';
 import { ownedView } from './owned-view.js';
 import type { IoMetadata, RunTimings, SessionOptionsWire, WireTensor } from './worker-messages.js';
 
@@ -63,11 +64,23 @@ export async function openSession(modelPath: string, options: SessionOptionsWire
   const providers = options.executionProviders.filter(providerAvailable);
   if (providers.length === 0) providers.push('cpu');
   let session: ort.InferenceSession;
+  const source =
+    options.optimizedModelCacheDir === undefined
+      ? undefined
+      : await optimizedModelSource(
+          modelPath,
+          options.optimizedModelCacheDir,
+          options.graphOptimizationLevel,
+          providers,
+        );
   try {
-    session = await ort.InferenceSession.create(modelPath, {
+    session = await ort.InferenceSession.create(source?.path ?? modelPath, {
       intraOpNumThreads: options.intraOpNumThreads,
       interOpNumThreads: options.interOpNumThreads,
-      graphOptimizationLevel: options.graphOptimizationLevel,
+      graphOptimizationLevel: source?.graphOptimizationLevel ?? options.graphOptimizationLevel,
+      ...(source?.optimizedModelFilePath === undefined
+        ? {}
+        : { optimizedModelFilePath: source.optimizedModelFilePath }),
       executionProviders: providers,
       // Inter-op parallelism only exists in onnxruntime's parallel mode.
       executionMode: options.interOpNumThreads > 1 ? 'parallel' : 'sequential',
@@ -88,6 +101,7 @@ export async function openSession(modelPath: string, options: SessionOptionsWire
       `a graph input or output has element type ${typeName}, which onnxruntime-node does not support; convert the model to a supported type`,
     );
   }
+  await source?.commit();
   return { session, inputs: metadataOf(session.inputMetadata), outputs: metadataOf(session.outputMetadata), providers };
 }
 

@@ -17,7 +17,7 @@ export function instanceCount(config: ExecutionConfig): number {
 export function sessionOptionsFor(
   config: ExecutionConfig,
   cpuCores: number,
-  defaults: { readonly allowSpinning?: boolean } = {},
+  defaults: { readonly allowSpinning?: boolean; readonly optimizedModelCacheDir?: string } = {},
 ): SessionOptionsWire {
   const instances = Math.max(1, instanceCount(config));
   const intra =
@@ -31,5 +31,8 @@ export function sessionOptionsFor(
     graphOptimizationLevel: config.optimization.graphLevel,
     executionProviders: [...config.optimization.executionProviders],
     ...(spinning === undefined ? {} : { allowSpinning: spinning }),
+    ...(defaults.optimizedModelCacheDir === undefined
+      ? {}
+      : { optimizedModelCacheDir: defaults.optimizedModelCacheDir }),
   };
 }

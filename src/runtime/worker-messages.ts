@@ -11,6 +11,8 @@ export interface SessionOptionsWire {
   readonly executionProviders: readonly string[];
   /** False turns off onnxruntime's spin-waiting of intra-op threads (undefined: onnxruntime's default, on). */
   readonly allowSpinning?: boolean;
+  /** Folder of optimised models that loads start from (optimized-model-cache.ts); undefined = none. */
+  readonly optimizedModelCacheDir?: string;
 }
 
 /** A tensor crossing the thread boundary; typed-array buffers are transferred, not copied. */

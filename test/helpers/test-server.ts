@@ -18,7 +18,7 @@ export interface TestServer extends RunningServer {
  */
 export async function startTestServer(
   options: Partial<ServerConfigInput> & { modelRepository: string },
-  start: { timers?: ShutdownTimers; now?: () => number } = {},
+  start: { timers?: ShutdownTimers; now?: () => number; residentMemory?: () => number } = {},
 ): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
   let pending = '';

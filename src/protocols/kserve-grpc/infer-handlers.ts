@@ -59,7 +59,10 @@ async function infer(
   signal: AbortSignal,
   deadline: number | undefined,
 ): Promise<ModelInferResponse> {
-  const mv = requireKind(ctx.repository.resolve(request.model_name ?? '', given(request.model_version)), 'v2 infer');
+  const mv = requireKind(
+    await ctx.repository.acquire(request.model_name ?? '', given(request.model_version)),
+    'v2 infer',
+  );
   const decoded = decodeModelInferRequest(mv.config, request, { maxTensorBytes: ctx.maxTensorBytes });
   const result = await mv.scheduler.infer({
     requestId,

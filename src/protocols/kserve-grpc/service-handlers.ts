@@ -52,15 +52,16 @@ export function serviceHandlers(ctx: HandlerContext): grpc.UntypedServiceImpleme
       return { ready: repository.isReady(name, given(req.version)) };
     }),
     ServerMetadata: unary(ctx, () => ({ name: server.name, version: server.version, extensions: [...EXTENSIONS] })),
-    ModelMetadata: unary(ctx, (req: ModelRef) => {
-      const mv = repository.resolve(req.name ?? '', given(req.version));
+    // Metadata and config come from the loaded graph: under a memory budget they load the model.
+    ModelMetadata: unary(ctx, async (req: ModelRef) => {
+      const mv = await repository.acquire(req.name ?? '', given(req.version));
       return modelMetadataView(
         mv,
         repository.servingVersions(mv.name).map((v) => v.version),
       );
     }),
-    ModelConfig: unary(ctx, (req: ModelRef) => ({
-      config: grpcModelConfig(repository.resolve(req.name ?? '', given(req.version))),
+    ModelConfig: unary(ctx, async (req: ModelRef) => ({
+      config: grpcModelConfig(await repository.acquire(req.name ?? '', given(req.version))),
     })),
     ModelStatistics: unary(ctx, (req: ModelRef) => ({
       model_stats: statisticsVersions(repository, given(req.name), given(req.version)).map((mv) => mv.stats.toJSON()),

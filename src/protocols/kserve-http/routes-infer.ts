@@ -14,7 +14,8 @@ interface InferParams {
 export function registerInferRoutes(app: FastifyInstance, repository: ModelRepository, maxTensorBytes: number): void {
   const handler = async (request: FastifyRequest<{ Params: InferParams }>, reply: FastifyReply): Promise<void> => {
     const arrivalNs = process.hrtime.bigint();
-    const mv = requireKind(repository.resolve(request.params.model, request.params.version), 'v2 infer');
+    // Under a memory budget an unloaded model is loaded here, and the request waits for it.
+    const mv = requireKind(await repository.acquire(request.params.model, request.params.version), 'v2 infer');
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const headerLength = parseHeaderLength(request.headers['inference-header-content-length'], body.length);
     const decoded = decodeInferBody(mv.config, body, headerLength, { maxTensorBytes });

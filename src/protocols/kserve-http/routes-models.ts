@@ -69,8 +69,9 @@ export function registerModelRoutes(app: FastifyInstance, repository: ModelRepos
     note: 'one row per serving version; POST /v2/repository/index is the KServe repository extension',
   }));
 
-  const metadata = (req: FastifyRequest<{ Params: ModelParams }>) => {
-    const mv = repository.resolve(req.params.model, req.params.version);
+  // Metadata and config come from the loaded graph: under a memory budget they load the model.
+  const metadata = async (req: FastifyRequest<{ Params: ModelParams }>) => {
+    const mv = await repository.acquire(req.params.model, req.params.version);
     return modelMetadataView(
       mv,
       repository.servingVersions(mv.name).map((v) => v.version),
@@ -86,8 +87,8 @@ export function registerModelRoutes(app: FastifyInstance, repository: ModelRepos
   app.get('/v2/models/:model/ready', ready);
   app.get('/v2/models/:model/versions/:version/ready', ready);
 
-  const config = (req: FastifyRequest<{ Params: ModelParams }>) =>
-    modelConfigView(repository.resolve(req.params.model, req.params.version));
+  const config = async (req: FastifyRequest<{ Params: ModelParams }>) =>
+    modelConfigView(await repository.acquire(req.params.model, req.params.version));
   app.get('/v2/models/:model/config', config);
   app.get('/v2/models/:model/versions/:version/config', config);
 

@@ -76,6 +76,12 @@ const OPTIONS: Record<string, [flag: string, asShown?: (v: unknown) => unknown]>
   httpRestrictedApi: ['--http-restricted-api'],
   grpcRestrictedProtocol: ['--grpc-restricted-protocol'],
   authFailuresPerMinute: ['--auth-failures-per-minute'],
+  modelLoadMaxWaiters: ['--model-load-max-waiters'],
+  modelLoadTimeoutSeconds: ['--model-load-timeout-secs'],
+  pinnedModels: ['--pinned-models'],
+  // Off by default (null): no default shown.
+  modelMemoryBudgetBytes: ['--model-memory-budget'],
+  modelCacheDir: ['--model-cache-dir'],
   // Given in the environment (INFERD_API_KEYS), never as a flag: --api-keys-file's help names it.
   apiKeys: ['--api-keys-file'],
 };
