@@ -23,6 +23,7 @@ describe('inferd models schema', () => {
     assert.equal(schema.additionalProperties, false);
     assert.deepEqual(Object.keys(schema.properties ?? {}).sort(), [
       'backend',
+      'default_model_filename',
       'dynamic_batching',
       'embedding',
       'input',
@@ -35,6 +36,7 @@ describe('inferd models schema', () => {
       'platform',
       'queue_policy',
       'response_cache',
+      'runtime',
       'sequence_batching',
       'task',
       'text_generation',
