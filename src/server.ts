@@ -24,7 +24,7 @@ import { registerRestEdge } from './protocols/kserve-http/rest-edge.js';
 import { registerInferStreamRoutes } from './protocols/kserve-ws/routes-infer-stream.js';
 import { registerOpenAIRoutes } from './protocols/openai/openai-api.js';
 import { runOpenAIRequest } from './protocols/openai/openai-request.js';
-import { ModelRepository } from './repository/model-repository.js';
+import { ModelRepository, type RetryTimer } from './repository/model-repository.js';
 import { ResponseCache } from './scheduler/response-cache.js';
 import { AccessPolicy, isLoopbackHost, parseRestrictedApiRules } from './security/access-policy.js';
 import { KeyStore, keysFromEnvironment } from './security/api-keys.js';
@@ -74,6 +74,8 @@ export interface StartOptions {
   readonly now?: () => number;
   /** The timer the TLS files are polled on (tests tick it by hand). */
   readonly tlsPollTimer?: PollTimer;
+  /** The repository's timer: retry loads, on-demand load timeouts (tests drive their own). */
+  readonly repositoryTimer?: RetryTimer;
   /** The memory budget's reading of the process's resident bytes around a load (tests give their own). */
   readonly residentMemory?: () => number;
 }
@@ -127,6 +129,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     logger,
     ...(config.cacheBytes > 0 ? { cache: new ResponseCache(config.cacheBytes) } : {}),
     ...(cacheDir === undefined ? {} : { optimizedModelCacheDir: cacheDir }),
+    ...(options?.repositoryTimer === undefined ? {} : { retryTimer: options.repositoryTimer }),
     ...(config.modelMemoryBudgetBytes === null
       ? {}
       : {

@@ -12,42 +12,11 @@ import { InferdError } from '../../src/errors/index.js';
 import { requireKind } from '../../src/model-kinds/serving-kinds.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
-import { MAX_RETRY_MS, ModelRepository, retryDelayMs, type RetryTimer } from '../../src/repository/model-repository.js';
+import { MAX_RETRY_MS, ModelRepository, retryDelayMs } from '../../src/repository/model-repository.js';
+import { ManualTimer } from '../helpers/manual-timer.js';
 import type { Instance } from '../../src/runtime/index.js';
 import { simpleModel } from '../../tools/examples/example-models.js';
 import { makeRepository, removeRepository } from '../helpers/repository-files.js';
-
-/** Timers that fire only when the test moves the time on; records every delay asked for. */
-class ManualTimer implements RetryTimer {
-  readonly delays: number[] = [];
-  private nowMs = 0;
-  private timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
-
-  set(fn: () => void, ms: number): () => void {
-    const timer = { at: this.nowMs + ms, fn, cancelled: false };
-    this.delays.push(ms);
-    this.timers.push(timer);
-    return () => {
-      timer.cancelled = true;
-    };
-  }
-
-  now(): number {
-    return this.nowMs;
-  }
-
-  /** Timers armed and not fired or cancelled. */
-  get armed(): number {
-    return this.timers.filter((t) => !t.cancelled).length;
-  }
-
-  advance(ms: number): void {
-    this.nowMs += ms;
-    const due = this.timers.filter((t) => !t.cancelled && t.at <= this.nowMs);
-    this.timers = this.timers.filter((t) => !due.includes(t));
-    for (const t of due) t.fn();
-  }
-}
 
 async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;

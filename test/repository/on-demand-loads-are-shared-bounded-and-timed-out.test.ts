@@ -5,31 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InferdError } from '../../src/errors/index.js';
 import { DemandLoads } from '../../src/repository/demand-loads.js';
-import type { RetryTimer } from '../../src/repository/repository-timer.js';
-
-class ManualTimer implements RetryTimer {
-  private nowMs = 0;
-  private timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
-  set(fn: () => void, ms: number): () => void {
-    const t = { at: this.nowMs + ms, fn, cancelled: false };
-    this.timers.push(t);
-    return () => {
-      t.cancelled = true;
-    };
-  }
-  now(): number {
-    return this.nowMs;
-  }
-  get armed(): number {
-    return this.timers.filter((t) => !t.cancelled).length;
-  }
-  advance(ms: number): void {
-    this.nowMs += ms;
-    const due = this.timers.filter((t) => !t.cancelled && t.at <= this.nowMs);
-    this.timers = this.timers.filter((t) => !due.includes(t));
-    for (const t of due) t.fn();
-  }
-}
+import { ManualTimer } from '../helpers/manual-timer.js';
 
 /** A load the test finishes by hand, counting how often it was started. */
 function manualLoad(): { load: () => Promise<void>; finish: () => void; fail: (e: Error) => void; starts: number } {

@@ -1,6 +1,7 @@
 // Over the wire: a model whose worker thread keeps dying is not ready (REST and gRPC), UNAVAILABLE
 // in the repository index with the failure, answers 503 with Retry-After at once, is logged and
-// counted, and serves again once the repository's retry load (real timers: 1 s, then 2 s) runs.
+// counted, and serves again once the repository's retry load (1 s, then 2 s, on a timer the test
+// moves by hand) runs.
 
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import type { Worker } from 'node:worker_threads';
 import { requireKind } from '../../../src/model-kinds/serving-kinds.js';
 import type { Instance } from '../../../src/runtime/index.js';
 import { simpleModel } from '../../../tools/examples/example-models.js';
+import { ManualTimer } from '../../helpers/manual-timer.js';
 import { makeRepository, removeRepository, startTestServer, type TestServer } from '../../helpers/test-server.js';
 import { connect, unary, type Clients } from '../grpc/grpc-client.js';
 import { A16, B16, inferSimple, metricValue, repositoryIndex, request, scrape, waitFor } from './fixtures.js';
@@ -24,10 +26,11 @@ describe('a crash-looping model over REST and gRPC', () => {
   let repo = '';
   let server: TestServer;
   let clients: Clients;
+  const timer = new ManualTimer();
 
   before(async () => {
     repo = await makeRepository(simpleModel());
-    server = await startTestServer({ modelRepository: repo });
+    server = await startTestServer({ modelRepository: repo }, { repositoryTimer: timer });
     clients = connect(server);
   });
 
@@ -76,13 +79,20 @@ describe('a crash-looping model over REST and gRPC', () => {
     assert.equal(logged?.model, 'simple');
     assert.equal(logged?.retryInMs, 1000);
 
+    // Nothing is retried until the time comes; then the first retry fails (the file is still bad).
+    assert.deepEqual(timer.delays, [1000]);
+    timer.advance(999);
+    assert.ok(!server.logs.some((l) => l.msg === 'loading the failed model again failed'));
+    timer.advance(1);
     await waitFor(
       () => server.logs.some((l) => l.msg === 'loading the failed model again failed' && l.retryInMs === 2000),
       5000,
       'the first retry to fail',
     );
+    assert.deepEqual(timer.delays, [1000, 2000]);
     assert.equal((await request(`${server.url}/v2/models/simple/ready`)).status, 400);
     await writeFile(modelFile, good);
+    timer.advance(2000);
     await waitFor(
       async () => (await request(`${server.url}/v2/models/simple/ready`)).status === 200,
       10_000,
