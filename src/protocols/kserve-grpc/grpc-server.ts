@@ -37,6 +37,9 @@ export interface GrpcEdge {
   readinessChanged(): void;
 }
 
+/** Open calls per gRPC connection (nginx's http2_max_concurrent_streams default is 128). */
+export const GRPC_MAX_CONCURRENT_STREAMS = 128;
+
 export function buildGrpcServer(options: GrpcServerOptions): GrpcEdge {
   // grpc-js writes its own errors to stderr as bare "E ..." lines (a failed bind, say); the server
   // reports those itself, so grpc-js's lines go to the log at debug level.
@@ -49,6 +52,10 @@ export function buildGrpcServer(options: GrpcServerOptions): GrpcEdge {
     'grpc.max_send_message_length': options.maxMessageBytes,
     // Channelz keeps per-call tracing for an admin service inferd does not expose.
     'grpc.enable_channelz': 0,
+    // Calls one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS; clients
+    // queue the rest): without it a client that opens unary calls and reads no answers could make
+    // the server hold answers without limit.
+    'grpc.max_concurrent_streams': GRPC_MAX_CONCURRENT_STREAMS,
     ...(options.access === undefined
       ? {}
       : { interceptors: [accessInterceptor({ ...options.access, logger: options.logger })] }),

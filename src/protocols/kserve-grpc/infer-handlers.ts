@@ -4,11 +4,13 @@
 // Streaming order rule: each request on a stream is scheduled as it arrives, and responses are
 // written as they complete, except that the responses of one sequence (the same model and
 // sequence_id) are written in the order their requests arrived, errors included. A stream with
-// STREAM_MAX_IN_FLIGHT requests unanswered is not read until one is answered.
+// STREAM_MAX_IN_FLIGHT requests unanswered, or with UNSENT_BYTES_WATERMARK of answers handed to
+// HTTP/2 and not yet sent (a client that does not read), is not read until that falls again.
 
 import type * as grpc from '@grpc/grpc-js';
 import { clientMessage, InferdError } from '../../errors/index.js';
 import { requireKind } from '../../model-kinds/serving-kinds.js';
+import { UNSENT_BYTES_WATERMARK } from '../common/request-gate.js';
 import { asInferdError, serviceError } from './grpc-status.js';
 import { decodeModelInferRequest, outputNamesFor } from './infer-request-decoder.js';
 import { encodeModelInferResponse } from './infer-response-encoder.js';
@@ -136,6 +138,9 @@ export function modelStreamInferHandler(
 
     /** Writes whose callback has not come; grpc-js never calls it on a call that ends meanwhile. */
     const unflushed = new Set<() => void>();
+    /** Tensor bytes of the answers written and not yet flushed (what a client that does not read leaves here). */
+    let unflushedBytes = 0;
+    const mayRead = (): boolean => pending.size < STREAM_MAX_IN_FLIGHT && unflushedBytes < UNSENT_BYTES_WATERMARK;
     /** Resolves once the message is handed to HTTP/2 (at once on a cancelled call). */
     const write = (message: ModelStreamInferResponse): Promise<void> =>
       new Promise((resolve) => {
@@ -143,11 +148,15 @@ export function modelStreamInferHandler(
           resolve();
           return;
         }
+        const bytes = (message.infer_response?.raw_output_contents ?? []).reduce((n, b) => n + b.byteLength, 0);
         const flushed = (): void => {
           unflushed.delete(flushed);
+          unflushedBytes -= bytes;
           resolve();
         };
         unflushed.add(flushed);
+        unflushedBytes += bytes;
+        if (!mayRead()) call.pause();
         call.write(message, flushed);
       });
 
@@ -156,7 +165,7 @@ export function modelStreamInferHandler(
       const requestId = given(request.id) ?? ctx.nextRequestId();
       const abort = new AbortController();
       pending.add(abort);
-      if (pending.size >= STREAM_MAX_IN_FLIGHT) call.pause();
+      if (!mayRead()) call.pause();
       const outcome: Promise<ModelStreamInferResponse> = (
         ctx.closing()
           ? Promise.reject(
@@ -175,7 +184,7 @@ export function modelStreamInferHandler(
       void written.finally(() => {
         if (key !== undefined && sequenceTail.get(key) === written) sequenceTail.delete(key);
         pending.delete(abort);
-        if (pending.size < STREAM_MAX_IN_FLIGHT && call.isPaused() && !cancelled) call.resume();
+        if (mayRead() && call.isPaused() && !cancelled) call.resume();
         finishIfIdle();
       });
     });

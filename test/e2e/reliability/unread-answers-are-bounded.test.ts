@@ -1,16 +1,17 @@
 // Clients that send requests and do not read the answers, against the real server: a REST client
-// pipelining requests for 4 MiB answers, and a WebSocket client streaming them, each make the
-// server hold a bounded number of answers (the connection stops being served once 4 MiB of its
-// answers sit unsent); while such clients leave more than --max-unsent-response-size unread, a
+// pipelining requests for 4 MiB answers, and a WebSocket and a gRPC client streaming them, each
+// make the server hold a bounded number of answers (the connection stops being served once 4 MiB
+// of its answers sit unsent; on gRPC, HTTP/2 flow control holds the client's requests back too); while such clients leave more than --max-unsent-response-size unread, a
 // new infer request from another client is a 503 with Retry-After naming the flag, health checks
 // still answer, and the gauge says how much is unsent. Once the REST client goes away the server
-// serves again; once the WebSocket client reads, every reply arrives.
+// serves again; once a streaming client reads, every reply arrives.
 
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { EXAMPLES_DIR, startTestServer, type TestServer } from '../../helpers/test-server.js';
+import { connect, streamInfer, type Message } from '../grpc/grpc-client.js';
 import { binaryMessage, streamUrl } from '../streaming/stream-client.js';
 
 const MiB = 1024 * 1024;
@@ -147,5 +148,31 @@ describe('answers clients do not read', () => {
     await eventually(() => replies === COUNT, 'every reply arrives');
     assert.equal((await successes(server)) - start, COUNT);
     socket.close();
+  });
+
+  it('holds a bounded number of answers for a gRPC stream whose client does not read, and resumes it', async () => {
+    const clients = connect(server);
+    const start = await successes(server);
+    const stream = streamInfer(clients.inference);
+    let answers = 0;
+    stream.on('data', (m: { error_message: string }) => {
+      assert.equal(m.error_message, '');
+      answers++;
+    });
+    stream.pause();
+    const request: Message = {
+      model_name: 'identity_fp32',
+      inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, ELEMENTS] }],
+      raw_input_contents: [tensor],
+    };
+    const COUNT = 12;
+    for (let i = 0; i < COUNT; i++) stream.write(request);
+    stream.end();
+    const ran = (await settledSuccesses(server)) - start;
+    assert.ok(ran < COUNT / 2, `${ran} of ${COUNT} ran while the client read nothing (the cap by count is 64)`);
+    stream.resume();
+    await eventually(() => answers === COUNT, 'every answer arrives');
+    assert.equal((await successes(server)) - start, COUNT);
+    clients.close();
   });
 });
