@@ -277,7 +277,7 @@ export function serveCommand(): Command {
     )
     .option(
       '--max-inflight-request-size <size>',
-      'request bytes held at once over every connection (a JSON body counts 4 times: its text and parsed values); past it a 503 with Retry-After before the body is read',
+      'request bytes held at once over every connection (a JSON body counts 12 times: its text and parsed values); past it a 503 with Retry-After before the body is read',
       byteSize,
       d.maxInflightRequestBytes,
     )

@@ -1,5 +1,5 @@
 // The server-wide budget of request bytes in flight, against the real server: while one client
-// holds most of the budget with a JSON body it is still sending (charged four times its length:
+// holds most of the budget with a JSON body it is still sending (charged twelve times its length:
 // the bytes, their text and the parsed values), a request that would pass the budget is a 503
 // with Retry-After before its body is read, a small one is served, and once the first is
 // answered the budget is free again; the gauge and the refusal counter say so.
@@ -53,33 +53,33 @@ describe('request bytes in flight', () => {
       loadModels: ['simple'],
       maxBodyBytes: 400 * KiB,
       maxBatchFileBytes: 400 * KiB,
-      maxInflightRequestBytes: 2048 * KiB,
+      maxInflightRequestBytes: 6144 * KiB,
     });
   });
   after(() => server.close());
 
   it('refuses past the budget before reading the body, serves what fits, and frees the budget', async () => {
-    // A client that declares 300 KiB of JSON and sends only its headers holds 1,200 KiB of the budget.
+    // A client that declares 300 KiB of JSON and sends only its headers holds 3,600 KiB of the budget.
     const slow = await connect(server.httpPort);
     const declared = 300 * KiB;
     slow.write(
       `POST /v2/models/simple/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n`,
     );
     slow.write(' '.repeat(1000));
-    // Another 1,200 KiB would pass 2,048 KiB: a 503 at once, though its body never comes.
+    // Another 3,600 KiB would pass 6,144 KiB: a 503 at once, though its body never comes.
     const second = await connect(server.httpPort);
     const refused = readResponse(second);
     second.write(`POST /v2/models/simple/infer HTTP/1.1\r\nHost: x\r\nContent-Length: ${declared}\r\n\r\n`);
     const reply = await refused;
     assert.equal(reply.status, 503);
     assert.match(reply.headers, /retry-after: 1/i);
-    assert.match(reply.body, /this one needs 1228800 .*budget of 2097152 \(--max-inflight-request-size\)/);
+    assert.match(reply.body, /this one needs 3686400 .*budget of 6291456 \(--max-inflight-request-size\)/);
     second.destroy();
     // A small request fits beside the slow one.
     const small = await fetch(`${server.url}/v2/models/simple/infer`, { method: 'POST', body: SIMPLE });
     assert.equal(small.status, 200);
     const gauge = await (await fetch(`${server.url}/metrics`)).text();
-    assert.match(gauge, new RegExp(`^inferd_inflight_request_bytes ${4 * declared}$`, 'm'));
+    assert.match(gauge, new RegExp(`^inferd_inflight_request_bytes ${12 * declared}$`, 'm'));
     assert.match(gauge, /^inferd_request_bytes_refusals_total 1$/m);
     // The slow client finishes its body (padding the JSON): answered, and its bytes are released.
     const answered = readResponse(slow);
@@ -88,6 +88,47 @@ describe('request bytes in flight', () => {
     slow.destroy();
     const after = await (await fetch(`${server.url}/metrics`)).text();
     assert.match(after, /^inferd_inflight_request_bytes 0$/m);
+  });
+
+  it('refuses for good, with 413 and the remedy, a JSON body whose decoding could never fit the budget', async () => {
+    // 100 KiB of JSON would hold 1,200 KiB while decoded, over a 1,024 KiB budget.
+    const small = await startTestServer({
+      modelRepository: EXAMPLES_DIR,
+      modelControlMode: 'explicit',
+      loadModels: ['simple'],
+      maxBodyBytes: 400 * KiB,
+      maxBatchFileBytes: 400 * KiB,
+      maxInflightRequestBytes: 1024 * KiB,
+    });
+    try {
+      const socket = await connect(small.httpPort);
+      const refused = readResponse(socket);
+      socket.write(
+        `POST /v2/models/simple/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${100 * KiB}\r\n\r\n`,
+      );
+      const reply = await refused;
+      assert.equal(reply.status, 413);
+      assert.match(reply.body, /JSON body would hold about 1228800 bytes, more than the server's budget of 1048576/);
+      assert.match(reply.body, /binary format \(Inference-Header-Content-Length\)/);
+      socket.destroy();
+      // The same tensor bytes in the binary format are charged once, and served.
+      const header = Buffer.from(
+        JSON.stringify({
+          inputs: [
+            { name: 'INPUT0', datatype: 'INT32', shape: [1, 16], parameters: { binary_data_size: 64 } },
+            { name: 'INPUT1', datatype: 'INT32', shape: [1, 16], parameters: { binary_data_size: 64 } },
+          ],
+        }),
+      );
+      const served = await fetch(`${small.url}/v2/models/simple/infer`, {
+        method: 'POST',
+        headers: { 'inference-header-content-length': String(header.length) },
+        body: Buffer.concat([header, Buffer.alloc(128)]),
+      });
+      assert.equal(served.status, 200);
+    } finally {
+      await small.close();
+    }
   });
 
   it('refuses a budget smaller than the largest request accepted, at start-up', async () => {

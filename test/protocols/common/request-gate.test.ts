@@ -8,6 +8,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyRequest } from 'fastify';
 import {
+  JSON_DECODE_FACTOR,
   limitRequestsPerConnection,
   requestCharge,
   UnsentAnswers,
@@ -125,25 +126,26 @@ describe('requestCharge', () => {
   const request = (headers: Record<string, string>, config: { bodyAsBytes?: boolean } = {}): FastifyRequest =>
     ({ headers, routeOptions: { bodyLimit: 64 * MiB, config } }) as unknown as FastifyRequest;
 
-  it('charges a JSON body four times its length: the bytes, their text and the parsed values', () => {
-    assert.equal(requestCharge(request({ 'content-length': '1000' }), 512 * MiB), 4000);
+  it('charges a JSON body JSON_DECODE_FACTOR times its length: the bytes, their text and the parsed values', () => {
+    assert.equal(JSON_DECODE_FACTOR, 12);
+    assert.equal(requestCharge(request({ 'content-length': '1000' }), 512 * MiB), 12000);
     // The content type does not matter: a v2 infer body is parsed as JSON whatever it says.
     assert.equal(
       requestCharge(request({ 'content-length': '1000', 'content-type': 'application/octet-stream' }), 512 * MiB),
-      4000,
+      12000,
     );
   });
 
-  it('charges only the JSON header of a binary-extension body four times', () => {
+  it('charges only the JSON header of a binary-extension body as JSON', () => {
     const charge = requestCharge(
       request({ 'content-length': '100000', 'inference-header-content-length': '200' }),
       512 * MiB,
     );
-    assert.equal(charge, 100000 + 3 * 200);
+    assert.equal(charge, 100000 + 11 * 200);
     // A header length past the body is not believed: the whole body is charged as JSON.
     assert.equal(
       requestCharge(request({ 'content-length': '100', 'inference-header-content-length': '900' }), 512 * MiB),
-      400,
+      1200,
     );
   });
 
@@ -156,8 +158,8 @@ describe('requestCharge', () => {
     assert.equal(requestCharge(request({}), 512 * MiB), 0);
   });
 
-  it('never charges more than the whole budget, so a body the server accepts can be received alone', () => {
-    assert.equal(requestCharge(request({ 'content-length': String(64 * MiB) }), 100 * MiB), 100 * MiB);
+  it('charges what decoding holds even past the budget (the gate then refuses it for good)', () => {
+    assert.equal(requestCharge(request({ 'content-length': String(64 * MiB) }), 100 * MiB), 12 * 64 * MiB);
   });
 });
 
