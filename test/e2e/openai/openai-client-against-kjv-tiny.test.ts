@@ -118,6 +118,10 @@ test('tokenize and detokenize round trip with the model tokenizer', async () => 
   assert.ok(tokens.length > 0 && tokens.length < PROMPT.length);
   const d = await fx.post('/detokenize', { model: 'kjv-tiny', tokens });
   assert.deepEqual(d.json, { prompt: PROMPT });
+  // An empty list is an empty prompt, as vLLM answers (the tokenizer library itself throws on it).
+  const empty = await fx.post('/detokenize', { model: 'kjv-tiny', tokens: [] });
+  assert.equal(empty.status, 200);
+  assert.deepEqual(empty.json, { prompt: '' });
   const usage = await fx.client.completions.create({ model: 'kjv-tiny', prompt: tokens, max_tokens: 1 });
   assert.equal(usage.usage?.prompt_tokens, tokens.length);
 });
