@@ -50,6 +50,11 @@ export interface BatchJobOptions {
   readonly progress?: ProgressSink;
   /** DuckDB threads for reading (default 1: the cores belong to the model). */
   readonly readerThreads?: number;
+  /**
+   * Stops the job early (Ctrl-C): no new rows are read, the rows in flight finish and are
+   * committed with a checkpoint, and the job ends with BatchInterrupted; a rerun resumes there.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface BatchSummary {
@@ -74,6 +79,19 @@ export interface BatchSummary {
   readonly rowsPerSecond: number;
   readonly columns: readonly { name: string; type: string }[];
   readonly finishedAt: string;
+}
+
+/** Raised when the job was stopped through its signal, after committing the rows it finished. */
+export class BatchInterrupted extends Error {
+  constructor(
+    /** Rows of the job done (this run and earlier ones), and the job's rows in all. */
+    readonly done: number,
+    readonly rows: number,
+    readonly output: string,
+  ) {
+    super(`stopped after ${done} of ${rows} rows; the finished rows are committed beside ${output}`);
+    this.name = 'BatchInterrupted';
+  }
 }
 
 /** Raised when more rows failed than --max-errors allows; the job can be resumed. */
@@ -362,6 +380,7 @@ export async function runBatchJob(opts: BatchJobOptions): Promise<BatchSummary> 
           writing = true;
           while (pending.length >= inFlight) await commitHead(pending);
           writing = false;
+          if (opts.signal?.aborted === true) break;
         }
       } catch (err) {
         if (writing || isInferdError(err)) throw err;
@@ -369,6 +388,10 @@ export async function runBatchJob(opts: BatchJobOptions): Promise<BatchSummary> 
       }
       while (pending.length > 0) await commitHead(pending);
       await store.commit(Math.max(lastEnd, store.state.nextRow), elapsed());
+      if (opts.signal?.aborted === true && store.state.nextRow < range.end) {
+        await writeErrorsFile();
+        throw new BatchInterrupted(store.state.nextRow - range.start, jobRows, output);
+      }
     } catch (err) {
       // Let queued executions finish before the caller closes the model; their rows are redone on resume.
       await Promise.allSettled(pending);

@@ -103,6 +103,16 @@ function printSummary(s: BatchSummary, summaryPath: (output: string) => string):
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** A shell word as typed: bare when it is safe, else single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command line that runs this job again (and so resumes it): `inferd` and the same arguments. */
+export function resumeCommand(argv: readonly string[]): string {
+  return ['inferd', ...argv.slice(2)].map(shellWord).join(' ');
+}
+
 async function runAction(opts: RunOptions): Promise<void> {
   const shard = resolveShard(opts.shardIndex, opts.shardCount);
   const output = path.resolve(shardOutputPath(opts.output, shard));
@@ -130,23 +140,54 @@ async function runAction(opts: RunOptions): Promise<void> {
     await repository.start();
     const mv = requireKind(repository.resolve(opts.model, opts.modelVersion), 'v2 infer');
     // The table engine (DuckDB) is loaded when a batch runs, not on every start of the CLI.
-    const { runBatchJob } = await import('../batch/batch-job.js');
+    const { BatchInterrupted, runBatchJob } = await import('../batch/batch-job.js');
     const { summaryPath } = await import('../batch/output-files.js');
-    const summary = await runBatchJob({
-      model: mv,
-      input,
-      output,
-      outputFormat,
-      mapping,
-      ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }),
-      maxErrors: opts.maxErrors,
-      ...(shard === undefined ? {} : { shard }),
-      checkpointRows: opts.checkpointRows,
-      overwrite: opts.overwrite === true,
-      instances: mv.instances.length,
-      progress: progressFor(opts, shard === undefined ? 'batch' : `batch shard ${shard.index}/${shard.count}`),
-      readerThreads: opts.readerThreads,
-    });
+    // Ctrl-C (or SIGTERM): stop reading, finish and commit the rows in flight, say how to resume.
+    // A second one ends the process at once (the rows since the last checkpoint are then redone).
+    const stop = new AbortController();
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stop.signal.aborted) {
+        process.stderr.write(
+          `\ninferd: ${signal} again: stopping now; a rerun redoes the rows since the last checkpoint\n`,
+        );
+        process.exit(130);
+      }
+      process.stderr.write(
+        `\ninferd: ${signal}: finishing the rows in flight and committing them (${signal} again to stop at once)\n`,
+      );
+      stop.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let summary;
+    try {
+      summary = await runBatchJob({
+        model: mv,
+        input,
+        output,
+        outputFormat,
+        mapping,
+        ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }),
+        maxErrors: opts.maxErrors,
+        ...(shard === undefined ? {} : { shard }),
+        checkpointRows: opts.checkpointRows,
+        overwrite: opts.overwrite === true,
+        instances: mv.instances.length,
+        progress: progressFor(opts, shard === undefined ? 'batch' : `batch shard ${shard.index}/${shard.count}`),
+        readerThreads: opts.readerThreads,
+        signal: stop.signal,
+      });
+    } catch (err) {
+      if (!(err instanceof BatchInterrupted)) throw err;
+      process.stderr.write(
+        `inferd: ${err.message}.\nResume with the same command:\n  ${resumeCommand(process.argv)}\n`,
+      );
+      process.exitCode = 130;
+      return;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
     if (opts.quiet !== true) printSummary(summary, summaryPath);
   } finally {
     await repository.close();
