@@ -3,7 +3,7 @@
 
 import { Writable } from 'node:stream';
 import type { ServerConfigInput } from '../../src/config/server-config.js';
-import { startServer, type RunningServer, type ShutdownTimers } from '../../src/server.js';
+import { startServer, type RunningServer, type StartOptions } from '../../src/server.js';
 
 export { EXAMPLES_DIR, makeRepository, removeRepository, simpleVariant, writeFiles } from './repository-files.js';
 
@@ -18,7 +18,7 @@ export interface TestServer extends RunningServer {
  */
 export async function startTestServer(
   options: Partial<ServerConfigInput> & { modelRepository: string },
-  start: { timers?: ShutdownTimers; now?: () => number; residentMemory?: () => number } = {},
+  start: Pick<StartOptions, 'timers' | 'now' | 'residentMemory' | 'warmupHook'> = {},
 ): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
   let pending = '';
