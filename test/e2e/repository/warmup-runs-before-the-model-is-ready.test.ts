@@ -82,7 +82,7 @@ describe('model_warmup', () => {
       (await repositoryIndex(server.url)).find((r) => r.name === 'warm'),
       { name: 'warm', version: '', state: 'LOADING', reason: '' },
     );
-    assert.notEqual((await inferSimple(server.url, 'warm', A16, B16)).status, 200);
+    assert.equal((await inferSimple(server.url, 'warm', A16, B16)).status, 503);
     release();
     assert.equal((await loading).status, 200);
     assert.equal((await fetch(`${server.url}/v2/models/warm/ready`)).status, 200);
