@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { BatchApi } from './batch-api/batch-api.js';
 import { resolveServerConfig, type ServerConfig, type ServerConfigInput } from './config/server-config.js';
 import { saturationOf } from './model-kinds/saturation.js';
+import type { WarmupHook } from './model-kinds/warmup.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { buildGrpcServer, type GrpcEdge } from './protocols/kserve-grpc/grpc-server.js';
@@ -78,6 +79,8 @@ export interface StartOptions {
   readonly repositoryTimer?: RetryTimer;
   /** The memory budget's reading of the process's resident bytes around a load (tests give their own). */
   readonly residentMemory?: () => number;
+  /** Called before every warmup execution of every model (tests hold a load in its warmup). */
+  readonly warmupHook?: WarmupHook;
 }
 
 /** A listener that cannot bind says which port, and which flag moves it. */
@@ -130,6 +133,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     ...(config.cacheBytes > 0 ? { cache: new ResponseCache(config.cacheBytes) } : {}),
     ...(cacheDir === undefined ? {} : { optimizedModelCacheDir: cacheDir }),
     ...(options?.repositoryTimer === undefined ? {} : { retryTimer: options.repositoryTimer }),
+    ...(options?.warmupHook === undefined ? {} : { warmupHook: options.warmupHook }),
     ...(config.modelMemoryBudgetBytes === null
       ? {}
       : {

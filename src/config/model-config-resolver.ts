@@ -10,6 +10,7 @@ import type { ResolvedModelConfig, ResolvedSequenceBatching, ResolvedTensorConfi
 import type { GraphSignature, GraphTensor } from './graph-signature.js';
 import type { Loaded, ModelConfigSource } from './model-config-file.js';
 import { resolveSequenceBatching, serverFedNames } from './sequence-batching-resolver.js';
+import { resolveWarmup } from './warmup-resolver.js';
 import { datatypeFromConfigName, type Datatype } from '../tensor/datatype.js';
 
 /** Batch limit given to models whose graphs have a dynamic first dimension and no config says otherwise. */
@@ -205,12 +206,25 @@ export function resolveModelConfig(
         reason: `is ${queue.default_priority_level}, past priority_levels ${queue.priority_levels}`,
       });
   }
+  const task = parsed.task ?? 'tensor';
+  const warmup = resolveWarmup(
+    parsed.model_warmup,
+    {
+      file,
+      modelDir: folder.dir,
+      task,
+      maxBatchSize,
+      inputs,
+      ...(sequenceBatching === undefined ? {} : { sequenceBatching }),
+    },
+    issues,
+  );
   if (issues.length > 0) return { ok: false, issues };
 
   const resolved: ResolvedModelConfig = {
     name: folder.name,
     platform: 'onnxruntime_onnx',
-    task: parsed.task ?? 'tensor',
+    task,
     ...(parsed.task === 'embedding' ? { embedding: parsed.embedding ?? MODEL_CONFIG_DEFAULTS.embedding } : {}),
     ...(parsed.task === 'text-generation'
       ? { textGeneration: parsed.text_generation ?? MODEL_CONFIG_DEFAULTS.text_generation }
@@ -240,6 +254,7 @@ export function resolveModelConfig(
           },
     ...(sequenceBatching === undefined ? {} : { sequenceBatching }),
     parameters: parsed.parameters ?? {},
+    warmup,
     autoCompleted: parsed.input === undefined || parsed.output === undefined,
   };
   return { ok: true, value: deepFreeze(resolved) };

@@ -218,6 +218,39 @@ const textGenerationSchema = z
   })
   .strict();
 
+/**
+ * One input of a warmup sample (Triton's ModelWarmup.Input): its type and shape without the batch
+ * dimension, and where its data comes from: zeros, random values, or a file of raw row-major
+ * bytes (BYTES: each element a 4-byte little-endian length, then its bytes) in the model
+ * folder's `warmup/` directory, as in Triton. Give exactly one source.
+ */
+const warmupInputSchema = z
+  .object({
+    data_type: z.enum(CONFIG_TYPE_NAMES),
+    dims: z.array(z.number().int().min(1, 'warmup dimensions are fixed sizes (no -1)')).max(16),
+    zero_data: z.boolean().optional(),
+    random_data: z.boolean().optional(),
+    input_data_file: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine(
+    (i) => [i.zero_data === true, i.random_data === true, i.input_data_file !== undefined].filter(Boolean).length === 1,
+    { message: 'give exactly one of zero_data: true, random_data: true or input_data_file' },
+  );
+
+/** A warmup sample (Triton's ModelWarmup): run on every instance before the version is READY. */
+const warmupSampleSchema = z
+  .object({
+    name: z.string().min(1),
+    /** Rows of the warmup request; each input's data is repeated for every row. 1 without batching. */
+    batch_size: z.number().int().min(1).max(1_000_000).default(1),
+    /** Every input the model takes from clients, by name. */
+    inputs: z.record(z.string(), warmupInputSchema),
+    /** Runs of this sample per instance; 0 (Triton's default) runs it once. */
+    count: z.number().int().min(0).max(1_000_000).default(0),
+  })
+  .strict();
+
 const responseCacheSchema = z.object({ enable: z.boolean().default(false) }).strict();
 
 export const MODEL_TASKS = ['tensor', 'text-generation', 'embedding'] as const;
@@ -252,6 +285,8 @@ export const modelConfigSchema = z
     /** Batching and caching for `task: text-generation`. */
     text_generation: textGenerationSchema.optional(),
     parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    /** Samples every instance runs before the version is READY (Triton's model_warmup). */
+    model_warmup: z.array(warmupSampleSchema).optional(),
     /** The model file in each version folder (default model.onnx); a file name, no folders. */
     default_model_filename: z
       .string()
@@ -283,6 +318,7 @@ export type VersionPolicy = z.output<typeof versionPolicySchema>;
 export type SequenceBatchingConfig = z.output<typeof sequenceBatchingSchema>;
 export type EmbeddingConfig = z.output<typeof embeddingSchema>;
 export type TextGenerationConfig = z.output<typeof textGenerationSchema>;
+export type WarmupSampleConfig = z.output<typeof warmupSampleSchema>;
 
 /**
  * What a model gets for each section its config leaves out: the section's schema applied to `{}`,

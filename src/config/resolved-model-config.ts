@@ -71,8 +71,37 @@ export interface ResolvedModelConfig {
    */
   readonly sequenceBatching?: ResolvedSequenceBatching;
   readonly parameters: Readonly<Record<string, string | number | boolean>>;
+  /** Samples each instance runs before the version is READY (Triton's model_warmup); often none. */
+  readonly warmup: readonly ResolvedWarmupSample[];
   /** Whether the config was completed from the ONNX graph (no file, or a file without inputs/outputs). */
   readonly autoCompleted: boolean;
+}
+
+/** Where a warmup input's data comes from; a file is named as the config gives it, under `warmup/`. */
+export type WarmupDataSource =
+  { readonly kind: 'zero' } | { readonly kind: 'random' } | { readonly kind: 'file'; readonly file: string };
+
+export interface ResolvedWarmupInput {
+  readonly name: string;
+  readonly datatype: Datatype;
+  /** One row's shape (without the batch dimension when maxBatchSize > 0); all fixed. */
+  readonly dims: readonly number[];
+  readonly source: WarmupDataSource;
+}
+
+/** A warmup sample: `runs` executions of `batchSize` rows per instance (Triton's count 0 is 1 run). */
+export interface ResolvedWarmupSample {
+  readonly name: string;
+  readonly batchSize: number;
+  /** Triton's count as given (0: once), kept for the config's round trip. */
+  readonly count: number;
+  readonly runs: number;
+  /**
+   * The inputs the sample names, in the config's order. A stateful model's control and state
+   * inputs may be among them (Triton's warmup lists them); the server fills those instead, as for
+   * a one-request sequence.
+   */
+  readonly inputs: readonly ResolvedWarmupInput[];
 }
 
 export type SequenceControlKind = 'START' | 'END' | 'READY' | 'CORRID';

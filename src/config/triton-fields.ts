@@ -4,7 +4,7 @@
 //   priority_levels and default_priority_level into queue_policy; optimization.graph.level into
 //   graph_level; parameters' {string_value} into the value; a sequence state's initial_state list);
 //   giving a setting in both places with different values is an error;
-// - warned: not implemented, and ignoring it changes no result (warmup, CUDA graphs, pinned
+// - warned: not implemented, and ignoring it changes no result (CUDA graphs, pinned
 //   memory, metric tags...): the model loads, and the warning names the field;
 // - refused: not implemented, and serving without it would behave differently (ensembles,
 //   batch_input, decoupled models, other backends...): the model is UNAVAILABLE naming the field.
@@ -102,7 +102,6 @@ export function applyTritonFields(raw: Obj, file: string): TritonFieldsResult {
       'decoupled models (several responses per request) are not supported',
     );
   delete c['model_transaction_policy'];
-  v.warn(c, 'model_warmup', '', 'not implemented: the model is not warmed up, so its first requests may be slower');
   v.warn(c, 'cc_model_filenames', '', 'ignored: every GPU loads default_model_filename');
   v.warn(c, 'metric_tags', '', 'ignored: metrics carry the model and version labels only');
   v.warn(c, 'model_metrics', '', 'ignored: metric families and histogram buckets are fixed');

@@ -2,8 +2,10 @@
 // config from the first one's graph, reads labels, and puts the scheduler the config asks for in
 // front: the sequence batcher for `sequence_batching` (kind `stateful`), else the dynamic batcher.
 
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { readLabels } from '../config/model-config-file.js';
+import { readWarmupData } from '../config/warmup-data.js';
 import { resolveExecution, resolveModelConfig } from '../config/model-config-resolver.js';
 import type { Loaded } from '../config/model-config-file.js';
 import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
@@ -14,6 +16,7 @@ import type { Scheduler } from '../scheduler/scheduler.js';
 import { SequenceBatcher } from '../scheduler/sequence-batcher.js';
 import type { StatefulModelVersion, TensorModelVersion } from './model-version.js';
 import { failedLoad, type VersionBuildContext, type VersionSpec } from './version-spec.js';
+import { warmUpInstances } from './warmup.js';
 
 /** A tensor version with its instances running and its scheduler in front. */
 export type TensorParts = Omit<TensorModelVersion, 'kind'>;
@@ -54,11 +57,16 @@ export async function startTensorParts(spec: VersionSpec, ctx: VersionBuildConte
   }
   const resolved = resolveModelConfig(folder, parsed, first.metadata);
   const labels = resolved.ok ? await readLabels(folder, resolved.value) : undefined;
-  if (!resolved.ok || labels === undefined || !labels.ok) {
+  const warmupData = resolved.ok ? await readWarmupData(folder, resolved.value) : undefined;
+  if (!resolved.ok || labels === undefined || !labels.ok || warmupData === undefined || !warmupData.ok) {
     await first.instance.close();
     return {
       ok: false,
-      issues: !resolved.ok ? resolved.issues : labels !== undefined && !labels.ok ? labels.issues : [],
+      issues: [
+        ...(resolved.ok ? [] : resolved.issues),
+        ...(labels !== undefined && !labels.ok ? labels.issues : []),
+        ...(warmupData !== undefined && !warmupData.ok ? warmupData.issues : []),
+      ],
     };
   }
   const config = resolved.value;
@@ -72,6 +80,32 @@ export async function startTensorParts(spec: VersionSpec, ctx: VersionBuildConte
     // Every instance that did start is stopped again: nothing is left running.
     await Promise.all(instances.map((i) => i.close()));
     return failedLoad(modelPath, 'instance_group', 'cannot start every instance: ', failed.reason);
+  }
+  if (config.warmup.length > 0) {
+    // Straight to the instances, before the scheduler exists: the version is READY only after it.
+    const warmupStarted = performance.now();
+    const outcome = await warmUpInstances(instances, config, warmupData.value, ctx.warmupHook);
+    const ms = Math.round((performance.now() - warmupStarted) * 10) / 10;
+    if (!outcome.ok) {
+      await Promise.all(instances.map((i) => i.close()));
+      return failedLoad(
+        path.join(folder.dir, folder.configFiles[0] ?? ''),
+        `model_warmup[${outcome.index}]`,
+        `warmup sample '${outcome.sample}' failed on instance ${outcome.instance}: `,
+        outcome.error,
+      );
+    }
+    ctx.logger.info(
+      {
+        model: folder.name,
+        version,
+        samples: config.warmup.length,
+        instances: instances.length,
+        executions: outcome.executions,
+        warmupMs: ms,
+      },
+      `model ${label} warmed up in ${ms} ms`,
+    );
   }
   const stats = new ModelStats(folder.name, String(version), ctx.metrics);
   if (config.responseCache && ctx.cache === undefined) {

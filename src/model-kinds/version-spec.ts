@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ResponseCache } from '../scheduler/response-cache.js';
 import type { ModelVersion } from './model-version.js';
+import type { WarmupHook } from './warmup.js';
 
 /** What every factory is given by the server. */
 export interface VersionBuildContext {
@@ -20,6 +21,8 @@ export interface VersionBuildContext {
   /** The server's response cache; models opt in with `response_cache.enable`. */
 
   readonly cache?: ResponseCache;
+  /** Called before every warmup execution (tests hold a load in its warmup with it). */
+  readonly warmupHook?: WarmupHook;
 }
 
 /** One version to build: its model folder, parsed config and where its files are. */

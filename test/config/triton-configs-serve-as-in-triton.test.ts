@@ -155,7 +155,7 @@ describe("Triton's config.pbtxt", () => {
   });
 
   it('loads with a warning naming each ignored field, in the index and the log', async () => {
-    const pbtxt = `${SIMPLE_PBTXT}model_warmup [ { name: "w" batch_size: 1 inputs { key: "INPUT0" value { data_type: TYPE_INT32 dims: [ 16 ] zero_data: true } } } ]
+    const pbtxt = `${SIMPLE_PBTXT}metric_tags: { key: "team" value: "search" }
 optimization { cuda { graphs: true } }
 model_transaction_policy { decoupled: false }
 `;
@@ -163,10 +163,10 @@ model_transaction_policy { decoupled: false }
     try {
       const [row] = await repository.index(false);
       assert.equal(row?.state, 'READY');
-      assert.match(row?.reason ?? '', /model_warmup: not implemented/);
+      assert.match(row?.reason ?? '', /metric_tags: ignored/);
       assert.match(row?.reason ?? '', /optimization\.cuda: ignored/);
       assert.doesNotMatch(row?.reason ?? '', /model_transaction_policy/, "Triton's default value is silent");
-      assert.match(log(), /"level":40.*model_warmup/);
+      assert.match(log(), /"level":40.*metric_tags/);
     } finally {
       await repository.close();
     }

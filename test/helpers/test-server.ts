@@ -18,7 +18,7 @@ export interface TestServer extends RunningServer {
  */
 export async function startTestServer(
   options: Partial<ServerConfigInput> & { modelRepository: string },
-  start: Pick<StartOptions, 'timers' | 'now' | 'residentMemory' | 'repositoryTimer'> = {},
+  start: Pick<StartOptions, 'timers' | 'now' | 'residentMemory' | 'repositoryTimer' | 'warmupHook'> = {},
 ): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
   let pending = '';

@@ -80,6 +80,7 @@ export function modelConfigView(mv: ModelVersion): Record<string, unknown> {
     ...(c.embedding === undefined ? {} : { embedding: { ...c.embedding } }),
     ...(c.textGeneration === undefined ? {} : { text_generation: { ...c.textGeneration } }),
     parameters: c.parameters,
+    ...(c.warmup.length === 0 ? {} : { model_warmup: c.warmup.map(warmupView) }),
     default_model_filename: c.modelFilename,
     // Read-only: a config file may carry this block (a saved /config), and loading ignores it.
     runtime: {
@@ -89,6 +90,21 @@ export function modelConfigView(mv: ModelVersion): Record<string, unknown> {
       endpoints: servingEndpoints(mv),
     },
   };
+}
+
+/** A warmup sample in Triton's form, as the config gave it. */
+function warmupView(s: ResolvedModelConfig['warmup'][number]): Record<string, unknown> {
+  const inputs = s.inputs.map((i) => {
+    const source = i.source;
+    const data =
+      source.kind === 'file'
+        ? { input_data_file: source.file }
+        : source.kind === 'random'
+          ? { random_data: true }
+          : { zero_data: true };
+    return [i.name, { data_type: configTypeName(i.datatype), dims: [...i.dims], ...data }] as const;
+  });
+  return { name: s.name, batch_size: s.batchSize, inputs: Object.fromEntries(inputs), count: s.count };
 }
 
 /** inferd's queue_policy; the Triton settings appear only when the config gives them. */

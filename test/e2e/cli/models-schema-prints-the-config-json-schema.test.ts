@@ -29,6 +29,7 @@ describe('inferd models schema', () => {
       'input',
       'instance_group',
       'max_batch_size',
+      'model_warmup',
       'name',
       'optimization',
       'output',
