@@ -209,7 +209,8 @@ class Parser {
           this.fail(nameTok, `'${field.name}' and '${other}' are both given; ${type.name} takes one (${oneof})`);
         oneofSeen.set(oneof, field.name);
       }
-      const isMessage = field.resolvedType !== null && 'fields' in field.resolvedType;
+      // A map entry is a message too, so its ':' is optional (`metric_tags { key: ... value: ... }`).
+      const isMessage = field.map || (field.resolvedType !== null && 'fields' in field.resolvedType);
       if (this.isPunct(':')) this.next();
       else if (!isMessage || !(this.isPunct('{') || this.isPunct('<') || this.isPunct('[')))
         this.fail(this.tok, `expected ':' after '${field.name}'`);

@@ -53,6 +53,15 @@ describe('config.pbtxt parsing', () => {
     });
   });
 
+  it('reads a map of scalars written as entries without a colon, as Triton writes metric_tags', () => {
+    const c = parseModelConfigPbtxt(`
+      name: "m"
+      metric_tags { key: "team" value: "vision" }
+      metric_tags: { key: "tier", value: "gold" }
+    `);
+    assert.deepEqual(c.metric_tags, { team: 'vision', tier: 'gold' });
+  });
+
   it('decodes escapes in both quote kinds and joins adjacent strings', () => {
     const c = parseModelConfigPbtxt(`name: 'a\\'b' "\\x41\\101\\n" "\\u00e9"`);
     assert.equal(c['name'], "a'bAA\né");
