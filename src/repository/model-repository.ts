@@ -22,7 +22,13 @@ import { DemandLoads } from './demand-loads.js';
 import { MemoryBudget } from './memory-budget.js';
 import { assertValidModelName, parseVersion } from './model-name.js';
 import type { ModelState, RepositoryIndexEntry } from './model-state.js';
-import { listModelNames, MODEL_FILE, scanModelFolder, type ModelFolder } from './repository-scanner.js';
+import {
+  listLooseModelFiles,
+  listModelNames,
+  MODEL_FILE,
+  scanModelFolder,
+  type ModelFolder,
+} from './repository-scanner.js';
 import { systemRetryTimer, type RetryTimer } from './repository-timer.js';
 import { selectVersions } from './version-policy.js';
 
@@ -143,6 +149,7 @@ export class ModelRepository {
   async start(): Promise<void> {
     const { controlMode, loadModels } = this.options;
     await assertRepositoryFolder(this.options.path);
+    await this.warnAboutLayout();
     let names: string[];
     if (controlMode === 'explicit' && !loadModels.includes('*')) names = [...new Set(loadModels)];
     else names = await listModelNames(this.options.path);
@@ -150,6 +157,25 @@ export class ModelRepository {
     await Promise.all(names.map((n) => this.enqueue(n, () => this.loadInternal(n)).catch(() => undefined)));
     this.started = true;
     if (controlMode === 'poll') this.schedulePoll();
+  }
+
+  /**
+   * Says what a new user gets wrong most: a repository with no model folders, and model files put
+   * at its root (the "point it at a file" habit), which are not served.
+   */
+  private async warnAboutLayout(): Promise<void> {
+    const root = this.options.path;
+    const loose = (await listLooseModelFiles(root)).map((f) => path.join(root, f));
+    if (loose.length > 0)
+      this.options.logger.warn(
+        { files: loose },
+        `model files at the repository root are not served: a model is a folder, <repository>/<model>/<version>/${MODEL_FILE} (e.g. ${path.join(root, path.basename(loose[0] ?? '', '.onnx'), '1', MODEL_FILE)})`,
+      );
+    if (this.options.controlMode !== 'explicit' && (await listModelNames(root)).length === 0)
+      this.options.logger.warn(
+        { repository: root },
+        `the model repository ${root} holds no model folders, so nothing is served: lay models out as <repository>/<model>/<version>/${MODEL_FILE} (see examples/models)`,
+      );
   }
 
   /** The next scan starts a poll interval after the previous one finished, so scans never overlap. */

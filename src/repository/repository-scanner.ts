@@ -39,6 +39,15 @@ export async function listModelNames(repository: string): Promise<string[]> {
   return names.sort();
 }
 
+/** ONNX files lying at the repository root, where no model is looked for (their names, sorted). */
+export async function listLooseModelFiles(repository: string): Promise<string[]> {
+  const entries = await readdir(repository, { withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && e.name.toLowerCase().endsWith('.onnx'))
+    .map((e) => e.name)
+    .sort();
+}
+
 /** `modelFile`: the file a version folder must hold to count (the config's default_model_filename). */
 export async function scanModelFolder(
   repository: string,
