@@ -4,7 +4,7 @@
 // 32 MiB. After the first model is unloaded, the weights of every later one come from malloc's
 // heaps instead, and a heap keeps what is freed in its middle resident: the memory budget unloads
 // models, yet the process's resident memory keeps the high-water mark. Setting the threshold (or
-// any of the settings below) turns that adjustment off; it can only be set before the process
+// one of the settings below) turns that adjustment off; it can only be set before the process
 // starts, so inferd names the setting instead (README "Performance", docs/architecture.md).
 
 /** The setting the warning and the docs recommend: blocks of 1 MiB and more get their own mapping. */
