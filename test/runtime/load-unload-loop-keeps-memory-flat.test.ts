@@ -66,12 +66,13 @@ describe(
         const samples = JSON.parse(stdout) as number[];
         assert.equal(samples.length, CYCLES);
         t.diagnostic(`RSS after each unload (MiB): ${samples.map((s) => (s / MiB).toFixed(0)).join(', ')}`);
-        // The first cycles warm up (code, thread pools, the cache entry written once); from then on
-        // a cycle may not keep what the model took (10 MiB of weights, more once loaded).
+        // The first cycles warm up (code, thread pools, the cache entry written once). From then on
+        // a cycle that kept its model would add its 10 MiB of weights and more (50 MiB over these
+        // five cycles); allocator and heap noise stays within a few MiB.
         const settled = samples[2] ?? 0;
         const last = samples[CYCLES - 1] ?? 0;
         assert.ok(
-          last - settled < 4 * MiB,
+          last - settled < 10 * MiB,
           `resident memory grew by ${((last - settled) / MiB).toFixed(1)} MiB over ${CYCLES - 3} load/unload cycles`,
         );
       });
