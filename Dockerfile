@@ -34,6 +34,11 @@ RUN npm run build:release \
 # ---- runtime: production node_modules, dist/ and the files the server reads ----
 FROM ${BASE_IMAGE}
 ENV NODE_ENV=production
+# glibc's malloc raises its mmap threshold to the size of each large block freed, after which the
+# weights of models loaded later come from heaps that keep freed memory resident: models unloaded
+# by --model-memory-budget (or replaced by a reload) would not give their memory back. A fixed
+# threshold ends that adjustment (README "Performance", docs/architecture.md "Memory budget").
+ENV MALLOC_MMAP_THRESHOLD_=1048576
 WORKDIR /app
 # Application files stay owned by root: uid 1000 can read them, not change them.
 COPY --from=build /app/node_modules ./node_modules

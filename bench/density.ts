@@ -1,8 +1,11 @@
 // Density: many models served within a memory budget. Generates 50 MLPs of ~20 MB each, serves
 // them with --model-memory-budget 200MB and sends a Zipf-distributed request mix, then reports the
 // hit rate, p50/p99 latency of hits and of cold loads (first loads, which write the optimised-model
-// cache, against reloads from it), evictions per second and failed requests. Compared in the same
-// run with the same repository served without a budget (every model loaded): the memory that takes.
+// cache, against reloads from it), evictions per second and failed requests. The budget runs twice,
+// with glibc's malloc as it comes and with the setting the docs recommend
+// (MALLOC_MMAP_THRESHOLD_, src/repository/malloc-settings.ts), so the resident memory of both is
+// measured on the same machine state. Compared in the same run with the same repository served
+// without a budget (every model loaded): the memory that takes.
 // Run: npm run bench:density (node --import tsx bench/density.ts --help).
 
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,6 +19,7 @@ import { KServeClient } from './lib/kserve-client.js';
 import { percentileOfMs } from './lib/latency-stats.js';
 import { describeMachine } from './lib/machine.js';
 import { markdownTable } from './lib/overhead-report.js';
+import { RECOMMENDED_MALLOC_SETTING } from '../src/repository/malloc-settings.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const MiB = 1024 * 1024;
@@ -29,6 +33,7 @@ const USAGE = `usage: node --import tsx bench/density.ts [options]
   --requests <n>    requests in the Zipf mix (default 600)
   --zipf-s <s>      Zipf exponent: P(rank k) ~ 1/k^s (default 1.0)
   --baseline <n>    requests sent to the server with every model loaded (default 100)
+  --malloc <which>  budget runs: both, default (glibc as it comes) or tuned (${RECOMMENDED_MALLOC_SETTING}) (default both)
   --out <file>      JSON results (default bench/results/density.json)`;
 
 /** One MLP of 5.2M fp32 weights (~20 MB): input [-1, 512] → 4096 ReLU → 768. Weights differ per model. */
@@ -96,6 +101,18 @@ function metricSum(text: string, name: string): number {
   return sum;
 }
 
+/** The server's environment: this one's without malloc settings, plus `setting` (NAME=value) if given. */
+function serverEnv(setting: string | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (!k.startsWith('MALLOC_') && k !== 'GLIBC_TUNABLES' && k !== 'LD_PRELOAD') env[k] = v;
+  if (setting !== undefined) {
+    const eq = setting.indexOf('=');
+    env[setting.slice(0, eq)] = setting.slice(eq + 1);
+  }
+  return env;
+}
+
 const BODY = Buffer.from(
   JSON.stringify({
     inputs: [{ name: 'input', datatype: 'FP32', shape: [1, INPUTS], data: Array.from({ length: INPUTS }, () => 0.5) }],
@@ -161,6 +178,89 @@ async function scrape(server: InferdProcess): Promise<string> {
 const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(1) : '-');
 const mib = (v: number): string => (Number.isFinite(v) ? (v / MiB).toFixed(0) : '-');
 
+/** One run of the Zipf mix under the budget, with one malloc setting (undefined: glibc's defaults). */
+interface BudgetRun {
+  readonly label: string;
+  readonly setting: string | undefined;
+  readonly mix: RunSamples;
+  readonly hitRate: number;
+  readonly serverHits: number;
+  readonly serverMisses: number;
+  readonly loads: number;
+  readonly evictions: number;
+  readonly residentBytes: number;
+  readonly residentModels: number;
+  /** Resident bytes once the server is ready, no model loaded yet. */
+  readonly startRss: number;
+  readonly memory: { rss: number; peak: number };
+}
+
+async function runBudget(
+  repo: string,
+  cacheDir: string,
+  budgetBytes: number,
+  cores: number,
+  names: readonly string[],
+  sequence: readonly number[],
+  setting: string | undefined,
+): Promise<BudgetRun> {
+  // Models load on request, idle ones are unloaded least recently used first.
+  const server = await startInferd({
+    repoRoot: REPO_ROOT,
+    modelRepository: repo,
+    models: [],
+    nodeArgs: [],
+    cpuCores: cores,
+    readyTimeoutMs: 120_000,
+    env: serverEnv(setting),
+    serveArgs: [
+      '--grpc-port',
+      'off',
+      '--model-control-mode',
+      'none',
+      '--model-memory-budget',
+      String(budgetBytes),
+      '--model-cache-dir',
+      cacheDir,
+      '--model-load-timeout-secs',
+      '120',
+    ],
+  });
+  let mix: RunSamples;
+  let metrics: string;
+  let startRss: number;
+  let memory: { rss: number; peak: number };
+  try {
+    startRss = (await memoryOf(server.pid)).rss;
+    mix = await runMix(server, names, sequence);
+    metrics = await scrape(server);
+    memory = await memoryOf(server.pid);
+  } finally {
+    await server.stop();
+  }
+  const cold = mix.firstLoads.length + mix.reloads.length;
+  return {
+    label: setting ?? 'glibc defaults',
+    setting,
+    mix,
+    hitRate: mix.hits.length / Math.max(1, mix.hits.length + cold),
+    serverHits: metricSum(metrics, 'inferd_model_residency_hits_total'),
+    serverMisses: metricSum(metrics, 'inferd_model_residency_misses_total'),
+    loads: metricSum(metrics, 'inferd_model_loads_total'),
+    evictions: metricSum(metrics, 'inferd_model_evictions_total'),
+    residentBytes: metricSum(metrics, 'inferd_model_memory_resident_bytes'),
+    residentModels: metricSum(metrics, 'inferd_model_resident_models'),
+    startRss,
+    memory,
+  };
+}
+
+const stats = (samples: readonly number[]): { p50: number; p99: number; n: number } => ({
+  p50: percentileOfMs(samples, 50),
+  p99: percentileOfMs(samples, 99),
+  n: samples.length,
+});
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -169,6 +269,7 @@ async function main(): Promise<void> {
       requests: { type: 'string', default: '600' },
       'zipf-s': { type: 'string', default: '1.0' },
       baseline: { type: 'string', default: '100' },
+      malloc: { type: 'string', default: 'both' },
       out: { type: 'string', default: path.join(REPO_ROOT, 'bench', 'results', 'density.json') },
       help: { type: 'boolean', default: false },
     },
@@ -182,52 +283,28 @@ async function main(): Promise<void> {
   const requests = Number(values.requests);
   const zipfS = Number(values['zipf-s']);
   const baselineRequests = Number(values.baseline);
+  const settings: (string | undefined)[] =
+    values.malloc === 'default'
+      ? [undefined]
+      : values.malloc === 'tuned'
+        ? [RECOMMENDED_MALLOC_SETTING]
+        : [undefined, RECOMMENDED_MALLOC_SETTING];
   const machine = describeMachine(REPO_ROOT);
   const cores = Math.min(2, os.availableParallelism());
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'inferd-density-'));
   const repo = path.join(dir, 'models');
-  const cacheDir = path.join(dir, 'optimized-cache');
   try {
     process.stderr.write(`writing ${models} models of ~20 MB to ${repo}\n`);
     const { names, fileBytes } = await writeRepository(repo, models);
     const sequence = zipfSequence(models, requests, zipfS, 0x21f);
 
-    // 1. The memory budget: models load on request, idle ones are unloaded least recently used first.
-    const budgeted = await startInferd({
-      repoRoot: REPO_ROOT,
-      modelRepository: repo,
-      models: [],
-      nodeArgs: [],
-      cpuCores: cores,
-      readyTimeoutMs: 120_000,
-      serveArgs: [
-        '--model-control-mode',
-        'none',
-        '--model-memory-budget',
-        String(budgetBytes),
-        '--model-cache-dir',
-        cacheDir,
-        '--model-load-timeout-secs',
-        '120',
-      ],
-    });
-    let mix: RunSamples;
-    let metrics: string;
-    let budgetMemory: { rss: number; peak: number };
-    try {
-      mix = await runMix(budgeted, names, sequence);
-      metrics = await scrape(budgeted);
-      budgetMemory = await memoryOf(budgeted.pid);
-    } finally {
-      await budgeted.stop();
-    }
-    const evictions = metricSum(metrics, 'inferd_model_evictions_total');
-    const serverHits = metricSum(metrics, 'inferd_model_residency_hits_total');
-    const serverMisses = metricSum(metrics, 'inferd_model_residency_misses_total');
-    const residentBytes = metricSum(metrics, 'inferd_model_memory_resident_bytes');
-    const residentModels = metricSum(metrics, 'inferd_model_resident_models');
-    const loads = metricSum(metrics, 'inferd_model_loads_total');
+    // 1. The memory budget, once per malloc setting, each with an empty optimised-model cache.
+    const runs: BudgetRun[] = [];
+    for (const [i, setting] of settings.entries())
+      runs.push(
+        await runBudget(repo, path.join(dir, `optimized-cache-${i}`), budgetBytes, cores, names, sequence, setting),
+      );
 
     // 2. The same repository without a budget: every model loaded at start.
     const loadStart = performance.now();
@@ -238,7 +315,8 @@ async function main(): Promise<void> {
       nodeArgs: [],
       cpuCores: cores,
       readyTimeoutMs: 600_000,
-      serveArgs: ['--model-control-mode', 'none'],
+      env: serverEnv(undefined),
+      serveArgs: ['--grpc-port', 'off', '--model-control-mode', 'none'],
     });
     const allLoadSeconds = (performance.now() - loadStart) / 1000;
     let baseline: RunSamples;
@@ -250,52 +328,41 @@ async function main(): Promise<void> {
       await everything.stop();
     }
 
-    const cold = [...mix.firstLoads, ...mix.reloads];
-    const hitRate = mix.hits.length / Math.max(1, mix.hits.length + cold.length);
-    const table = markdownTable(
-      ['case', 'requests', 'p50 ms', 'p99 ms', 'server RSS MiB', 'peak RSS MiB'],
-      [
-        [
-          `hits (budget ${mib(budgetBytes)} MiB)`,
-          String(mix.hits.length),
-          ms(percentileOfMs(mix.hits, 50)),
-          ms(percentileOfMs(mix.hits, 99)),
-          mib(budgetMemory.rss),
-          mib(budgetMemory.peak),
-        ],
-        ['cold loads, all', String(cold.length), ms(percentileOfMs(cold, 50)), ms(percentileOfMs(cold, 99)), '', ''],
-        [
-          'cold loads, first (cache written)',
-          String(mix.firstLoads.length),
-          ms(percentileOfMs(mix.firstLoads, 50)),
-          ms(percentileOfMs(mix.firstLoads, 99)),
-          '',
-          '',
-        ],
-        [
-          'cold loads, reload (from cache)',
-          String(mix.reloads.length),
-          ms(percentileOfMs(mix.reloads, 50)),
-          ms(percentileOfMs(mix.reloads, 99)),
-          '',
-          '',
-        ],
-        [
-          `no budget: all ${models} loaded`,
-          String(baseline.hits.length),
-          ms(percentileOfMs(baseline.hits, 50)),
-          ms(percentileOfMs(baseline.hits, 99)),
-          mib(allMemory.rss),
-          mib(allMemory.peak),
-        ],
-      ],
-      1,
-    );
+    const rows: string[][] = [];
+    for (const run of runs) {
+      const { mix } = run;
+      const cold = [...mix.firstLoads, ...mix.reloads];
+      const row = (label: string, samples: readonly number[], memory?: { rss: number; peak: number }): string[] => [
+        label,
+        String(samples.length),
+        ms(percentileOfMs(samples, 50)),
+        ms(percentileOfMs(samples, 99)),
+        memory === undefined ? '' : mib(memory.rss),
+        memory === undefined ? '' : mib(memory.peak),
+      ];
+      rows.push(
+        row(`hits (budget ${mib(budgetBytes)} MiB, ${run.label})`, mix.hits, run.memory),
+        row('cold loads, all', cold),
+        row('cold loads, first (cache written)', mix.firstLoads),
+        row('cold loads, reload (from cache)', mix.reloads),
+      );
+    }
+    rows.push([
+      `no budget: all ${models} loaded`,
+      String(baseline.hits.length),
+      ms(percentileOfMs(baseline.hits, 50)),
+      ms(percentileOfMs(baseline.hits, 99)),
+      mib(allMemory.rss),
+      mib(allMemory.peak),
+    ]);
+    const table = markdownTable(['case', 'requests', 'p50 ms', 'p99 ms', 'server RSS MiB', 'peak RSS MiB'], rows, 1);
     const summary = [
       `${models} models of ${(fileBytes / 1e6).toFixed(1)} MB, budget ${mib(budgetBytes)} MiB, ${requests} requests, Zipf s=${zipfS}, one at a time, ${cores} cores`,
-      `hit rate ${(hitRate * 100).toFixed(1)}% (server counters: ${serverHits} hits, ${serverMisses} misses); ${loads} loads, ${evictions} evictions in ${mix.seconds.toFixed(1)} s = ${(evictions / mix.seconds).toFixed(2)} evictions/s`,
-      `failed requests: ${mix.failures} (budget), ${baseline.failures} (no budget)`,
-      `charged at the end: ${residentModels} models, ${mib(residentBytes)} MiB (${mib(residentBytes / Math.max(1, residentModels))} MiB each); loading all ${models} without a budget took ${allLoadSeconds.toFixed(1)} s`,
+      ...runs.flatMap((run) => [
+        `${run.label}: hit rate ${(run.hitRate * 100).toFixed(1)}% (server counters: ${run.serverHits} hits, ${run.serverMisses} misses); ${run.loads} loads, ${run.evictions} evictions in ${run.mix.seconds.toFixed(1)} s = ${(run.evictions / run.mix.seconds).toFixed(2)} evictions/s; failed requests: ${run.mix.failures}`,
+        `  RSS at start ${mib(run.startRss)} MiB, at the end ${mib(run.memory.rss)} MiB (start + ${mib(run.memory.rss - run.startRss)}), peak ${mib(run.memory.peak)} MiB; charged at the end: ${run.residentModels} models, ${mib(run.residentBytes)} MiB (${mib(run.residentBytes / Math.max(1, run.residentModels))} MiB each)`,
+      ]),
+      `no budget: failed requests ${baseline.failures}; loading all ${models} took ${allLoadSeconds.toFixed(1)} s`,
     ];
     process.stdout.write(`${summary.join('\n')}\n\n${table}\n`);
     await mkdir(path.dirname(values.out), { recursive: true });
@@ -309,28 +376,24 @@ async function main(): Promise<void> {
           budgetBytes,
           requests,
           zipfS,
-          hitRate,
-          serverHits,
-          serverMisses,
-          loads,
-          evictions,
-          evictionsPerSecond: evictions / mix.seconds,
-          failures: mix.failures,
-          hitsMs: { p50: percentileOfMs(mix.hits, 50), p99: percentileOfMs(mix.hits, 99), n: mix.hits.length },
-          coldMs: { p50: percentileOfMs(cold, 50), p99: percentileOfMs(cold, 99), n: cold.length },
-          firstLoadMs: {
-            p50: percentileOfMs(mix.firstLoads, 50),
-            p99: percentileOfMs(mix.firstLoads, 99),
-            n: mix.firstLoads.length,
-          },
-          reloadMs: {
-            p50: percentileOfMs(mix.reloads, 50),
-            p99: percentileOfMs(mix.reloads, 99),
-            n: mix.reloads.length,
-          },
-          budgetRss: budgetMemory,
-          residentBytes,
-          residentModels,
+          budgetRuns: runs.map((run) => ({
+            malloc: run.setting ?? 'glibc defaults',
+            hitRate: run.hitRate,
+            serverHits: run.serverHits,
+            serverMisses: run.serverMisses,
+            loads: run.loads,
+            evictions: run.evictions,
+            evictionsPerSecond: run.evictions / run.mix.seconds,
+            failures: run.mix.failures,
+            hitsMs: stats(run.mix.hits),
+            coldMs: stats([...run.mix.firstLoads, ...run.mix.reloads]),
+            firstLoadMs: stats(run.mix.firstLoads),
+            reloadMs: stats(run.mix.reloads),
+            startRss: run.startRss,
+            rss: run.memory,
+            residentBytes: run.residentBytes,
+            residentModels: run.residentModels,
+          })),
           noBudget: {
             rss: allMemory,
             loadSeconds: allLoadSeconds,

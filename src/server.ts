@@ -25,6 +25,11 @@ import { registerRestEdge } from './protocols/kserve-http/rest-edge.js';
 import { registerInferStreamRoutes } from './protocols/kserve-ws/routes-infer-stream.js';
 import { registerOpenAIRoutes } from './protocols/openai/openai-api.js';
 import { runOpenAIRequest } from './protocols/openai/openai-request.js';
+import {
+  freedModelMemoryMayStayResident,
+  glibcVersion,
+  RECOMMENDED_MALLOC_SETTING,
+} from './repository/malloc-settings.js';
 import { ModelRepository, type RetryTimer } from './repository/model-repository.js';
 import { ResponseCache } from './scheduler/response-cache.js';
 import { AccessPolicy, isLoopbackHost, parseRestrictedApiRules } from './security/access-policy.js';
@@ -146,6 +151,10 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
           },
         }),
   });
+  if (config.modelMemoryBudgetBytes !== null && freedModelMemoryMayStayResident(process.env, glibcVersion()))
+    logger.warn(
+      `--model-memory-budget unloads models, but glibc's malloc may keep their memory resident: start inferd with ${RECOMMENDED_MALLOC_SETTING} in its environment (README, "Performance")`,
+    );
   const timers = options?.timers ?? realTimers;
   let security: Security;
   try {

@@ -26,6 +26,8 @@ export interface InferdProcessOptions {
   readonly readyTimeoutMs: number;
   /** More `inferd serve` arguments (e.g. --api-keys-file). */
   readonly serveArgs?: readonly string[];
+  /** The server process's environment (e.g. with malloc settings); this process's by default. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 const HOST = '127.0.0.1';
@@ -66,7 +68,11 @@ export async function startInferd(options: InferdProcessOptions): Promise<Inferd
     ...options.models.flatMap((m) => ['--load-model', m]),
     ...(options.serveArgs ?? []),
   ];
-  const child = spawn(process.execPath, args, { cwd: options.repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    cwd: options.repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.env === undefined ? {} : { env: options.env }),
+  });
   child.stdout.pipe(process.stderr);
   child.stderr.pipe(process.stderr);
   let exited: string | undefined;

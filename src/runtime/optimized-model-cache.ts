@@ -6,7 +6,7 @@
 // option never meets a stale graph.
 
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 
@@ -22,14 +22,37 @@ export interface ModelSource {
   commit(): Promise<void>;
 }
 
+/** Bytes read at a time while hashing a model file. */
+const HASH_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * SHA-256 of a file, read through one buffer of 1 MiB. Reading the whole model at once would leave
+ * a buffer of its size behind until the reading thread collects garbage, and the worker thread
+ * that opens the model runs almost no JavaScript afterwards: that buffer would stay resident as
+ * long as the model is loaded.
+ */
+async function fileHash(file: string): Promise<ReturnType<typeof createHash>> {
+  const hash = createHash('sha256');
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafeSlow(HASH_CHUNK_BYTES);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return hash;
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
 export async function optimizedModelSource(
   modelPath: string,
   cacheDir: string,
   level: ModelSource['graphOptimizationLevel'],
   providers: readonly string[],
 ): Promise<ModelSource> {
-  const key = createHash('sha256')
-    .update(await readFile(modelPath))
+  const key = (await fileHash(modelPath))
     .update(JSON.stringify({ level, providers, ort: ort.env.versions.common }))
     .digest('hex');
   const cached = path.join(cacheDir, `${key}.onnx`);

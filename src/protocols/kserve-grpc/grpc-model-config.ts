@@ -1,11 +1,15 @@
 // The resolved configuration as Triton's ModelConfig message (proto/model_config.proto). Triton
 // keeps the queue policy and priority inside dynamic_batching, so they appear there when the
-// model batches dynamically; inferd-only settings (inline execution, adaptive batching, the
-// providers in use) are only in the REST JSON view (common/model-views.ts).
+// model batches dynamically. inferd's own settings travel in the fields the proto numbers from
+// 1001, with the values and names of the REST JSON view (common/model-views.ts): the task with its
+// embedding or text_generation block, queue_policy, the onnxruntime settings in optimization and
+// adaptive batching. Only REST's read-only runtime block (the providers in use, the endpoints)
+// has no field: Triton's ModelConfig.runtime is a string of another meaning.
 
 import type { ResolvedModelConfig } from '../../config/resolved-model-config.js';
 import type { ModelVersion } from '../../model-kinds/model-version.js';
 import { configTypeName } from '../../tensor/datatype.js';
+import { queuePolicyView } from '../common/model-views.js';
 import { sequenceBatchingView } from '../common/sequence-batching-view.js';
 
 /** Triton's onnxruntime backend reads graph.level as -1 basic, 1 extended, 0 all; -2 = disabled. */
@@ -48,13 +52,21 @@ export function grpcModelConfig(mv: ModelVersion): unknown {
       execution_accelerators: {
         cpu_execution_accelerator: c.optimization.executionProviders.map((name) => ({ name })),
       },
+      graph_level: c.optimization.graphLevel,
+      intra_op_threads: c.optimization.intraOpThreads,
+      inter_op_threads: c.optimization.interOpThreads,
+      execution_providers: [...c.optimization.executionProviders],
+      inline_execution: c.optimization.inlineExecution,
+      ...(c.optimization.allowSpinning === undefined ? {} : { allow_spinning: c.optimization.allowSpinning }),
     },
+    queue_policy: queuePolicyView(c.queuePolicy),
     ...(c.dynamicBatching === undefined
       ? {}
       : {
           dynamic_batching: {
             preferred_batch_size: [...c.dynamicBatching.preferredBatchSizes],
             max_queue_delay_microseconds: c.dynamicBatching.maxQueueDelayMicroseconds,
+            adaptive: c.dynamicBatching.adaptive,
             default_priority_level: c.queuePolicy.defaultPriorityLevel,
             priority_levels: c.queuePolicy.priorityLevels ?? 0,
             default_queue_policy: {
@@ -65,6 +77,9 @@ export function grpcModelConfig(mv: ModelVersion): unknown {
           },
         }),
     ...(c.sequenceBatching === undefined ? {} : { sequence_batching: sequenceBatchingView(c.sequenceBatching) }),
+    ...(c.task === 'tensor' ? {} : { task: c.task }),
+    ...(c.embedding === undefined ? {} : { embedding: { ...c.embedding } }),
+    ...(c.textGeneration === undefined ? {} : { text_generation: { ...c.textGeneration } }),
     parameters,
     response_cache: { enable: c.responseCache },
   };
