@@ -93,7 +93,7 @@ export function modelConfigView(mv: ModelVersion): Record<string, unknown> {
 }
 
 /** A warmup sample in Triton's form, as the config gave it. */
-function warmupView(s: ResolvedModelConfig['warmup'][number]): Record<string, unknown> {
+export function warmupView(s: ResolvedModelConfig['warmup'][number]): Record<string, unknown> {
   const inputs = s.inputs.map((i) => {
     const source = i.source;
     const data =

@@ -9,7 +9,7 @@
 import type { ResolvedModelConfig } from '../../config/resolved-model-config.js';
 import type { ModelVersion } from '../../model-kinds/model-version.js';
 import { configTypeName } from '../../tensor/datatype.js';
-import { queuePolicyView } from '../common/model-views.js';
+import { queuePolicyView, warmupView } from '../common/model-views.js';
 import { sequenceBatchingView } from '../common/sequence-batching-view.js';
 
 /** Triton's onnxruntime backend reads graph.level as -1 basic, 1 extended, 0 all; -2 = disabled. */
@@ -46,6 +46,7 @@ export function grpcModelConfig(mv: ModelVersion): unknown {
       count: g.count,
       gpus: [...g.gpus],
     })),
+    ...(c.warmup.length === 0 ? {} : { model_warmup: c.warmup.map(warmupView) }),
     default_model_filename: c.modelFilename,
     optimization: {
       graph: { level: GRAPH_LEVEL[c.optimization.graphLevel] },

@@ -13,6 +13,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../../helpers/test-server.js';
+import { connect, unary } from '../grpc/grpc-client.js';
 import { A16, B16, getJson, inferSimple, postJson, repositoryIndex } from './fixtures.js';
 
 const WARMUP = `instance_group: [{ count: 2, kind: KIND_CPU }]
@@ -99,6 +100,34 @@ describe('model_warmup', () => {
     assert.equal(typeof line.warmupMs, 'number');
     const lines = server.logs.filter((l) => typeof l.msg === 'string' && l.msg.includes('warmed up'));
     assert.equal(lines.length, 1);
+  });
+
+  it('reports the samples in the config over REST and gRPC alike', async () => {
+    const sample = {
+      name: 'zeros',
+      batch_size: 4,
+      count: 3,
+      inputs: {
+        INPUT0: { data_type: 'TYPE_INT32', dims: [16], zero_data: true },
+        INPUT1: { data_type: 'TYPE_INT32', dims: [16], input_data_file: 'ones.bin' },
+      },
+    };
+    const rest = await getJson<{ model_warmup: unknown }>(`${server.url}/v2/models/warm/config`);
+    assert.deepEqual(rest.body.model_warmup, [sample]);
+    const clients = connect(server);
+    try {
+      const grpcConfig = (await unary(clients.inference, 'ModelConfig', { name: 'warm' })) as {
+        config: {
+          model_warmup: { inputs: Record<string, { dims: string[]; zero_data?: boolean; input_data_file?: string }> }[];
+        };
+      };
+      const got = grpcConfig.config.model_warmup[0];
+      assert.equal(got?.inputs.INPUT1?.input_data_file, 'ones.bin');
+      assert.equal(got?.inputs.INPUT0?.zero_data, true);
+      assert.deepEqual(got?.inputs.INPUT0?.dims?.map(Number), [16]);
+    } finally {
+      clients.close();
+    }
   });
 
   it('keeps warmup executions out of the statistics', async () => {
