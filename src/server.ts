@@ -190,6 +190,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     },
     https: tls.httpsOptions,
     corsAllowOrigins: config.corsAllowOrigins,
+    countError: (reason) => metrics.requestErrors.inc({ protocol: 'http', reason }),
   });
   tls.keepCurrent(http.server);
   applyConnectionLimits(http.server, config);
@@ -202,6 +203,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     maxTensorBytes: config.maxTensorBytes,
     maxBodyBytes: config.maxBodyBytes,
     unsent: unsentAnswers,
+    countError: (reason) => metrics.requestErrors.inc({ protocol: 'websocket', reason }),
   });
   registerOpenAIRoutes(http, {
     repository,
@@ -232,6 +234,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
           maxMessageBytes: config.maxBodyBytes,
           maxTensorBytes: config.maxTensorBytes,
           access: { policy: security.grpc, audit: security.audit, quotas: security.quotas, now: security.now },
+          countError: (reason) => metrics.requestErrors.inc({ protocol: 'grpc', reason }),
         });
   let grpcPort: number | undefined;
 

@@ -158,6 +158,18 @@ export class Metrics {
     'Prompt tokens whose KV came from the prefix cache',
   );
 
+  /**
+   * Every error answer, by protocol and reason (the INF_ERR_* code on HTTP, the status name on
+   * gRPC): the client's mistakes (a malformed body, an unknown model) included, which never reach
+   * a model's own failure counts.
+   */
+  readonly requestErrors = new Counter({
+    name: 'inferd_request_errors_total',
+    help: 'Error answers, by protocol (http, grpc) and reason (INF_ERR_* code, or gRPC status)',
+    labelNames: ['protocol', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   // Per-key quotas (security/quota.ts records them), labelled by the API key's id.
   readonly keyRequests = new Counter({
     name: 'inferd_key_requests_total',

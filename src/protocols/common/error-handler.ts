@@ -13,6 +13,13 @@ import {
   type ErrorFormat,
 } from '../../errors/index.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The INF_ERR_* code of the error this request was answered with, if it was. */
+    errorCode: string | undefined;
+  }
+}
+
 /** What the error path needs of a logger. */
 export type ErrorLog = Pick<FastifyBaseLogger, 'error' | 'warn' | 'info'>;
 
@@ -61,6 +68,8 @@ export function reportError(
 /** Writes the error as the edge's JSON body with its status and headers (Retry-After on refusals). */
 export function sendError(reply: FastifyReply, err: InferdError, format: ErrorFormat): FastifyReply {
   const { status, headers, body } = errorReply(err, format, String(reply.request.id));
+  // For the error count (http-app.ts counts every error answer by it).
+  reply.request.errorCode = err.code;
   return reply.code(status).headers(headers).type('application/json').send(body);
 }
 

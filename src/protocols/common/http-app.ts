@@ -33,6 +33,8 @@ export interface HttpAppOptions {
   readonly https?: HttpsServerOptions | undefined;
   /** Origins answered with CORS headers ('*' = every origin); absent or empty = no CORS. */
   readonly corsAllowOrigins?: readonly string[] | undefined;
+  /** Counts each error answer by its reason (INF_ERR_* code, or HTTP_<status> for the framework's). */
+  readonly countError?: (reason: string) => void;
 }
 
 /**
@@ -69,6 +71,13 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   // CORS first, so its hook answers preflights and puts its headers on every answer, refusals
   // included; then access control, before the routes: every route registered after it must declare
   // its access, and its check runs before every route's own hooks.
+  app.decorateRequest('errorCode', undefined);
+  const countError = options.countError;
+  if (countError !== undefined)
+    app.addHook('onResponse', (request, reply, done) => {
+      if (reply.statusCode >= 400) countError(request.errorCode ?? `HTTP_${reply.statusCode}`);
+      done();
+    });
   registerCors(app, options.corsAllowOrigins ?? []);
   if (options.access !== undefined) installAccessControl(app, options.access);
   // After access control: only admitted callers spend the budget of request bytes.

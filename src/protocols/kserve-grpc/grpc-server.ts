@@ -21,6 +21,19 @@ export interface GrpcServerOptions {
   readonly maxTensorBytes: number;
   /** Who may call what (every RPC of every service passes this interceptor); absent = no checks. */
   readonly access?: Omit<GrpcAccessOptions, 'logger'>;
+  /** Counts each call that ends in an error, by its status name (INVALID_ARGUMENT, ...). */
+  readonly countError?: (reason: string) => void;
+}
+
+/** Sees every call's status on its way out, access refusals included, and counts the errors. */
+function errorCountInterceptor(count: (reason: string) => void): grpc.ServerInterceptor {
+  return (_method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      sendStatus(status, next) {
+        if (status.code !== grpc.status.OK) count(grpc.status[status.code] ?? String(status.code));
+        next(status);
+      },
+    });
 }
 
 export interface GrpcEdge {
@@ -56,9 +69,10 @@ export function buildGrpcServer(options: GrpcServerOptions): GrpcEdge {
     // queue the rest): without it a client that opens unary calls and reads no answers could make
     // the server hold answers without limit.
     'grpc.max_concurrent_streams': GRPC_MAX_CONCURRENT_STREAMS,
-    ...(options.access === undefined
-      ? {}
-      : { interceptors: [accessInterceptor({ ...options.access, logger: options.logger })] }),
+    interceptors: [
+      ...(options.countError === undefined ? [] : [errorCountInterceptor(options.countError)]),
+      ...(options.access === undefined ? [] : [accessInterceptor({ ...options.access, logger: options.logger })]),
+    ],
   });
   let counter = 0;
   const prefix = `${process.pid.toString(36)}-g`;

@@ -27,6 +27,8 @@ export interface InferStreamOptions {
   /** Prefix of the per-message request ids in logs (the upgrade request's id). */
   readonly connectionId: string;
   readonly log: FastifyBaseLogger;
+  /** Counts each error reply by its INF_ERR_* code. */
+  readonly countError?: (reason: string) => void;
 }
 
 interface Received {
@@ -165,6 +167,7 @@ export class InferStreamConnection {
   private fail(slot: ReplySlot, id: string | undefined, error: unknown, requestId?: string): void {
     const logId = requestId ?? this.options.connectionId;
     const err = reportError(error, logId, this.options.log, { fields: { request_id: requestId } });
+    this.options.countError?.(err.code);
     slot.message = errorMessage(id, err, logId);
     this.flush();
   }

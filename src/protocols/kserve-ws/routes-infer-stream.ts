@@ -25,6 +25,8 @@ export interface InferStreamRouteOptions {
   readonly maxInFlight?: number;
   /** Where each connection's unsent replies are counted against the server's budget. */
   readonly unsent?: UnsentAnswers;
+  /** Counts each error reply by its INF_ERR_* code. */
+  readonly countError?: (reason: string) => void;
 }
 
 interface StreamParams {
@@ -92,6 +94,7 @@ export function registerInferStreamRoutes(app: FastifyInstance, options: InferSt
         maxInFlight,
         connectionId: String(request.id),
         log: request.log,
+        ...(options.countError === undefined ? {} : { countError: options.countError }),
       });
       connections.add(connection);
       const untrack = options.unsent?.add(() => socket.bufferedAmount);
