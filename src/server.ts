@@ -17,6 +17,7 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { buildGrpcServer, type GrpcEdge } from './protocols/kserve-grpc/grpc-server.js';
 import { ConnectionDrain } from './protocols/common/connection-drain.js';
+import { LogControl } from './observability/log-settings.js';
 import { limitRequestsPerConnection, UnsentAnswers } from './protocols/common/request-gate.js';
 import { buildHttpApp, buildMetricsServer, registerMetricsRoute } from './protocols/common/http-app.js';
 import { registerUsageRoute, type RouteRecord } from './protocols/common/http-access.js';
@@ -197,7 +198,12 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
   // Before the drain tracker: it counts every request of a connection, waiting ones included.
   limitRequestsPerConnection(http.server, config.maxRequestsPerConnection, unsentAnswers);
   const httpConnections = new ConnectionDrain(http.server);
-  registerRestEdge(http, { repository, server: serverState, maxTensorBytes: config.maxTensorBytes });
+  registerRestEdge(http, {
+    repository,
+    server: serverState,
+    maxTensorBytes: config.maxTensorBytes,
+    logging: new LogControl(logger),
+  });
   registerInferStreamRoutes(http, {
     repository,
     maxTensorBytes: config.maxTensorBytes,

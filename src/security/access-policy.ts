@@ -21,7 +21,7 @@ import {
 /** Triton's `--http-restricted-api` / `--grpc-restricted-protocol` rule: these groups need this header. */
 export interface RestrictedApiRule {
   readonly groups: readonly ApiGroup[];
-  /** Triton group names inferd has no API for (shared-memory, trace, logging): accepted, guard nothing. */
+  /** Triton group names inferd has no API for (shared-memory, trace): accepted, guard nothing. */
   readonly unserved: readonly string[];
   readonly header: string;
   readonly value: string;
@@ -37,7 +37,7 @@ const TRITON_GROUPS: Readonly<Record<string, readonly ApiGroup[]>> = {
   statistics: ['statistics'],
   'shared-memory': [],
   trace: [],
-  logging: [],
+  logging: ['logging'],
 };
 
 /**

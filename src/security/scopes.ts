@@ -5,7 +5,7 @@
 import { InferdError } from '../errors/index.js';
 
 /**
- * The API groups. The first six are Triton's restricted-API groups with the same meaning; `batch`
+ * The API groups. The first six and `logging` are Triton's restricted-API groups with the same meaning; `batch`
  * (the Files and Batch API), `metrics` (Prometheus) and `public` (what is never guarded: CORS
  * preflight answers) are inferd's.
  */
@@ -18,6 +18,7 @@ export const API_GROUPS = [
   'model-repository',
   'batch',
   'metrics',
+  'logging',
 ] as const;
 export type ApiGroup = (typeof API_GROUPS)[number];
 
@@ -25,7 +26,7 @@ export type ApiGroup = (typeof API_GROUPS)[number];
 export type RouteGroup = ApiGroup | 'public';
 
 /** Groups that change the server's state: refused to anonymous callers on a non-loopback listener. */
-export const ADMIN_GROUPS: ReadonlySet<ApiGroup> = new Set(['model-repository', 'batch']);
+export const ADMIN_GROUPS: ReadonlySet<ApiGroup> = new Set(['model-repository', 'batch', 'logging']);
 
 /** The scopes a key or the anonymous caller can hold, and the groups each grants. */
 export const SCOPE_GROUPS = {
@@ -35,7 +36,8 @@ export const SCOPE_GROUPS = {
   metrics: ['metrics'],
   'admin:repository': ['model-repository'],
   'admin:batch': ['batch'],
-  admin: ['model-repository', 'batch'],
+  'admin:logging': ['logging'],
+  admin: ['model-repository', 'batch', 'logging'],
   '*': API_GROUPS,
 } as const satisfies Record<string, readonly ApiGroup[]>;
 export type ScopeName = keyof typeof SCOPE_GROUPS;
@@ -57,6 +59,8 @@ export function scopeFor(group: ApiGroup): ScopeName {
       return 'admin:repository';
     case 'batch':
       return 'admin:batch';
+    case 'logging':
+      return 'admin:logging';
   }
 }
 

@@ -271,7 +271,8 @@ describe('the access policy', () => {
       /'health' is in two rules/,
     );
     const rule = parseRestrictedApiRules(['trace,logging:k=v'], flag)[0];
-    assert.deepEqual(rule?.unserved, ['trace', 'logging']);
+    assert.deepEqual(rule?.unserved, ['trace']);
+    assert.deepEqual(rule?.groups, ['logging']);
     assert.ok(!refusal(() => parseRestrictedApiRules(['x:k=secret-value'], flag)).message.includes('secret-value'));
   });
 

@@ -19,6 +19,7 @@ const inferByPath: RouteAccess = { group: 'inference', model: 'params' };
 const inferByBody: RouteAccess = { group: 'inference', model: 'body' };
 const repository: RouteAccess = { group: 'model-repository' };
 const batch: RouteAccess = { group: 'batch' };
+const logging: RouteAccess = { group: 'logging' };
 
 /** `METHOD url` (fastify's route pattern) → access. HEAD routes take their GET's. */
 export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
@@ -38,6 +39,9 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /v2/models/:model/config': modelConfig,
   'GET /v2/models/:model/versions/:version/config': modelConfig,
   'GET /v2/models/stats': statistics,
+  // Triton's log settings API (protocols/kserve-http/routes-logging.ts)
+  'GET /v2/logging': logging,
+  'POST /v2/logging': logging,
   'GET /v2/models/:model/stats': statistics,
   'GET /v2/models/:model/versions/:version/stats': statistics,
   'GET /v2/usage': statistics,

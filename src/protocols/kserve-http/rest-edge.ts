@@ -6,14 +6,19 @@ import type { ModelRepository } from '../../repository/model-repository.js';
 import type { ServerState } from '../common/server-state.js';
 import { registerInferRoutes } from './routes-infer.js';
 import { registerModelRoutes } from './routes-models.js';
+import type { LogControl } from '../../observability/log-settings.js';
+import { registerLoggingRoutes } from './routes-logging.js';
 
 export interface RestEdgeOptions {
   readonly repository: ModelRepository;
   readonly server: ServerState;
   readonly maxTensorBytes: number;
+  /** Triton's log settings API (/v2/logging); absent = not served. */
+  readonly logging?: LogControl;
 }
 
 export function registerRestEdge(app: FastifyInstance, options: RestEdgeOptions): void {
   registerModelRoutes(app, options.repository, options.server);
   registerInferRoutes(app, options.repository, options.maxTensorBytes);
+  if (options.logging !== undefined) registerLoggingRoutes(app, options.logging);
 }

@@ -107,6 +107,7 @@ const KEYS = [
   { id: 'metrics', scopes: ['metrics'] },
   { id: 'admin-repository', scopes: ['admin:repository'] },
   { id: 'admin-batch', scopes: ['admin:batch'] },
+  { id: 'admin-logging', scopes: ['admin:logging'] },
 ];
 const outsider = (group: ApiGroup): string => (group === 'inference' ? 'read' : 'infer');
 const WRONG = bearer('inferd_this-key-was-never-issued-000000000000000000');
