@@ -120,7 +120,7 @@ function optimizedModelCacheDir(config: ServerConfig): string | undefined {
 
 export async function startServer(input: ServerConfigInput, options?: StartOptions): Promise<RunningServer> {
   const config = resolveServerConfig(input);
-  const logger = createLogger(config.logLevel, options?.logDestination);
+  const logger = createLogger(config.logLevel, options?.logDestination, config.logFormat);
   // Reads and checks the TLS files before the listeners are built; then polls them.
   const tls = ServerTls.open(
     { tls: config.tls, grpcTls: config.grpcTls },

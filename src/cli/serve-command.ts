@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   CORS_ORIGIN_EXPECTED,
   isCorsOrigin,
+  LOG_FORMATS,
   LOG_LEVELS,
   MODEL_CONTROL_MODES,
   SERVER_DEFAULTS,
@@ -33,6 +34,7 @@ interface ServeOptions {
   loadModel: string[];
   repositoryPollSecs: number;
   logLevel: ServerConfig['logLevel'];
+  logFormat: ServerConfig['logFormat'];
   maxBodySize: number;
   maxTensorSize: number;
   cacheSize: number;
@@ -236,6 +238,11 @@ export function serveCommand(): Command {
     ])
     .option('--repository-poll-secs <seconds>', 'poll interval in poll mode', positiveNumber, d.repositoryPollSeconds)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(d.logLevel))
+    .addOption(
+      new Option('--log-format <format>', 'json lines (for log collectors) or pretty (readable, for a terminal)')
+        .choices(LOG_FORMATS)
+        .default(d.logFormat),
+    )
     .option(
       '--max-body-size <size>',
       `largest request body accepted (e.g. ${sizeText(d.maxBodyBytes)})`,
@@ -441,6 +448,7 @@ Examples:
         loadModels: opts.loadModel,
         repositoryPollSeconds: opts.repositoryPollSecs,
         logLevel: opts.logLevel,
+        logFormat: opts.logFormat,
         maxBodyBytes: opts.maxBodySize,
         maxTensorBytes: opts.maxTensorSize,
         cacheBytes: opts.cacheSize,

@@ -11,6 +11,8 @@ const MiB = 1024 * 1024;
 
 export const MODEL_CONTROL_MODES = ['none', 'poll', 'explicit'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** JSON lines for log collectors, or readable lines for a terminal (observability/logger.ts). */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
 
 /** A TLS identity's PEM files; `clientCaFile` turns on mTLS (clients must present a certificate it signed). */
 const tlsFiles = z
@@ -53,6 +55,8 @@ export const serverConfigSchema = z
     loadModels: z.array(z.string().min(1)).default([]),
     repositoryPollSeconds: z.number().positive().default(15),
     logLevel: z.enum(LOG_LEVELS).default('info'),
+    /** JSON lines (for log collectors), or readable lines for a terminal. */
+    logFormat: z.enum(LOG_FORMATS).default('json'),
     /** Largest request body accepted, in bytes. */
     maxBodyBytes: z
       .number()

@@ -49,6 +49,7 @@ const OPTIONS: Record<string, [flag: string, asShown?: (v: unknown) => unknown]>
   loadModels: ['--load-model'],
   repositoryPollSeconds: ['--repository-poll-secs'],
   logLevel: ['--log-level'],
+  logFormat: ['--log-format'],
   maxBodyBytes: ['--max-body-size'],
   maxTensorBytes: ['--max-tensor-size'],
   cacheBytes: ['--cache-size'],
