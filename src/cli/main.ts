@@ -27,7 +27,9 @@ function withHelpHint(cmd: Command): Command {
 /** The whole program, or, given a command's name, the program with that command alone. */
 export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('inferd')
-    .description('Inference server for ONNX models: KServe v2 / Open Inference Protocol over REST, Prometheus metrics')
+    .description(
+      'Inference server and toolkit for ONNX models: KServe v2 / Open Inference Protocol over REST, gRPC and WebSocket streams, an OpenAI-compatible API for text generation and embeddings, batch inference over files and SQL, Prometheus metrics',
+    )
     .version(VERSION)
     .showHelpAfterError('(add --help for usage)');
   const names = only !== undefined && Object.hasOwn(COMMANDS, only) ? [only] : Object.keys(COMMANDS);

@@ -39,10 +39,11 @@ export function sqlCommand(): Command {
     .description('run SQL on DuckDB with predict() scoring rows through the repository models')
     .argument('[query]', 'the SQL (one or more statements; the last one prints)')
     .option('-f, --file <path>', 'read the SQL from a file (else the argument, else stdin)')
-    .option(
-      '-m, --model-repository <path>',
-      'model repository; models load on first use (default: the bundled examples/models)',
-      DEFAULT_SQL_REPOSITORY,
+    .addOption(
+      new Option('-m, --model-repository <path>', 'model repository; models load on first use').default(
+        DEFAULT_SQL_REPOSITORY,
+        'the bundled examples/models',
+      ),
     )
     .addOption(
       new Option('--format <format>', 'output format (default: table on a terminal, csv otherwise)').choices(

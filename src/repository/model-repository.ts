@@ -527,7 +527,10 @@ export class ModelRepository {
     if (!loaded.ok) {
       if (e.versions.size === 0) e.onDemand = false;
       const reason = formatIssues(loaded.issues);
-      log.error({ issues: loaded.issues }, `model failed to load: ${reason}`);
+      // With earlier versions still serving, the model keeps working: a warning, not an error.
+      if (e.versions.size === 0) log.error({ issues: loaded.issues }, `model failed to load: ${reason}`);
+      else
+        log.warn({ issues: loaded.issues }, `model failed to reload, still serving the previous versions: ${reason}`);
       if (e.versions.size === 0) this.markFailed(e, reason);
       else e.reason = `reload failed, still serving the previous versions: ${reason}`;
       throw new InferdError('INF_ERR_MODEL_LOAD', `failed to load model '${name}': ${reason}`);

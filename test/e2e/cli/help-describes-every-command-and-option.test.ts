@@ -5,7 +5,19 @@ import { describe, it } from 'node:test';
 import { runCli } from './run-cli.js';
 
 const HELP: Record<string, string[]> = {
-  '': ['Usage: inferd', 'serve', 'models', 'infer', 'bench', '--version'],
+  '': [
+    'Usage: inferd',
+    'serve',
+    'models',
+    'infer',
+    'bench',
+    'batch',
+    'sql',
+    '--version',
+    // What the server speaks, in one line: the protocols, the OpenAI API, streams and batch.
+    'REST, gRPC and WebSocket streams, an OpenAI-compatible API',
+    'batch inference over files and SQL',
+  ],
   serve: [
     'Usage: inferd serve',
     '--model-repository <path>',

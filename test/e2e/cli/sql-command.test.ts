@@ -137,5 +137,11 @@ describe('inferd sql', { concurrency: true }, () => {
       'Examples:',
     ])
       assert.ok(r.stdout.includes(text), `help lacks ${text}`);
+    // The default repository is named once, not also as this checkout's absolute path.
+    assert.match(
+      r.stdout.replace(/\s+/g, ' '),
+      /--model-repository <path> model repository; models load on first use \(default: the bundled examples\/models\) --format/,
+    );
+    assert.ok(!r.stdout.includes(path.join(ROOT, 'examples', 'models')), 'no absolute path of this checkout');
   });
 });

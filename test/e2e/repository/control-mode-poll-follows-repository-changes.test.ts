@@ -91,6 +91,10 @@ describe('model control mode poll', () => {
       new RegExp(`^reload failed, still serving the previous versions: ${config}: max_batch_size: `),
     );
     assert.equal((await inferSimple(server.url, 'added', A16, B16)).status, 200);
+    // Still serving: a warning, not an error.
+    const said = server.logs.filter((l) => l.model === 'added' && String(l.msg).includes('failed to reload'));
+    assert.ok(said.length > 0 && said.every((l) => l.level === 40), JSON.stringify(said));
+    assert.ok(!server.logs.some((l) => l.model === 'added' && (l.level as number) >= 50));
     await writeFile(config, SIMPLE_CONFIG);
     await waitFor(
       async () => (await repositoryIndex(server.url)).find((r) => r.name === 'added')?.reason === '',
