@@ -5,7 +5,7 @@
 
 import type { SequenceControl } from './infer-request.js';
 import { checkInputSet, checkInputSpec, findOutput } from './input-validation.js';
-import { nonNegativeInt, parseRequestParameters } from './request-parameters.js';
+import { nonNegativeInt, parseRequestParameters, refuseSharedMemory } from './request-parameters.js';
 import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
 import { InferdError, invalidArgument } from '../errors/index.js';
 import { decodeBinaryTensorData } from '../tensor/binary-codec.js';
@@ -120,6 +120,7 @@ export function decodeInferBody(
     batchSizes.push(checkInputSpec(config, name, datatype, shape));
     checkTensorLimits(name, datatype, shape, limits.maxTensorBytes);
     const inputParams = parameters(raw.parameters, `input '${name}'`);
+    refuseSharedMemory(inputParams, `input '${name}'`);
     const binarySize = inputParams.binary_data_size;
     if (binarySize !== undefined) {
       if (headerLength === undefined) {
@@ -178,6 +179,7 @@ function decodeRequestedOutputs(config: ResolvedModelConfig, raw: unknown): Requ
     if (seen.has(o.name)) throw invalidArgument(`output '${o.name}' is requested more than once`);
     seen.add(o.name);
     const p = parameters(o.parameters, `output '${o.name}'`);
+    refuseSharedMemory(p, `output '${o.name}'`);
     const binary = p.binary_data;
     if (binary !== undefined && typeof binary !== 'boolean')
       throw invalidArgument(`output '${o.name}' binary_data must be true or false`);

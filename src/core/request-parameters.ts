@@ -3,7 +3,7 @@
 // `sequence_end`. Edges convert their wire form (JSON values, gRPC InferParameter) to plain
 // values and this module checks them once, with the same messages everywhere.
 
-import { invalidArgument } from '../errors/index.js';
+import { InferdError, invalidArgument } from '../errors/index.js';
 import type { SequenceControl } from './infer-request.js';
 import { previewValue } from '../util/bounded-json.js';
 
@@ -65,6 +65,20 @@ function sequenceId(value: unknown): bigint | string | undefined {
 }
 
 /** Checks the reserved parameters of one request; unknown parameters are left to the caller. */
+/**
+ * Triton's shared-memory extension names a registered region instead of sending the tensor;
+ * inferd does not implement it (no region can be registered), so such a tensor is refused as
+ * unsupported, saying what to send instead, rather than as a tensor without data.
+ */
+export function refuseSharedMemory(params: Readonly<Record<string, unknown>>, what: string): void {
+  const region = params.shared_memory_region;
+  if (region === undefined) return;
+  throw new InferdError(
+    'INF_ERR_UNSUPPORTED',
+    `${what} names shared_memory_region ${previewValue(region)}: inferd does not implement Triton's shared-memory extension; send the tensor in the request (JSON "data", binary data, or raw_input_contents over gRPC), and leave outputs to come back in the answer`,
+  );
+}
+
 export function parseRequestParameters(params: Readonly<Record<string, unknown>>): RequestParameters {
   const priority = params.priority === undefined ? 0 : nonNegativeInt(params.priority, 'parameter "priority"');
   if (priority > MAX_PRIORITY_LEVEL) {

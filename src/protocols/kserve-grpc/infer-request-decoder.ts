@@ -4,7 +4,7 @@
 
 import type { SequenceControl } from '../../core/infer-request.js';
 import { checkInputSet, checkInputSpec, findOutput } from '../../core/input-validation.js';
-import { nonNegativeInt, parseRequestParameters } from '../../core/request-parameters.js';
+import { nonNegativeInt, parseRequestParameters, refuseSharedMemory } from '../../core/request-parameters.js';
 import type { ResolvedModelConfig } from '../../config/resolved-model-config.js';
 import { invalidArgument } from '../../errors/index.js';
 import { decodeBinaryTensorData } from '../../tensor/binary-codec.js';
@@ -83,6 +83,7 @@ export function decodeModelInferRequest(
       );
     }
     const shape = shapeOf(name, wire.shape);
+    refuseSharedMemory(plainParameters(wire.parameters), `input '${name}'`);
     batchSizes.push(checkInputSpec(config, name, datatype, shape));
     checkTensorLimits(name, datatype, shape, limits.maxTensorBytes);
     const data = useRaw
@@ -112,6 +113,7 @@ function decodeRequestedOutputs(
     if (seen.has(name)) throw invalidArgument(`output '${name}' is requested more than once`);
     seen.add(name);
     const params = plainParameters(o.parameters);
+    refuseSharedMemory(params, `output '${name}'`);
     const classification =
       params.classification === undefined
         ? 0

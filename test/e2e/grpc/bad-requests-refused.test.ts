@@ -44,6 +44,25 @@ describe('bad gRPC requests are refused and the server keeps serving', () => {
   const restMessage = async (model: string, body: unknown, status: number): Promise<string> =>
     assertError(await postInfer(server, model, body), status);
 
+  it("an input in Triton's shared memory is UNIMPLEMENTED, saying what to send instead", async () => {
+    await refuse(
+      simpleTypedRequest({
+        inputs: [
+          {
+            name: 'INPUT0',
+            datatype: 'INT32',
+            shape: [1, 16],
+            parameters: { shared_memory_region: { string_param: 'in0' }, shared_memory_byte_size: { int64_param: 64 } },
+          },
+          { name: 'INPUT1', datatype: 'INT32', shape: [1, 16], contents: { int_contents: Array(16).fill(1) } },
+        ],
+      }),
+      grpc.status.UNIMPLEMENTED,
+      "input 'INPUT0' names shared_memory_region",
+      'raw_input_contents',
+    );
+  });
+
   it('an unknown model is NOT_FOUND, with the REST message', async () => {
     const details = await refuse(simpleTypedRequest({ model_name: 'nope' }), grpc.status.NOT_FOUND, "'nope'");
     assert.equal(details, await restMessage('nope', SIMPLE_JSON_REQUEST, 404));

@@ -59,6 +59,26 @@ function binaryCase(header: unknown, blobs: Uint8Array[], headerLengthDelta = 0)
 
 const CASES: readonly Case[] = [
   { title: 'malformed JSON', body: '{"inputs": [', status: 400, fragments: ['malformed JSON'] },
+  {
+    title: "an input in Triton's shared memory",
+    body: {
+      inputs: [
+        in0({ data: undefined, parameters: { shared_memory_region: 'in0', shared_memory_byte_size: 64 } }),
+        in1(),
+      ],
+    },
+    status: 501,
+    fragments: ["input 'INPUT0' names shared_memory_region", 'shared-memory extension', 'JSON "data"'],
+  },
+  {
+    title: "an output to Triton's shared memory",
+    body: {
+      inputs: [in0(), in1()],
+      outputs: [{ name: 'OUTPUT0', parameters: { shared_memory_region: 'out0', shared_memory_byte_size: 64 } }],
+    },
+    status: 501,
+    fragments: ["output 'OUTPUT0' names shared_memory_region"],
+  },
   { title: 'an empty body', body: '', status: 400, fragments: ['malformed JSON'] },
   { title: 'a JSON array body', body: '[1, 2]', status: 400, fragments: ['JSON object'] },
   { title: 'a JSON string body', body: '"infer"', status: 400, fragments: ['JSON object'] },
