@@ -197,6 +197,11 @@ export function tlsSettings(opts: Partial<ServeOptions>): { tls: TlsSetting | nu
   return { tls, grpcTls: null };
 }
 
+/** A size option whose help shows its default as a size (64MB), not a byte count. */
+function sizeOption(flags: string, description: string, parse: (value: string) => number, value: number): Option {
+  return new Option(flags, description).argParser(parse).default(value, sizeText(value));
+}
+
 export function serveCommand(): Command {
   // Every default below is the server config schema's; commander prints them in --help. Only
   // --cpu-cores passes none: the schema's is this machine's core count, which its help names.
@@ -243,23 +248,22 @@ export function serveCommand(): Command {
         .choices(LOG_FORMATS)
         .default(d.logFormat),
     )
-    .option(
-      '--max-body-size <size>',
-      `largest request body accepted (e.g. ${sizeText(d.maxBodyBytes)})`,
-      byteSize,
-      d.maxBodyBytes,
+    .addOption(sizeOption('--max-body-size <size>', 'largest request body accepted', byteSize, d.maxBodyBytes))
+    .addOption(
+      sizeOption(
+        '--max-tensor-size <size>',
+        'largest single tensor accepted, checked before allocating',
+        byteSize,
+        d.maxTensorBytes,
+      ),
     )
-    .option(
-      '--max-tensor-size <size>',
-      'largest single tensor accepted, checked before allocating',
-      byteSize,
-      d.maxTensorBytes,
-    )
-    .option(
-      '--cache-size <size>',
-      'response cache budget for models with response_cache.enable (0 = off)',
-      byteSizeOrZero,
-      d.cacheBytes,
+    .addOption(
+      sizeOption(
+        '--cache-size <size>',
+        'response cache budget for models with response_cache.enable (0 = off)',
+        byteSizeOrZero,
+        d.cacheBytes,
+      ),
     )
     .option('--cpu-cores <n>', 'cores the runtime may use in total (default: all available)', integer(1, 4096))
     .option(
@@ -275,24 +279,30 @@ export function serveCommand(): Command {
       d.shutdownGraceSeconds,
     )
     .option('--batch-dir <path>', 'folder of the batch API (/v1/files, /v1/batches), created on first use', d.batchDir)
-    .option('--max-batch-file-size <size>', 'largest batch input file accepted', byteSize, d.maxBatchFileBytes)
+    .addOption(
+      sizeOption('--max-batch-file-size <size>', 'largest batch input file accepted', byteSize, d.maxBatchFileBytes),
+    )
     .option(
       '--batch-concurrency <n>',
       'batch lines in flight at once (they queue below real-time requests)',
       integer(1, 1024),
       d.batchConcurrency,
     )
-    .option(
-      '--max-inflight-request-size <size>',
-      'request bytes held at once over every connection (a JSON body counts 12 times: its text and parsed values); past it a 503 with Retry-After before the body is read',
-      byteSize,
-      d.maxInflightRequestBytes,
+    .addOption(
+      sizeOption(
+        '--max-inflight-request-size <size>',
+        'request bytes held at once over every connection (a JSON body counts 12 times: its text and parsed values); past it a 503 with Retry-After before the body is read',
+        byteSize,
+        d.maxInflightRequestBytes,
+      ),
     )
-    .option(
-      '--max-unsent-response-size <size>',
-      'answer bytes clients may leave unread over every connection; past it new inference and batch requests get a 503 with Retry-After',
-      byteSize,
-      d.maxUnsentResponseBytes,
+    .addOption(
+      sizeOption(
+        '--max-unsent-response-size <size>',
+        'answer bytes clients may leave unread over every connection; past it new inference and batch requests get a 503 with Retry-After',
+        byteSize,
+        d.maxUnsentResponseBytes,
+      ),
     )
     .option(
       '--max-requests-per-connection <n>',

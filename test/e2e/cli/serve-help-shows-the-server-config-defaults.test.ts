@@ -32,11 +32,23 @@ function optionEntries(help: string): Map<string, string> {
   return entries;
 }
 
-/** The value after `default:` in an entry, as JSON (commander prints strings quoted). */
+/** The value after `default:` in an entry, as JSON (commander prints strings quoted), or as written (a size: 64MB). */
 function shownDefault(entry: string | undefined): unknown {
   const m = /default: (.+)\)$/.exec(entry ?? '');
   assert.ok(m?.[1] !== undefined, `no default in '${entry}'`);
-  return JSON.parse(m[1]);
+  return /^\d+(\.\d+)?[KMG]B$/.test(m[1]) ? m[1] : JSON.parse(m[1]);
+}
+
+/** A byte count as --help shows it: in the largest binary unit that divides it (64MB = 64 MiB). */
+function asSize(v: unknown): string {
+  const bytes = v as number;
+  for (const [unit, size] of [
+    ['GB', 1024 ** 3],
+    ['MB', 1024 ** 2],
+    ['KB', 1024],
+  ] as const)
+    if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
+  return String(bytes);
 }
 
 /** The serve option that sets each server option, and how the CLI spells the schema's value. */
@@ -50,17 +62,17 @@ const OPTIONS: Record<string, [flag: string, asShown?: (v: unknown) => unknown]>
   repositoryPollSeconds: ['--repository-poll-secs'],
   logLevel: ['--log-level'],
   logFormat: ['--log-format'],
-  maxBodyBytes: ['--max-body-size'],
-  maxTensorBytes: ['--max-tensor-size'],
-  cacheBytes: ['--cache-size'],
+  maxBodyBytes: ['--max-body-size', asSize],
+  maxTensorBytes: ['--max-tensor-size', asSize],
+  cacheBytes: ['--cache-size', asSize],
   cpuCores: ['--cpu-cores'],
   drainDelaySeconds: ['--drain-delay-secs'],
   shutdownGraceSeconds: ['--shutdown-grace-secs'],
   batchDir: ['--batch-dir'],
-  maxBatchFileBytes: ['--max-batch-file-size'],
+  maxBatchFileBytes: ['--max-batch-file-size', asSize],
   batchConcurrency: ['--batch-concurrency'],
-  maxInflightRequestBytes: ['--max-inflight-request-size'],
-  maxUnsentResponseBytes: ['--max-unsent-response-size'],
+  maxInflightRequestBytes: ['--max-inflight-request-size', asSize],
+  maxUnsentResponseBytes: ['--max-unsent-response-size', asSize],
   maxRequestsPerConnection: ['--max-requests-per-connection'],
   keepAliveTimeoutSeconds: ['--keep-alive-timeout-secs'],
   headersTimeoutSeconds: ['--headers-timeout-secs'],
