@@ -136,7 +136,7 @@ async function inferAgainst(baseUrl: string, model: string, opts: InferOptions):
     delete out.parameters;
     out.data = encodeJsonTensorData(out.datatype, data);
   }
-  process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
+  process.stdout.write(`${readableJson(response)}\n`);
 }
 
 export function inferCommand(): Command {
@@ -186,4 +186,23 @@ Examples:
         await server.close();
       }
     });
+}
+
+/**
+ * JSON indented for reading, with each array of plain values (a tensor's data, a shape) on one
+ * line: a 1,000-element output is one line, not a thousand.
+ */
+export function readableJson(value: unknown, indent = ''): string {
+  if (Array.isArray(value)) {
+    if (value.every((v) => v === null || typeof v !== 'object')) return JSON.stringify(value);
+    const inner = indent + '  ';
+    return `[\n${value.map((v) => inner + readableJson(v, inner)).join(',\n')}\n${indent}]`;
+  }
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    if (entries.length === 0) return '{}';
+    const inner = indent + '  ';
+    return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${readableJson(v, inner)}`).join(',\n')}\n${indent}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
