@@ -66,22 +66,25 @@ export interface CompletionLogprobs {
 }
 
 /**
- * Completions' logprobs. `textOffset` is where the first token starts in the choice's text (after
- * an echoed prompt); each token's offset follows the previous token's length. The top_logprobs
+ * Completions' logprobs. `offsetOf(i)` is where token i starts in the choice's text, as vLLM
+ * counts it: the length of the text released before the token (after an echoed prompt), not the
+ * sum of the token pieces, which overshoots past a special token (its piece, e.g. `</s>`, is not
+ * in the text) or a token whose bytes complete a character only with the next. The top_logprobs
  * map holds the sampled token and its alternatives, as vLLM fills it.
  */
-export function completionLogprobs(logprobs: readonly TokenLogprob[], textOffset: number): CompletionLogprobs {
+export function completionLogprobs(
+  logprobs: readonly TokenLogprob[],
+  offsetOf: (index: number) => number,
+): CompletionLogprobs {
   const out: CompletionLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
-  let offset = textOffset;
-  for (const lp of logprobs) {
+  for (const [i, lp] of logprobs.entries()) {
     out.tokens.push(lp.token);
     out.token_logprobs.push(finite(lp.logprob));
     const top: Record<string, number> = {};
     for (const t of lp.top) top[t.token] = finite(t.logprob);
     top[lp.token] ??= finite(lp.logprob);
     out.top_logprobs.push(top);
-    out.text_offset.push(offset);
-    offset += lp.token.length;
+    out.text_offset.push(offsetOf(i));
   }
   return out;
 }

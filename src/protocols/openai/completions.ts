@@ -107,7 +107,9 @@ export async function completion(plan: CompletionPlan, context: RunContext): Pro
       return {
         index,
         text: prefix + c.text,
-        logprobs: plan.logprobs ? completionLogprobs(c.logprobs, prefix.length) : null,
+        logprobs: plan.logprobs
+          ? completionLogprobs(c.logprobs, (i) => prefix.length + (c.logprobOffsets[i] ?? c.text.length))
+          : null,
         finish_reason: c.result.finishReason,
       };
     }),
@@ -135,7 +137,9 @@ export async function streamCompletion(plan: CompletionPlan, context: RunContext
         }
         for await (const chunk of stream) {
           if (chunk.text === '' && chunk.logprobs === undefined) continue;
-          const logprobs = plan.logprobs ? completionLogprobs(chunk.logprobs ?? [], offset) : null;
+          // The chunk's tokens start where the text sent so far ends.
+          const start = offset;
+          const logprobs = plan.logprobs ? completionLogprobs(chunk.logprobs ?? [], () => start) : null;
           offset += chunk.text.length;
           await sse.send(
             completionChunk(head, [{ index, text: chunk.text, logprobs, finish_reason: null }], withUsage),

@@ -90,6 +90,11 @@ export interface CollectedChoice {
   readonly text: string;
   readonly tokenIds: number[];
   readonly logprobs: TokenLogprob[];
+  /**
+   * Where each logprob's token starts in `text`: the length of the text released before it (a
+   * token whose text the detokenizer holds back, or a special token, adds nothing of its own).
+   */
+  readonly logprobOffsets: number[];
   readonly result: GenerationResult;
 }
 
@@ -97,12 +102,16 @@ export async function collect(stream: GenerationStream): Promise<CollectedChoice
   let text = '';
   const tokenIds: number[] = [];
   const logprobs: TokenLogprob[] = [];
+  const logprobOffsets: number[] = [];
   for await (const chunk of stream) {
+    if (chunk.logprobs !== undefined) {
+      logprobs.push(...chunk.logprobs);
+      for (let i = 0; i < chunk.logprobs.length; i++) logprobOffsets.push(text.length);
+    }
     text += chunk.text;
     tokenIds.push(...chunk.tokenIds);
-    if (chunk.logprobs !== undefined) logprobs.push(...chunk.logprobs);
   }
-  return { text, tokenIds, logprobs, result: await stream.result };
+  return { text, tokenIds, logprobs, logprobOffsets, result: await stream.result };
 }
 
 /** Usage of a request: each prompt counted once (not once per choice), every completion token counted. */

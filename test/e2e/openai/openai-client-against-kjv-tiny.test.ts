@@ -77,6 +77,22 @@ test('a completion stops before its stop string, with finish_reason stop and log
   assert.ok(lp?.tokens !== undefined && lp.token_logprobs !== undefined && lp.top_logprobs && lp.text_offset);
   assert.equal(lp.tokens.length, lp.token_logprobs.length);
   assert.equal(lp.text_offset[0], 0);
+  // Each token starts where the text says: offsets never go back or past the text, and the text
+  // between one offset and the next is that token's (a special token, like the chat template's
+  // <|assistant|>, adds nothing; the last token may be cut by the stop string).
+  const out = choice?.text ?? '';
+  let added = 0;
+  const offsets: number[] = lp.text_offset;
+  for (const [i, offset] of offsets.entries()) {
+    const next = offsets[i + 1] ?? out.length;
+    assert.ok(offset >= (offsets[i - 1] ?? 0) && offset <= out.length, `offset ${offset} of ${out.length}`);
+    const token: string = lp.tokens[i] ?? '';
+    if (next > offset && i + 1 < offsets.length && !token.includes('\ufffd')) {
+      assert.equal(out.slice(offset, next), token, `token ${i} at ${offset}`);
+      added++;
+    }
+  }
+  assert.ok(added > 0, 'tokens were checked against the text');
   for (const [i, top] of lp.top_logprobs.entries()) {
     assert.ok(Object.keys(top).length >= 2 && Object.keys(top).length <= 3);
     assert.ok((lp.token_logprobs[i] ?? 1) <= 0);
