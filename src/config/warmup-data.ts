@@ -20,6 +20,7 @@ import {
 } from '../tensor/datatype.js';
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from '../tensor/half.js';
 import { checkData } from '../tensor/tensor.js';
+import { seededRandom } from '../util/seeded-random.js';
 
 /** One input's data for one row of a sample; a run repeats it `batchSize` times. */
 export interface WarmupRow {
@@ -41,7 +42,7 @@ export async function readWarmupData(
   const samples: WarmupRow[][] = [];
   for (const [i, sample] of config.warmup.entries()) {
     const rows: WarmupRow[] = [];
-    const random = mulberry32(i + 1);
+    const random = seededRandom(i + 1);
     for (const input of sample.inputs) {
       const at = `model_warmup[${i}].inputs.${input.name}.input_data_file`;
       const elements = input.dims.reduce((a, b) => a * b, 1);
@@ -108,16 +109,4 @@ function randomRow(datatype: Datatype, count: number, random: () => number): Ten
     else data[j] = bit;
   }
   return checkData(datatype, data);
-}
-
-/** A small seeded generator: the same config warms up with the same values. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -11,17 +11,7 @@ const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789
 /** Length of each random BYTES element. */
 export const RANDOM_STRING_LENGTH = 16;
 
-/** mulberry32: a tiny, fast 32-bit generator; quality is ample for filler data and arrival times. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../util/seeded-random.js';
 
 /**
  * `count` random elements of `datatype`. Integers are drawn from [0, 100) (unsigned) or

@@ -56,14 +56,7 @@ export function modelConfigView(mv: ModelVersion): Record<string, unknown> {
       count: g.count,
       gpus: [...g.gpus],
     })),
-    optimization: {
-      graph_level: c.optimization.graphLevel,
-      intra_op_threads: c.optimization.intraOpThreads,
-      inter_op_threads: c.optimization.interOpThreads,
-      execution_providers: [...c.optimization.executionProviders],
-      inline_execution: c.optimization.inlineExecution,
-      ...(c.optimization.allowSpinning === undefined ? {} : { allow_spinning: c.optimization.allowSpinning }),
-    },
+    optimization: optimizationView(c.optimization),
     queue_policy: queuePolicyView(c.queuePolicy),
     response_cache: { enable: c.responseCache },
     ...(c.dynamicBatching === undefined
@@ -105,6 +98,18 @@ export function warmupView(s: ResolvedModelConfig['warmup'][number]): Record<str
     return [i.name, { data_type: configTypeName(i.datatype), dims: [...i.dims], ...data }] as const;
   });
   return { name: s.name, batch_size: s.batchSize, inputs: Object.fromEntries(inputs), count: s.count };
+}
+
+/** inferd's onnxruntime settings, as the config file spells them. */
+export function optimizationView(o: ResolvedModelConfig['optimization']): Record<string, unknown> {
+  return {
+    graph_level: o.graphLevel,
+    intra_op_threads: o.intraOpThreads,
+    inter_op_threads: o.interOpThreads,
+    execution_providers: [...o.executionProviders],
+    inline_execution: o.inlineExecution,
+    ...(o.allowSpinning === undefined ? {} : { allow_spinning: o.allowSpinning }),
+  };
 }
 
 /** inferd's queue_policy; the Triton settings appear only when the config gives them. */

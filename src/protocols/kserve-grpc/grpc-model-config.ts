@@ -9,7 +9,7 @@
 import type { ResolvedModelConfig } from '../../config/resolved-model-config.js';
 import type { ModelVersion } from '../../model-kinds/model-version.js';
 import { configTypeName } from '../../tensor/datatype.js';
-import { queuePolicyView, warmupView } from '../common/model-views.js';
+import { optimizationView, queuePolicyView, warmupView } from '../common/model-views.js';
 import { sequenceBatchingView } from '../common/sequence-batching-view.js';
 
 /** Triton's onnxruntime backend reads graph.level as -1 basic, 1 extended, 0 all; -2 = disabled. */
@@ -53,12 +53,7 @@ export function grpcModelConfig(mv: ModelVersion): unknown {
       execution_accelerators: {
         cpu_execution_accelerator: c.optimization.executionProviders.map((name) => ({ name })),
       },
-      graph_level: c.optimization.graphLevel,
-      intra_op_threads: c.optimization.intraOpThreads,
-      inter_op_threads: c.optimization.interOpThreads,
-      execution_providers: [...c.optimization.executionProviders],
-      inline_execution: c.optimization.inlineExecution,
-      ...(c.optimization.allowSpinning === undefined ? {} : { allow_spinning: c.optimization.allowSpinning }),
+      ...optimizationView(c.optimization),
     },
     queue_policy: queuePolicyView(c.queuePolicy),
     ...(c.dynamicBatching === undefined
