@@ -2,8 +2,9 @@
 // size and each chunk copied into it, so a body is held once while it arrives, not twice (a list
 // of chunks and then their concatenation, which is what fastify's own buffer parser does): the
 // budget of request bytes in flight (request-gate.ts) is then what the server really holds. A
-// chunked body, whose size is unknown, is collected and joined. The route's body limit applies
-// either way, with fastify's own error codes so the one error path answers as before.
+// chunked body, whose size is unknown, is collected and joined, and then charged its decoding
+// (request.settleCharge, from the memory gate). The route's body limit applies either way, with
+// fastify's own error codes so the one error path answers as before.
 
 import type { IncomingMessage } from 'node:http';
 import type { FastifyRequest } from 'fastify';
@@ -70,7 +71,10 @@ export function readBody(
   };
   const onEnd = (): void => {
     if (fixed === undefined) {
-      finish(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received));
+      // Its size known at last, a chunked body is charged its decoding before it is used.
+      const refused = request.settleCharge?.(received);
+      if (refused !== undefined) finish(refused);
+      else finish(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received));
       return;
     }
     if (received !== fixed.length)

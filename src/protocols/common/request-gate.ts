@@ -136,20 +136,39 @@ export class UnsentAnswers {
 }
 
 /**
- * The bytes a request is charged against the budget before its body is read: its body, and for a
- * body parsed as JSON what decoding it holds. `budgetBytes` stands for the size of a chunked body
- * on a route without its own limit.
+ * What a body of `bytes` bytes is charged: the bytes, and for a body parsed as JSON what decoding
+ * it holds (only the JSON header of a binary-extension body, none for a route that keeps its body
+ * as bytes).
  */
-export function requestCharge(request: FastifyRequest, budgetBytes: number): number {
-  const declared = declaredLength(request);
-  const chunked = request.headers['transfer-encoding'] !== undefined;
-  const bytes = declared ?? (chunked ? (request.routeOptions.bodyLimit ?? budgetBytes) : 0);
+export function bodyCharge(request: FastifyRequest, bytes: number): number {
   if (bytes <= 0) return 0;
   if (request.routeOptions.config.bodyAsBytes === true) return bytes;
   // Triton's binary extension: only the JSON header in front of the tensor bytes is parsed.
   const header = Number(request.headers['inference-header-content-length']);
   const jsonBytes = Number.isSafeInteger(header) && header >= 0 && header <= bytes ? header : bytes;
   return bytes + jsonBytes * (JSON_DECODE_FACTOR - 1);
+}
+
+/**
+ * The bytes a request is charged before its body is read: bodyCharge of its declared length. A
+ * chunked body, whose size is unknown, is first charged its route's body limit as bytes; its
+ * decoding is charged once it has arrived (ChargeSettler).
+ */
+export function requestCharge(request: FastifyRequest, budgetBytes: number): number {
+  const declared = declaredLength(request);
+  if (declared !== undefined) return bodyCharge(request, declared);
+  return request.headers['transfer-encoding'] !== undefined ? (request.routeOptions.bodyLimit ?? budgetBytes) : 0;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * Set by the memory gate on a chunked request: the body reader calls it with the length that
+     * arrived, before the body is used, and fails the request with the error it returns (the
+     * body's decoding does not fit the budget).
+     */
+    settleCharge: ((length: number) => Error | undefined) | undefined;
+  }
 }
 
 /** What the memory gate holds and how often it refused. */
@@ -185,6 +204,28 @@ export function installMemoryGate(app: FastifyInstance, options: MemoryGateOptio
   let inFlight = 0;
   let refusals = 0;
   let unsentRefusals = 0;
+  /** Why `bytes` cannot be held now (`own`: what the request holds already), or undefined when it can. */
+  const refusal = (request: FastifyRequest, bytes: number, own: number): InferdError | undefined => {
+    if (bytes > budgetBytes) {
+      // Could never be admitted, so it is refused for good rather than asked to retry.
+      refusals++;
+      const length = declaredLength(request);
+      return new InferdError(
+        'INF_ERR_BODY_TOO_LARGE',
+        `decoding this ${length === undefined ? 'chunked' : `${length}-byte`} JSON body would hold about ${bytes} bytes, more than the server's budget of ${budgetBytes} (--max-inflight-request-size); send large tensors in the binary format (Inference-Header-Content-Length) or raise the budget`,
+      );
+    }
+    if (inFlight - own + bytes > budgetBytes) {
+      refusals++;
+      return new InferdError(
+        'INF_ERR_UNAVAILABLE',
+        `the server holds ${inFlight - own} bytes of requests and this one needs ${bytes} (its body, and its decoding when it is JSON), past its budget of ${budgetBytes} (--max-inflight-request-size); retry shortly`,
+        retryShortly,
+      );
+    }
+    return undefined;
+  };
+  app.decorateRequest('settleCharge', undefined);
   app.addHook('onRequest', (request, reply, done) => {
     if (options.unsent !== undefined) {
       // Only the requests whose answers can be large: inference and the batch API (file downloads).
@@ -209,34 +250,33 @@ export function installMemoryGate(app: FastifyInstance, options: MemoryGateOptio
       done();
       return;
     }
-    if (bytes > budgetBytes) {
-      // Could never be admitted, so it is refused for good rather than asked to retry.
-      refusals++;
-      done(
-        new InferdError(
-          'INF_ERR_BODY_TOO_LARGE',
-          `decoding this ${declaredLength(request) ?? 'chunked'}-byte JSON body would hold about ${bytes} bytes, more than the server's budget of ${budgetBytes} (--max-inflight-request-size); send large tensors in the binary format (Inference-Header-Content-Length) or raise the budget`,
-        ),
-      );
+    const refused = refusal(request, bytes, 0);
+    if (refused !== undefined) {
+      done(refused);
       return;
     }
-    if (inFlight + bytes > budgetBytes) {
-      refusals++;
-      done(
-        new InferdError(
-          'INF_ERR_UNAVAILABLE',
-          `the server holds ${inFlight} bytes of requests and this one needs ${bytes} (its body, and its decoding when it is JSON), past its budget of ${budgetBytes} (--max-inflight-request-size); retry shortly`,
-          retryShortly,
-        ),
-      );
-      return;
-    }
-    inFlight += bytes;
-    let held = true;
+    let held = bytes;
+    inFlight += held;
     reply.raw.once('close', () => {
-      if (held) inFlight -= bytes;
-      held = false;
+      inFlight -= held;
+      held = 0;
     });
+    if (declaredLength(request) === undefined)
+      request.settleCharge = (length) => {
+        const needed = bodyCharge(request, length);
+        if (needed <= held) {
+          // Less than the route's limit arrived: the rest of the reservation goes back.
+          inFlight -= held - needed;
+          held = needed;
+          return undefined;
+        }
+        const err = refusal(request, needed, held);
+        if (err === undefined) {
+          inFlight += needed - held;
+          held = needed;
+        }
+        return err;
+      };
     done();
   });
   return () => ({

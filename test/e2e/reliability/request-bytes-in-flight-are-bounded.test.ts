@@ -131,6 +131,45 @@ describe('request bytes in flight', () => {
     }
   });
 
+  it('charges a chunked body its route limit while it arrives, then its decoding once its size is known', async () => {
+    const chunked = (body: string): string =>
+      `POST /v2/models/simple/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n` +
+      `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+    // A small chunked JSON body is served, and its charge is released.
+    const socket = await connect(server.httpPort);
+    const answered = readResponse(socket);
+    socket.write(chunked(SIMPLE));
+    assert.equal((await answered).status, 200);
+    socket.destroy();
+    const gauge = async (): Promise<string> => await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(await gauge(), /^inferd_inflight_request_bytes 0$/m);
+    // While one arrives, it holds its route's body limit (400 KiB here), not 12 times it.
+    const slow = await connect(server.httpPort);
+    slow.write(
+      `POST /v2/models/simple/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    );
+    slow.write('10\r\n{"inputs": [    \r\n');
+    for (let i = 0; i < 100 && !/^inferd_inflight_request_bytes 409600$/m.test(await gauge()); i++);
+    assert.match(await gauge(), /^inferd_inflight_request_bytes 409600$/m);
+    // 300 KiB of JSON arrives: decoding it (3,600 KiB) and another request's 3,600 KiB held at
+    // the same time would pass the 6,144 KiB budget, so this one is refused once its size is known.
+    const other = await connect(server.httpPort);
+    other.write(
+      `POST /v2/models/simple/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${300 * KiB}\r\n\r\n`,
+    );
+    for (let i = 0; i < 100 && !/^inferd_inflight_request_bytes 4096000$/m.test(await gauge()); i++);
+    const refused = readResponse(slow);
+    const rest = ' '.repeat(300 * KiB);
+    slow.write(`${rest.length.toString(16)}\r\n${rest}\r\n0\r\n\r\n`);
+    const reply = await refused;
+    assert.equal(reply.status, 503);
+    assert.match(reply.body, /this one needs 3686592 /);
+    slow.destroy();
+    other.destroy();
+    for (let i = 0; i < 100 && !/^inferd_inflight_request_bytes 0$/m.test(await gauge()); i++);
+    assert.match(await gauge(), /^inferd_inflight_request_bytes 0$/m);
+  });
+
   it('refuses a budget smaller than the largest request accepted, at start-up', async () => {
     await assert.rejects(
       startTestServer({ modelRepository: EXAMPLES_DIR, maxBodyBytes: 1024 * KiB, maxInflightRequestBytes: 512 * KiB }),
