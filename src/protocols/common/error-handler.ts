@@ -40,12 +40,14 @@ export function bodyOverLimit(maxBodyBytes: number): () => InferdError {
  */
 /**
  * 5xx answers that are not the server failing now: overload refusals, the client's own deadline,
- * and a model that is not ready (its load failure was logged once, when it happened).
+ * a model that is not ready (its load failure was logged once, when it happened), and a request
+ * for a feature inferd does not implement (Triton's shared memory, a .npy layout).
  */
 const NOT_A_FAULT: ReadonlySet<string> = new Set([
   'INF_ERR_UNAVAILABLE',
   'INF_ERR_DEADLINE_EXCEEDED',
   'INF_ERR_MODEL_UNAVAILABLE',
+  'INF_ERR_UNSUPPORTED',
 ]);
 
 export function reportError(
