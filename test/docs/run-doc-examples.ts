@@ -68,9 +68,11 @@ async function waitReady(server: Server, tls: boolean, clientCert?: string, time
 
 /** Stops a server started by startServer, with its shell and npm. */
 async function stop(server: Server): Promise<void> {
-  if (server.child.exitCode !== null || server.child.pid === undefined) return;
-  const exited = new Promise((r) => server.child.once('exit', r));
-  process.kill(-server.child.pid, 'SIGTERM');
+  const { child } = server;
+  // A child killed by a signal has signalCode set and exitCode still null.
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  process.kill(-child.pid, 'SIGTERM');
   await exited;
 }
 
