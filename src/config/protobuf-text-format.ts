@@ -81,7 +81,7 @@ function tokenize(text: string): Token[] {
     const word = /^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9.][0-9A-Za-z_.+-]*)/.exec(text.slice(i, i + 256));
     if (word !== null) {
       let w = word[0];
-      // A number's exponent sign belongs to it; any other + or - ends the word.
+      // A number's exponent sign belongs to it; every other + or - ends the word.
       if (/^[0-9.]/.test(w)) w = /^[0-9.][0-9A-Za-z_.]*(?:(?<=[eE])[+-][0-9]+[fF]?)?/.exec(w)?.[0] ?? w;
       tokens.push({ kind: /^[0-9.]/.test(w) ? 'number' : 'ident', text: w, value: w, line, column });
       i += w.length;
