@@ -8,7 +8,6 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,6 +15,7 @@ import { describeMachine } from './lib/machine.js';
 import { markdownTable } from './lib/overhead-report.js';
 import { GraphBuilder } from '../tools/onnx/onnx-builder.js';
 import { Prng } from '../tools/train/prng.js';
+import { freePort } from './lib/inferd-process.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const EXAMPLES = path.join(REPO_ROOT, 'examples', 'models');
@@ -76,17 +76,6 @@ const CASES: readonly Case[] = [
   },
   { name: 'whole example repository (READY)' },
 ];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function succeeds(url: string, body: string | undefined): Promise<boolean> {
   try {

@@ -11,25 +11,14 @@ import { readFileSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import * as httpClient from 'node:http';
 import https from 'node:https';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { allBlocks, keyOf, PLAN, ROOT, type DocBlock } from './doc-examples.js';
+import { freePort } from '../../bench/lib/inferd-process.js';
 
 const run = promisify(execFile);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 interface Ports {
   readonly http: number;
@@ -43,27 +32,47 @@ interface Server {
   output: string;
 }
 
-/** Polls GET /v2/health/ready (TLS certificates not checked) until 200. */
+/**
+ * Waits for the server's "inferd is serving" log line (it is logged once every model is loaded),
+ * then asks GET /v2/health/ready once, over TLS where the doc's server uses it (certificates not
+ * checked), and expects 200.
+ */
 async function waitReady(server: Server, tls: boolean, clientCert?: string, timeoutMs = 120_000): Promise<void> {
+  const { child } = server;
+  await new Promise<void>((resolve, reject) => {
+    const finish = (err?: Error): void => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.stderr?.off('data', onData);
+      child.off('exit', onExit);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onData = (): void => {
+      if (server.output.includes('inferd is serving')) finish();
+    };
+    const onExit = (): void => finish(new Error(`server exited: ${server.output}`));
+    const timer = setTimeout(
+      () => finish(new Error(`server not ready after ${timeoutMs} ms: ${server.output}`)),
+      timeoutMs,
+    );
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', onExit);
+    onData();
+  });
   const cert =
     clientCert === undefined ? {} : { cert: readFileSync(`${clientCert}.pem`), key: readFileSync(`${clientCert}.key`) };
-  const deadline = Date.now() + timeoutMs;
-  const { http } = server.ports;
-  while (Date.now() < deadline) {
-    if (server.child.exitCode !== null) throw new Error(`server exited: ${server.output}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const url = `${tls ? 'https' : 'http'}://127.0.0.1:${http}/v2/health/ready`;
-      const get = tls ? https.get : httpClient.get;
-      const req = get(url, { rejectUnauthorized: false, ...cert }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      });
-      req.on('error', () => resolve(false));
-    }).catch(() => false);
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`server not ready after ${timeoutMs} ms: ${server.output}`);
+  const status = await new Promise<number>((resolve) => {
+    const url = `${tls ? 'https' : 'http'}://127.0.0.1:${server.ports.http}/v2/health/ready`;
+    const get = tls ? https.get : httpClient.get;
+    const req = get(url, { rejectUnauthorized: false, ...cert }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+  });
+  assert.equal(status, 200, `the server said it is serving, but /v2/health/ready answered ${status}: ${server.output}`);
 }
 
 /** Stops a server started by startServer, with its shell and npm. */

@@ -4,26 +4,15 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { EXAMPLES_DIR, startTestServer, type TestServer } from '../../helpers/test-server.js';
+import { freePort } from '../../../bench/lib/inferd-process.js';
 
 const run = promisify(execFile);
 
-/** A port nothing listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 
 /** The body of every ```sh block between two headings of the README. */
