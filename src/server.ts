@@ -10,6 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { BatchApi } from './batch-api/batch-api.js';
+import { Experiments } from './experiments/experiments.js';
+import { ServingPath } from './experiments/serving.js';
 import { resolveServerConfig, type ServerConfig, type ServerConfigInput } from './config/server-config.js';
 import { saturationOf } from './model-kinds/saturation.js';
 import type { WarmupHook } from './model-kinds/warmup.js';
@@ -164,6 +166,21 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     tls.stop();
     throw err;
   }
+  // Experiments: names clients call that route among model versions (experiments/).
+  const experiments = new Experiments({
+    models: repository,
+    repositoryPath: config.modelRepository,
+    registry: metrics.registry,
+    logger,
+    pollMs: config.repositoryPollSeconds * 1000,
+    ...(options?.repositoryTimer === undefined ? {} : { timer: options.repositoryTimer }),
+  });
+  const serving = new ServingPath({
+    experiments,
+    logger,
+    acquire: (name, version) => repository.acquire(name, version),
+    find: (name, version) => (repository.isReady(name, version) ? repository.resolve(name, version) : undefined),
+  });
   metrics.watchSaturation(() =>
     repository
       .servingVersions()
@@ -200,6 +217,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
   const httpConnections = new ConnectionDrain(http.server);
   registerRestEdge(http, {
     repository,
+    serving,
     server: serverState,
     maxTensorBytes: config.maxTensorBytes,
     logging: new LogControl(logger),
@@ -283,6 +301,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
       'listening; loading the models',
     );
     await repository.start();
+    await experiments.start();
   } catch (err) {
     // A port in use (or any start-up failure) must not leave workers and listeners running.
     grpc?.forceClose();
@@ -341,6 +360,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
       await metricsServer?.close();
       tls.stop();
       await Promise.race([batchStopped, grace]);
+      experiments.stop();
       await Promise.race([repository.close(), grace]);
       await security.close();
       logger.info('shut down');

@@ -33,6 +33,8 @@ export interface DecodedInferRequest {
   readonly priority: number;
   readonly timeoutUs: number;
   readonly sequence: SequenceControl | undefined;
+  /** The `routing_key` parameter (experiments). */
+  readonly routingKey: string | undefined;
 }
 
 export interface DecodeLimits {
@@ -98,7 +100,7 @@ export function decodeInferBody(
   if (typeof binaryOutputs !== 'boolean') {
     throw invalidArgument(`parameter "binary_data_output" must be true or false, got ${previewValue(binaryOutputs)}`);
   }
-  const { priority, timeoutUs, sequence } = parseRequestParameters(params);
+  const { priority, timeoutUs, sequence, routingKey } = parseRequestParameters(params);
 
   const rawInputs = request.inputs;
   if (!Array.isArray(rawInputs) || rawInputs.length === 0)
@@ -164,6 +166,7 @@ export function decodeInferBody(
     priority,
     timeoutUs,
     sequence,
+    routingKey,
   };
 }
 
@@ -233,5 +236,6 @@ function decodeRawBody(config: ResolvedModelConfig, body: Buffer, limits: Decode
     priority: 0,
     timeoutUs: 0,
     sequence: undefined,
+    routingKey: undefined,
   };
 }

@@ -22,6 +22,26 @@ export interface RequestParameters {
   readonly timeoutUs: number;
   /** Present when the request names a sequence (a non-zero / non-empty `sequence_id`). */
   readonly sequence: SequenceControl | undefined;
+  /** `routing_key`: keeps a caller on one variant of an experiment (experiments/). */
+  readonly routingKey: string | undefined;
+}
+
+/** Longest routing key accepted. */
+export const MAX_ROUTING_KEY_LENGTH = 256;
+
+function routingKey(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const text =
+    typeof value === 'string'
+      ? value
+      : typeof value === 'number' || typeof value === 'bigint'
+        ? String(value)
+        : undefined;
+  if (text === undefined || text === '' || text.length > MAX_ROUTING_KEY_LENGTH)
+    throw invalidArgument(
+      `parameter "routing_key" must be a non-empty string or an integer of at most ${MAX_ROUTING_KEY_LENGTH} characters, got ${show(value)}`,
+    );
+  return text;
 }
 
 function show(v: unknown): string {
@@ -94,7 +114,12 @@ export function parseRequestParameters(params: Readonly<Record<string, unknown>>
   if (id === undefined && (start || end)) {
     throw invalidArgument('parameters "sequence_start" and "sequence_end" need a non-zero "sequence_id"');
   }
-  return { priority, timeoutUs, sequence: id === undefined ? undefined : { id, start, end } };
+  return {
+    priority,
+    timeoutUs,
+    sequence: id === undefined ? undefined : { id, start, end },
+    routingKey: routingKey(params.routing_key),
+  };
 }
 
 /** The id as logs and error messages show it. */

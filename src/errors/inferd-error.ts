@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   INF_ERR_TENSOR_TOO_LARGE: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, openai: 'invalid_request_error' },
   INF_ERR_MODEL_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND, openai: 'not_found_error' },
   INF_ERR_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND, openai: 'not_found_error' },
+  /** The request contradicts what exists (an experiment another source defines). */
+  INF_ERR_CONFLICT: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, openai: 'invalid_request_error' },
   INF_ERR_MODEL_UNAVAILABLE: {
     http: 503,
     grpc: GrpcStatus.UNAVAILABLE,

@@ -8,6 +8,8 @@ import { isValidModelName, parseVersion } from './model-name.js';
 
 export const MODEL_FILE = 'model.onnx';
 export const CONFIG_FILES = ['config.yaml', 'config.yml', 'config.json', 'config.pbtxt'] as const;
+/** A folder holding one of these is an experiment (experiments/), not a model. */
+export const EXPERIMENT_FILES = ['experiment.yaml', 'experiment.yml', 'experiment.json'] as const;
 
 export interface ModelFolder {
   readonly name: string;
@@ -22,6 +24,36 @@ export interface ModelFolder {
 
 /** Names of the model folders in the repository (invalid names are listed so they can be reported). */
 export async function listModelNames(repository: string): Promise<string[]> {
+  const names: string[] = [];
+  for (const name of await listFolders(repository))
+    if ((await experimentFileIn(path.join(repository, name))) === undefined) names.push(name);
+  return names;
+}
+
+/** The experiment folders of the repository: name → the experiment file in it. */
+export async function listExperimentFiles(repository: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const name of await listFolders(repository)) {
+    const file = await experimentFileIn(path.join(repository, name));
+    if (file !== undefined) out.set(name, file);
+  }
+  return out;
+}
+
+/** The experiment file a folder holds (the first of EXPERIMENT_FILES present), if one. */
+async function experimentFileIn(dir: string): Promise<string | undefined> {
+  for (const f of EXPERIMENT_FILES) {
+    try {
+      if ((await stat(path.join(dir, f))).isFile()) return path.join(dir, f);
+    } catch {
+      // Not there.
+    }
+  }
+  return undefined;
+}
+
+/** Folders (and links to folders) at the repository root, hidden ones left out, sorted. */
+async function listFolders(repository: string): Promise<string[]> {
   const entries = await readdir(repository, { withFileTypes: true });
   const names: string[] = [];
   for (const e of entries) {

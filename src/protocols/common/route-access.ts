@@ -46,6 +46,11 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /v2/models/:model/versions/:version/stats': statistics,
   'GET /v2/usage': statistics,
   'GET /metrics': { group: 'metrics' },
+  // experiments (protocols/kserve-http/routes-experiments.ts): reading them is statistics, changing them administration
+  'GET /v2/experiments': statistics,
+  'GET /v2/experiments/:name': statistics,
+  'PUT /v2/experiments/:name': repository,
+  'DELETE /v2/experiments/:name': repository,
   // the repository API
   'POST /v2/repository/index': repository,
   'POST /v2/repository/models/:model/load': repository,

@@ -30,6 +30,8 @@ export interface DecodedGrpcRequest {
   readonly priority: number;
   readonly timeoutUs: number;
   readonly sequence: SequenceControl | undefined;
+  /** The `routing_key` parameter (experiments). */
+  readonly routingKey: string | undefined;
 }
 
 export interface DecodeLimits {
@@ -51,7 +53,7 @@ export function decodeModelInferRequest(
 ): DecodedGrpcRequest {
   // The cheap request-level checks come first, before any input is decoded.
   const outputs = decodeRequestedOutputs(config, request.outputs);
-  const { priority, timeoutUs, sequence } = parseRequestParameters(plainParameters(request.parameters));
+  const { priority, timeoutUs, sequence, routingKey } = parseRequestParameters(plainParameters(request.parameters));
 
   const { inputs: wireInputs, raw_input_contents: raw } = request;
   if (wireInputs.length === 0) throw invalidArgument('request must have at least one input');
@@ -96,7 +98,7 @@ export function decodeModelInferRequest(
     inputs.map((t) => t.name),
     batchSizes,
   );
-  return { inputs, batchSize, outputs, priority, timeoutUs, sequence };
+  return { inputs, batchSize, outputs, priority, timeoutUs, sequence, routingKey };
 }
 
 function decodeRequestedOutputs(

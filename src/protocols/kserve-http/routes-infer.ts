@@ -1,24 +1,39 @@
 // POST /v2/models/{m}[/versions/{v}]/infer: decode, schedule, encode. No business logic here.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ModelRepository } from '../../repository/model-repository.js';
+import type { ServingPath } from '../../experiments/serving.js';
 import { requireKind } from '../../model-kinds/serving-kinds.js';
 import { decodeInferBody, parseHeaderLength } from '../../core/infer-body-decoder.js';
 import { encodeInferResponse, outputNamesFor } from '../../core/infer-body-encoder.js';
+import { sameInputs, VARIANT_HEADER, variantHeaderValue } from '../../experiments/routing-headers.js';
 
 interface InferParams {
   model: string;
   version?: string;
 }
 
-export function registerInferRoutes(app: FastifyInstance, repository: ModelRepository, maxTensorBytes: number): void {
+export function registerInferRoutes(app: FastifyInstance, serving: ServingPath, maxTensorBytes: number): void {
   const handler = async (request: FastifyRequest<{ Params: InferParams }>, reply: FastifyReply): Promise<void> => {
     const arrivalNs = process.hrtime.bigint();
-    // Under a memory budget an unloaded model is loaded here, and the request waits for it.
-    const mv = requireKind(await repository.acquire(request.params.model, request.params.version), 'v2 infer');
+    // Under a memory budget an unloaded model is loaded here, and the request waits for it. An
+    // experiment's name picks a variant: by the routing-key header now, or by the body's
+    // `routing_key` parameter once decoded.
+    const name = request.params.model;
+    const headerKey = serving.experiments.routingHeaderKey(name, request.headers);
+    let routed = await serving.acquire(name, request.params.version, headerKey);
+    let mv = requireKind(routed.mv, 'v2 infer');
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const headerLength = parseHeaderLength(request.headers['inference-header-content-length'], body.length);
-    const decoded = decodeInferBody(mv.config, body, headerLength, { maxTensorBytes });
+    let decoded = decodeInferBody(mv.config, body, headerLength, { maxTensorBytes });
+    if (routed.experiment !== undefined && headerKey === undefined && decoded.routingKey !== undefined) {
+      routed = await serving.reroute(routed, decoded.routingKey);
+      const chosen = requireKind(routed.mv, 'v2 infer');
+      if (chosen !== mv && !sameInputs(chosen.config, mv.config))
+        decoded = decodeInferBody(chosen.config, body, headerLength, { maxTensorBytes });
+      mv = chosen;
+    }
+    const variant = variantHeaderValue(routed);
+    if (variant !== undefined) void reply.header(VARIANT_HEADER, variant);
 
     // A client that goes away cancels its queued work.
     const abort = new AbortController();
@@ -27,17 +42,22 @@ export function registerInferRoutes(app: FastifyInstance, repository: ModelRepos
     };
     reply.raw.once('close', onClose);
 
-    const result = await mv.scheduler.infer({
-      requestId: String(request.id),
-      inputs: decoded.inputs,
-      outputNames: outputNamesFor(mv, decoded),
-      batchSize: decoded.batchSize,
-      priority: decoded.priority,
-      timeoutUs: decoded.timeoutUs,
-      arrivalNs,
-      signal: abort.signal,
-      ...(decoded.sequence === undefined ? {} : { sequence: decoded.sequence }),
-    });
+    const ids = decoded.id === undefined || decoded.id === '' ? [String(request.id)] : [String(request.id), decoded.id];
+    const result = await serving.infer(
+      { ...routed, mv },
+      {
+        requestId: String(request.id),
+        inputs: decoded.inputs,
+        outputNames: outputNamesFor(mv, decoded),
+        batchSize: decoded.batchSize,
+        priority: decoded.priority,
+        timeoutUs: decoded.timeoutUs,
+        arrivalNs,
+        signal: abort.signal,
+        ...(decoded.sequence === undefined ? {} : { sequence: decoded.sequence }),
+      },
+      ids,
+    );
     const encoded = encodeInferResponse(mv, decoded, result.outputs, { maxTensorBytes });
     if (encoded.headerLength !== undefined) {
       void reply

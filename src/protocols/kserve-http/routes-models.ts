@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InferdError, invalidArgument } from '../../errors/index.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
+import type { Experiments } from '../../experiments/experiments.js';
 import { assertValidModelName } from '../../repository/model-name.js';
 import { modelConfigView, modelMetadataView } from '../common/model-views.js';
 import { assertNoLoadOverrides, statisticsVersions } from '../common/repository-queries.js';
@@ -38,7 +39,12 @@ function asObject(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-export function registerModelRoutes(app: FastifyInstance, repository: ModelRepository, server: ServerState): void {
+export function registerModelRoutes(
+  app: FastifyInstance,
+  repository: ModelRepository,
+  server: ServerState,
+  experiments?: Experiments,
+): void {
   app.get('/v2/health/live', (_req, reply) => emptyStatus(reply, 200));
   app.get('/v2/health/ready', (_req, reply) => emptyStatus(reply, server.ready() ? 200 : 400));
   app.get('/v2', () => ({ name: server.name, version: server.version, extensions: EXTENSIONS }));
@@ -71,6 +77,9 @@ export function registerModelRoutes(app: FastifyInstance, repository: ModelRepos
 
   // Metadata and config come from the loaded graph: under a memory budget they load the model.
   const metadata = async (req: FastifyRequest<{ Params: ModelParams }>) => {
+    // An experiment answers with the metadata of the variant a call would get now, under its own name.
+    const routed = await experiments?.route(req.params.model, req.params.version, undefined);
+    if (routed !== undefined) return { ...modelMetadataView(routed.mv, []), name: req.params.model };
     const mv = await repository.acquire(req.params.model, req.params.version);
     return modelMetadataView(
       mv,
@@ -82,6 +91,12 @@ export function registerModelRoutes(app: FastifyInstance, repository: ModelRepos
 
   const ready = (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     assertValidModelName(req.params.model);
+    const experiment = experiments?.get(req.params.model);
+    if (experiment !== undefined && (req.params.version ?? '') === '')
+      return emptyStatus(
+        reply,
+        experiment.variants.some((v) => repository.isReady(v.definition.model, v.versionText)) ? 200 : 400,
+      );
     emptyStatus(reply, repository.isReady(req.params.model, req.params.version) ? 200 : 400);
   };
   app.get('/v2/models/:model/ready', ready);

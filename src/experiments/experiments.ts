@@ -1,0 +1,402 @@
+// The experiments a server knows: read from the repository's experiment folders (re-read when a
+// file changes) and defined through the admin API; each routes the name clients call to one of
+// its variants. A broken definition never takes down the models it names: a file that stops
+// parsing leaves the last good definition in force (its error reported), and a variant whose model
+// cannot serve gets no traffic while another can.
+
+import type { Logger } from '../observability/logger.js';
+import type { Registry } from 'prom-client';
+import { formatIssues, type ConfigIssue } from '../config/config-issues.js';
+import { InferdError, invalidArgument } from '../errors/index.js';
+import type { ModelVersion } from '../model-kinds/model-version.js';
+import type { ModelRepository } from '../repository/model-repository.js';
+import { listExperimentFiles, listModelNames } from '../repository/repository-scanner.js';
+import { assertValidModelName } from '../repository/model-name.js';
+import { systemRetryTimer, type RetryTimer } from '../repository/repository-timer.js';
+import {
+  checkExperiment,
+  definitionError,
+  readExperimentFile,
+  type ExperimentDefinition,
+  type ShadowDefinition,
+  type VariantDefinition,
+} from './experiment-definition.js';
+import { ExperimentMetrics } from './experiment-metrics.js';
+import { ShadowComparison, ShadowGate } from './shadow.js';
+import { pickByWeight, routingPoint } from './variant-picker.js';
+import { routingKeyFrom } from './routing-headers.js';
+import { VariantStats } from './variant-stats.js';
+
+/** What experiments need of the repository. */
+export type ExperimentModels = Pick<ModelRepository, 'acquire' | 'isReady' | 'resolve'>;
+
+export class Variant {
+  readonly stats: VariantStats;
+  /** The current weight (canary analysis moves it; the definition's otherwise). */
+  weight: number;
+
+  constructor(
+    readonly experiment: string,
+    readonly definition: VariantDefinition,
+    random: () => number,
+  ) {
+    this.weight = definition.weight;
+    this.stats = new VariantStats(random);
+  }
+
+  get name(): string {
+    return this.definition.name;
+  }
+
+  get versionText(): string | undefined {
+    return this.definition.version === undefined ? undefined : String(this.definition.version);
+  }
+}
+
+export class Shadow {
+  readonly comparison = new ShadowComparison();
+  constructor(readonly definition: ShadowDefinition) {}
+
+  get versionText(): string | undefined {
+    return this.definition.version === undefined ? undefined : String(this.definition.version);
+  }
+}
+
+/** Something that runs beside an experiment while it is in force (canary analysis). */
+export interface ExperimentCompanion {
+  stop(): void;
+  toJSON(): unknown;
+}
+
+/** One experiment in force. */
+export class Experiment {
+  readonly variants: Variant[];
+  readonly shadows: Shadow[];
+  readonly gate: ShadowGate;
+  /** The last failed attempt to replace this definition from its file, if the file is broken now. */
+  fileError: string | undefined;
+  companion: ExperimentCompanion | undefined;
+
+  constructor(
+    readonly definition: ExperimentDefinition,
+    readonly fingerprint: string,
+    readonly metrics: ExperimentMetrics,
+    random: () => number,
+  ) {
+    this.variants = definition.variants.map((v) => new Variant(definition.name, v, random));
+    this.shadows = definition.shadows.map((s) => new Shadow(s));
+    this.gate = new ShadowGate(definition.maxShadowInFlight);
+    this.publishWeights();
+  }
+
+  get name(): string {
+    return this.definition.name;
+  }
+
+  variant(name: string): Variant | undefined {
+    return this.variants.find((v) => v.name === name);
+  }
+
+  /** Sets the gauges of every variant's share. */
+  publishWeights(): void {
+    const total = this.variants.reduce((s, v) => s + v.weight, 0);
+    for (const v of this.variants)
+      this.metrics.weight.set({ experiment: this.name, variant: v.name }, total > 0 ? v.weight / total : 0);
+  }
+
+  stop(): void {
+    this.companion?.stop();
+    for (const v of this.variants) this.metrics.weight.remove({ experiment: this.name, variant: v.name });
+  }
+
+  toJSON(models: ExperimentModels): Record<string, unknown> {
+    const total = this.variants.reduce((s, v) => s + v.weight, 0);
+    const ms = (s: number | null): number | null => (s === null ? null : Math.round(s * 1e6) / 1e3);
+    return {
+      name: this.name,
+      source: this.definition.source,
+      state: this.variants.some((v) => models.isReady(v.definition.model, v.versionText)) ? 'READY' : 'UNAVAILABLE',
+      ...(this.fileError === undefined ? {} : { file_error: this.fileError }),
+      ...(this.definition.description === undefined ? {} : { description: this.definition.description }),
+      sticky: { header: this.definition.sticky.header, parameter: 'routing_key' },
+      variants: this.variants.map((v) => ({
+        name: v.name,
+        model: v.definition.model,
+        ...(v.definition.version === undefined ? {} : { version: v.definition.version }),
+        ready: models.isReady(v.definition.model, v.versionText),
+        weight: total > 0 ? v.weight / total : 0,
+        configured_weight: v.definition.weight,
+        requests: v.stats.requests,
+        errors: v.stats.errors,
+        error_rate: v.stats.requests === 0 ? null : v.stats.errors / v.stats.requests,
+        latency_p50_ms: ms(v.stats.recentQuantile(0.5)),
+        latency_p99_ms: ms(v.stats.recentQuantile(0.99)),
+      })),
+      shadows: this.shadows.map((s) => ({
+        name: s.definition.name,
+        model: s.definition.model,
+        ...(s.definition.version === undefined ? {} : { version: s.definition.version }),
+        fraction: s.definition.fraction,
+        ...s.comparison.toJSON(),
+      })),
+      shadows_in_flight: this.gate.running,
+      ...(this.companion === undefined ? {} : { canary: this.companion.toJSON() }),
+    };
+  }
+}
+
+/** A request's destination: the version that serves it, and the experiment's variant when one chose it. */
+export interface Routed {
+  readonly mv: ModelVersion;
+  readonly experiment?: Experiment;
+  readonly variant?: Variant;
+}
+
+export interface ExperimentsOptions {
+  readonly models: ExperimentModels;
+  /** The repository folder, where experiment folders are read. */
+  readonly repositoryPath: string;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  /** Re-reads the experiment files this often; 0 = only at start and on `reloadFiles`. */
+  readonly pollMs?: number;
+  readonly timer?: RetryTimer;
+  readonly random?: () => number;
+  /** Starts what runs beside an experiment with a `canary` policy (canary-controller.ts). */
+  readonly companion?: (experiment: Experiment, experiments: Experiments) => ExperimentCompanion | undefined;
+}
+
+export class Experiments {
+  readonly metrics: ExperimentMetrics;
+  private readonly active = new Map<string, Experiment>();
+  /** Files that failed with no earlier definition to keep: name → the issues. */
+  private readonly broken = new Map<string, string>();
+  private readonly random: () => number;
+  private readonly timer: RetryTimer;
+  private cancelPoll: (() => void) | undefined;
+  private stopped = false;
+  private reading: Promise<void> | undefined;
+
+  constructor(private readonly options: ExperimentsOptions) {
+    this.metrics = new ExperimentMetrics(options.registry);
+    this.random = options.random ?? Math.random;
+    this.timer = options.timer ?? systemRetryTimer;
+  }
+
+  /** Reads the experiment files, then keeps re-reading them every `pollMs`. */
+  async start(): Promise<void> {
+    await this.reloadFiles();
+    this.schedulePoll();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.cancelPoll?.();
+    for (const e of this.active.values()) e.stop();
+  }
+
+  private schedulePoll(): void {
+    const ms = this.options.pollMs ?? 0;
+    if (ms <= 0 || this.stopped) return;
+    this.cancelPoll = this.timer.set(() => {
+      void this.reloadFiles().finally(() => this.schedulePoll());
+    }, ms);
+  }
+
+  has(name: string): boolean {
+    return this.active.has(name);
+  }
+
+  /** The routing key a call of `name` carries in its headers (gRPC: metadata), if it is an experiment. */
+  routingHeaderKey(name: string, headers: Readonly<Record<string, unknown>>): string | undefined {
+    const e = this.active.get(name);
+    if (e === undefined) return undefined;
+    const header = e.definition.sticky.header.toLowerCase();
+    return routingKeyFrom(headers[header], header);
+  }
+
+  get(name: string): Experiment | undefined {
+    return this.active.get(name);
+  }
+
+  /** Every experiment in force, by name. */
+  list(): Experiment[] {
+    return [...this.active.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Files that could not be read into a definition (and had none in force), with their issues. */
+  brokenFiles(): ReadonlyMap<string, string> {
+    return this.broken;
+  }
+
+  status(name: string): Record<string, unknown> {
+    const e = this.active.get(name);
+    if (e === undefined) {
+      const broken = this.broken.get(name);
+      if (broken !== undefined)
+        throw new InferdError('INF_ERR_MODEL_UNAVAILABLE', `experiment '${name}' is not in force: ${broken}`);
+      throw new InferdError('INF_ERR_MODEL_NOT_FOUND', `no experiment '${name}'`);
+    }
+    return e.toJSON(this.options.models);
+  }
+
+  /**
+   * The version a call of `name` goes to: for an experiment, the variant its weights (and the
+   * routing key, when given) choose among those that can serve; undefined when `name` is no
+   * experiment. A version in the call is a 400: the variants choose the versions.
+   */
+  async route(name: string, versionText: string | undefined, key: string | undefined): Promise<Routed | undefined> {
+    const experiment = this.active.get(name);
+    if (experiment === undefined) {
+      const broken = this.broken.get(name);
+      if (broken !== undefined)
+        throw new InferdError('INF_ERR_MODEL_UNAVAILABLE', `experiment '${name}' is not in force: ${broken}`);
+      return undefined;
+    }
+    if (versionText !== undefined && versionText !== '')
+      throw invalidArgument(
+        `'${name}' is an experiment: its variants choose the model versions, so call it without a version`,
+      );
+    return this.pick(experiment, key);
+  }
+
+  /** Routes again with a key found in the request's body (the `routing_key` parameter). */
+  async reroute(routed: Routed, key: string): Promise<Routed> {
+    if (routed.experiment === undefined) return routed;
+    const again = await this.pick(routed.experiment, key);
+    return again.variant === routed.variant ? routed : again;
+  }
+
+  private async pick(experiment: Experiment, key: string | undefined): Promise<Routed> {
+    const models = this.options.models;
+    const weights = experiment.variants.map((v) => v.weight);
+    const point = routingPoint(experiment.name, key, this.random);
+    let i = pickByWeight(weights, point, (j) => {
+      const v = experiment.variants[j];
+      return v !== undefined && models.isReady(v.definition.model, v.versionText);
+    });
+    // None can serve now: the weights' own choice, whose acquire loads it (under a memory budget)
+    // or answers why it cannot serve.
+    if (i < 0) i = pickByWeight(weights, point);
+    const variant = experiment.variants[i];
+    if (variant === undefined)
+      throw new InferdError('INF_ERR_MODEL_UNAVAILABLE', `experiment '${experiment.name}' has no variant with weight`);
+    const mv = await models.acquire(variant.definition.model, variant.versionText);
+    return { mv, experiment, variant };
+  }
+
+  /** Defines (or replaces) an experiment through the admin API. */
+  async define(name: string, raw: unknown): Promise<Record<string, unknown>> {
+    assertValidModelName(name);
+    const current = this.active.get(name);
+    if (current !== undefined && current.definition.source !== 'api')
+      throw new InferdError(
+        'INF_ERR_CONFLICT',
+        `experiment '${name}' is defined by ${current.definition.source}: change that file, or remove it first`,
+      );
+    const fileDefined = (await this.experimentFiles()).get(name);
+    if (fileDefined !== undefined)
+      throw new InferdError('INF_ERR_CONFLICT', `experiment '${name}' is defined by ${fileDefined}: change that file`);
+    const checked = checkExperiment(name, 'api', raw, await this.names(name));
+    if (!checked.ok) throw definitionError(checked.issues);
+    this.install(checked.value, JSON.stringify(raw));
+    this.options.logger.info({ experiment: name }, 'experiment defined through the API');
+    return this.status(name);
+  }
+
+  /** Removes an experiment defined through the API. */
+  remove(name: string): void {
+    const e = this.active.get(name);
+    if (e === undefined) throw new InferdError('INF_ERR_MODEL_NOT_FOUND', `no experiment '${name}'`);
+    if (e.definition.source !== 'api')
+      throw new InferdError(
+        'INF_ERR_CONFLICT',
+        `experiment '${name}' is defined by ${e.definition.source}: remove that folder to end it`,
+      );
+    e.stop();
+    this.active.delete(name);
+    this.options.logger.info({ experiment: name }, 'experiment removed through the API');
+  }
+
+  /** Re-reads every experiment file; an unchanged file keeps its experiment (and its counts). */
+  reloadFiles(): Promise<void> {
+    this.reading ??= this.readFiles().finally(() => {
+      this.reading = undefined;
+    });
+    return this.reading;
+  }
+
+  private async experimentFiles(): Promise<Map<string, string>> {
+    try {
+      return await listExperimentFiles(this.options.repositoryPath);
+    } catch {
+      return new Map();
+    }
+  }
+
+  private async names(self: string): Promise<{ isModel(n: string): boolean; isExperiment(n: string): boolean }> {
+    let models: string[] = [];
+    try {
+      models = await listModelNames(this.options.repositoryPath);
+    } catch {
+      // An unreadable repository has no model folders to name.
+    }
+    const modelSet = new Set(models);
+    const files = await this.experimentFiles();
+    return {
+      isModel: (n) => modelSet.has(n),
+      isExperiment: (n) => n !== self && (this.active.has(n) || files.has(n)),
+    };
+  }
+
+  private async readFiles(): Promise<void> {
+    const files = await this.experimentFiles();
+    const logger = this.options.logger;
+    for (const [name, file] of files) {
+      const read = await readExperimentFile(file);
+      const current = this.active.get(name);
+      const fingerprint = read.ok ? JSON.stringify(read.raw) : '';
+      if (read.ok && current?.fingerprint === fingerprint && current.definition.source === file) continue;
+      const checked = read.ok ? checkExperiment(name, file, read.raw, await this.names(name)) : read;
+      if (!checked.ok) this.refuse(name, checked.issues, current);
+      else {
+        if (current !== undefined && current.definition.source === 'api')
+          logger.warn({ experiment: name, file }, 'an experiment file replaces the definition made through the API');
+        this.broken.delete(name);
+        this.install(checked.value, fingerprint);
+        logger.info({ experiment: name, file }, current === undefined ? 'experiment in force' : 'experiment updated');
+      }
+    }
+    // A removed folder ends its experiment; API definitions stay.
+    for (const [name, e] of this.active)
+      if (e.definition.source !== 'api' && !files.has(name)) {
+        e.stop();
+        this.active.delete(name);
+        logger.info({ experiment: name }, 'experiment ended: its folder was removed');
+      }
+    for (const name of this.broken.keys()) if (!files.has(name)) this.broken.delete(name);
+  }
+
+  private refuse(name: string, issues: readonly ConfigIssue[], current: Experiment | undefined): void {
+    const text = formatIssues(issues);
+    if (current !== undefined && current.definition.source !== 'api') {
+      if (current.fileError !== text)
+        this.options.logger.error(
+          { experiment: name, issues: text },
+          'experiment file not reloaded; the last good definition stays in force',
+        );
+      current.fileError = text;
+      return;
+    }
+    if (this.broken.get(name) !== text)
+      this.options.logger.error({ experiment: name, issues: text }, 'experiment not in force: its file is invalid');
+    this.broken.set(name, text);
+  }
+
+  private install(definition: ExperimentDefinition, fingerprint: string): void {
+    this.active.get(definition.name)?.stop();
+    const e = new Experiment(definition, fingerprint, this.metrics, this.random);
+    this.active.set(definition.name, e);
+    if (definition.canary !== undefined) e.companion = this.options.companion?.(e, this);
+  }
+}

@@ -1,0 +1,188 @@
+// The one place an edge turns the name a client called into a model version, and runs a tensor
+// request on it with what watches the traffic: the experiment's variant counts and its shadow
+// copies, drift monitoring of inputs and outputs, and the predictions kept for delayed labels.
+// Each watcher copies only what it keeps, costs a few microseconds, and cannot fail the request.
+
+import type { InferRequest, InferResult } from '../core/infer-request.js';
+import { isInferdError } from '../errors/index.js';
+import type { ModelVersion, TensorServingVersion } from '../model-kinds/model-version.js';
+import type { Logger } from '../observability/logger.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { Experiments, Routed, Shadow } from './experiments.js';
+import { copyInputs, type ShadowTarget } from './shadow.js';
+
+/** Drift monitoring as the request path sees it (monitoring/drift-monitor.ts). */
+export interface DriftObserver {
+  monitorFor(mv: ModelVersion):
+    | {
+        observeInputs(inputs: readonly Tensor[], batchSize: number): void;
+        observeOutputs(outputs: readonly Tensor[], batchSize: number): void;
+      }
+    | undefined;
+}
+
+/** Where a prediction came from, for the labels that arrive later. */
+export interface PredictionSource {
+  readonly model: string;
+  readonly version: number;
+  readonly experiment?: string;
+  readonly variant?: string;
+}
+
+/** The predictions kept for delayed labels, as the request path sees them (monitoring/predictions.ts). */
+export interface PredictionRecorder {
+  record(
+    ids: readonly string[],
+    source: PredictionSource,
+    outputs: readonly Tensor[],
+    batchSize: number,
+    labels?: readonly string[],
+  ): void;
+}
+
+export interface ServingOptions {
+  readonly experiments: Experiments;
+  readonly drift?: DriftObserver;
+  readonly predictions?: PredictionRecorder;
+  readonly logger: Logger;
+  /** The acquire of a plain model name (the repository's). */
+  acquire(name: string, versionText: string | undefined): Promise<ModelVersion>;
+  /** A version that can serve now, for shadows: the repository's resolve without loading. */
+  find(name: string, versionText: string | undefined): ModelVersion | undefined;
+}
+
+/** A routed request whose version takes tensors. */
+export type TensorRouted = Routed & { readonly mv: TensorServingVersion };
+
+/** Server-side failures count against a variant; a client's mistake or cancellation does not. */
+function serverSide(err: unknown): boolean {
+  if (!isInferdError(err)) return true;
+  return err.httpStatus >= 500;
+}
+
+export class ServingPath {
+  constructor(private readonly options: ServingOptions) {}
+
+  get experiments(): Experiments {
+    return this.options.experiments;
+  }
+
+  /** The version `name` (and `version`) calls for: a model's, or an experiment variant's. */
+  async acquire(name: string, version: string | undefined, key: string | undefined): Promise<Routed> {
+    const routed = await this.options.experiments.route(name, version, key);
+    return routed ?? { mv: await this.options.acquire(name, version) };
+  }
+
+  /** Routes again with a key found in the body (an experiment's `routing_key` parameter). */
+  reroute(routed: Routed, key: string | undefined): Promise<Routed> {
+    if (routed.experiment === undefined || key === undefined) return Promise.resolve(routed);
+    return this.options.experiments.reroute(routed, key);
+  }
+
+  /**
+   * Runs a tensor request on the routed version. `ids`: the ids a delayed label may name (the
+   * server's request id, and the client's `id` when it sent one).
+   */
+  async infer(routed: TensorRouted, request: InferRequest, ids: readonly string[]): Promise<InferResult> {
+    const { mv, experiment, variant } = routed;
+    const drift = this.options.drift?.monitorFor(mv);
+    drift?.observeInputs(request.inputs, request.batchSize);
+    // The shadows' copies are taken now: the primary's buffers go to a worker thread.
+    let copies: { shadow: Shadow; request: InferRequest }[] | undefined;
+    if (experiment !== undefined)
+      for (const shadow of experiment.shadows) {
+        if (!(this.random() < shadow.definition.fraction)) continue;
+        copies ??= [];
+        copies.push({
+          shadow,
+          request: {
+            requestId: `${request.requestId}-shadow`,
+            inputs: copyInputs(request.inputs),
+            outputNames: request.outputNames,
+            batchSize: request.batchSize,
+            priority: 0,
+            timeoutUs: 0,
+            arrivalNs: request.arrivalNs,
+          },
+        });
+      }
+    let result: InferResult;
+    try {
+      result = await mv.scheduler.infer(request);
+    } catch (err) {
+      // A client's mistake or cancellation says nothing of the variant, so only server-side failures count.
+      if (variant !== undefined && serverSide(err)) {
+        variant.stats.record(false, elapsedSeconds(request.arrivalNs));
+        this.experimentMetric(routed, 'error', request.arrivalNs);
+      }
+      throw err;
+    }
+    if (experiment !== undefined && variant !== undefined) {
+      variant.stats.record(true, elapsedSeconds(request.arrivalNs));
+      this.experimentMetric(routed, 'ok', request.arrivalNs);
+    }
+    try {
+      drift?.observeOutputs(result.outputs, request.batchSize);
+      const outputName = result.outputs[0]?.name;
+      this.options.predictions?.record(
+        ids,
+        {
+          model: mv.name,
+          version: mv.version,
+          ...(experiment === undefined ? {} : { experiment: experiment.name }),
+          ...(variant === undefined ? {} : { variant: variant.name }),
+        },
+        result.outputs,
+        request.batchSize,
+        outputName === undefined ? undefined : mv.labels.get(outputName),
+      );
+    } catch (err) {
+      // A watcher's failure is logged, never the request's.
+      this.options.logger.error({ err, model: mv.name }, 'monitoring failed for a request; its answer is unaffected');
+    }
+    if (copies !== undefined && experiment !== undefined)
+      for (const { shadow, request: copy } of copies) {
+        const target = this.shadowTarget(shadow);
+        void experiment.gate.run(target, copy, result.outputs, shadow.comparison, (outcome) => {
+          const labels = { experiment: experiment.name, shadow: shadow.definition.name };
+          experiment.metrics.shadowRequests.inc({ ...labels, outcome });
+          if (outcome === 'compared') {
+            const c = shadow.comparison.toJSON();
+            for (const measure of ['agreement', 'top1_agreement', 'mean_abs_diff', 'max_abs_diff'] as const) {
+              const value = c[measure];
+              if (value !== null && value !== undefined)
+                experiment.metrics.shadowAgreement.set({ ...labels, measure }, value);
+            }
+          }
+        });
+      }
+    return result;
+  }
+
+  private random(): number {
+    return Math.random();
+  }
+
+  private experimentMetric(routed: Routed, outcome: 'ok' | 'error', arrivalNs: bigint): void {
+    const { experiment, variant } = routed;
+    if (experiment === undefined || variant === undefined) return;
+    const labels = { experiment: experiment.name, variant: variant.name };
+    const metrics = experiment.metrics;
+    metrics.requests.inc({ ...labels, outcome });
+    metrics.duration.observe(labels, elapsedSeconds(arrivalNs));
+  }
+
+  /** The shadow's version if it can serve now (a shadow never loads a model or waits). */
+  private shadowTarget(shadow: Shadow): ShadowTarget {
+    const mv = this.options.find(shadow.definition.model, shadow.versionText);
+    const tensorMv = mv !== undefined && mv.kind !== 'text-generation' ? mv : undefined;
+    return {
+      pending: () => tensorMv?.scheduler.pending ?? 0,
+      infer: (request) => tensorMv?.scheduler.infer(request),
+    };
+  }
+}
+
+function elapsedSeconds(arrivalNs: bigint): number {
+  return Number(process.hrtime.bigint() - arrivalNs) / 1e9;
+}
