@@ -3,12 +3,11 @@
 import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
 import { invalidArgument } from '../errors/index.js';
 import { MAX_ROUTING_KEY_LENGTH } from '../core/request-parameters.js';
-import type { Routed } from './experiments.js';
 
 /** The header (gRPC metadata key) every answer routed by an experiment carries: the variant's name. */
 export const VARIANT_HEADER = 'x-inferd-variant';
 
-export function variantHeaderValue(routed: Routed): string | undefined {
+export function variantHeaderValue(routed: { readonly variant?: { readonly name: string } }): string | undefined {
   return routed.variant?.name;
 }
 
