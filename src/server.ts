@@ -224,6 +224,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
   });
   registerInferStreamRoutes(http, {
     repository,
+    serving,
     maxTensorBytes: config.maxTensorBytes,
     maxBodyBytes: config.maxBodyBytes,
     unsent: unsentAnswers,
@@ -253,6 +254,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
       ? undefined
       : buildGrpcServer({
           repository,
+          serving,
           logger,
           server: serverState,
           maxMessageBytes: config.maxBodyBytes,

@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../observability/logger.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
 import type { ServerState } from '../common/server-state.js';
+import type { ServingPath } from '../../experiments/serving.js';
 import { accessInterceptor, checkServiceAccess, type GrpcAccessOptions } from './grpc-access.js';
 import { healthService } from './health-service.js';
 import { modelInferHandler, modelStreamInferHandler, type InferContext } from './infer-handlers.js';
@@ -14,6 +15,8 @@ import { serviceHandlers } from './service-handlers.js';
 
 export interface GrpcServerOptions {
   readonly repository: ModelRepository;
+  /** Names to versions (experiments included) and the request path's monitoring. */
+  readonly serving: ServingPath;
   readonly logger: Logger;
   readonly server: ServerState;
   /** Largest message accepted or sent (--max-body-size); larger ones fail RESOURCE_EXHAUSTED. */
@@ -82,6 +85,7 @@ export function buildGrpcServer(options: GrpcServerOptions): GrpcEdge {
     server: options.server,
     logger: options.logger,
     maxTensorBytes: options.maxTensorBytes,
+    serving: options.serving,
     nextRequestId: () => `${prefix}${(++counter).toString(36)}`,
     closing: () => closing,
     openStreams: new Set(),

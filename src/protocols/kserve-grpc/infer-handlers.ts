@@ -16,6 +16,8 @@ import { decodeModelInferRequest, outputNamesFor } from './infer-request-decoder
 import { encodeModelInferResponse } from './infer-response-encoder.js';
 import { peekSequenceId } from './infer-parameters.js';
 import type { HandlerContext } from './service-handlers.js';
+import type { ServingPath } from '../../experiments/serving.js';
+import { routingKeyFrom, sameInputs, variantHeaderValue } from '../../experiments/routing-headers.js';
 import type { ModelInferRequest, ModelInferResponse, ModelStreamInferResponse } from './wire-types.js';
 
 /**
@@ -27,6 +29,8 @@ export const STREAM_MAX_IN_FLIGHT = 64;
 
 export interface InferContext extends HandlerContext {
   readonly maxTensorBytes: number;
+  /** Names to versions (experiments included) and the request path's monitoring. */
+  readonly serving: ServingPath;
   /** True once shutdown began: streams take no new requests and end when their work is done. */
   closing(): boolean;
   /** Open streams register a callback that ends them once idle; it runs when shutdown begins. */
@@ -60,26 +64,44 @@ async function infer(
   arrivalNs: bigint,
   signal: AbortSignal,
   deadline: number | undefined,
+  metadata: grpc.Metadata | undefined,
 ): Promise<ModelInferResponse> {
-  const mv = requireKind(
-    await ctx.repository.acquire(request.model_name ?? '', given(request.model_version)),
-    'v2 infer',
+  const name = request.model_name ?? '';
+  const experiment = ctx.serving.experiments.get(name);
+  // An experiment's routing key: its header as call metadata, else the `routing_key` parameter.
+  const header = experiment?.definition.sticky.header.toLowerCase();
+  const headerKey = header === undefined ? undefined : routingKeyFrom(metadata?.get(header), header);
+  let routed = await ctx.serving.acquire(name, given(request.model_version), headerKey);
+  let mv = requireKind(routed.mv, 'v2 infer');
+  let decoded = decodeModelInferRequest(mv.config, request, { maxTensorBytes: ctx.maxTensorBytes });
+  if (routed.experiment !== undefined && headerKey === undefined && decoded.routingKey !== undefined) {
+    routed = await ctx.serving.reroute(routed, decoded.routingKey);
+    const chosen = requireKind(routed.mv, 'v2 infer');
+    if (chosen !== mv && !sameInputs(chosen.config, mv.config))
+      decoded = decodeModelInferRequest(chosen.config, request, { maxTensorBytes: ctx.maxTensorBytes });
+    mv = chosen;
+  }
+  const ids = given(request.id) === undefined || request.id === requestId ? [requestId] : [requestId, request.id ?? ''];
+  const result = await ctx.serving.infer(
+    { ...routed, mv },
+    {
+      requestId,
+      inputs: decoded.inputs,
+      outputNames: outputNamesFor(mv.config, decoded),
+      batchSize: decoded.batchSize,
+      priority: decoded.priority,
+      timeoutUs: effectiveTimeoutUs(decoded.timeoutUs, deadline),
+      arrivalNs,
+      signal,
+      ...(decoded.sequence === undefined ? {} : { sequence: decoded.sequence }),
+    },
+    ids,
   );
-  const decoded = decodeModelInferRequest(mv.config, request, { maxTensorBytes: ctx.maxTensorBytes });
-  const result = await mv.scheduler.infer({
-    requestId,
-    inputs: decoded.inputs,
-    outputNames: outputNamesFor(mv.config, decoded),
-    batchSize: decoded.batchSize,
-    priority: decoded.priority,
-    timeoutUs: effectiveTimeoutUs(decoded.timeoutUs, deadline),
-    arrivalNs,
-    signal,
-    ...(decoded.sequence === undefined ? {} : { sequence: decoded.sequence }),
-  });
-  return encodeModelInferResponse(mv, request.id ?? '', decoded, result.outputs, {
+  const response = encodeModelInferResponse(mv, request.id ?? '', decoded, result.outputs, {
     maxTensorBytes: ctx.maxTensorBytes,
   });
+  const variant = variantHeaderValue(routed);
+  return variant === undefined ? response : { ...response, parameters: { variant: { string_param: variant } } };
 }
 
 export function modelInferHandler(ctx: InferContext): grpc.handleUnaryCall<ModelInferRequest, ModelInferResponse> {
@@ -92,7 +114,7 @@ export function modelInferHandler(ctx: InferContext): grpc.handleUnaryCall<Model
     call.once('cancelled', () => {
       if (!answered) abort.abort();
     });
-    infer(ctx, call.request, requestId, arrivalNs, abort.signal, deadlineMs(call)).then(
+    infer(ctx, call.request, requestId, arrivalNs, abort.signal, deadlineMs(call), call.metadata).then(
       (response) => {
         answered = true;
         callback(null, response);
@@ -171,7 +193,7 @@ export function modelStreamInferHandler(
           ? Promise.reject(
               new InferdError('INF_ERR_UNAVAILABLE', 'server is shutting down; no new requests are accepted'),
             )
-          : infer(ctx, request, requestId, arrivalNs, abort.signal, deadline)
+          : infer(ctx, request, requestId, arrivalNs, abort.signal, deadline, call.metadata)
       ).then(
         (response) => ({ error_message: '', infer_response: response }),
         (err: unknown) => streamError(request, asInferdError(err, requestId, ctx.logger), requestId),

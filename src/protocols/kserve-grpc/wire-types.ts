@@ -59,6 +59,8 @@ export interface ModelInferResponse {
   readonly model_name: string;
   readonly model_version: string;
   readonly id: string;
+  /** `variant`: the experiment variant that served the request, when an experiment routed it. */
+  readonly parameters?: Readonly<Record<string, InferParameter>>;
   readonly outputs: readonly InferOutputTensor[];
   readonly raw_output_contents: readonly Uint8Array[];
 }

@@ -12,6 +12,8 @@ import { InferdError } from '../../errors/index.js';
 import { reportError } from '../common/error-handler.js';
 import { UNSENT_BYTES_WATERMARK } from '../common/request-gate.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
+import type { Routed } from '../../experiments/experiments.js';
+import type { ServingPath } from '../../experiments/serving.js';
 import type { TensorServingVersion } from '../../model-kinds/model-version.js';
 import { requireKind } from '../../model-kinds/serving-kinds.js';
 import { decodeInferBody, type DecodedInferRequest } from '../../core/infer-body-decoder.js';
@@ -20,8 +22,12 @@ import { errorMessage, frameReply, requestIdOf, unframeMessage, type InferBody }
 
 export interface InferStreamOptions {
   readonly repository: ModelRepository;
+  /** Runs each request with the request path's monitoring; without it, straight on the scheduler. */
+  readonly serving?: ServingPath;
   readonly model: string;
   readonly version: string | undefined;
+  /** The experiment variant chosen at the upgrade: every message of the stream goes to it. */
+  readonly routed: Routed | undefined;
   readonly maxTensorBytes: number;
   readonly maxInFlight: number;
   /** Prefix of the per-message request ids in logs (the upgrade request's id). */
@@ -124,7 +130,13 @@ export class InferStreamConnection {
     }
     try {
       // Resolved per message: a reload swaps the version, and an unload answers 503 / 404.
-      mv = requireKind(this.options.repository.resolve(this.options.model, this.options.version), 'v2 infer');
+      const variant = this.options.routed?.variant;
+      mv = requireKind(
+        variant === undefined
+          ? this.options.repository.resolve(this.options.model, this.options.version)
+          : this.options.repository.resolve(variant.definition.model, variant.versionText),
+        'v2 infer',
+      );
       decoded = decodeInferBody(mv.config, message.body, message.headerLength, {
         maxTensorBytes: this.options.maxTensorBytes,
       });
@@ -133,18 +145,22 @@ export class InferStreamConnection {
       return;
     }
     const requestId = `${this.options.connectionId}.${(++this.counter).toString(36)}`;
-    mv.scheduler
-      .infer({
-        requestId,
-        inputs: decoded.inputs,
-        outputNames: outputNamesFor(mv, decoded),
-        batchSize: decoded.batchSize,
-        priority: decoded.priority,
-        timeoutUs: decoded.timeoutUs,
-        arrivalNs: received.arrivalNs,
-        signal: this.abort.signal,
-        ...(decoded.sequence === undefined ? {} : { sequence: decoded.sequence }),
-      })
+    const request = {
+      requestId,
+      inputs: decoded.inputs,
+      outputNames: outputNamesFor(mv, decoded),
+      batchSize: decoded.batchSize,
+      priority: decoded.priority,
+      timeoutUs: decoded.timeoutUs,
+      arrivalNs: received.arrivalNs,
+      signal: this.abort.signal,
+      ...(decoded.sequence === undefined ? {} : { sequence: decoded.sequence }),
+    };
+    const ids = decoded.id === undefined || decoded.id === '' ? [requestId] : [requestId, decoded.id];
+    (this.options.serving === undefined
+      ? mv.scheduler.infer(request)
+      : this.options.serving.infer({ ...this.options.routed, mv }, request, ids)
+    )
       .then(
         (result) => {
           slot.message = frameReply(

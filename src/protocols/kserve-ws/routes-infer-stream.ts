@@ -10,6 +10,8 @@ import { InferStreamConnection } from './infer-stream-connection.js';
 import { messageTooBig } from './stream-framing.js';
 import type { UnsentAnswers } from '../common/request-gate.js';
 import { requireKind } from '../../model-kinds/serving-kinds.js';
+import type { Routed } from '../../experiments/experiments.js';
+import type { ServingPath } from '../../experiments/serving.js';
 
 /** Requests one connection may have accepted and not yet answered before it stops reading. */
 export const MAX_IN_FLIGHT_PER_CONNECTION = 64;
@@ -19,6 +21,8 @@ const MESSAGE_TOO_BIG = 1009;
 
 export interface InferStreamRouteOptions {
   readonly repository: ModelRepository;
+  /** Names to versions (experiments included) and the request path's monitoring. */
+  readonly serving?: ServingPath;
   /** The server's --max-body-size, applied to each message. */
   readonly maxBodyBytes: number;
   readonly maxTensorBytes: number;
@@ -63,6 +67,8 @@ export function registerInferStreamRoutes(app: FastifyInstance, options: InferSt
     },
   });
 
+  /** An experiment's choice for each upgrading request: a stream stays on one variant. */
+  const chosen = new WeakMap<FastifyRequest, Routed>();
   void app.register((scope, _opts, next) => {
     // Throws the REST error (404 / 503 / 400, or 400 for a model that takes no tensors), which fastify's error handler answers before any upgrade.
     const resolveModel = (
@@ -70,8 +76,23 @@ export function registerInferStreamRoutes(app: FastifyInstance, options: InferSt
       _reply: FastifyReply,
       done: (err?: Error) => void,
     ): void => {
+      const { model, version } = request.params;
+      const experiments = options.serving?.experiments;
+      if (experiments?.has(model) === true) {
+        experiments
+          .route(model, version, experiments.routingHeaderKey(model, request.headers))
+          .then((routed) => {
+            if (routed !== undefined) {
+              requireKind(routed.mv, 'v2 infer');
+              chosen.set(request, routed);
+            }
+            done();
+          })
+          .catch((err: unknown) => done(err as Error));
+        return;
+      }
       try {
-        requireKind(options.repository.resolve(request.params.model, request.params.version), 'v2 infer');
+        requireKind(options.repository.resolve(model, version), 'v2 infer');
         done();
       } catch (err) {
         done(err as Error);
@@ -88,8 +109,10 @@ export function registerInferStreamRoutes(app: FastifyInstance, options: InferSt
       explainOversizeClose(socket, options.maxBodyBytes);
       const connection = new InferStreamConnection(socket, {
         repository: options.repository,
+        ...(options.serving === undefined ? {} : { serving: options.serving }),
         model: request.params.model,
         version: request.params.version,
+        routed: chosen.get(request),
         maxTensorBytes: options.maxTensorBytes,
         maxInFlight,
         connectionId: String(request.id),
