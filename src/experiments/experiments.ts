@@ -199,7 +199,8 @@ export class Experiments {
     const ms = this.options.pollMs ?? 0;
     if (ms <= 0 || this.stopped) return;
     this.cancelPoll = this.timer.set(() => {
-      void this.reloadFiles().finally(() => this.schedulePoll());
+      this.schedulePoll();
+      void this.reloadFiles();
     }, ms);
   }
 
