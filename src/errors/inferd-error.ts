@@ -52,6 +52,10 @@ export const ERROR_CODES = {
     openai: 'service_unavailable',
     retryAfter: DEFAULT_RETRY_AFTER_SECONDS,
   },
+  /** The request clashes with what the server already holds (a prediction labelled twice). */
+  INF_ERR_CONFLICT: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS, openai: 'invalid_request_error' },
+  /** What the request names existed and is no longer kept (a prediction past its retention). */
+  INF_ERR_GONE: { http: 410, grpc: GrpcStatus.NOT_FOUND, openai: 'not_found_error' },
   INF_ERR_UNSUPPORTED: { http: 501, grpc: GrpcStatus.UNIMPLEMENTED, openai: 'invalid_request_error' },
   INF_ERR_QUEUE_FULL: {
     http: 429,
