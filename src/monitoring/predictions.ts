@@ -134,7 +134,7 @@ export class Predictions {
     this.maxEvictedIds = Math.max(1024, options.maxEntries * 2);
   }
 
-  /** Whether `record` keeps anything (--feedback-max-predictions 0 turns recording off). */
+  /** Whether `record` keeps predictions (--feedback-max-predictions 0 turns recording off). */
   get enabled(): boolean {
     return this.options.maxEntries > 0;
   }
