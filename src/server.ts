@@ -15,6 +15,8 @@ import { saturationOf } from './model-kinds/saturation.js';
 import type { WarmupHook } from './model-kinds/warmup.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { Predictions } from './monitoring/predictions.js';
+import { registerFeedbackRoutes } from './protocols/kserve-http/routes-feedback.js';
 import { buildGrpcServer, type GrpcEdge } from './protocols/kserve-grpc/grpc-server.js';
 import { ConnectionDrain } from './protocols/common/connection-drain.js';
 import { LogControl } from './observability/log-settings.js';
@@ -198,12 +200,19 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
   // Before the drain tracker: it counts every request of a connection, waiting ones included.
   limitRequestsPerConnection(http.server, config.maxRequestsPerConnection, unsentAnswers);
   const httpConnections = new ConnectionDrain(http.server);
+  const predictions = new Predictions({
+    maxEntries: config.feedbackMaxPredictions,
+    maxAgeMs: config.feedbackMaxAgeSeconds * 1000,
+    metrics,
+  });
   registerRestEdge(http, {
     repository,
     server: serverState,
     maxTensorBytes: config.maxTensorBytes,
     logging: new LogControl(logger),
+    predictions,
   });
+  registerFeedbackRoutes(http, predictions);
   registerInferStreamRoutes(http, {
     repository,
     maxTensorBytes: config.maxTensorBytes,

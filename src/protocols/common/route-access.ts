@@ -46,6 +46,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /v2/models/:model/versions/:version/stats': statistics,
   'GET /v2/usage': statistics,
   'GET /metrics': { group: 'metrics' },
+  // delayed labels (protocols/kserve-http/routes-feedback.ts): whoever may infer may label
+  'POST /v2/feedback': { group: 'inference' },
+  'GET /v2/models/:model/accuracy': statistics,
+  'GET /v2/models/:model/versions/:version/accuracy': statistics,
   // the repository API
   'POST /v2/repository/index': repository,
   'POST /v2/repository/models/:model/load': repository,

@@ -8,6 +8,7 @@ import { registerInferRoutes } from './routes-infer.js';
 import { registerModelRoutes } from './routes-models.js';
 import type { LogControl } from '../../observability/log-settings.js';
 import { registerLoggingRoutes } from './routes-logging.js';
+import type { Predictions } from '../../monitoring/predictions.js';
 
 export interface RestEdgeOptions {
   readonly repository: ModelRepository;
@@ -15,10 +16,12 @@ export interface RestEdgeOptions {
   readonly maxTensorBytes: number;
   /** Triton's log settings API (/v2/logging); absent = not served. */
   readonly logging?: LogControl;
+  /** Where answered requests are kept for delayed labels; absent = not kept. */
+  readonly predictions?: Predictions;
 }
 
 export function registerRestEdge(app: FastifyInstance, options: RestEdgeOptions): void {
   registerModelRoutes(app, options.repository, options.server);
-  registerInferRoutes(app, options.repository, options.maxTensorBytes);
+  registerInferRoutes(app, options.repository, options.maxTensorBytes, options.predictions);
   if (options.logging !== undefined) registerLoggingRoutes(app, options.logging);
 }

@@ -5,13 +5,19 @@ import type { ModelRepository } from '../../repository/model-repository.js';
 import { requireKind } from '../../model-kinds/serving-kinds.js';
 import { decodeInferBody, parseHeaderLength } from '../../core/infer-body-decoder.js';
 import { encodeInferResponse, outputNamesFor } from '../../core/infer-body-encoder.js';
+import type { Predictions } from '../../monitoring/predictions.js';
 
 interface InferParams {
   model: string;
   version?: string;
 }
 
-export function registerInferRoutes(app: FastifyInstance, repository: ModelRepository, maxTensorBytes: number): void {
+export function registerInferRoutes(
+  app: FastifyInstance,
+  repository: ModelRepository,
+  maxTensorBytes: number,
+  predictions?: Predictions,
+): void {
   const handler = async (request: FastifyRequest<{ Params: InferParams }>, reply: FastifyReply): Promise<void> => {
     const arrivalNs = process.hrtime.bigint();
     // Under a memory budget an unloaded model is loaded here, and the request waits for it.
@@ -38,6 +44,14 @@ export function registerInferRoutes(app: FastifyInstance, repository: ModelRepos
       signal: abort.signal,
       ...(decoded.sequence === undefined ? {} : { sequence: decoded.sequence }),
     });
+    // Kept for a delayed label, under the x-request-id the answer carries and the client's "id".
+    predictions?.record(
+      decoded.id === undefined ? [String(request.id)] : [String(request.id), decoded.id],
+      { model: mv.name, version: mv.version },
+      result.outputs,
+      decoded.batchSize,
+      mv.labels,
+    );
     const encoded = encodeInferResponse(mv, decoded, result.outputs, { maxTensorBytes });
     if (encoded.headerLength !== undefined) {
       void reply

@@ -63,6 +63,9 @@ function requestFor(route: string, ids: { file: string; spareFile: string; batch
       return { method, url, body: JSON.stringify({ model: 'kjv-tiny', prompt: 'In the' }), json: true };
     case 'POST /detokenize':
       return { method, url, body: JSON.stringify({ model: 'kjv-tiny', tokens: [1, 2] }), json: true };
+    case 'POST /v2/feedback':
+      // The list form answers 200 with a result per item, an unknown id included.
+      return { method, url, body: JSON.stringify({ feedback: [{ id: 'never-issued', label: 0 }] }), json: true };
     case 'POST /v1/files':
       return { method, url, body: batchFile() };
     case 'POST /v1/batches':
