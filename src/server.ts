@@ -250,6 +250,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
           maxTensorBytes: config.maxTensorBytes,
           access: { policy: security.grpc, audit: security.audit, quotas: security.quotas, now: security.now },
           countError: (reason) => metrics.requestErrors.inc({ protocol: 'grpc', reason }),
+          predictions,
         });
   let grpcPort: number | undefined;
 

@@ -12,6 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import WebSocket from 'ws';
 import { ROUTE_ACCESS } from '../../../src/protocols/common/route-access.js';
 import { RPC_ACCESS } from '../../../src/protocols/kserve-grpc/grpc-access.js';
+import { loadFeedbackProto } from '../../../src/protocols/kserve-grpc/feedback-service.js';
 import { loadInferenceProtos } from '../../../src/protocols/kserve-grpc/proto-definitions.js';
 import { scopeFor, type ApiGroup } from '../../../src/security/scopes.js';
 import { bearer, writeKeyFile } from '../../helpers/api-keys.js';
@@ -257,10 +258,12 @@ describe('every route × {no key, wrong key, key without the scope, right key}',
     const clients = {
       inference: new protos.inference(address, grpc.credentials.createInsecure()),
       health: new protos.health(address, grpc.credentials.createInsecure()),
+      feedback: new (loadFeedbackProto())(address, grpc.credentials.createInsecure()),
     };
     const services = [
       { client: clients.inference, service: protos.inference.service },
       { client: clients.health, service: protos.health.service },
+      { client: clients.feedback, service: loadFeedbackProto().service },
     ];
     const failures: string[] = [];
     let count = 0;
@@ -290,6 +293,7 @@ describe('every route × {no key, wrong key, key without the scope, right key}',
       }
     clients.inference.close();
     clients.health.close();
+    clients.feedback.close();
     assert.equal(count, Object.keys(RPC_ACCESS).length, 'every declared RPC is served');
     assert.deepEqual(failures, []);
   });
@@ -326,6 +330,9 @@ function rpcRequest(name: string): Record<string, unknown> {
     case 'RepositoryModelLoad':
     case 'RepositoryModelUnload':
       return { model_name: 'identity_int8' };
+    case 'SendFeedback':
+      // The list form answers OK with a result per item, an unknown id included.
+      return { items: [{ id: 'never-issued', label_json: '0' }] };
     default:
       return {};
   }
