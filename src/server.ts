@@ -17,6 +17,8 @@ import { saturationOf } from './model-kinds/saturation.js';
 import type { WarmupHook } from './model-kinds/warmup.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { Predictions } from './monitoring/predictions.js';
+import { registerFeedbackRoutes } from './protocols/kserve-http/routes-feedback.js';
 import { buildGrpcServer, type GrpcEdge } from './protocols/kserve-grpc/grpc-server.js';
 import { ConnectionDrain } from './protocols/common/connection-drain.js';
 import { LogControl } from './observability/log-settings.js';
@@ -166,6 +168,12 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     tls.stop();
     throw err;
   }
+  // Predictions kept for the labels that arrive later (POST /v2/feedback).
+  const predictions = new Predictions({
+    maxEntries: config.feedbackMaxPredictions,
+    maxAgeMs: config.feedbackMaxAgeSeconds * 1000,
+    metrics,
+  });
   // Experiments: names clients call that route among model versions (experiments/).
   const experiments = new Experiments({
     models: repository,
@@ -177,6 +185,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
   });
   const serving = new ServingPath({
     experiments,
+    predictions,
     logger,
     acquire: (name, version) => repository.acquire(name, version),
     find: (name, version) => (repository.isReady(name, version) ? repository.resolve(name, version) : undefined),
@@ -222,6 +231,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     maxTensorBytes: config.maxTensorBytes,
     logging: new LogControl(logger),
   });
+  registerFeedbackRoutes(http, predictions);
   registerInferStreamRoutes(http, {
     repository,
     serving,
@@ -261,6 +271,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
           maxTensorBytes: config.maxTensorBytes,
           access: { policy: security.grpc, audit: security.audit, quotas: security.quotas, now: security.now },
           countError: (reason) => metrics.requestErrors.inc({ protocol: 'grpc', reason }),
+          predictions,
         });
   let grpcPort: number | undefined;
 

@@ -71,6 +71,8 @@ interface ServeOptions {
   modelLoadMaxWaiters: number;
   modelLoadTimeoutSecs: number;
   modelCacheDir?: string;
+  feedbackMaxPredictions: number;
+  feedbackMaxAge: number;
 }
 
 /** A comma-separated list, repeatable. */
@@ -420,6 +422,18 @@ export function serveCommand(): Command {
       '--model-cache-dir <path>',
       "folder of optimised models that reloads start from (without it: the OS temporary folder's inferd-model-cache when --model-memory-budget is set, else no cache)",
     )
+    .option(
+      '--feedback-max-predictions <n>',
+      'answered requests kept so a late label can be joined to them (POST /v2/feedback); the oldest go first; 0 = keep none',
+      integer(0, 100_000_000),
+      d.feedbackMaxPredictions,
+    )
+    .option(
+      '--feedback-max-age <seconds>',
+      'how long an answered request waits for its label; a later label is refused with 410',
+      positiveNumber,
+      d.feedbackMaxAgeSeconds,
+    )
     .addHelpText(
       'after',
       `
@@ -493,6 +507,8 @@ Examples:
         modelLoadMaxWaiters: opts.modelLoadMaxWaiters,
         modelLoadTimeoutSeconds: opts.modelLoadTimeoutSecs,
         modelCacheDir: opts.modelCacheDir ?? null,
+        feedbackMaxPredictions: opts.feedbackMaxPredictions,
+        feedbackMaxAgeSeconds: opts.feedbackMaxAge,
       });
       let signals = 0;
       const stop = (signal: string): void => {

@@ -166,6 +166,14 @@ export const serverConfigSchema = z
      * directory when the memory budget is on, and no cache otherwise.
      */
     modelCacheDir: z.string().min(1).nullable().default(null),
+    /** Answered requests kept for delayed labels (POST /v2/feedback); 0 = keep none. */
+    feedbackMaxPredictions: z.number().int().nonnegative().max(100_000_000).default(100_000),
+    /** How long an answered request waits for its label before it is dropped. */
+    feedbackMaxAgeSeconds: z
+      .number()
+      .positive()
+      .max(30 * 86_400)
+      .default(3600),
   })
   .strict();
 

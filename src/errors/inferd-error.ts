@@ -40,8 +40,6 @@ export const ERROR_CODES = {
   INF_ERR_TENSOR_TOO_LARGE: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, openai: 'invalid_request_error' },
   INF_ERR_MODEL_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND, openai: 'not_found_error' },
   INF_ERR_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND, openai: 'not_found_error' },
-  /** The request contradicts what exists (an experiment another source defines). */
-  INF_ERR_CONFLICT: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, openai: 'invalid_request_error' },
   INF_ERR_MODEL_UNAVAILABLE: {
     http: 503,
     grpc: GrpcStatus.UNAVAILABLE,
@@ -54,6 +52,10 @@ export const ERROR_CODES = {
     openai: 'service_unavailable',
     retryAfter: DEFAULT_RETRY_AFTER_SECONDS,
   },
+  /** The request clashes with what the server already holds (a prediction labelled twice, an experiment a file defines). */
+  INF_ERR_CONFLICT: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS, openai: 'invalid_request_error' },
+  /** What the request names existed and is no longer kept (a prediction past its retention). */
+  INF_ERR_GONE: { http: 410, grpc: GrpcStatus.NOT_FOUND, openai: 'not_found_error' },
   INF_ERR_UNSUPPORTED: { http: 501, grpc: GrpcStatus.UNIMPLEMENTED, openai: 'invalid_request_error' },
   INF_ERR_QUEUE_FULL: {
     http: 429,

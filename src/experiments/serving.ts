@@ -36,7 +36,7 @@ export interface PredictionRecorder {
     source: PredictionSource,
     outputs: readonly Tensor[],
     batchSize: number,
-    labels?: readonly string[],
+    labels?: ReadonlyMap<string, readonly string[]>,
   ): void;
 }
 
@@ -123,7 +123,6 @@ export class ServingPath {
     }
     try {
       drift?.observeOutputs(result.outputs, request.batchSize);
-      const outputName = result.outputs[0]?.name;
       this.options.predictions?.record(
         ids,
         {
@@ -134,7 +133,7 @@ export class ServingPath {
         },
         result.outputs,
         request.batchSize,
-        outputName === undefined ? undefined : mv.labels.get(outputName),
+        mv.labels,
       );
     } catch (err) {
       // A watcher's failure is logged, never the request's.

@@ -196,6 +196,24 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // Accuracy from delayed labels (monitoring/predictions.ts sets them as labels arrive).
+  readonly feedbackLabels = new Counter({
+    name: 'inferd_feedback_labels_total',
+    help: 'Labels sent to /v2/feedback, by outcome (accepted, unknown, expired, duplicate, invalid); model and version are empty for an unknown id',
+    labelNames: ['model', 'version', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly accuracy = this.modelGauge('inferd_accuracy', 'Share of labelled classification rows whose argmax is the label');
+  readonly logLoss = this.modelGauge('inferd_log_loss', 'Mean log-loss of labelled classification rows');
+  readonly meanAbsoluteError = this.modelGauge(
+    'inferd_mean_absolute_error',
+    'Mean absolute error of labelled regression values',
+  );
+  readonly labelCoverage = this.modelGauge(
+    'inferd_label_coverage',
+    'Prediction rows labelled / prediction rows recorded (cumulative)',
+  );
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
@@ -364,6 +382,10 @@ export class Metrics {
   /** A counter labelled by model and version, the shape of most of Triton's metrics. */
   private modelCounter(name: string, help: string): Counter<'model' | 'version'> {
     return new Counter({ name, help, labelNames: ['model', 'version'] as const, registers: [this.registry] });
+  }
+
+  private modelGauge(name: string, help: string): Gauge<'model' | 'version'> {
+    return new Gauge({ name, help, labelNames: ['model', 'version'] as const, registers: [this.registry] });
   }
 
   private keyCounter(name: string, help: string): Counter<'key_id'> {

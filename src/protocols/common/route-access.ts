@@ -51,6 +51,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /v2/experiments/:name': statistics,
   'PUT /v2/experiments/:name': repository,
   'DELETE /v2/experiments/:name': repository,
+  // delayed labels (protocols/kserve-http/routes-feedback.ts): whoever may infer may label
+  'POST /v2/feedback': { group: 'inference' },
+  'GET /v2/models/:model/accuracy': statistics,
+  'GET /v2/models/:model/versions/:version/accuracy': statistics,
   // the repository API
   'POST /v2/repository/index': repository,
   'POST /v2/repository/models/:model/load': repository,

@@ -28,6 +28,7 @@ export const RPC_ACCESS: Readonly<Record<string, ApiGroup>> = {
   '/inference.GRPCInferenceService/RepositoryIndex': 'model-repository',
   '/inference.GRPCInferenceService/RepositoryModelLoad': 'model-repository',
   '/inference.GRPCInferenceService/RepositoryModelUnload': 'model-repository',
+  '/inferd.v1.Feedback/SendFeedback': 'inference',
   '/grpc.health.v1.Health/Check': 'health',
   '/grpc.health.v1.Health/Watch': 'health',
 };

@@ -8,7 +8,9 @@ import type { ModelRepository } from '../../repository/model-repository.js';
 import type { ServerState } from '../common/server-state.js';
 import type { ServingPath } from '../../experiments/serving.js';
 import { accessInterceptor, checkServiceAccess, type GrpcAccessOptions } from './grpc-access.js';
+import { feedbackHandlers, loadFeedbackProto } from './feedback-service.js';
 import { healthService } from './health-service.js';
+import type { Predictions } from '../../monitoring/predictions.js';
 import { modelInferHandler, modelStreamInferHandler, type InferContext } from './infer-handlers.js';
 import { loadInferenceProtos } from './proto-definitions.js';
 import { serviceHandlers } from './service-handlers.js';
@@ -26,6 +28,8 @@ export interface GrpcServerOptions {
   readonly access?: Omit<GrpcAccessOptions, 'logger'>;
   /** Counts each call that ends in an error, by its status name (INVALID_ARGUMENT, ...). */
   readonly countError?: (reason: string) => void;
+  /** Delayed labels (inferd.v1.Feedback); absent = the service is not served. */
+  readonly predictions?: Predictions;
 }
 
 /** Sees every call's status on its way out, access refusals included, and counts the errors. */
@@ -100,6 +104,11 @@ export function buildGrpcServer(options: GrpcServerOptions): GrpcEdge {
     ModelStreamInfer: modelStreamInferHandler(ctx),
   });
   grpcServer.addService(protos.health.service, health.implementation);
+  if (options.predictions !== undefined) {
+    const feedback = loadFeedbackProto();
+    checkServiceAccess(feedback.service);
+    grpcServer.addService(feedback.service, feedbackHandlers(ctx, options.predictions));
+  }
 
   return {
     listen(host, port, credentials) {

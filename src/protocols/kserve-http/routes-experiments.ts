@@ -24,15 +24,15 @@ function jsonBody(body: unknown): unknown {
 }
 
 export function registerExperimentRoutes(app: FastifyInstance, experiments: Experiments): void {
+  app.put('/v2/experiments/:name', (req: FastifyRequest<{ Params: NameParams }>) =>
+    experiments.define(req.params.name, jsonBody(req.body)),
+  );
   app.get('/v2/experiments', () => ({
     experiments: experiments.list().map((e) => experiments.status(e.name)),
     invalid: [...experiments.brokenFiles()].map(([name, error]) => ({ name, error })),
   }));
   app.get('/v2/experiments/:name', (req: FastifyRequest<{ Params: NameParams }>) =>
     experiments.status(req.params.name),
-  );
-  app.put('/v2/experiments/:name', (req: FastifyRequest<{ Params: NameParams }>) =>
-    experiments.define(req.params.name, jsonBody(req.body)),
   );
   app.delete('/v2/experiments/:name', (req: FastifyRequest<{ Params: NameParams }>, reply) => {
     experiments.remove(req.params.name);

@@ -95,6 +95,8 @@ const OPTIONS: Record<string, [flag: string, asShown?: (v: unknown) => unknown]>
   // Off by default (null): no default shown.
   modelMemoryBudgetBytes: ['--model-memory-budget'],
   modelCacheDir: ['--model-cache-dir'],
+  feedbackMaxPredictions: ['--feedback-max-predictions'],
+  feedbackMaxAgeSeconds: ['--feedback-max-age'],
   // Given in the environment (INFERD_API_KEYS), never as a flag: --api-keys-file's help names it.
   apiKeys: ['--api-keys-file'],
 };

@@ -12,6 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import WebSocket from 'ws';
 import { ROUTE_ACCESS } from '../../../src/protocols/common/route-access.js';
 import { RPC_ACCESS } from '../../../src/protocols/kserve-grpc/grpc-access.js';
+import { loadFeedbackProto } from '../../../src/protocols/kserve-grpc/feedback-service.js';
 import { loadInferenceProtos } from '../../../src/protocols/kserve-grpc/proto-definitions.js';
 import { scopeFor, type ApiGroup } from '../../../src/security/scopes.js';
 import { bearer, writeKeyFile } from '../../helpers/api-keys.js';
@@ -37,6 +38,7 @@ function requestFor(route: string, ids: { file: string; spareFile: string; batch
   const [method = '', pattern = ''] = route.split(' ');
   const url = pattern
     .replace(':model', 'simple')
+    .replace('/v2/experiments/:name', '/v2/experiments/matrix_experiment')
     .replace(':version', '1')
     .replace('/v1/models/:id', '/v1/models/kjv-tiny')
     .replace(/\/v1\/files\/:id/, method === 'DELETE' ? `/v1/files/${ids.spareFile}` : `/v1/files/${ids.file}`)
@@ -63,6 +65,11 @@ function requestFor(route: string, ids: { file: string; spareFile: string; batch
       return { method, url, body: JSON.stringify({ model: 'kjv-tiny', prompt: 'In the' }), json: true };
     case 'POST /detokenize':
       return { method, url, body: JSON.stringify({ model: 'kjv-tiny', tokens: [1, 2] }), json: true };
+    case 'PUT /v2/experiments/:name':
+      return { method, url, body: JSON.stringify({ variants: [{ model: 'simple', weight: 1 }] }), json: true };
+    case 'POST /v2/feedback':
+      // The list form answers 200 with a result per item, an unknown id included.
+      return { method, url, body: JSON.stringify({ feedback: [{ id: 'never-issued', label: 0 }] }), json: true };
     case 'POST /v1/files':
       return { method, url, body: batchFile() };
     case 'POST /v1/batches':
@@ -254,10 +261,12 @@ describe('every route × {no key, wrong key, key without the scope, right key}',
     const clients = {
       inference: new protos.inference(address, grpc.credentials.createInsecure()),
       health: new protos.health(address, grpc.credentials.createInsecure()),
+      feedback: new (loadFeedbackProto())(address, grpc.credentials.createInsecure()),
     };
     const services = [
       { client: clients.inference, service: protos.inference.service },
       { client: clients.health, service: protos.health.service },
+      { client: clients.feedback, service: loadFeedbackProto().service },
     ];
     const failures: string[] = [];
     let count = 0;
@@ -287,6 +296,7 @@ describe('every route × {no key, wrong key, key without the scope, right key}',
       }
     clients.inference.close();
     clients.health.close();
+    clients.feedback.close();
     assert.equal(count, Object.keys(RPC_ACCESS).length, 'every declared RPC is served');
     assert.deepEqual(failures, []);
   });
@@ -323,6 +333,9 @@ function rpcRequest(name: string): Record<string, unknown> {
     case 'RepositoryModelLoad':
     case 'RepositoryModelUnload':
       return { model_name: 'identity_int8' };
+    case 'SendFeedback':
+      // The list form answers OK with a result per item, an unknown id included.
+      return { items: [{ id: 'never-issued', label_json: '0' }] };
     default:
       return {};
   }
