@@ -203,7 +203,10 @@ export class Metrics {
     labelNames: ['model', 'version', 'outcome'] as const,
     registers: [this.registry],
   });
-  readonly accuracy = this.modelGauge('inferd_accuracy', 'Share of labelled classification rows whose argmax is the label');
+  readonly accuracy = this.modelGauge(
+    'inferd_accuracy',
+    'Share of labelled classification rows whose argmax is the label',
+  );
   readonly logLoss = this.modelGauge('inferd_log_loss', 'Mean log-loss of labelled classification rows');
   readonly meanAbsoluteError = this.modelGauge(
     'inferd_mean_absolute_error',
