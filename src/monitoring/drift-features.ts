@@ -13,7 +13,7 @@ import { seededRandom } from '../util/seeded-random.js';
 /** Rows with more elements than this are summarised instead of watched element by element. */
 export const MAX_ELEMENT_FEATURES = 32;
 /** Random directions a summarised row is projected onto. */
-export const SUMMARY_PROJECTIONS = 4;
+export const SUMMARY_PROJECTIONS = 4; // extract() below unrolls exactly four
 /** The seed of the directions: fixed, so the reference and every window use the same ones. */
 const PROJECTION_SEED = 0x5eed_d71f;
 
@@ -72,6 +72,9 @@ export function rowFeatures(layout: TensorLayout): RowFeatures {
     };
   }
   const directions = unitDirections(size);
+  // Interleaved (element i's four direction weights side by side): one pass over the row.
+  const weights = new Float64Array(size * SUMMARY_PROJECTIONS);
+  directions.forEach((d, j) => d.forEach((w, i) => (weights[i * SUMMARY_PROJECTIONS + j] = w)));
   return {
     layout,
     names: [
@@ -84,21 +87,27 @@ export function rowFeatures(layout: TensorLayout): RowFeatures {
     extract(row, offset, out) {
       let sum = 0;
       let squares = 0;
-      for (let i = 0; i < size; i++) {
+      let p0 = 0;
+      let p1 = 0;
+      let p2 = 0;
+      let p3 = 0;
+      for (let i = 0, w = 0; i < size; i++, w += SUMMARY_PROJECTIONS) {
         const x = row[offset + i] ?? Number.NaN;
         sum += x;
         squares += x * x;
+        p0 += x * (weights[w] ?? 0);
+        p1 += x * (weights[w + 1] ?? 0);
+        p2 += x * (weights[w + 2] ?? 0);
+        p3 += x * (weights[w + 3] ?? 0);
       }
       const mean = sum / size;
       out[0] = mean;
       out[1] = Math.sqrt(Math.max(0, squares / size - mean * mean));
       out[2] = Math.sqrt(squares);
-      for (let j = 0; j < directions.length; j++) {
-        const d = directions[j] ?? new Float64Array(size);
-        let dot = 0;
-        for (let i = 0; i < size; i++) dot += (row[offset + i] ?? Number.NaN) * (d[i] ?? 0);
-        out[3 + j] = dot;
-      }
+      out[3] = p0;
+      out[4] = p1;
+      out[5] = p2;
+      out[6] = p3;
     },
   };
 }
