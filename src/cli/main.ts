@@ -15,6 +15,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   batch: async () => (await import('./batch-command.js')).batchCommand(),
   sql: async () => (await import('./sql-command.js')).sqlCommand(),
   keys: async () => (await import('./keys-command.js')).keysCommand(),
+  drift: async () => (await import('./drift-command.js')).driftCommand(),
 };
 
 /** Commands added with addCommand do not inherit the hint; give it to each, nested ones included. */

@@ -254,6 +254,7 @@ export function resolveModelConfig(
           },
     ...(sequenceBatching === undefined ? {} : { sequenceBatching }),
     parameters: parsed.parameters ?? {},
+    ...(parsed.monitoring === undefined ? {} : { monitoring: parsed.monitoring }),
     warmup,
     autoCompleted: parsed.input === undefined || parsed.output === undefined,
   };

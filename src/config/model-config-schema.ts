@@ -253,6 +253,29 @@ const warmupSampleSchema = z
 
 const responseCacheSchema = z.object({ enable: z.boolean().default(false) }).strict();
 
+/**
+ * Drift monitoring of a model's inputs and outputs (docs/monitoring.md, "Drift"). It is on when the
+ * model folder holds `reference.jsonl` or `enabled` is true; `enabled: false` turns it off.
+ */
+const driftSchema = z
+  .object({
+    enabled: z.boolean().optional(),
+    /** Where the reference comes from: the folder's reference.jsonl, or the first rows served. */
+    reference: z.enum(['file', 'first_requests']).default('file'),
+    /** Reference rows kept (a seeded sample of a longer file), or rows frozen from the first requests. */
+    reference_rows: z.number().int().min(20).max(10_000).default(5_000),
+    /** Rows per tumbling window; each full window is tested against the reference. */
+    window: z.number().int().min(20).max(100_000).default(500),
+    /** False-alarm rate per window for the whole model (Bonferroni over its features). */
+    alpha: z.number().gt(0).max(0.5).default(0.01),
+    /** Share of rows observed, for busy models. */
+    sample_rate: z.number().gt(0).max(1).default(1),
+  })
+  .strict();
+
+/** Model monitoring (docs/monitoring.md). */
+const monitoringSchema = z.object({ drift: driftSchema.optional() }).strict();
+
 export const MODEL_TASKS = ['tensor', 'text-generation', 'embedding'] as const;
 export type ModelTask = (typeof MODEL_TASKS)[number];
 
@@ -285,6 +308,8 @@ export const modelConfigSchema = z
     /** Batching and caching for `task: text-generation`. */
     text_generation: textGenerationSchema.optional(),
     parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    /** Drift monitoring of inputs and outputs against a reference (docs/monitoring.md). */
+    monitoring: monitoringSchema.optional(),
     /** Samples every instance runs before the version is READY (Triton's model_warmup). */
     model_warmup: z.array(warmupSampleSchema).optional(),
     /** The model file in each version folder (default model.onnx); a file name, no folders. */
@@ -318,6 +343,7 @@ export type VersionPolicy = z.output<typeof versionPolicySchema>;
 export type SequenceBatchingConfig = z.output<typeof sequenceBatchingSchema>;
 export type EmbeddingConfig = z.output<typeof embeddingSchema>;
 export type TextGenerationConfig = z.output<typeof textGenerationSchema>;
+export type DriftConfig = z.output<typeof driftSchema>;
 export type WarmupSampleConfig = z.output<typeof warmupSampleSchema>;
 
 /**
@@ -336,6 +362,7 @@ export const MODEL_CONFIG_DEFAULTS = deepFreeze({
   sequence_batching: { ...sequenceBatchingSchema.parse({}), oldest: oldestStrategySchema.parse({}) },
   embedding: embeddingSchema.parse({}),
   text_generation: textGenerationSchema.parse({}),
+  drift: driftSchema.parse({}),
 });
 
 /** The JSON Schema of the model configuration, for editors and `inferd models schema`. */

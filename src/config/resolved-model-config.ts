@@ -3,6 +3,7 @@
 
 import type { Datatype } from '../tensor/datatype.js';
 import type {
+  DriftConfig,
   EmbeddingConfig,
   ExecutionProvider,
   ModelTask,
@@ -73,6 +74,8 @@ export interface ResolvedModelConfig {
   readonly parameters: Readonly<Record<string, string | number | boolean>>;
   /** Samples each instance runs before the version is READY (Triton's model_warmup); often none. */
   readonly warmup: readonly ResolvedWarmupSample[];
+  /** The config's `monitoring` section as given, defaults filled in; absent when it has none. */
+  readonly monitoring?: { readonly drift?: DriftConfig };
   /** Whether the config was completed from the ONNX graph (no file, or a file without inputs/outputs). */
   readonly autoCompleted: boolean;
 }

@@ -217,6 +217,22 @@ export class Metrics {
     'Prediction rows labelled / prediction rows recorded (cumulative)',
   );
 
+  // Drift monitoring (monitoring/drift-monitors.ts, docs/monitoring.md): one series per watched feature.
+  readonly driftScore = new Gauge({
+    name: 'inferd_drift_score',
+    help: "A feature's drift statistic in its last tested window (ks, psi, chi2, and the tests' p-values ks_p_value, chi2_p_value)",
+    labelNames: ['model', 'version', 'feature', 'statistic'] as const,
+    registers: [this.registry],
+  });
+  readonly driftAlarm = new Gauge({
+    name: 'inferd_drift_alarm',
+    help: 'Whether the last tested window of a model version drifted (1) or not (0)',
+    labelNames: ['model', 'version'] as const,
+    registers: [this.registry],
+  });
+  readonly driftWindows = this.modelCounter('inferd_drift_windows_total', 'Drift windows tested (inputs and outputs)');
+  readonly driftAlarms = this.modelCounter('inferd_drift_alarms_total', 'Drift windows that alarmed');
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
