@@ -14,6 +14,7 @@ import { resolveServerConfig, type ServerConfig, type ServerConfigInput } from '
 import { saturationOf } from './model-kinds/saturation.js';
 import type { WarmupHook } from './model-kinds/warmup.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { CostAccountant } from './observability/cost.js';
 import { Metrics } from './observability/metrics.js';
 import { buildGrpcServer, type GrpcEdge } from './protocols/kserve-grpc/grpc-server.js';
 import { ConnectionDrain } from './protocols/common/connection-drain.js';
@@ -291,6 +292,13 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     await Promise.allSettled([http.close(), metricsServer?.close(), repository.close()]);
     throw err;
   }
+  // CPU- and GPU-seconds per inference, and currency per 1,000 with prices (docs/monitoring.md).
+  // Started once the start-up loads are done: the figures cover serving, not loading.
+  const cost = new CostAccountant({
+    versions: () => repository.servingVersions(),
+    prices: { cpuPerHour: config.costPerCpuHour, gpuPerHour: config.costPerGpuHour },
+    metrics,
+  });
   phase = 'serving';
   grpc?.readinessChanged();
   // Batches left unfinished by an earlier run resume once the models are loaded.
@@ -342,6 +350,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
       tls.stop();
       await Promise.race([batchStopped, grace]);
       await Promise.race([repository.close(), grace]);
+      cost.stop();
       await security.close();
       logger.info('shut down');
       logger.flush();

@@ -71,6 +71,8 @@ interface ServeOptions {
   modelLoadMaxWaiters: number;
   modelLoadTimeoutSecs: number;
   modelCacheDir?: string;
+  costPerCpuHour?: number;
+  costPerGpuHour?: number;
 }
 
 /** A comma-separated list, repeatable. */
@@ -420,6 +422,16 @@ export function serveCommand(): Command {
       '--model-cache-dir <path>',
       "folder of optimised models that reloads start from (without it: the OS temporary folder's inferd-model-cache when --model-memory-budget is set, else no cache)",
     )
+    .option(
+      '--cost-per-cpu-hour <n>',
+      'price of one CPU core for an hour (a number of 0 or more, in your currency): the statistics, metrics and inferd bench then show cost per 1,000 inferences (none = CPU-seconds only)',
+      nonNegativeNumber,
+    )
+    .option(
+      '--cost-per-gpu-hour <n>',
+      'price of one GPU for an hour, in the same currency, for models on a GPU provider (none = GPU-seconds only)',
+      nonNegativeNumber,
+    )
     .addHelpText(
       'after',
       `
@@ -493,6 +505,8 @@ Examples:
         modelLoadMaxWaiters: opts.modelLoadMaxWaiters,
         modelLoadTimeoutSeconds: opts.modelLoadTimeoutSecs,
         modelCacheDir: opts.modelCacheDir ?? null,
+        costPerCpuHour: opts.costPerCpuHour ?? null,
+        costPerGpuHour: opts.costPerGpuHour ?? null,
       });
       let signals = 0;
       const stop = (signal: string): void => {

@@ -166,6 +166,10 @@ export const serverConfigSchema = z
      * directory when the memory budget is on, and no cache otherwise.
      */
     modelCacheDir: z.string().min(1).nullable().default(null),
+    /** Price of one CPU core for an hour, in a currency of your choice, for cost per inference; null = unset. */
+    costPerCpuHour: z.number().nonnegative().nullable().default(null),
+    /** Price of one GPU for an hour, in the same currency; null = unset. */
+    costPerGpuHour: z.number().nonnegative().nullable().default(null),
   })
   .strict();
 
