@@ -16,6 +16,7 @@ import { resolveServerConfig, type ServerConfig, type ServerConfigInput } from '
 import { saturationOf } from './model-kinds/saturation.js';
 import type { WarmupHook } from './model-kinds/warmup.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { CostAccountant } from './observability/cost.js';
 import { Metrics } from './observability/metrics.js';
 import { Predictions } from './monitoring/predictions.js';
 import { registerFeedbackRoutes } from './protocols/kserve-http/routes-feedback.js';
@@ -323,6 +324,13 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     await Promise.allSettled([http.close(), metricsServer?.close(), repository.close()]);
     throw err;
   }
+  // CPU- and GPU-seconds per inference, and currency per 1,000 with prices (docs/monitoring.md).
+  // Started once the start-up loads are done: the figures cover serving, not loading.
+  const cost = new CostAccountant({
+    versions: () => repository.servingVersions(),
+    prices: { cpuPerHour: config.costPerCpuHour, gpuPerHour: config.costPerGpuHour },
+    metrics,
+  });
   phase = 'serving';
   grpc?.readinessChanged();
   // Batches left unfinished by an earlier run resume once the models are loaded.
@@ -375,6 +383,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
       await Promise.race([batchStopped, grace]);
       experiments.stop();
       await Promise.race([repository.close(), grace]);
+      cost.stop();
       await security.close();
       logger.info('shut down');
       logger.flush();

@@ -12,7 +12,7 @@ import { latencyChartSvg } from '../loadgen/latency-chart.js';
 import { formatReport } from '../loadgen/report-table.js';
 import { runBench } from '../loadgen/run-bench.js';
 import { parseSweep, SweepSpecError, type SweepKind } from '../loadgen/sweep-spec.js';
-import { fraction, integer } from './parse-options.js';
+import { fraction, integer, nonNegativeNumber } from './parse-options.js';
 
 /** Load levels when neither --concurrency nor --request-rate is given: one request at a time. */
 const DEFAULT_CONCURRENCY = [1];
@@ -32,6 +32,8 @@ interface BenchCliOptions {
   stability: number;
   json?: string;
   chart?: string;
+  costPerCpuHour?: number;
+  costPerGpuHour?: number;
 }
 
 function sweep(kind: SweepKind) {
@@ -126,12 +128,23 @@ export function benchCommand(): Command {
     )
     .option('--json <file>', 'write every result, window by window, as JSON')
     .option('--chart <file>', 'write an SVG chart of p50 and p99 latency against throughput')
+    .option(
+      '--cost-per-cpu-hour <n>',
+      "price of one CPU core for an hour: report cost per 1,000 inferences at it (default: the server's --cost-per-cpu-hour)",
+      nonNegativeNumber,
+    )
+    .option(
+      '--cost-per-gpu-hour <n>',
+      "price of one GPU for an hour, in the same currency (default: the server's --cost-per-gpu-hour)",
+      nonNegativeNumber,
+    )
     .addHelpText(
       'after',
       `
 Inputs get seeded random values of each input's datatype and shape; the batch dimension is
 --batch-size, other dynamic dimensions come from --shape. Each load level runs until the last 3
-windows agree (or --max-windows); the server split comes from GET /v2/models/<model>/stats.
+windows agree (or --max-windows); the server split, and the CPU-seconds per inference an inferd
+server charges the model, come from GET /v2/models/<model>/stats.
 
 Examples:
   $ inferd bench simple
@@ -156,6 +169,10 @@ Examples:
         windowMs: opts.windowMs,
         maxWindows: opts.maxWindows,
         stability: opts.stability,
+        prices: {
+          ...(opts.costPerCpuHour === undefined ? {} : { cpuPerHour: opts.costPerCpuHour }),
+          ...(opts.costPerGpuHour === undefined ? {} : { gpuPerHour: opts.costPerGpuHour }),
+        },
         onPoint: (p) => process.stderr.write(progressLine(mode, p)),
       });
       process.stdout.write(`\n${formatReport(report)}`);

@@ -73,6 +73,8 @@ interface ServeOptions {
   modelCacheDir?: string;
   feedbackMaxPredictions: number;
   feedbackMaxAge: number;
+  costPerCpuHour?: number;
+  costPerGpuHour?: number;
 }
 
 /** A comma-separated list, repeatable. */
@@ -434,6 +436,16 @@ export function serveCommand(): Command {
       positiveNumber,
       d.feedbackMaxAgeSeconds,
     )
+    .option(
+      '--cost-per-cpu-hour <n>',
+      'price of one CPU core for an hour (a number of 0 or more, in your currency): the statistics, metrics and inferd bench then show cost per 1,000 inferences (none = CPU-seconds only)',
+      nonNegativeNumber,
+    )
+    .option(
+      '--cost-per-gpu-hour <n>',
+      'price of one GPU for an hour, in the same currency, for models on a GPU provider (none = GPU-seconds only)',
+      nonNegativeNumber,
+    )
     .addHelpText(
       'after',
       `
@@ -509,6 +521,8 @@ Examples:
         modelCacheDir: opts.modelCacheDir ?? null,
         feedbackMaxPredictions: opts.feedbackMaxPredictions,
         feedbackMaxAgeSeconds: opts.feedbackMaxAge,
+        costPerCpuHour: opts.costPerCpuHour ?? null,
+        costPerGpuHour: opts.costPerGpuHour ?? null,
       });
       let signals = 0;
       const stop = (signal: string): void => {

@@ -174,6 +174,10 @@ export const serverConfigSchema = z
       .positive()
       .max(30 * 86_400)
       .default(3600),
+    /** Price of one CPU core for an hour, in a currency of your choice, for cost per inference; null = unset. */
+    costPerCpuHour: z.number().nonnegative().nullable().default(null),
+    /** Price of one GPU for an hour, in the same currency; null = unset. */
+    costPerGpuHour: z.number().nonnegative().nullable().default(null),
   })
   .strict();
 

@@ -4,7 +4,7 @@
 import type { BodyEncoding } from './infer-body.js';
 import type { LatencySummary } from './latency-stats.js';
 import type { WindowSummary } from './measurement-windows.js';
-import type { ServerSplit } from './server-stats.js';
+import type { CostSplit, ServerSplit } from './server-stats.js';
 import type { SweepKind } from './sweep-spec.js';
 
 export interface PointResult {
@@ -24,6 +24,8 @@ export interface PointResult {
   readonly throughput: number;
   readonly latencyUs: LatencySummary;
   readonly server: ServerSplit | null;
+  /** CPU- and GPU-seconds per inference (and currency per 1,000) over the reported windows. */
+  readonly cost: CostSplit | null;
   /** Request-rate mode: sends in the reported windows, how many were late, and arrivals dropped. */
   readonly sends: { readonly sent: number; readonly late: number; readonly dropped: number } | null;
 }
@@ -66,6 +68,11 @@ export const DEFINITIONS = {
   server:
     'means per request from GET /v2/models/{model}/stats differenced over the reported windows: queue, ' +
     'compute input/infer/output, and overhead = success − queue − compute (decoding, scheduling, encoding)',
+  cost:
+    'from the cost objects of GET /v2/models/{model}/stats differenced over the reported windows: CPU- and ' +
+    'GPU-seconds the server charged the model per inference, and currency per 1,000 inferences at the prices ' +
+    "applied (the bench's --cost-per-cpu-hour / --cost-per-gpu-hour, else the server's); null when the server " +
+    'gives no cost figures',
   sends:
     'request-rate mode: Poisson arrivals; late = sent more than 2 ms after the scheduled time, dropped = not ' +
     'sent because maxOutstanding requests were already in flight',

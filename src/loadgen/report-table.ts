@@ -22,6 +22,45 @@ function server(pick: (s: NonNullable<PointResult['server']>) => number): (p: Po
   return (p) => (p.server === null ? '-' : fixed(pick(p.server), 1));
 }
 
+/** A small amount with three significant digits, without exponent: 0.0000123. */
+function significant(value: number): string {
+  if (value === 0) return '0';
+  const digits = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(value))));
+  return value.toFixed(Math.min(digits, 20));
+}
+
+/** The cost columns that have something to show: CPU (and GPU) µs per inference, cost per 1,000. */
+function costColumns(report: BenchReport): Column[] {
+  const costs = report.results.map((p) => p.cost);
+  if (costs.every((c) => c === null)) return [];
+  const cell =
+    (pick: (c: NonNullable<PointResult['cost']>) => number | null, show: (v: number) => string) =>
+    (p: PointResult): string => {
+      const v = p.cost === null ? null : pick(p.cost);
+      return v === null ? '-' : show(v);
+    };
+  const out: Column[] = [
+    {
+      header: 'cpu/inf',
+      cell: cell(
+        (c) => c.cpuSecondsPerInference * 1e6,
+        (v) => fixed(v, 1),
+      ),
+    },
+  ];
+  if (costs.some((c) => c !== null && c.gpuSecondsPerInference > 0))
+    out.push({
+      header: 'gpu/inf',
+      cell: cell(
+        (c) => c.gpuSecondsPerInference * 1e6,
+        (v) => fixed(v, 1),
+      ),
+    });
+  if (costs.some((c) => c?.costPer1kInferences != null))
+    out.push({ header: 'cost/1k', cell: cell((c) => c.costPer1kInferences, significant) });
+  return out;
+}
+
 function columns(report: BenchReport): { client: Column[]; server: Column[] } {
   const rate = report.mode === 'request-rate';
   const client: Column[] = [
@@ -48,6 +87,7 @@ function columns(report: BenchReport): { client: Column[]; server: Column[] } {
       { header: 'infer', cell: server((s) => s.computeInferUs) },
       { header: 'output', cell: server((s) => s.computeOutputUs) },
       { header: 'overhead', cell: server((s) => s.overheadUs) },
+      ...costColumns(report),
     ],
   };
 }
@@ -83,6 +123,16 @@ export function formatReport(report: BenchReport): string {
     `server: from GET /v2/models/${report.model}/stats over the reported windows; ` +
       'overhead = success − queue − compute input/infer/output.',
   ];
+  const priced = report.results.find((p) => p.cost !== null)?.cost;
+  if (priced !== undefined && priced !== null) {
+    out.push(
+      'cpu/inf, gpu/inf: µs of CPU (GPU) time the server charged the model per inference, from the cost in its statistics.',
+    );
+    if (priced.costPer1kInferences !== null)
+      out.push(
+        `cost/1k: per 1,000 inferences at ${priced.cpuPerHour ?? 0} per CPU-hour and ${priced.gpuPerHour ?? 0} per GPU-hour.`,
+      );
+  }
   if (report.mode === 'request-rate')
     out.push(
       `late: sent over 2 ms after its Poisson arrival time; dropped: not sent, ${report.maxOutstanding} already outstanding.`,

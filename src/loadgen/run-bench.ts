@@ -10,7 +10,7 @@ import { inferSender, startConcurrencyLoad, startRateLoad, type LoadLoop } from 
 import { measureWindows, STABLE_WINDOWS, WindowRecorder, type PointMeasurement } from './measurement-windows.js';
 import { fetchModelInfo, modelPath } from './model-info.js';
 import { seededRandom } from './random-data.js';
-import { fetchStats, serverSplit, type StatsSnapshot } from './server-stats.js';
+import { costSplit, fetchStats, serverSplit, type BenchPrices, type StatsSnapshot } from './server-stats.js';
 import type { SweepKind } from './sweep-spec.js';
 
 export interface BenchOptions {
@@ -28,6 +28,8 @@ export interface BenchOptions {
   readonly windowMs: number;
   readonly maxWindows: number;
   readonly stability: number;
+  /** Prices to apply in place of the server's (cost per 1,000 inferences). */
+  readonly prices?: BenchPrices;
   /** Called as each load level finishes, e.g. to show progress. */
   readonly onPoint?: (point: PointResult) => void;
 }
@@ -59,6 +61,7 @@ async function measureLevel(
     throughput: m.throughput,
     latencyUs: m.latencyUs,
     server: serverSplit(m.snapshotBefore, m.snapshotAfter) ?? null,
+    cost: costSplit(m.snapshotBefore, m.snapshotAfter, options.prices) ?? null,
     sends: options.mode === 'request-rate' ? { sent: m.sent, late: m.late, dropped: m.dropped } : null,
   };
 }

@@ -10,8 +10,21 @@ export interface Duration {
   readonly ns: number;
 }
 
+/** inferd's `cost` objects of the listed versions, summed (docs/monitoring.md, "Cost per inference"). */
+export interface CostTotals {
+  readonly cpuSeconds: number;
+  readonly gpuSeconds: number;
+  /** The server's prices (--cost-per-cpu-hour, --cost-per-gpu-hour); null = unset. */
+  readonly cpuPerHour: number | null;
+  readonly gpuPerHour: number | null;
+}
+
 /** Cumulative totals over every version the endpoint lists. */
 export interface StatsSnapshot {
+  /** Inferences (inference_count: a batch of n counts n). */
+  readonly inferences: number;
+  /** null when the server gives no cost figures (Triton, or an older inferd). */
+  readonly cost: CostTotals | null;
   readonly success: Duration;
   readonly fail: Duration;
   readonly queue: Duration;
@@ -34,6 +47,27 @@ export interface ServerSplit {
   readonly overheadUs: number;
 }
 
+/** What the inferences between two snapshots cost. */
+export interface CostSplit {
+  readonly inferences: number;
+  readonly cpuSecondsPerInference: number;
+  readonly gpuSecondsPerInference: number;
+  /** The prices applied: the bench's own where given, else the server's; null = unset. */
+  readonly cpuPerHour: number | null;
+  readonly gpuPerHour: number | null;
+  /** Currency per 1,000 inferences; null when neither price is set. */
+  readonly costPer1kInferences: number | null;
+}
+
+/** Prices given to the bench itself, in place of the server's. */
+export interface BenchPrices {
+  readonly cpuPerHour?: number;
+  readonly gpuPerHour?: number;
+}
+
+/** The phases of a snapshot, each a count and nanoseconds. */
+type Phase = Exclude<keyof StatsSnapshot, 'inferences' | 'cost'>;
+
 const FIELDS = {
   success: 'success',
   fail: 'fail',
@@ -41,7 +75,7 @@ const FIELDS = {
   computeInput: 'compute_input',
   computeInfer: 'compute_infer',
   computeOutput: 'compute_output',
-} as const satisfies Record<keyof StatsSnapshot, string>;
+} as const satisfies Record<Phase, string>;
 
 function duration(value: unknown): Duration {
   const v = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
@@ -58,19 +92,81 @@ export function parseStats(json: unknown): StatsSnapshot | undefined {
       ? (json.model_stats as unknown[])
       : undefined;
   if (list === undefined || list.length === 0) return undefined;
+  let inferences = 0;
+  let cost: { cpuSeconds: number; gpuSeconds: number; cpuPerHour: number | null; gpuPerHour: number | null } | null =
+    null;
+  for (const entry of list) {
+    const e = entry as { inference_count?: unknown; cost?: unknown };
+    if (typeof e.inference_count === 'number') inferences += e.inference_count;
+    const c = parseCost(e.cost);
+    if (c === undefined) continue;
+    cost ??= { cpuSeconds: 0, gpuSeconds: 0, cpuPerHour: c.cpuPerHour, gpuPerHour: c.gpuPerHour };
+    cost.cpuSeconds += c.cpuSeconds;
+    cost.gpuSeconds += c.gpuSeconds;
+  }
   const total = Object.fromEntries(Object.keys(FIELDS).map((k) => [k, { count: 0, ns: 0 }])) as Record<
-    keyof StatsSnapshot,
+    Phase,
     { count: number; ns: number }
   >;
   for (const entry of list) {
     const stats = (entry as { inference_stats?: Record<string, unknown> }).inference_stats ?? {};
-    for (const [key, field] of Object.entries(FIELDS) as [keyof StatsSnapshot, string][]) {
+    for (const [key, field] of Object.entries(FIELDS) as [Phase, string][]) {
       const d = duration(stats[field]);
       total[key].count += d.count;
       total[key].ns += d.ns;
     }
   }
-  return total;
+  return { ...total, inferences, cost };
+}
+
+function price(value: unknown): number | null {
+  return typeof value === 'number' ? value : null;
+}
+
+/** A version's `cost` object, or undefined when it has none. */
+function parseCost(value: unknown): CostTotals | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const c = value as Record<string, unknown>;
+  if (typeof c.cpu_seconds !== 'number') return undefined;
+  const perHour = (
+    typeof c.currency_per_hour === 'object' && c.currency_per_hour !== null ? c.currency_per_hour : {}
+  ) as Record<string, unknown>;
+  return {
+    cpuSeconds: c.cpu_seconds,
+    gpuSeconds: typeof c.gpu_seconds === 'number' ? c.gpu_seconds : 0,
+    cpuPerHour: price(perHour.cpu),
+    gpuPerHour: price(perHour.gpu),
+  };
+}
+
+/**
+ * CPU- and GPU-seconds per inference between two snapshots, priced at the bench's prices where
+ * given and the server's otherwise (an unset price counts that resource as free); undefined when
+ * the server gave no cost figures or no inference ran.
+ */
+export function costSplit(
+  before: StatsSnapshot | undefined,
+  after: StatsSnapshot | undefined,
+  prices: BenchPrices = {},
+): CostSplit | undefined {
+  if (before?.cost == null || after?.cost == null) return undefined;
+  const inferences = after.inferences - before.inferences;
+  if (inferences <= 0) return undefined;
+  const cpuSeconds = Math.max(0, after.cost.cpuSeconds - before.cost.cpuSeconds);
+  const gpuSeconds = Math.max(0, after.cost.gpuSeconds - before.cost.gpuSeconds);
+  const cpuPerHour = prices.cpuPerHour ?? after.cost.cpuPerHour;
+  const gpuPerHour = prices.gpuPerHour ?? after.cost.gpuPerHour;
+  const priced = cpuPerHour !== null || gpuPerHour !== null;
+  return {
+    inferences,
+    cpuSecondsPerInference: cpuSeconds / inferences,
+    gpuSecondsPerInference: gpuSeconds / inferences,
+    cpuPerHour,
+    gpuPerHour,
+    costPer1kInferences: priced
+      ? (((cpuSeconds * (cpuPerHour ?? 0) + gpuSeconds * (gpuPerHour ?? 0)) / 3600) * 1000) / inferences
+      : null,
+  };
 }
 
 /** Reads the model's statistics; undefined when the server has no statistics endpoint. */
@@ -92,7 +188,7 @@ export function serverSplit(
   after: StatsSnapshot | undefined,
 ): ServerSplit | undefined {
   if (before === undefined || after === undefined) return undefined;
-  const delta = (k: keyof StatsSnapshot): Duration => ({
+  const delta = (k: Phase): Duration => ({
     count: after[k].count - before[k].count,
     ns: after[k].ns - before[k].ns,
   });

@@ -41,6 +41,23 @@ export interface MemoryBudgetMetrics {
   readonly loadSeconds: Histogram;
 }
 
+/** The counters cost per inference moves (observability/cost.ts). */
+export interface CostMetrics {
+  readonly cpuSeconds: Counter<'model' | 'version'>;
+  readonly gpuSeconds: Counter<'model' | 'version'>;
+  readonly unattributedCpuSeconds: Counter;
+}
+
+/** Where the cost figures come from: brought up to date before each scrape and statistics read. */
+export interface CostSource {
+  /** Closes the current accounting interval, moving the counters. */
+  refresh(): void;
+  /** Currency per 1,000 inferences per serving version; undefined when no price is set (no gauge). */
+  readonly costPer1k: (() => readonly SaturationSample[]) | undefined;
+  /** The `cost` object of a version's statistics JSON, by its statistics object; undefined if unknown. */
+  statistics(stats: object): Record<string, unknown> | undefined;
+}
+
 export class Metrics {
   readonly registry = new Registry();
 
@@ -373,6 +390,56 @@ export class Metrics {
         registers,
       }),
     };
+  }
+
+  private costSource: CostSource | undefined;
+
+  /**
+   * Cost per inference: `inferd_cpu_seconds_total`, `inferd_gpu_seconds_total`,
+   * `inferd_unattributed_cpu_seconds_total`, and with a price `inferd_cost_per_1k_inferences`;
+   * `source` is refreshed at each scrape and gives the statistics JSON its `cost` objects.
+   */
+  costMetrics(source: CostSource): CostMetrics {
+    this.costSource = source;
+    const registers = [this.registry];
+    const refresh = (): void => source.refresh();
+    const perVersion = (name: string, help: string): Counter<'model' | 'version'> =>
+      new Counter({ name, help, labelNames: ['model', 'version'] as const, registers, collect: refresh });
+    const metrics: CostMetrics = {
+      cpuSeconds: perVersion(
+        'inferd_cpu_seconds_total',
+        "Process CPU-seconds charged to a model version: each interval's CPU time shared by execution time",
+      ),
+      gpuSeconds: perVersion(
+        'inferd_gpu_seconds_total',
+        'GPU-seconds of a model version: execution time of sessions on a GPU provider (cuda, webgpu, ...)',
+      ),
+      unattributedCpuSeconds: new Counter({
+        name: 'inferd_unattributed_cpu_seconds_total',
+        help: 'Process CPU-seconds of intervals in which no model version executed (idle and overhead)',
+        registers,
+        collect: refresh,
+      }),
+    };
+    const costPer1k = source.costPer1k;
+    if (costPer1k !== undefined)
+      new Gauge({
+        name: 'inferd_cost_per_1k_inferences',
+        help: 'Currency per 1,000 inferences of a model version since its load, at --cost-per-cpu-hour / --cost-per-gpu-hour',
+        labelNames: ['model', 'version'] as const,
+        registers,
+        collect() {
+          refresh();
+          this.reset();
+          for (const s of costPer1k()) this.set({ model: s.model, version: s.version }, s.value);
+        },
+      });
+    return metrics;
+  }
+
+  /** The `cost` object of a version's statistics JSON, when cost is accounted. */
+  costStatistics(stats: object): Record<string, unknown> | undefined {
+    return this.costSource?.statistics(stats);
   }
 
   watchSaturation(samples: () => readonly SaturationSample[]): void {

@@ -120,6 +120,8 @@ export class ModelStats {
 
   /** Triton's ModelStatistics JSON (uint64 fields as numbers). */
   toJSON(): unknown {
+    // inferd's addition: cost per inference (observability/cost.ts), when the server accounts it.
+    const cost = this.metrics.costStatistics(this);
     return {
       name: this.name,
       version: this.version,
@@ -144,6 +146,7 @@ export class ModelStats {
           compute_infer: { ...s.computeInfer },
           compute_output: { ...s.computeOutput },
         })),
+      ...(cost === undefined ? {} : { cost }),
     };
   }
 }

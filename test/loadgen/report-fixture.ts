@@ -32,6 +32,7 @@ function point(mode: BenchReport['mode'], s: PointSpec): PointResult {
       computeOutputUs: 5,
       overheadUs: 10,
     },
+    cost: null,
     sends: mode === 'request-rate' ? { sent: 300, late: 2, dropped: 1 } : null,
   };
 }

@@ -97,6 +97,9 @@ const OPTIONS: Record<string, [flag: string, asShown?: (v: unknown) => unknown]>
   modelCacheDir: ['--model-cache-dir'],
   feedbackMaxPredictions: ['--feedback-max-predictions'],
   feedbackMaxAgeSeconds: ['--feedback-max-age'],
+  // Unset by default (null): no default shown.
+  costPerCpuHour: ['--cost-per-cpu-hour'],
+  costPerGpuHour: ['--cost-per-gpu-hour'],
   // Given in the environment (INFERD_API_KEYS), never as a flag: --api-keys-file's help names it.
   apiKeys: ['--api-keys-file'],
 };

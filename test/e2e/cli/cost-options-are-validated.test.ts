@@ -1,0 +1,65 @@
+// --cost-per-cpu-hour and --cost-per-gpu-hour (serve and bench) take a number of 0 or more: a bad
+// value exits before anything starts, naming the option and echoing the value; the server config
+// refuses a negative price from the API too, naming the field.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CommanderError, type Command } from 'commander';
+import { buildProgram } from '../../../src/cli/main.js';
+import { resolveServerConfig } from '../../../src/config/server-config.js';
+import { InferdError } from '../../../src/errors/index.js';
+
+/** Parses argv with the real program, capturing stderr instead of exiting. */
+async function parse(args: string[]): Promise<{ exitCode: number; stderr: string }> {
+  let stderr = '';
+  const program = await buildProgram();
+  const configure = (cmd: Command): void => {
+    cmd.exitOverride().configureOutput({ writeErr: (s) => (stderr += s), writeOut: () => undefined });
+    for (const sub of cmd.commands) configure(sub);
+  };
+  configure(program);
+  try {
+    await program.parseAsync(['node', 'inferd', ...args]);
+  } catch (err) {
+    if (err instanceof CommanderError) return { exitCode: err.exitCode, stderr };
+    throw err;
+  }
+  return { exitCode: 0, stderr };
+}
+
+describe('cost price options', () => {
+  for (const [command, flag, value] of [
+    ['serve', '--cost-per-cpu-hour', '-0.5'],
+    ['serve', '--cost-per-gpu-hour', 'two'],
+    ['serve', '--cost-per-cpu-hour', ''],
+    ['bench', '--cost-per-cpu-hour', 'NaN'],
+    ['bench', '--cost-per-gpu-hour', '-1'],
+  ] as const) {
+    it(`refuses ${command} ${flag} '${value}'`, async () => {
+      const args = command === 'serve' ? ['serve', '-m', 'examples/models'] : ['bench', 'simple'];
+      const result = await parse([...args, flag, value]);
+      assert.equal(result.exitCode, 1);
+      assert.equal(
+        result.stderr.split('\n')[0],
+        `error: option '${flag} <n>' argument '${value}' is invalid. expected a number of 0 or more, got '${value}'`,
+      );
+    });
+  }
+
+  it('refuses a negative price in the server config, naming the field', () => {
+    assert.throws(
+      () => resolveServerConfig({ modelRepository: 'examples/models', costPerGpuHour: -2 }),
+      (err: unknown) =>
+        err instanceof InferdError && err.code === 'INF_ERR_INVALID_CONFIG' && /costPerGpuHour/.test(err.message),
+    );
+  });
+
+  it('takes 0 and fractions, and leaves both unset by default', () => {
+    const set = resolveServerConfig({ modelRepository: 'm', costPerCpuHour: 0, costPerGpuHour: 2.75 });
+    assert.equal(set.costPerCpuHour, 0);
+    assert.equal(set.costPerGpuHour, 2.75);
+    const unset = resolveServerConfig({ modelRepository: 'm' });
+    assert.equal(unset.costPerCpuHour, null);
+    assert.equal(unset.costPerGpuHour, null);
+  });
+});
