@@ -19,6 +19,7 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { CostAccountant } from './observability/cost.js';
 import { Metrics } from './observability/metrics.js';
 import { Predictions } from './monitoring/predictions.js';
+import { DriftMonitors } from './monitoring/drift-monitors.js';
 import { registerFeedbackRoutes } from './protocols/kserve-http/routes-feedback.js';
 import { buildGrpcServer, type GrpcEdge } from './protocols/kserve-grpc/grpc-server.js';
 import { ConnectionDrain } from './protocols/common/connection-drain.js';
@@ -28,6 +29,7 @@ import { buildHttpApp, buildMetricsServer, registerMetricsRoute } from './protoc
 import { registerUsageRoute, type RouteRecord } from './protocols/common/http-access.js';
 import type { ServerPhase, ServerState } from './protocols/common/server-state.js';
 import { registerRestEdge } from './protocols/kserve-http/rest-edge.js';
+import { registerDriftRoutes } from './protocols/kserve-http/routes-drift.js';
 import { registerInferStreamRoutes } from './protocols/kserve-ws/routes-infer-stream.js';
 import { registerOpenAIRoutes } from './protocols/openai/openai-api.js';
 import { runOpenAIRequest } from './protocols/openai/openai-request.js';
@@ -184,9 +186,12 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     pollMs: config.repositoryPollSeconds * 1000,
     ...(options?.repositoryTimer === undefined ? {} : { timer: options.repositoryTimer }),
   });
+  // Drift of each model's inputs and outputs against its reference (monitoring/drift-monitors.ts).
+  const drift = new DriftMonitors({ repository: config.modelRepository, metrics, logger });
   const serving = new ServingPath({
     experiments,
     predictions,
+    drift,
     logger,
     acquire: (name, version) => repository.acquire(name, version),
     find: (name, version) => (repository.isReady(name, version) ? repository.resolve(name, version) : undefined),
@@ -233,6 +238,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     logging: new LogControl(logger),
   });
   registerFeedbackRoutes(http, predictions);
+  registerDriftRoutes(http, drift);
   registerInferStreamRoutes(http, {
     repository,
     serving,
