@@ -54,6 +54,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   // delayed labels (protocols/kserve-http/routes-feedback.ts): whoever may infer may label
   'POST /v2/feedback': { group: 'inference' },
   'GET /v2/models/:model/accuracy': statistics,
+  'GET /v2/models/:model/drift': statistics,
+  'GET /v2/models/:model/versions/:version/drift': statistics,
   'GET /v2/models/:model/versions/:version/accuracy': statistics,
   // the repository API
   'POST /v2/repository/index': repository,

@@ -21,16 +21,12 @@ function answer(report: DriftReport, version: number | undefined): DriftReport {
 }
 
 export function registerDriftRoutes(app: FastifyInstance, drift: DriftMonitors): void {
-  const config = { access: { group: 'statistics' as const } };
-  app.get<{ Params: { model: string } }>('/v2/models/:model/drift', { config }, (req) =>
+  // Access: the `statistics` group, declared in protocols/common/route-access.ts.
+  app.get<{ Params: { model: string } }>('/v2/models/:model/drift', (req) =>
     answer(drift.report(req.params.model), undefined),
   );
-  app.get<{ Params: { model: string; version: string } }>(
-    '/v2/models/:model/versions/:version/drift',
-    { config },
-    (req) => {
-      const version = versionOf(req.params.version);
-      return answer(drift.report(req.params.model, version), version);
-    },
-  );
+  app.get<{ Params: { model: string; version: string } }>('/v2/models/:model/versions/:version/drift', (req) => {
+    const version = versionOf(req.params.version);
+    return answer(drift.report(req.params.model, version), version);
+  });
 }

@@ -13,6 +13,7 @@ import { createLogger } from '../../../src/observability/logger.js';
 import { Metrics } from '../../../src/observability/metrics.js';
 import { makeErrorHandler } from '../../../src/protocols/common/error-handler.js';
 import { registerDriftRoutes } from '../../../src/protocols/kserve-http/routes-drift.js';
+import { routeAccessOf } from '../../../src/protocols/common/route-access.js';
 import { normals, resolvedConfig, rowsTensor } from '../../monitoring/drift-fixtures.js';
 
 describe('the drift routes', () => {
@@ -35,7 +36,10 @@ describe('the drift routes', () => {
 
     const routes: { url: string; group: string | undefined }[] = [];
     const app = Fastify();
-    app.addHook('onRoute', (r) => void routes.push({ url: r.url, group: r.config?.access?.group }));
+    app.addHook(
+      'onRoute',
+      (r) => void routes.push({ url: r.url, group: routeAccessOf('GET', r.url, undefined)?.group }),
+    );
     app.setErrorHandler(
       makeErrorHandler({
         format: 'kserve',
