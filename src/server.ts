@@ -184,6 +184,10 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     registry: metrics.registry,
     logger,
     pollMs: config.repositoryPollSeconds * 1000,
+    accuracy: (experiment, variant) => {
+      const c = predictions.accuracy({ experiment, variant }).classification;
+      return { n: c.n, x: c.correct };
+    },
     ...(options?.repositoryTimer === undefined ? {} : { timer: options.repositoryTimer }),
   });
   // Drift of each model's inputs and outputs against its reference (monitoring/drift-monitors.ts).

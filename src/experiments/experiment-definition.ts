@@ -54,7 +54,7 @@ const canarySchema = z
     /** Seconds between checks. */
     interval_seconds: z.number().positive().max(86_400).default(60),
     /** Canary requests a step needs before it is judged. */
-    min_samples: z.number().int().min(10).max(10_000_000).default(200),
+    min_samples: z.number().int().min(10).max(10_000_000).default(1000),
     /** Looks at one step that may stay inconclusive before the canary is rolled back. */
     max_looks_per_step: z.number().int().min(1).max(100).default(3),
     /** Largest increase of the error rate (a share, 0.01 = one point) the canary may have. */

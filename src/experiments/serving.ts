@@ -8,7 +8,8 @@ import { isInferdError } from '../errors/index.js';
 import type { ModelVersion, TensorServingVersion } from '../model-kinds/model-version.js';
 import type { Logger } from '../observability/logger.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Experiments, Routed, Shadow } from './experiments.js';
+import type { Shadow } from './experiment.js';
+import type { Experiments, Routed } from './experiments.js';
 import { copyInputs, type ShadowTarget } from './shadow.js';
 
 /** Drift monitoring as the request path sees it (monitoring/drift-monitor.ts). */
