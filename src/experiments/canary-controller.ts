@@ -228,8 +228,9 @@ export class CanaryController implements ExperimentCompanion {
     this.weight = Math.min(policy.max_weight, this.weight + policy.step_weight);
     this.step++;
     this.applyWeight();
+    const decision = this.decide('step', `every metric passed: the canary moves to ${this.weight}%`, samples, numbers);
     this.openStep();
-    return this.decide('step', `every metric passed: the canary moves to ${this.weight}%`, samples, numbers);
+    return decision;
   }
 
   private accuracyWindow(): { stable: Proportion; canary: Proportion } | undefined {
