@@ -33,6 +33,7 @@ import { registerDriftRoutes } from './protocols/kserve-http/routes-drift.js';
 import { registerInferStreamRoutes } from './protocols/kserve-ws/routes-infer-stream.js';
 import { registerOpenAIRoutes } from './protocols/openai/openai-api.js';
 import { runOpenAIRequest } from './protocols/openai/openai-request.js';
+import type { ModelSource } from './protocols/openai/engine-lookup.js';
 import {
   freedModelMemoryMayStayResident,
   glibcVersion,
@@ -200,6 +201,15 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     acquire: (name, version) => repository.acquire(name, version),
     find: (name, version) => (repository.isReady(name, version) ? repository.resolve(name, version) : undefined),
   });
+  // The OpenAI edge resolves names without loading; an experiment's name picks a loaded variant.
+  const openAISource: ModelSource = {
+    resolve: (name, version) => repository.resolve(name, version),
+    servingVersions: (name) => repository.servingVersions(name),
+    route: (name, key) => {
+      const routed = experiments.routeNow(name, key);
+      return routed?.variant === undefined ? undefined : { mv: routed.mv, variant: routed.variant.name };
+    },
+  };
   metrics.watchSaturation(() =>
     repository
       .servingVersions()
@@ -252,7 +262,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     countError: (reason) => metrics.requestErrors.inc({ protocol: 'websocket', reason }),
   });
   registerOpenAIRoutes(http, {
-    repository,
+    repository: openAISource,
     maxBodyBytes: config.maxBodyBytes,
     tokens: (request) => security.quotas.tokenBudget(request.principal),
   });
@@ -266,7 +276,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     maxLineBytes: config.maxBodyBytes,
     maxTensorBytes: config.maxTensorBytes,
     concurrency: config.batchConcurrency,
-    runOpenAI: (url, body, context) => runOpenAIRequest(repository, url, body, context),
+    runOpenAI: (url, body, context) => runOpenAIRequest(openAISource, url, body, context),
   });
   batchApi.register(http);
   let metricsServer: FastifyInstance | undefined;

@@ -140,6 +140,22 @@ export class Experiments {
     return this.pick(experiment, key);
   }
 
+  /**
+   * As `route`, without waiting: the variant must be loaded (the OpenAI edge resolves without
+   * loading, as it does for models). Undefined when `name` is no experiment.
+   */
+  routeNow(name: string, key: string | undefined): Routed | undefined {
+    const experiment = this.active.get(name);
+    if (experiment === undefined) {
+      const broken = this.broken.get(name);
+      if (broken !== undefined)
+        throw new InferdError('INF_ERR_MODEL_UNAVAILABLE', `experiment '${name}' is not in force: ${broken}`);
+      return undefined;
+    }
+    const variant = this.choose(experiment, key);
+    return { mv: this.options.models.resolve(variant.definition.model, variant.versionText), experiment, variant };
+  }
+
   /** Routes again with a key found in the request's body (the `routing_key` parameter). */
   async reroute(routed: Routed, key: string): Promise<Routed> {
     if (routed.experiment === undefined) return routed;
@@ -148,6 +164,12 @@ export class Experiments {
   }
 
   private async pick(experiment: Experiment, key: string | undefined): Promise<Routed> {
+    const variant = this.choose(experiment, key);
+    const mv = await this.options.models.acquire(variant.definition.model, variant.versionText);
+    return { mv, experiment, variant };
+  }
+
+  private choose(experiment: Experiment, key: string | undefined): Variant {
     const models = this.options.models;
     const weights = experiment.variants.map((v) => v.weight);
     const point = routingPoint(experiment.name, key, this.random);
@@ -161,8 +183,7 @@ export class Experiments {
     const variant = experiment.variants[i];
     if (variant === undefined)
       throw new InferdError('INF_ERR_MODEL_UNAVAILABLE', `experiment '${experiment.name}' has no variant with weight`);
-    const mv = await models.acquire(variant.definition.model, variant.versionText);
-    return { mv, experiment, variant };
+    return variant;
   }
 
   /** Defines (or replaces) an experiment through the admin API. */

@@ -68,10 +68,13 @@ function checkFields(body: ChatCompletionBody): void {
   }
 }
 
-export function prepareChat(repository: ModelSource, rawBody: unknown): ChatPlan {
+export function prepareChat(repository: ModelSource, rawBody: unknown, chosen?: { variant?: string }): ChatPlan {
   const body = parseBody(chatCompletionSchema, rawBody);
   checkFields(body);
-  const engine = textGenerationEngine(repository, body.model, 'chat completions');
+  const engine = textGenerationEngine(repository, body.model, 'chat completions', {
+    key: body.user ?? undefined,
+    ...(chosen === undefined ? {} : { chosen }),
+  });
   const promptIds = chatPromptIds(engine.tokenizer, body.messages);
   const requested = body.max_completion_tokens ?? body.max_tokens ?? undefined;
   const maxTokens = completionBudget(

@@ -67,10 +67,17 @@ function checkFields(body: CompletionBody): void {
   }
 }
 
-export function prepareCompletion(repository: ModelSource, rawBody: unknown): CompletionPlan {
+export function prepareCompletion(
+  repository: ModelSource,
+  rawBody: unknown,
+  chosen?: { variant?: string },
+): CompletionPlan {
   const body = parseBody(completionSchema, rawBody);
   checkFields(body);
-  const engine = textGenerationEngine(repository, body.model, 'completions');
+  const engine = textGenerationEngine(repository, body.model, 'completions', {
+    key: body.user ?? undefined,
+    ...(chosen === undefined ? {} : { chosen }),
+  });
   const echo = body.echo === true;
   const prompts = tokenizePrompts(engine.tokenizer, body.prompt, 'prompt', { decodeIds: echo });
   const requested = body.max_tokens ?? DEFAULT_COMPLETION_TOKENS;

@@ -27,9 +27,16 @@ export interface EmbeddingList {
   usage: { prompt_tokens: number; total_tokens: number };
 }
 
-export function prepareEmbeddings(repository: ModelSource, rawBody: unknown): EmbeddingPlan {
+export function prepareEmbeddings(
+  repository: ModelSource,
+  rawBody: unknown,
+  chosen?: { variant?: string },
+): EmbeddingPlan {
   const body = parseBody(embeddingSchema, rawBody);
-  const engine = embeddingEngine(repository, body.model);
+  const engine = embeddingEngine(repository, body.model, {
+    key: body.user ?? undefined,
+    ...(chosen === undefined ? {} : { chosen }),
+  });
   if (body.dimensions != null && body.dimensions !== engine.dimensions) {
     throw invalidField(
       'dimensions',

@@ -12,14 +12,31 @@ import type {
 } from '../../model-kinds/model-version.js';
 import { requireKind, servesOpenAI } from '../../model-kinds/serving-kinds.js';
 
-/** What the edge needs of the repository (tests pass a stand-in). */
-export type ModelSource = Pick<ModelRepository, 'resolve' | 'servingVersions'>;
+/** What the edge needs of the repository (tests pass a stand-in), and of experiments. */
+export type ModelSource = Pick<ModelRepository, 'resolve' | 'servingVersions'> & {
+  /**
+   * An experiment's choice for a called name (experiments/), by the request's `user` when given:
+   * the version and the variant's name; undefined when the name is no experiment.
+   */
+  readonly route?: (model: string, key: string | undefined) => { mv: ModelVersion; variant: string } | undefined;
+};
+
+/** How a request is routed when its model is an experiment, and where the chosen variant is written. */
+export interface Routing {
+  readonly key?: string | undefined;
+  readonly chosen?: { variant?: string };
+}
 
 /** A model version the OpenAI-compatible edge serves. */
 export type EngineVersion = TextGenerationModelVersion | EmbeddingModelVersion;
 
-function resolveVersion(repository: ModelSource, model: string): ModelVersion {
+function resolveVersion(repository: ModelSource, model: string, routing?: Routing): ModelVersion {
   try {
+    const routed = repository.route?.(model, routing?.key);
+    if (routed !== undefined) {
+      if (routing?.chosen !== undefined) routing.chosen.variant = routed.variant;
+      return routed.mv;
+    }
     return repository.resolve(model);
   } catch (err) {
     if (isInferdError(err) && (err.code === 'INF_ERR_MODEL_NOT_FOUND' || err.code === 'INF_ERR_INVALID_ARGUMENT')) {
@@ -42,12 +59,13 @@ export function textGenerationEngine(
   repository: ModelSource,
   model: string,
   wanted: 'completions' | 'chat completions',
+  routing?: Routing,
 ): TextGenerationEngine {
-  return requireKind(resolveVersion(repository, model), wanted).textGeneration;
+  return requireKind(resolveVersion(repository, model, routing), wanted).textGeneration;
 }
 
-export function embeddingEngine(repository: ModelSource, model: string): EmbeddingEngine {
-  return requireKind(resolveVersion(repository, model), 'embeddings').embedding;
+export function embeddingEngine(repository: ModelSource, model: string, routing?: Routing): EmbeddingEngine {
+  return requireKind(resolveVersion(repository, model, routing), 'embeddings').embedding;
 }
 
 /** Either engine's tokenizer and context length (for /tokenize and /detokenize). */

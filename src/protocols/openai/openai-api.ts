@@ -3,6 +3,7 @@
 // scope answers unknown /v1 routes with OpenAI's 404 body), and vLLM's /tokenize and /detokenize.
 // Every route here answers errors in OpenAI's body.
 
+import { VARIANT_HEADER } from '../../experiments/routing-headers.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { chatCompletion, prepareChat, streamChat } from './chat-completions.js';
 import { nowSeconds } from './completion-objects.js';
@@ -21,6 +22,11 @@ export interface OpenAIApiOptions {
   readonly maxBodyBytes: number;
   /** The caller's token quota (from the access hook's principal); undefined = unlimited. */
   readonly tokens?: (request: FastifyRequest) => TokenBudget | undefined;
+}
+
+/** An experiment's answer names the variant that served it (experiments/routing-headers.ts). */
+function nameVariant(reply: FastifyReply, chosen: { variant?: string }): void {
+  if (chosen.variant !== undefined) void reply.header(VARIANT_HEADER, chosen.variant);
 }
 
 function json(reply: FastifyReply, body: unknown): FastifyReply {
@@ -71,7 +77,9 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOpt
 
       scope.post('/chat/completions', async (req, reply) => {
         const arrivalNs = process.hrtime.bigint();
-        const plan = prepareChat(repository, req.body);
+        const chosen: { variant?: string } = {};
+        const plan = prepareChat(repository, req.body, chosen);
+        nameVariant(reply, chosen);
         const context = runContext(options, req, reply, arrivalNs);
         if (!plan.stream) return json(reply, await chatCompletion(plan, context));
         await streamChat(plan, context, new SseStream(reply));
@@ -80,7 +88,9 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOpt
 
       scope.post('/completions', async (req, reply) => {
         const arrivalNs = process.hrtime.bigint();
-        const plan = prepareCompletion(repository, req.body);
+        const chosen: { variant?: string } = {};
+        const plan = prepareCompletion(repository, req.body, chosen);
+        nameVariant(reply, chosen);
         const context = runContext(options, req, reply, arrivalNs);
         if (!plan.stream) return json(reply, await completion(plan, context));
         await streamCompletion(plan, context, new SseStream(reply));
@@ -88,7 +98,9 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOpt
       });
 
       scope.post('/embeddings', async (req, reply) => {
-        const plan = prepareEmbeddings(repository, req.body);
+        const chosen: { variant?: string } = {};
+        const plan = prepareEmbeddings(repository, req.body, chosen);
+        nameVariant(reply, chosen);
         budgetOf(options, req, reply)?.reserve(plan.inputs.reduce((n, ids) => n + ids.length, 0));
         const context = { requestId: String(req.id), signal: disconnectSignal(reply) };
         return json(reply, await embeddings(plan, context));
