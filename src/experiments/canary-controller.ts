@@ -15,6 +15,7 @@ import type { RetryTimer } from '../repository/repository-timer.js';
 import {
   compareProportions,
   compareTail,
+  sampleRatioMismatch,
   type Proportion,
   type ProportionComparison,
   type TailComparison,
@@ -165,6 +166,10 @@ export class CanaryController implements ExperimentCompanion {
         samples,
       );
     this.looks++;
+    // A step whose arms did not get the traffic their weights say is not read (a broken assignment).
+    const ratio = sampleRatioMismatch([stable.requests, canary.requests], [100 - this.weight, this.weight]);
+    if (ratio.mismatch)
+      return this.undecided(`sample ratio mismatch (χ² p = ${ratio.pValue.toExponential(2)})`, samples, {});
     const alpha = this.alphaPerTest;
     const errorRate = compareProportions(
       { n: stable.requests, x: stable.errors },
@@ -204,18 +209,7 @@ export class CanaryController implements ExperimentCompanion {
       this.finish('rolled_back', 0);
       return this.decide('rollback', `the canary is worse than allowed: ${failed.join(', ')}`, samples, numbers);
     }
-    if (open.length > 0) {
-      if (this.looks >= policy.max_looks_per_step) {
-        this.finish('rolled_back', 0);
-        return this.decide(
-          'rollback',
-          `still undecided after ${this.looks} looks at step ${this.step} (${open.join(', ')}): rolled back to be safe`,
-          samples,
-          numbers,
-        );
-      }
-      return this.decide('hold', `not decided yet: ${open.join(', ')}; the step goes on`, samples, numbers);
-    }
+    if (open.length > 0) return this.undecided(open.join(', '), samples, numbers);
     if (this.weight >= policy.max_weight) {
       this.finish('promoted', 100);
       return this.decide(
@@ -231,6 +225,24 @@ export class CanaryController implements ExperimentCompanion {
     const decision = this.decide('step', `every metric passed: the canary moves to ${this.weight}%`, samples, numbers);
     this.openStep();
     return decision;
+  }
+
+  /** A look that decided nothing: the step goes on, or, its looks used up, the canary is rolled back. */
+  private undecided(
+    what: string,
+    samples: { stable: number; canary: number },
+    numbers: Pick<CanaryDecision, 'error_rate' | 'latency' | 'accuracy'>,
+  ): CanaryDecision {
+    if (this.looks >= this.policy.max_looks_per_step) {
+      this.finish('rolled_back', 0);
+      return this.decide(
+        'rollback',
+        `still undecided after ${this.looks} looks at step ${this.step} (${what}): rolled back to be safe`,
+        samples,
+        numbers,
+      );
+    }
+    return this.decide('hold', `not decided yet: ${what}; the step goes on`, samples, numbers);
   }
 
   private accuracyWindow(): { stable: Proportion; canary: Proportion } | undefined {

@@ -6,6 +6,7 @@ import type { ExperimentDefinition, ShadowDefinition, VariantDefinition } from '
 import type { ExperimentMetrics } from './experiment-metrics.js';
 import { ShadowComparison, ShadowGate } from './shadow.js';
 import { VariantStats } from './variant-stats.js';
+import { sampleRatioMismatch } from '../monitoring/canary-tests.js';
 
 /** What experiments need of the repository. */
 export type ExperimentModels = Pick<ModelRepository, 'acquire' | 'isReady' | 'resolve'>;
@@ -89,6 +90,22 @@ export class Experiment {
     for (const v of this.variants) this.metrics.weight.remove({ experiment: this.name, variant: v.name });
   }
 
+  /**
+   * Whether the variants got the traffic their weights say (χ² goodness of fit over the counts since
+   * the start): a mismatch means a broken assignment, and the variants' figures must not be compared.
+   * Left out while weights move (canary analysis tests each step itself) or fewer than two serve.
+   */
+  private sampleRatio(): { sample_ratio?: { chi_square: number; p_value: number; mismatch: boolean } } {
+    if (this.companion !== undefined) return {};
+    const arms = this.variants.filter((v) => v.weight > 0);
+    if (arms.length < 2 || arms.every((v) => v.stats.requests === 0)) return {};
+    const r = sampleRatioMismatch(
+      arms.map((v) => v.stats.requests),
+      arms.map((v) => v.weight),
+    );
+    return { sample_ratio: { chi_square: r.chiSquare, p_value: r.pValue, mismatch: r.mismatch } };
+  }
+
   toJSON(models: ExperimentModels): Record<string, unknown> {
     const total = this.variants.reduce((s, v) => s + v.weight, 0);
     const ms = (s: number | null): number | null => (s === null ? null : Math.round(s * 1e6) / 1e3);
@@ -120,6 +137,7 @@ export class Experiment {
         ...s.comparison.toJSON(),
       })),
       shadows_in_flight: this.gate.running,
+      ...this.sampleRatio(),
       ...(this.companion === undefined ? {} : { canary: this.companion.toJSON() }),
     };
   }

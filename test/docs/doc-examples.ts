@@ -79,10 +79,14 @@ export const PLAN: Readonly<Record<string, PlanEntry>> = {
   'README.md#14': { starts: 'node bin/inferd.js bench simple', plan: { do: 'sh' } },
   'README.md#15': { starts: '', plan: OUTPUT },
   'README.md#16': {
+    starts: '# 9 in 10 calls of `flowers`',
+    plan: { do: 'sh', expect: [/x-inferd-variant: (current|candidate)/i, /"labelled":1/] },
+  },
+  'README.md#17': {
     starts: 'ONNXRUNTIME_NODE_INSTALL=cuda12',
     plan: { do: 'skip', why: 'downloads CUDA, needs a GPU' },
   },
-  'README.md#17': {
+  'README.md#18': {
     starts: 'npm run typecheck',
     plan: { do: 'skip', why: 'the project scripts (minutes each); the harness runs format and lint' },
   },
@@ -126,6 +130,8 @@ export const PLAN: Readonly<Record<string, PlanEntry>> = {
   'docs/kubernetes.md#5': { starts: 'kubectl apply', plan: CLUSTER },
   'docs/kubernetes.md#6': { starts: 'kubectl apply', plan: CLUSTER },
   'docs/kubernetes.md#7': { starts: 'curl http://tiny-llm-predictor', plan: CLUSTER },
+  'docs/monitoring.md#0': { starts: 'description: the retrained ranker', plan: { do: 'yaml' } },
+  'docs/monitoring.md#1': { starts: 'variants:', plan: { do: 'yaml' } },
   'docs/model-config.md#0': { starts: '', plan: { do: 'yaml' } },
   'docs/openai.md#0': { starts: '# A chat completion.', plan: { do: 'sh' } },
   'docs/openai.md#1': { starts: "import OpenAI from 'openai';", plan: { do: 'js', saveAs: '.tmp/openai.mjs' } },

@@ -123,6 +123,21 @@ describe('canary analysis', () => {
     );
   });
 
+  it('does not read a step whose arms did not get the traffic their weights say', () => {
+    const t = setUp({ step_weight: 10, max_weight: 50, min_samples: 500, max_latency_ratio: null });
+    // At 10% the canary should have about 1 request in 10; here it has as many as stable.
+    for (let i = 0; i < 1000; i++) {
+      t.canary.stats.record(true, 0.01);
+      t.stable.stats.record(true, 0.01);
+    }
+    tick(t.timer);
+    assert.deepEqual(t.actions, ['hold']);
+    assert.match(
+      String((t.controller.toJSON() as { decisions: { reason: string }[] }).decisions[0]?.reason),
+      /sample ratio mismatch/,
+    );
+  });
+
   it('judges accuracy from the labels of the step only, and rolls back a less accurate canary', () => {
     const labelled = { stable: { n: 0, x: 0 }, canary: { n: 0, x: 0 } };
     const t = setUp(

@@ -76,7 +76,9 @@ describe('experiments route among variants', () => {
     assert.ok(Math.abs(a - n / 2) <= 45, `a got ${a} of ${n}`);
     const status = (await (await fetch(`${server.url}/v2/experiments/ab`)).json()) as {
       variants: { name: string; requests: number; weight: number }[];
+      sample_ratio: { mismatch: boolean };
     };
+    assert.equal(status.sample_ratio.mismatch, false);
     assert.deepEqual(
       status.variants.map((v) => [v.name, v.requests, v.weight]),
       [
