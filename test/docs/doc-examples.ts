@@ -95,6 +95,7 @@ export const PLAN: Readonly<Record<string, PlanEntry>> = {
   'docs/architecture.md#2': { starts: '', plan: OUTPUT },
   'docs/architecture.md#3': { starts: '', plan: OUTPUT },
   'docs/architecture.md#4': { starts: '', plan: OUTPUT },
+  'docs/architecture.md#5': { starts: '', plan: OUTPUT },
   'docs/batch-api.md#0': {
     starts: "cat > /tmp/requests.jsonl <<'EOF'",
     plan: { do: 'sh', showsNotFound: true, expect: [/"custom_id":"sum-2","response":\{"status_code":200/] },
