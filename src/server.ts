@@ -91,6 +91,8 @@ export interface StartOptions {
   readonly tlsPollTimer?: PollTimer;
   /** The repository's timer: retry loads, on-demand load timeouts (tests drive their own). */
   readonly repositoryTimer?: RetryTimer;
+  /** The timer experiment files are re-read on and canary analysis runs on (tests drive their own). */
+  readonly experimentTimer?: RetryTimer;
   /** The memory budget's reading of the process's resident bytes around a load (tests give their own). */
   readonly residentMemory?: () => number;
   /** Called before every warmup execution of every model (tests hold a load in its warmup). */
@@ -189,7 +191,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
       const c = predictions.accuracy({ experiment, variant }).classification;
       return { n: c.n, x: c.correct };
     },
-    ...(options?.repositoryTimer === undefined ? {} : { timer: options.repositoryTimer }),
+    ...(options?.experimentTimer === undefined ? {} : { timer: options.experimentTimer }),
   });
   // Drift of each model's inputs and outputs against its reference (monitoring/drift-monitors.ts).
   const drift = new DriftMonitors({ repository: config.modelRepository, metrics, logger });

@@ -36,3 +36,15 @@ export function sameInputs(a: ResolvedModelConfig, b: ResolvedModelConfig): bool
     );
   });
 }
+
+/**
+ * The routing key a request's body carries: its `routing_key` parameter, else its sequence id, so
+ * every request of a stateful sequence reaches the variant that holds the sequence's state.
+ */
+export function bodyRoutingKey(decoded: {
+  readonly routingKey: string | undefined;
+  readonly sequence: { readonly id: bigint | string } | undefined;
+}): string | undefined {
+  if (decoded.routingKey !== undefined) return decoded.routingKey;
+  return decoded.sequence === undefined ? undefined : `sequence:${String(decoded.sequence.id)}`;
+}

@@ -90,7 +90,8 @@ export class ServingPath {
     drift?.observeInputs(request.inputs, request.batchSize);
     // The shadows' copies are taken now: the primary's buffers go to a worker thread.
     let copies: { shadow: Shadow; request: InferRequest }[] | undefined;
-    if (experiment !== undefined)
+    // A stateful request is not copied: the shadow holds none of its sequence's state.
+    if (experiment !== undefined && request.sequence === undefined)
       for (const shadow of experiment.shadows) {
         if (!(this.random() < shadow.definition.fraction)) continue;
         copies ??= [];

@@ -83,12 +83,28 @@ describe('parseRequestParameters: sequence', () => {
 
 describe('parseRequestParameters: priority and timeout', () => {
   it('defaults both to 0 and accepts bigints from gRPC', () => {
-    assert.deepEqual(parseRequestParameters({}), { priority: 0, timeoutUs: 0, sequence: undefined });
+    assert.deepEqual(parseRequestParameters({}), {
+      priority: 0,
+      timeoutUs: 0,
+      sequence: undefined,
+      routingKey: undefined,
+    });
     assert.deepEqual(parseRequestParameters({ priority: 3n, timeout: 5000n }), {
       priority: 3,
       timeoutUs: 5000,
       sequence: undefined,
+      routingKey: undefined,
     });
+  });
+
+  it('takes routing_key as a string or an integer, and refuses others', () => {
+    assert.equal(parseRequestParameters({ routing_key: 'alice' }).routingKey, 'alice');
+    assert.equal(parseRequestParameters({ routing_key: 42 }).routingKey, '42');
+    assert.equal(parseRequestParameters({ routing_key: 42n }).routingKey, '42');
+    const message = (shown: string) =>
+      `parameter "routing_key" must be a non-empty string or an integer of at most 256 characters, got ${shown}`;
+    refused({ routing_key: '' }, message('""'));
+    refused({ routing_key: true }, message('true'));
   });
 
   it('refuses out-of-range or mistyped values', () => {

@@ -18,7 +18,10 @@ export interface TestServer extends RunningServer {
  */
 export async function startTestServer(
   options: Partial<ServerConfigInput> & { modelRepository: string },
-  start: Pick<StartOptions, 'timers' | 'now' | 'residentMemory' | 'repositoryTimer' | 'warmupHook'> = {},
+  start: Pick<
+    StartOptions,
+    'timers' | 'now' | 'residentMemory' | 'repositoryTimer' | 'experimentTimer' | 'warmupHook'
+  > = {},
 ): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
   let pending = '';

@@ -17,7 +17,7 @@ import { encodeModelInferResponse } from './infer-response-encoder.js';
 import { peekSequenceId } from './infer-parameters.js';
 import type { HandlerContext } from './service-handlers.js';
 import type { ServingPath } from '../../experiments/serving.js';
-import { routingKeyFrom, sameInputs, variantHeaderValue } from '../../experiments/routing-headers.js';
+import { bodyRoutingKey, routingKeyFrom, sameInputs, variantHeaderValue } from '../../experiments/routing-headers.js';
 import type { ModelInferRequest, ModelInferResponse, ModelStreamInferResponse } from './wire-types.js';
 
 /**
@@ -74,8 +74,9 @@ async function infer(
   let routed = await ctx.serving.acquire(name, given(request.model_version), headerKey);
   let mv = requireKind(routed.mv, 'v2 infer');
   let decoded = decodeModelInferRequest(mv.config, request, { maxTensorBytes: ctx.maxTensorBytes });
-  if (routed.experiment !== undefined && headerKey === undefined && decoded.routingKey !== undefined) {
-    routed = await ctx.serving.reroute(routed, decoded.routingKey);
+  const bodyKey = bodyRoutingKey(decoded);
+  if (routed.experiment !== undefined && headerKey === undefined && bodyKey !== undefined) {
+    routed = await ctx.serving.reroute(routed, bodyKey);
     const chosen = requireKind(routed.mv, 'v2 infer');
     if (chosen !== mv && !sameInputs(chosen.config, mv.config))
       decoded = decodeModelInferRequest(chosen.config, request, { maxTensorBytes: ctx.maxTensorBytes });

@@ -5,7 +5,7 @@ import type { ServingPath } from '../../experiments/serving.js';
 import { requireKind } from '../../model-kinds/serving-kinds.js';
 import { decodeInferBody, parseHeaderLength } from '../../core/infer-body-decoder.js';
 import { encodeInferResponse, outputNamesFor } from '../../core/infer-body-encoder.js';
-import { sameInputs, VARIANT_HEADER, variantHeaderValue } from '../../experiments/routing-headers.js';
+import { bodyRoutingKey, sameInputs, VARIANT_HEADER, variantHeaderValue } from '../../experiments/routing-headers.js';
 
 interface InferParams {
   model: string;
@@ -25,8 +25,9 @@ export function registerInferRoutes(app: FastifyInstance, serving: ServingPath, 
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const headerLength = parseHeaderLength(request.headers['inference-header-content-length'], body.length);
     let decoded = decodeInferBody(mv.config, body, headerLength, { maxTensorBytes });
-    if (routed.experiment !== undefined && headerKey === undefined && decoded.routingKey !== undefined) {
-      routed = await serving.reroute(routed, decoded.routingKey);
+    const bodyKey = bodyRoutingKey(decoded);
+    if (routed.experiment !== undefined && headerKey === undefined && bodyKey !== undefined) {
+      routed = await serving.reroute(routed, bodyKey);
       const chosen = requireKind(routed.mv, 'v2 infer');
       if (chosen !== mv && !sameInputs(chosen.config, mv.config))
         decoded = decodeInferBody(chosen.config, body, headerLength, { maxTensorBytes });

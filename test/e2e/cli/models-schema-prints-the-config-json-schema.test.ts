@@ -30,6 +30,7 @@ describe('inferd models schema', () => {
       'instance_group',
       'max_batch_size',
       'model_warmup',
+      'monitoring',
       'name',
       'optimization',
       'output',

@@ -78,7 +78,7 @@ describe('canary analysis on the real server', () => {
       { path: 'worse_canary/experiment.yaml', bytes: policy('iris_good', 'iris_bad') },
       { path: 'better_canary/experiment.yaml', bytes: policy('iris_bad', 'iris_good') },
     ]);
-    server = await startTestServer({ modelRepository: repo }, { repositoryTimer: timer });
+    server = await startTestServer({ modelRepository: repo }, { experimentTimer: timer });
   });
 
   after(async () => {

@@ -34,7 +34,7 @@ describe('experiment files and the admin API', () => {
       { path: 'ab/experiment.yaml', bytes: 'variants:\n  - { name: a, model: model_a, weight: 1 }\n' },
       { path: 'bad/experiment.yaml', bytes: 'variants:\n  - { model: model_missing, weight: 1 }\n' },
     ]);
-    server = await startTestServer({ modelRepository: repo, repositoryPollSeconds: 5 }, { repositoryTimer: timer });
+    server = await startTestServer({ modelRepository: repo, repositoryPollSeconds: 5 }, { experimentTimer: timer });
   });
 
   after(async () => {

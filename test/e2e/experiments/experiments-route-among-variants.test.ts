@@ -2,6 +2,7 @@
 // key on one variant, says in every answer which variant served it, and counts per variant.
 
 import assert from 'node:assert/strict';
+import { connect, output, readInt32, SIMPLE_SUM, simpleTypedRequest, unary } from '../grpc/grpc-client.js';
 import { after, before, describe, it } from 'node:test';
 import {
   makeRepository,
@@ -115,6 +116,28 @@ describe('experiments route among variants', () => {
     assert.equal(meta.name, 'ab');
     assert.equal(meta.inputs.length, 2);
     assert.equal((await fetch(`${server.url}/v2/models/ab/ready`)).status, 200);
+  });
+
+  it('routes gRPC calls too: the routing_key parameter keeps the variant, named in the response parameters', async () => {
+    const clients = connect(server);
+    try {
+      for (const user of ['alice', 'bob', 'carol']) {
+        const rest = (await infer({ 'x-user-id': user })).variant;
+        for (let i = 0; i < 5; i++) {
+          const response = await unary(
+            clients.inference,
+            'ModelInfer',
+            simpleTypedRequest({ model_name: 'ab', parameters: { routing_key: { string_param: user } } }),
+          );
+          const parameters = response.parameters as Record<string, { string_param?: string }>;
+          assert.equal(parameters.variant?.string_param, rest);
+          assert.equal(response.model_name, rest === 'a' ? 'model_a' : 'model_b');
+          assert.deepEqual(readInt32(output(response, 'OUTPUT0').raw), SIMPLE_SUM);
+        }
+      }
+    } finally {
+      clients.close();
+    }
   });
 
   it('refuses a version in the call, naming why', async () => {
