@@ -102,6 +102,7 @@ function isLabelList(
 }
 
 const variantKey = (experiment: string, variant: string): string => `${experiment}\u0000${variant}`;
+const versionKeyOf = (source: PredictionSource): string => `${source.model}\u0000${source.version}`;
 
 export class Predictions {
   private readonly byId = new Map<string, PredictionRecord>();
@@ -129,6 +130,7 @@ export class Predictions {
         `--feedback-max-age must be positive, got ${options.maxAgeMs} ms`,
       );
     this.now = options.now ?? Date.now;
+    options.metrics.beforeAccuracyScrape = () => this.publishRecorded();
     // Remembering as many evicted ids as live ones tells "expired" from "unknown" for one more
     // retention's worth of traffic; ids are short strings, so this at most doubles the id memory.
     this.maxEvictedIds = Math.max(1024, options.maxEntries * 2);
@@ -195,7 +197,8 @@ export class Predictions {
     this.records.add(record);
     while (this.records.size > this.options.maxEntries) this.evictOldest();
     for (const counters of this.countersOf(source)) counters.recorded += rowCount;
-    this.publish(source);
+    // The gauges follow at the next scrape: a record costs a map entry, not a gauge update.
+    this.unpublished.set(versionKeyOf(source), source);
   }
 
   /**
@@ -351,6 +354,14 @@ export class Predictions {
 
   private count(source: PredictionSource, outcome: string): void {
     this.options.metrics.feedbackLabels.inc({ model: source.model, version: String(source.version), outcome });
+  }
+
+  /** Versions whose predictions were recorded since the last scrape, keyed by model and version. */
+  private readonly unpublished = new Map<string, PredictionSource>();
+
+  private publishRecorded(): void {
+    for (const source of this.unpublished.values()) this.publish(source);
+    this.unpublished.clear();
   }
 
   /** Sets the version's gauges from its counters. */

@@ -229,10 +229,16 @@ export class Metrics {
     'inferd_mean_absolute_error',
     'Mean absolute error of labelled regression values',
   );
-  readonly labelCoverage = this.modelGauge(
-    'inferd_label_coverage',
-    'Prediction rows labelled / prediction rows recorded (cumulative)',
-  );
+  readonly labelCoverage = new Gauge({
+    name: 'inferd_label_coverage',
+    help: 'Prediction rows labelled / prediction rows recorded (cumulative)',
+    labelNames: ['model', 'version'] as const,
+    registers: [this.registry],
+    // Recording a prediction only marks its version; the gauges are brought up to date at a scrape.
+    collect: () => this.beforeAccuracyScrape?.(),
+  });
+  /** Brings the accuracy gauges up to date (monitoring/predictions.ts sets it). */
+  beforeAccuracyScrape: (() => void) | undefined;
 
   // Drift monitoring (monitoring/drift-monitors.ts, docs/monitoring.md): one series per watched feature.
   readonly driftScore = new Gauge({
