@@ -3,7 +3,7 @@
 // the table compares the CPU-seconds per inference the server charged the model
 // (inferd_cpu_seconds_total) with the naive figure, the server process's CPU time (from
 // /proc/<pid>/stat) ÷ inferences. Charged + unattributed must add up to the process's CPU time.
-// Linux only (it reads /proc). Run: npm run build && node --import tsx bench/cost-per-inference.ts
+// Linux only (it reads /proc). Run: npm run bench:cost
 
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';

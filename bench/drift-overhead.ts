@@ -3,7 +3,7 @@
 // copied), with the window tests (run when a window fills) timed apart. Prints a table and writes
 // bench/results/drift-overhead.json.
 //
-//   node --import tsx bench/drift-overhead.ts
+//   npm run bench:drift
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
