@@ -10,7 +10,9 @@ import { InferStreamConnection } from './infer-stream-connection.js';
 import { messageTooBig } from './stream-framing.js';
 import type { UnsentAnswers } from '../common/request-gate.js';
 import { requireKind } from '../../model-kinds/serving-kinds.js';
+import type { IncomingMessage } from 'node:http';
 import type { Routed } from '../../experiments/experiments.js';
+import { VARIANT_HEADER } from '../../experiments/routing-headers.js';
 import type { ServingPath } from '../../experiments/serving.js';
 
 /** Requests one connection may have accepted and not yet answered before it stops reading. */
@@ -69,7 +71,14 @@ export function registerInferStreamRoutes(app: FastifyInstance, options: InferSt
 
   /** An experiment's choice for each upgrading request: a stream stays on one variant. */
   const chosen = new WeakMap<FastifyRequest, Routed>();
+  /** The same choice by the raw request, which is all ws's 'headers' event sees. */
+  const chosenRaw = new WeakMap<IncomingMessage, Routed>();
   void app.register((scope, _opts, next) => {
+    // The upgrade's 101 names the variant, as REST answers do (x-inferd-variant).
+    scope.websocketServer.on('headers', (headers: string[], raw: IncomingMessage) => {
+      const variant = chosenRaw.get(raw)?.variant;
+      if (variant !== undefined) headers.push(`${VARIANT_HEADER}: ${variant.name}`);
+    });
     // Throws the REST error (404 / 503 / 400, or 400 for a model that takes no tensors), which fastify's error handler answers before any upgrade.
     const resolveModel = (
       request: FastifyRequest<{ Params: StreamParams }>,
@@ -85,6 +94,7 @@ export function registerInferStreamRoutes(app: FastifyInstance, options: InferSt
             if (routed !== undefined) {
               requireKind(routed.mv, 'v2 infer');
               chosen.set(request, routed);
+              chosenRaw.set(request.raw, routed);
             }
             done();
           })

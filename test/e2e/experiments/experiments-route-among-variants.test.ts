@@ -2,6 +2,7 @@
 // key on one variant, says in every answer which variant served it, and counts per variant.
 
 import assert from 'node:assert/strict';
+import { WebSocket } from 'ws';
 import { connect, output, readInt32, SIMPLE_SUM, simpleTypedRequest, unary } from '../grpc/grpc-client.js';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -138,6 +139,32 @@ describe('experiments route among variants', () => {
     } finally {
       clients.close();
     }
+  });
+
+  it('keeps a WebSocket stream on the variant chosen at the upgrade, named in the 101', async () => {
+    const rest = (await infer({ 'x-user-id': 'dana' })).variant;
+    const socket = new WebSocket(`${server.url.replace('http', 'ws')}/v2/models/ab/infer/stream`, {
+      headers: { 'x-user-id': 'dana' },
+    });
+    const upgraded = new Promise<string | undefined>((resolve, reject) => {
+      socket.once('upgrade', (res) => resolve(res.headers['x-inferd-variant'] as string | undefined));
+      socket.once('error', reject);
+    });
+    assert.equal(await upgraded, rest);
+    const replies: { model_name: string }[] = [];
+    const three = new Promise<void>((resolve) => {
+      socket.on('message', (data: Buffer) => {
+        replies.push(JSON.parse(data.toString('utf8')) as { model_name: string });
+        if (replies.length === 3) resolve();
+      });
+    });
+    for (let i = 0; i < 3; i++) socket.send(body());
+    await three;
+    socket.close();
+    assert.deepEqual(
+      replies.map((r) => r.model_name),
+      Array.from({ length: 3 }, () => (rest === 'a' ? 'model_a' : 'model_b')),
+    );
   });
 
   it('refuses a version in the call, naming why', async () => {
