@@ -4,6 +4,7 @@
 //   (b) predictions kept for delayed labels (the default);
 //   (c) (b) + drift monitoring (a reference.jsonl in the model folder, every row observed);
 //   (d) (c) called through a 50/50 experiment whose two variants are that model (routing, counts);
+//   (e) (c) with a shadow copy of every request (at most 2 in flight, the rest shed);
 // and, in this process, the cost of each piece per request (routing, variant counts, drift
 // observe, prediction record). Rounds rotate the cases so drift of a shared machine spreads.
 // Run: npm run bench:experiments (or node --import tsx bench/experiment-overhead.ts --help).
@@ -37,12 +38,13 @@ const USAGE = `usage: node --import tsx bench/experiment-overhead.ts [options]
   --micro-ms <n>      time per in-process piece (default 400)
   --out <file>        JSON results (default bench/results/experiment-overhead.json)`;
 
-type CaseName = 'plain' | 'predictions' | 'drift' | 'experiment';
+type CaseName = 'plain' | 'predictions' | 'drift' | 'experiment' | 'shadow';
 const LABELS: Record<CaseName, string> = {
   plain: '(a) no monitoring',
   predictions: '(b) predictions kept (default)',
   drift: '(c) (b) + drift',
   experiment: '(d) (c) through a 50/50 experiment',
+  shadow: '(e) (c) with every request shadowed',
 };
 
 interface Case {
@@ -109,6 +111,12 @@ async function makeRepository(): Promise<string> {
     path.join(dir, 'ab', 'experiment.yaml'),
     // Both variants are the one model of case (c), so (d) differs from (c) by the routing only.
     'variants:\n  - { name: a, model: iris_drift, weight: 1 }\n  - { name: b, model: iris_drift, version: 1, weight: 1 }\n',
+  );
+  await mkdir(path.join(dir, 'shadowed'));
+  await writeFile(
+    path.join(dir, 'shadowed', 'experiment.yaml'),
+    // A shadow is a second inference of each copied request, on 2 cores competing with the primary.
+    'variants:\n  - { model: iris_drift, weight: 1 }\nshadows:\n  - { model: iris_plain, fraction: 1 }\nmax_shadow_in_flight: 2\n',
   );
   return dir;
 }
@@ -232,6 +240,7 @@ async function main(): Promise<void> {
     { name: 'predictions', server: full, model: 'iris_plain' },
     { name: 'drift', server: full, model: 'iris_drift' },
     { name: 'experiment', server: full, model: 'ab' },
+    { name: 'shadow', server: full, model: 'shadowed' },
   ];
   const samples = new Map<CaseName, Samples>(cases.map((c) => [c.name, { latenciesNs: [], count: 0, seconds: 0 }]));
   try {

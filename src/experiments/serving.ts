@@ -86,8 +86,11 @@ export class ServingPath {
    */
   async infer(routed: TensorRouted, request: InferRequest, ids: readonly string[]): Promise<InferResult> {
     const { mv, experiment, variant } = routed;
-    const drift = this.options.drift?.monitorFor(mv);
-    drift?.observeInputs(request.inputs, request.batchSize);
+    const drift = this.watch(() => {
+      const monitor = this.options.drift?.monitorFor(mv);
+      monitor?.observeInputs(request.inputs, request.batchSize);
+      return monitor;
+    }, mv.name);
     // The shadows' copies are taken now: the primary's buffers go to a worker thread.
     let copies: { shadow: Shadow; request: InferRequest }[] | undefined;
     // A stateful request is not copied: the shadow holds none of its sequence's state.
@@ -123,7 +126,7 @@ export class ServingPath {
       variant.stats.record(true, elapsedSeconds(request.arrivalNs));
       this.experimentMetric(routed, 'ok', request.arrivalNs);
     }
-    try {
+    this.watch(() => {
       drift?.observeOutputs(result.outputs, request.batchSize);
       this.options.predictions?.record(
         ids,
@@ -137,10 +140,7 @@ export class ServingPath {
         request.batchSize,
         mv.labels,
       );
-    } catch (err) {
-      // A watcher's failure is logged, never the request's.
-      this.options.logger.error({ err, model: mv.name }, 'monitoring failed for a request; its answer is unaffected');
-    }
+    }, mv.name);
     if (copies !== undefined && experiment !== undefined)
       for (const { shadow, request: copy } of copies) {
         const target = this.shadowTarget(shadow);
@@ -162,6 +162,16 @@ export class ServingPath {
 
   private random(): number {
     return Math.random();
+  }
+
+  /** Runs a watcher: its failure is logged, never the request's. */
+  private watch<T>(run: () => T, model: string): T | undefined {
+    try {
+      return run();
+    } catch (err) {
+      this.options.logger.error({ err, model }, 'monitoring failed for a request; its answer is unaffected');
+      return undefined;
+    }
   }
 
   private experimentMetric(routed: Routed, outcome: 'ok' | 'error', arrivalNs: bigint): void {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { inferdFromSource } from '../../helpers/cli-from-source.js';
 import { seededRandom } from '../../../src/util/seeded-random.js';
 import { loadIris } from '../../../tools/train/iris-data.js';
 import {
@@ -79,6 +80,9 @@ describe('drift on the real server', () => {
     assert.equal(v.inputs.windows, 30);
     // α = 0.01 per window: about 0.3 false alarms expected here; the seeded draw gives 0.
     assert.equal(v.inputs.alarms, 0, JSON.stringify(v.inputs.last_window));
+    const cli = await inferdFromSource(['drift', 'iris', '--url', server.url]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /input\[2\]/);
   });
 
   it('flags a 1 cm growth of petal length within one window (100 rows), naming the feature', async () => {
@@ -94,5 +98,9 @@ describe('drift on the real server', () => {
     );
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     assert.match(metrics, /inferd_drift_alarm\{model="iris",version="1"\} 1/);
+    // The command line asks the server and exits 1 on drift, as a script or CI step can use it.
+    const cli = await inferdFromSource(['drift', 'iris', '--url', server.url]);
+    assert.equal(cli.code, 1, cli.stderr);
+    assert.match(cli.stdout, /input\[2\]/);
   });
 });
