@@ -253,7 +253,11 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     maxTensorBytes: config.maxTensorBytes,
     logging: new LogControl(logger),
   });
-  registerFeedbackRoutes(http, predictions);
+  // A key limited to some models labels only their predictions.
+  registerFeedbackRoutes(http, predictions, (request, model) => {
+    if (request.principal !== undefined)
+      security.http.authorize(request.principal, 'inference', 'POST /v2/feedback', model);
+  });
   registerDriftRoutes(http, drift);
   registerInferStreamRoutes(http, {
     repository,

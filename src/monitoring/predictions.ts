@@ -204,9 +204,10 @@ export class Predictions {
   /**
    * Joins one label to the prediction recorded under `id`. A request of batch size n takes an
    * array of n labels, one per row. Throws InferdError: 404 unknown id, 410 expired, 409 already
-   * labelled, 400 a label of the wrong type or shape.
+   * labelled, 400 a label of the wrong type or shape. `mayLabel` throws when the caller may not
+   * label that model's predictions (an API key limited to other models).
    */
-  feedback(id: string, label: unknown): FeedbackOutcome {
+  feedback(id: string, label: unknown, mayLabel?: (source: PredictionSource) => void): FeedbackOutcome {
     this.expire(this.now());
     const record = this.byId.get(id);
     if (record === undefined) {
@@ -225,6 +226,7 @@ export class Predictions {
       );
     }
     const { source } = record;
+    mayLabel?.(source);
     if (record.labelled) {
       this.count(source, 'duplicate');
       throw new InferdError(

@@ -4,7 +4,7 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InferdError, invalidArgument } from '../../errors/index.js';
-import type { Predictions } from '../../monitoring/predictions.js';
+import type { PredictionSource, Predictions } from '../../monitoring/predictions.js';
 
 interface AccuracyParams {
   model: string;
@@ -47,12 +47,17 @@ function itemOf(value: unknown, where: string): { id: string; label: unknown } {
 }
 
 /** Runs one item of the list form, turning its refusal into that item's result. */
-export function feedbackItem(predictions: Predictions, value: unknown, where: string): FeedbackItemResult {
+export function feedbackItem(
+  predictions: Predictions,
+  value: unknown,
+  where: string,
+  mayLabel?: (source: PredictionSource) => void,
+): FeedbackItemResult {
   let id = '';
   try {
     const item = itemOf(value, where);
     id = item.id;
-    const outcome = predictions.feedback(item.id, item.label);
+    const outcome = predictions.feedback(item.id, item.label, mayLabel);
     return { ok: true, ...outcome };
   } catch (err) {
     if (!(err instanceof InferdError)) throw err;
@@ -66,18 +71,29 @@ function versionNumber(text: string | undefined): number | undefined {
   return Number(text);
 }
 
-export function registerFeedbackRoutes(app: FastifyInstance, predictions: Predictions): void {
+/**
+ * `authorize`: throws when the request's caller may not infer on (so not label) the model whose
+ * prediction an id names; the route itself only needs the inference group, as the model is not
+ * known before the id is looked up.
+ */
+export function registerFeedbackRoutes(
+  app: FastifyInstance,
+  predictions: Predictions,
+  authorize?: (request: FastifyRequest, model: string) => void,
+): void {
   app.post('/v2/feedback', (request, reply) => {
+    const mayLabel =
+      authorize === undefined ? undefined : (source: PredictionSource) => authorize(request, source.model);
     const body = parseBody(request.body);
     if (typeof body === 'object' && body !== null && 'feedback' in body) {
       const list = body.feedback;
       if (!Array.isArray(list))
         throw invalidArgument('POST /v2/feedback: "feedback" must be a list of {"id", "label"}');
-      const results = list.map((value: unknown, i) => feedbackItem(predictions, value, `feedback[${i}]`));
+      const results = list.map((value: unknown, i) => feedbackItem(predictions, value, `feedback[${i}]`, mayLabel));
       return reply.send({ results });
     }
     const item = itemOf(body, 'POST /v2/feedback: the body');
-    return reply.send(predictions.feedback(item.id, item.label));
+    return reply.send(predictions.feedback(item.id, item.label, mayLabel));
   });
   const accuracy = (request: FastifyRequest<{ Params: AccuracyParams }>) => {
     const { model } = request.params;
