@@ -6,6 +6,7 @@
 // the handler sees a byte, checks the model of each inference message against the key's model
 // patterns, admits the call against the key's quotas, and audits admin RPCs.
 
+import { InferdError } from '../../errors/index.js';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../observability/logger.js';
 import type { AccessPolicy, Principal, PresentedCredentials } from '../../security/access-policy.js';
@@ -15,6 +16,9 @@ import { ADMIN_GROUPS, type ApiGroup } from '../../security/scopes.js';
 import { serviceError } from './grpc-status.js';
 
 /** The API group of every RPC, by its full method path. */
+/** Labels for delayed feedback (feedback-service.ts). */
+const FEEDBACK_RPC = '/inferd.v1.Feedback/SendFeedback';
+
 export const RPC_ACCESS: Readonly<Record<string, ApiGroup>> = {
   '/inference.GRPCInferenceService/ServerLive': 'health',
   '/inference.GRPCInferenceService/ServerReady': 'health',
@@ -28,7 +32,7 @@ export const RPC_ACCESS: Readonly<Record<string, ApiGroup>> = {
   '/inference.GRPCInferenceService/RepositoryIndex': 'model-repository',
   '/inference.GRPCInferenceService/RepositoryModelLoad': 'model-repository',
   '/inference.GRPCInferenceService/RepositoryModelUnload': 'model-repository',
-  '/inferd.v1.Feedback/SendFeedback': 'inference',
+  [FEEDBACK_RPC]: 'inference',
   '/grpc.health.v1.Health/Check': 'health',
   '/grpc.health.v1.Health/Watch': 'health',
 };
@@ -144,6 +148,13 @@ export function accessInterceptor(options: GrpcAccessOptions): grpc.ServerInterc
             if (group === 'inference' && principal !== undefined) {
               try {
                 if (typeof model === 'string') policy.authorize(principal, 'inference', `the RPC ${rpc}`, model);
+                // A label names no model until its id is looked up, past this interceptor: a key
+                // held to some models labels over REST, where that check is made.
+                if (method.path === FEEDBACK_RPC && principal.grant.models !== null)
+                  throw new InferdError(
+                    'INF_ERR_PERMISSION_DENIED',
+                    `key '${principal.id}' may infer only on some models, so it labels their predictions with POST /v2/feedback, where each id's model is checked; SendFeedback takes keys without a model limit`,
+                  );
                 quotas?.chargeMessage(principal, messageBytes(message));
               } catch (err) {
                 refuse(err);

@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { loadFeedbackProto } from '../../../src/protocols/kserve-grpc/feedback-service.js';
 import { bearer, writeKeyFile } from '../../helpers/api-keys.js';
 import { EXAMPLES_DIR, startTestServer, type TestServer } from '../../helpers/test-server.js';
 
@@ -25,7 +27,6 @@ describe('feedback and model-limited keys', () => {
       modelControlMode: 'explicit',
       loadModels: ['iris', 'simple'],
       apiKeysFile: path.join(dir, 'keys.yaml'),
-      grpcPort: null,
     });
   });
   after(async () => {
@@ -60,5 +61,28 @@ describe('feedback and model-limited keys', () => {
     const accepted = await label(keys['all'] ?? '', { id, label: 'setosa' });
     assert.equal(accepted.status, 200, await accepted.clone().text());
     assert.equal(((await accepted.json()) as { correct: number }).correct, 1);
+  });
+
+  it('refuses SendFeedback over gRPC to a key held to some models, naming the REST route', async () => {
+    const Feedback = loadFeedbackProto();
+    const client = new Feedback(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure());
+    const send = (key: string) =>
+      new Promise<grpc.ServiceError | null>((resolve) => {
+        const metadata = new grpc.Metadata();
+        metadata.set('authorization', `Bearer ${key}`);
+        const method = (client as unknown as Record<string, (...args: unknown[]) => void>).SendFeedback;
+        method?.call(client, { id: 'never-issued', label_json: '0' }, metadata, (err: grpc.ServiceError | null) =>
+          resolve(err),
+        );
+      });
+    try {
+      const limited = await send(keys['simple-only'] ?? '');
+      assert.equal(limited?.code, grpc.status.PERMISSION_DENIED);
+      assert.match(limited?.details ?? '', /POST \/v2\/feedback/);
+      // A key without a model limit reaches the store: an unknown id is its NOT_FOUND.
+      assert.equal((await send(keys['all'] ?? ''))?.code, grpc.status.NOT_FOUND);
+    } finally {
+      client.close();
+    }
   });
 });
