@@ -109,14 +109,21 @@ export class Experiments {
     return this.broken;
   }
 
+  /**
+   * The experiment in force under `name`, or undefined when the name is no experiment's; a name
+   * whose file is broken (and had no good definition) is the 503 that names the problem.
+   */
+  private inForce(name: string): Experiment | undefined {
+    const experiment = this.active.get(name);
+    const broken = experiment === undefined ? this.broken.get(name) : undefined;
+    if (broken !== undefined)
+      throw new InferdError('INF_ERR_MODEL_UNAVAILABLE', `experiment '${name}' is not in force: ${broken}`);
+    return experiment;
+  }
+
   status(name: string): Record<string, unknown> {
-    const e = this.active.get(name);
-    if (e === undefined) {
-      const broken = this.broken.get(name);
-      if (broken !== undefined)
-        throw new InferdError('INF_ERR_MODEL_UNAVAILABLE', `experiment '${name}' is not in force: ${broken}`);
-      throw new InferdError('INF_ERR_MODEL_NOT_FOUND', `no experiment '${name}'`);
-    }
+    const e = this.inForce(name);
+    if (e === undefined) throw new InferdError('INF_ERR_MODEL_NOT_FOUND', `no experiment '${name}'`);
     return e.toJSON(this.options.models);
   }
 
@@ -126,13 +133,8 @@ export class Experiments {
    * experiment. A version in the call is a 400: the variants choose the versions.
    */
   async route(name: string, versionText: string | undefined, key: string | undefined): Promise<Routed | undefined> {
-    const experiment = this.active.get(name);
-    if (experiment === undefined) {
-      const broken = this.broken.get(name);
-      if (broken !== undefined)
-        throw new InferdError('INF_ERR_MODEL_UNAVAILABLE', `experiment '${name}' is not in force: ${broken}`);
-      return undefined;
-    }
+    const experiment = this.inForce(name);
+    if (experiment === undefined) return undefined;
     if (versionText !== undefined && versionText !== '')
       throw invalidArgument(
         `'${name}' is an experiment: its variants choose the model versions, so call it without a version`,
@@ -145,13 +147,8 @@ export class Experiments {
    * loading, as it does for models). Undefined when `name` is no experiment.
    */
   routeNow(name: string, key: string | undefined): Routed | undefined {
-    const experiment = this.active.get(name);
-    if (experiment === undefined) {
-      const broken = this.broken.get(name);
-      if (broken !== undefined)
-        throw new InferdError('INF_ERR_MODEL_UNAVAILABLE', `experiment '${name}' is not in force: ${broken}`);
-      return undefined;
-    }
+    const experiment = this.inForce(name);
+    if (experiment === undefined) return undefined;
     const variant = this.choose(experiment, key);
     return { mv: this.options.models.resolve(variant.definition.model, variant.versionText), experiment, variant };
   }
