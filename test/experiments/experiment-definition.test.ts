@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
+import { extractBlocks, ROOT } from '../docs/doc-examples.js';
 import { formatIssues } from '../../src/config/config-issues.js';
 import { checkExperiment } from '../../src/experiments/experiment-definition.js';
 import { hashToUnit, pickByWeight, routingPoint } from '../../src/experiments/variant-picker.js';
@@ -81,6 +85,21 @@ describe('experiment definitions', () => {
       issues({ variants: [{ model: 'iris', weight: 1 }], canary: { stable: 'iris', canary: 'iris' } }),
       /stable and canary must be two different variants/,
     );
+  });
+});
+
+describe('the documented experiments', () => {
+  it('are valid definitions', async () => {
+    const file = path.join(ROOT, 'docs/monitoring.md');
+    const blocks = extractBlocks('docs/monitoring.md', await readFile(file, 'utf8')).filter((b) => b.lang === 'yaml');
+    assert.equal(blocks.length, 2);
+    for (const block of blocks) {
+      const checked = checkExperiment('ranker_rollout', `docs/monitoring.md:${block.line}`, parseYaml(block.body), {
+        isModel: (n) => n === 'ranker' || n === 'ranker_small',
+        isExperiment: () => false,
+      });
+      assert.ok(checked.ok, checked.ok ? '' : formatIssues(checked.issues));
+    }
   });
 });
 
