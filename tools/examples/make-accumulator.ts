@@ -5,7 +5,7 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { accumulatorModel } from '../../test/fixtures/stateful-models.js';
+import { accumulatorModel } from './stateful-models.js';
 
 const outDir = process.argv[2] ?? '.tmp/sequence-models';
 const files = accumulatorModel('accumulator', {
