@@ -16,7 +16,7 @@ import { invalidArgument } from '../errors/index.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { ModelRepository } from '../repository/model-repository.js';
-import { collect, integer, positiveNumber } from './parse-options.js';
+import { BUNDLED_EXAMPLES_REPOSITORY, collect, integer, positiveNumber } from './parse-options.js';
 import { requireKind } from '../model-kinds/serving-kinds.js';
 
 interface RunOptions {
@@ -197,7 +197,12 @@ async function runAction(opts: RunOptions): Promise<void> {
 function runCommand(): Command {
   return new Command('run')
     .description('run a model over every row of a JSONL, CSV or Parquet file (or folder); resumable and shardable')
-    .requiredOption('-m, --model-repository <path>', 'model repository (Triton layout)')
+    .addOption(
+      new Option('-m, --model-repository <path>', 'model repository (Triton layout)').default(
+        BUNDLED_EXAMPLES_REPOSITORY,
+        'the bundled examples/models',
+      ),
+    )
     .requiredOption('--model <name>', 'model to run')
     .option('--model-version <n>', 'model version (default: the latest)')
     .requiredOption('-i, --input <path>', 'input file, or a folder of files read in sorted name order')

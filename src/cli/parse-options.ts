@@ -1,6 +1,10 @@
 // Argument parsers for commander options: each names the option and echoes the bad value.
 
+import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
+
+/** The example models shipped with the package: what the offline commands use when not given -m. */
+export const BUNDLED_EXAMPLES_REPOSITORY = path.resolve(import.meta.dirname, '../../examples/models');
 
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {

@@ -2,14 +2,12 @@
 // predict_output() scoring rows through the repository's models (src/sql/), and prints the result.
 
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { Command, Option } from 'commander';
 import { RESULT_FORMATS, type ResultFormat } from '../sql/result-format.js';
 import { SqlEngine } from '../sql/sql-engine.js';
-import { integer } from './parse-options.js';
+import { BUNDLED_EXAMPLES_REPOSITORY, integer } from './parse-options.js';
 
 /** The example models shipped with the package, so the documented queries work from anywhere. */
-export const DEFAULT_SQL_REPOSITORY = path.resolve(import.meta.dirname, '../../examples/models');
 
 interface SqlOptions {
   file?: string;
@@ -41,7 +39,7 @@ export function sqlCommand(): Command {
     .option('-f, --file <path>', 'read the SQL from a file (else the argument, else stdin)')
     .addOption(
       new Option('-m, --model-repository <path>', 'model repository; models load on first use').default(
-        DEFAULT_SQL_REPOSITORY,
+        BUNDLED_EXAMPLES_REPOSITORY,
         'the bundled examples/models',
       ),
     )

@@ -38,6 +38,23 @@ describe('inferd batch on the command line', { concurrency: true }, () => {
     assert.equal(typeof summary.rowsPerSecond, 'number');
   });
 
+  it('runs on the bundled example models when -m is not given, as inferd sql does', async () => {
+    const r = await runCli([
+      'batch',
+      'run',
+      '--model',
+      'iris',
+      '-i',
+      input,
+      '-o',
+      path.join(dir, 'bundled.jsonl'),
+      '-q',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = (await readFile(path.join(dir, 'bundled.jsonl'), 'utf8')).trim().split('\n');
+    assert.equal(rows.length, 300);
+  });
+
   it('prints nothing with --quiet', async () => {
     const r = await runCli([...base(), '-o', path.join(dir, 'quiet.jsonl'), '--quiet', '--progress-interval', '0.001']);
     assert.equal(r.code, 0, r.stderr);
