@@ -208,8 +208,15 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     resolve: (name, version) => repository.resolve(name, version),
     servingVersions: (name) => repository.servingVersions(name),
     route: (name, key) => {
+      const arrivalNs = process.hrtime.bigint();
       const routed = experiments.routeNow(name, key);
-      return routed?.variant === undefined ? undefined : { mv: routed.mv, variant: routed.variant.name };
+      return routed?.variant === undefined
+        ? undefined
+        : {
+            mv: routed.mv,
+            variant: routed.variant.name,
+            settle: (err) => serving.settle(routed, arrivalNs, err),
+          };
     },
   };
   metrics.watchSaturation(() =>

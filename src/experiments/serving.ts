@@ -115,17 +115,10 @@ export class ServingPath {
     try {
       result = await mv.scheduler.infer(request);
     } catch (err) {
-      // A client's mistake or cancellation says nothing of the variant, so only server-side failures count.
-      if (variant !== undefined && serverSide(err)) {
-        variant.stats.record(false, elapsedSeconds(request.arrivalNs));
-        this.experimentMetric(routed, 'error', request.arrivalNs);
-      }
+      this.settle(routed, request.arrivalNs, err);
       throw err;
     }
-    if (experiment !== undefined && variant !== undefined) {
-      variant.stats.record(true, elapsedSeconds(request.arrivalNs));
-      this.experimentMetric(routed, 'ok', request.arrivalNs);
-    }
+    this.settle(routed, request.arrivalNs);
     this.watch(() => {
       drift?.observeOutputs(result.outputs, request.batchSize);
       this.options.predictions?.record(
@@ -158,6 +151,20 @@ export class ServingPath {
         });
       }
     return result;
+  }
+
+  /**
+   * Counts a request an experiment routed, once it ended (`err` when it failed): its latency and
+   * outcome for the variant. A client's mistake or cancellation says nothing of the variant, so
+   * only server-side failures count, and such a request is not counted at all. The OpenAI edge
+   * calls it when its answer is complete.
+   */
+  settle(routed: Routed, arrivalNs: bigint, err?: unknown): void {
+    const { variant } = routed;
+    if (variant === undefined) return;
+    if (err !== undefined && !serverSide(err)) return;
+    variant.stats.record(err === undefined, elapsedSeconds(arrivalNs));
+    this.experimentMetric(routed, err === undefined ? 'ok' : 'error', arrivalNs);
   }
 
   private random(): number {

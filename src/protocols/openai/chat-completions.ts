@@ -11,7 +11,7 @@ import {
   type ChatCompletion,
   type ResponseHead,
 } from './completion-objects.js';
-import { textGenerationEngine, type ModelSource } from './engine-lookup.js';
+import { textGenerationEngine, type Chosen, type ModelSource } from './engine-lookup.js';
 import {
   collect,
   planChoices,
@@ -68,7 +68,7 @@ function checkFields(body: ChatCompletionBody): void {
   }
 }
 
-export function prepareChat(repository: ModelSource, rawBody: unknown, chosen?: { variant?: string }): ChatPlan {
+export function prepareChat(repository: ModelSource, rawBody: unknown, chosen?: Chosen): ChatPlan {
   const body = parseBody(chatCompletionSchema, rawBody);
   checkFields(body);
   const engine = textGenerationEngine(repository, body.model, 'chat completions', {

@@ -11,7 +11,7 @@ import {
   type ResponseHead,
   type TextCompletion,
 } from './completion-objects.js';
-import { textGenerationEngine, type ModelSource } from './engine-lookup.js';
+import { textGenerationEngine, type Chosen, type ModelSource } from './engine-lookup.js';
 import {
   collect,
   planChoices,
@@ -67,11 +67,7 @@ function checkFields(body: CompletionBody): void {
   }
 }
 
-export function prepareCompletion(
-  repository: ModelSource,
-  rawBody: unknown,
-  chosen?: { variant?: string },
-): CompletionPlan {
+export function prepareCompletion(repository: ModelSource, rawBody: unknown, chosen?: Chosen): CompletionPlan {
   const body = parseBody(completionSchema, rawBody);
   checkFields(body);
   const engine = textGenerationEngine(repository, body.model, 'completions', {

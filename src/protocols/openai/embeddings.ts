@@ -4,7 +4,7 @@
 // objects in float or base64 (little-endian float32, what the openai clients decode).
 
 import type { EmbeddingEngine } from '../../generation/engine-types.js';
-import { embeddingEngine, type ModelSource } from './engine-lookup.js';
+import { embeddingEngine, type Chosen, type ModelSource } from './engine-lookup.js';
 import { invalidField } from './openai-error.js';
 import { parseBody } from './parse-body.js';
 import { tokenizePrompts } from './prompts.js';
@@ -27,11 +27,7 @@ export interface EmbeddingList {
   usage: { prompt_tokens: number; total_tokens: number };
 }
 
-export function prepareEmbeddings(
-  repository: ModelSource,
-  rawBody: unknown,
-  chosen?: { variant?: string },
-): EmbeddingPlan {
+export function prepareEmbeddings(repository: ModelSource, rawBody: unknown, chosen?: Chosen): EmbeddingPlan {
   const body = parseBody(embeddingSchema, rawBody);
   const engine = embeddingEngine(repository, body.model, {
     key: body.user ?? undefined,

@@ -18,13 +18,27 @@ export type ModelSource = Pick<ModelRepository, 'resolve' | 'servingVersions'> &
    * An experiment's choice for a called name (experiments/), by the request's `user` when given:
    * the version and the variant's name; undefined when the name is no experiment.
    */
-  readonly route?: (model: string, key: string | undefined) => { mv: ModelVersion; variant: string } | undefined;
+  readonly route?: (model: string, key: string | undefined) => RoutedVariant | undefined;
 };
 
-/** How a request is routed when its model is an experiment, and where the chosen variant is written. */
+/** An experiment's choice: the version, the variant's name, and how the request's outcome is counted. */
+export interface RoutedVariant {
+  readonly mv: ModelVersion;
+  readonly variant: string;
+  /** Counts the request for the variant once it ends (`err` when it failed). */
+  readonly settle: (err?: unknown) => void;
+}
+
+/** Where the route writes what an experiment chose, for the answer's header and the variant's counts. */
+export interface Chosen {
+  variant?: string;
+  settle?: (err?: unknown) => void;
+}
+
+/** How a request is routed when its model is an experiment, and where the choice is written. */
 export interface Routing {
   readonly key?: string | undefined;
-  readonly chosen?: { variant?: string };
+  readonly chosen?: Chosen;
 }
 
 /** A model version the OpenAI-compatible edge serves. */
@@ -34,7 +48,10 @@ function resolveVersion(repository: ModelSource, model: string, routing?: Routin
   try {
     const routed = repository.route?.(model, routing?.key);
     if (routed !== undefined) {
-      if (routing?.chosen !== undefined) routing.chosen.variant = routed.variant;
+      if (routing?.chosen !== undefined) {
+        routing.chosen.variant = routed.variant;
+        routing.chosen.settle = routed.settle;
+      }
       return routed.mv;
     }
     return repository.resolve(model);

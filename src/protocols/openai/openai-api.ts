@@ -9,7 +9,7 @@ import { chatCompletion, prepareChat, streamChat } from './chat-completions.js';
 import { nowSeconds } from './completion-objects.js';
 import { completion, prepareCompletion, streamCompletion } from './completions.js';
 import { embeddings, prepareEmbeddings } from './embeddings.js';
-import type { ModelSource } from './engine-lookup.js';
+import type { Chosen, ModelSource } from './engine-lookup.js';
 import type { RunContext } from './generation-runner.js';
 import { listModels, retrieveModel } from './models.js';
 import { bodyOverLimit, makeErrorHandler, type ErrorEdge } from '../common/error-handler.js';
@@ -24,8 +24,21 @@ export interface OpenAIApiOptions {
   readonly tokens?: (request: FastifyRequest) => TokenBudget | undefined;
 }
 
+/** Runs a request an experiment routed, counting its outcome for the variant. */
+async function counted<T>(chosen: Chosen, run: () => Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await run();
+  } catch (err) {
+    chosen.settle?.(err);
+    throw err;
+  }
+  chosen.settle?.();
+  return result;
+}
+
 /** An experiment's answer names the variant that served it (experiments/routing-headers.ts). */
-function nameVariant(reply: FastifyReply, chosen: { variant?: string }): void {
+function nameVariant(reply: FastifyReply, chosen: Chosen): void {
   if (chosen.variant !== undefined) void reply.header(VARIANT_HEADER, chosen.variant);
 }
 
@@ -77,33 +90,37 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOpt
 
       scope.post('/chat/completions', async (req, reply) => {
         const arrivalNs = process.hrtime.bigint();
-        const chosen: { variant?: string } = {};
+        const chosen: Chosen = {};
         const plan = prepareChat(repository, req.body, chosen);
         nameVariant(reply, chosen);
         const context = runContext(options, req, reply, arrivalNs);
-        if (!plan.stream) return json(reply, await chatCompletion(plan, context));
-        await streamChat(plan, context, new SseStream(reply));
-        return reply;
+        return counted(chosen, async () => {
+          if (!plan.stream) return json(reply, await chatCompletion(plan, context));
+          await streamChat(plan, context, new SseStream(reply));
+          return reply;
+        });
       });
 
       scope.post('/completions', async (req, reply) => {
         const arrivalNs = process.hrtime.bigint();
-        const chosen: { variant?: string } = {};
+        const chosen: Chosen = {};
         const plan = prepareCompletion(repository, req.body, chosen);
         nameVariant(reply, chosen);
         const context = runContext(options, req, reply, arrivalNs);
-        if (!plan.stream) return json(reply, await completion(plan, context));
-        await streamCompletion(plan, context, new SseStream(reply));
-        return reply;
+        return counted(chosen, async () => {
+          if (!plan.stream) return json(reply, await completion(plan, context));
+          await streamCompletion(plan, context, new SseStream(reply));
+          return reply;
+        });
       });
 
       scope.post('/embeddings', async (req, reply) => {
-        const chosen: { variant?: string } = {};
+        const chosen: Chosen = {};
         const plan = prepareEmbeddings(repository, req.body, chosen);
         nameVariant(reply, chosen);
         budgetOf(options, req, reply)?.reserve(plan.inputs.reduce((n, ids) => n + ids.length, 0));
         const context = { requestId: String(req.id), signal: disconnectSignal(reply) };
-        return json(reply, await embeddings(plan, context));
+        return counted(chosen, async () => json(reply, await embeddings(plan, context)));
       });
       done();
     },

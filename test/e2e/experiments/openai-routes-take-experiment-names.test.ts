@@ -63,5 +63,33 @@ describe('experiments on the OpenAI routes', () => {
       assert.equal((await embed(`user-${i}`)).variant, variant, `user-${i} switched variant`);
     }
     assert.deepEqual([...seen].sort(), ['a', 'b']);
+    // Each answered request is counted for its variant, as canary analysis reads them.
+    const status = (await (await fetch(`${server.url}/v2/experiments/embed`)).json()) as {
+      variants: { name: string; requests: number; errors: number; latency_p50_ms: number | null }[];
+    };
+    assert.equal(
+      status.variants.reduce((n, v) => n + v.requests, 0),
+      80,
+    );
+    for (const v of status.variants) {
+      assert.equal(v.errors, 0);
+      assert.ok((v.latency_p50_ms ?? 0) > 0);
+    }
+  });
+
+  it('does not count a client mistake against the variant', async () => {
+    const res = await fetch(`${server.url}/v1/embeddings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'embed', input: 'x', dimensions: 3, user: 'user-1' }),
+    });
+    assert.equal(res.status, 400);
+    const status = (await (await fetch(`${server.url}/v2/experiments/embed`)).json()) as {
+      variants: { requests: number; errors: number }[];
+    };
+    assert.equal(
+      status.variants.reduce((n, v) => n + v.requests, 0),
+      80,
+    );
   });
 });
