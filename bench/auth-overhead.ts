@@ -17,6 +17,7 @@ import { KServeClient } from './lib/kserve-client.js';
 import { percentile } from './lib/latency-stats.js';
 import { startInferd, type InferdProcess } from './lib/inferd-process.js';
 import { describeMachine } from './lib/machine.js';
+import { timeLoop } from './lib/time-loop.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const HOST = '127.0.0.1';
@@ -177,20 +178,6 @@ interface MicroResult {
   readonly keys: number;
   readonly nsPerOp: number;
   readonly ops: number;
-}
-
-/** Runs `op` for `ms` (after a tenth of that as warm-up) and returns ns per call. */
-function timeLoop(op: () => void, ms: number): { nsPerOp: number; ops: number } {
-  const warmEnd = performance.now() + ms / 10;
-  while (performance.now() < warmEnd) for (let i = 0; i < 100; i++) op();
-  let ops = 0;
-  const start = process.hrtime.bigint();
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    for (let i = 0; i < 100; i++) op();
-    ops += 100;
-  }
-  return { nsPerOp: Number(process.hrtime.bigint() - start) / ops, ops };
 }
 
 /** AccessPolicy.authenticate + authorize for one inference call, in this process. */

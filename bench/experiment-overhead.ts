@@ -26,6 +26,9 @@ import { KServeClient } from './lib/kserve-client.js';
 import { percentile } from './lib/latency-stats.js';
 import { startInferd, type InferdProcess } from './lib/inferd-process.js';
 import { describeMachine } from './lib/machine.js';
+import { timeLoop } from './lib/time-loop.js';
+
+const nsPerCall = (op: () => void, ms: number): number => timeLoop(op, ms).nsPerOp;
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const HOST = '127.0.0.1';
@@ -121,19 +124,6 @@ async function makeRepository(): Promise<string> {
   return dir;
 }
 
-function timeLoop(op: () => void, ms: number): number {
-  const warmEnd = performance.now() + ms / 10;
-  while (performance.now() < warmEnd) for (let i = 0; i < 100; i++) op();
-  let ops = 0;
-  const start = process.hrtime.bigint();
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    for (let i = 0; i < 100; i++) op();
-    ops += 100;
-  }
-  return Number(process.hrtime.bigint() - start) / ops;
-}
-
 /** Each piece of the request path's monitoring, per request of one Iris row, in this process. */
 function microbenchmarks(repository: string, ms: number): Record<string, number> {
   const metrics = new Metrics();
@@ -141,11 +131,11 @@ function microbenchmarks(repository: string, ms: number): Record<string, number>
   const out: Record<string, number> = {};
   const weights = [1, 1];
   let k = 0;
-  out['route (hash the key, pick by weight)'] = timeLoop(() => {
+  out['route (hash the key, pick by weight)'] = nsPerCall(() => {
     pickByWeight(weights, routingPoint('ab', `user-${k++}`));
   }, ms);
   const stats = new VariantStats();
-  out['variant counts and latency'] = timeLoop(() => stats.record(true, 0.0001), ms);
+  out['variant counts and latency'] = nsPerCall(() => stats.record(true, 0.0001), ms);
   const input: Tensor = {
     name: 'input',
     datatype: 'FP32',
@@ -172,14 +162,14 @@ function microbenchmarks(repository: string, ms: number): Record<string, number>
   } as unknown as Parameters<DriftMonitors['monitorFor']>[0];
   const monitor = drift.monitorFor(mv);
   if (monitor === undefined) throw new Error('drift is off for the benchmark model');
-  out['drift: observe inputs and outputs (window tests included)'] = timeLoop(() => {
+  out['drift: observe inputs and outputs (window tests included)'] = nsPerCall(() => {
     monitor.observeInputs([input], 1);
     monitor.observeOutputs([output], 1);
   }, ms);
   const predictions = new Predictions({ maxEntries: 100_000, maxAgeMs: 3_600_000, metrics });
   let id = 0;
   const labels = new Map([['probabilities', ['setosa', 'versicolor', 'virginica']]]);
-  out['prediction kept for a label'] = timeLoop(() => {
+  out['prediction kept for a label'] = nsPerCall(() => {
     predictions.record([`r-${id++}`], { model: 'iris_drift', version: 1 }, [output], 1, labels);
   }, ms);
   return out;

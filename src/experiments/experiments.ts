@@ -9,7 +9,7 @@ import type { Registry } from 'prom-client';
 import { formatIssues, type ConfigIssue } from '../config/config-issues.js';
 import { InferdError, invalidArgument } from '../errors/index.js';
 import type { ModelVersion } from '../model-kinds/model-version.js';
-import { listExperimentFiles, listModelNames } from '../repository/repository-scanner.js';
+import { listRepositoryFolders } from '../repository/repository-scanner.js';
 import { assertValidModelName } from '../repository/model-name.js';
 import { systemRetryTimer, type RetryTimer } from '../repository/repository-timer.js';
 import {
@@ -192,10 +192,11 @@ export class Experiments {
         'INF_ERR_CONFLICT',
         `experiment '${name}' is defined by ${current.definition.source}: change that file, or remove it first`,
       );
-    const fileDefined = (await this.experimentFiles()).get(name);
+    const folders = await this.folders();
+    const fileDefined = folders.experiments.get(name);
     if (fileDefined !== undefined)
       throw new InferdError('INF_ERR_CONFLICT', `experiment '${name}' is defined by ${fileDefined}: change that file`);
-    const checked = checkExperiment(name, 'api', raw, await this.names(name));
+    const checked = checkExperiment(name, 'api', raw, this.names(folders, name));
     if (!checked.ok) throw definitionError(checked.issues);
     this.install(checked.value, JSON.stringify(raw));
     this.options.logger.info({ experiment: name }, 'experiment defined through the API');
@@ -224,38 +225,37 @@ export class Experiments {
     return this.reading;
   }
 
-  private async experimentFiles(): Promise<Map<string, string>> {
+  /** The repository's model and experiment folders; none when it cannot be read. */
+  private async folders(): Promise<{ models: string[]; experiments: Map<string, string> }> {
     try {
-      return await listExperimentFiles(this.options.repositoryPath);
+      return await listRepositoryFolders(this.options.repositoryPath);
     } catch {
-      return new Map();
+      return { models: [], experiments: new Map() };
     }
   }
 
-  private async names(self: string): Promise<{ isModel(n: string): boolean; isExperiment(n: string): boolean }> {
-    let models: string[] = [];
-    try {
-      models = await listModelNames(this.options.repositoryPath);
-    } catch {
-      // An unreadable repository has no model folders to name.
-    }
-    const modelSet = new Set(models);
-    const files = await this.experimentFiles();
+  /** What a definition named `self` may route to, from one listing of the repository. */
+  private names(
+    folders: { models: readonly string[]; experiments: ReadonlyMap<string, string> },
+    self: string,
+  ): { isModel(n: string): boolean; isExperiment(n: string): boolean } {
+    const modelSet = new Set(folders.models);
     return {
       isModel: (n) => modelSet.has(n),
-      isExperiment: (n) => n !== self && (this.active.has(n) || files.has(n)),
+      isExperiment: (n) => n !== self && (this.active.has(n) || folders.experiments.has(n)),
     };
   }
 
   private async readFiles(): Promise<void> {
-    const files = await this.experimentFiles();
+    const folders = await this.folders();
+    const files = folders.experiments;
     const logger = this.options.logger;
     for (const [name, file] of files) {
       const read = await readExperimentFile(file);
       const current = this.active.get(name);
       const fingerprint = read.ok ? JSON.stringify(read.raw) : '';
       if (read.ok && current?.fingerprint === fingerprint && current.definition.source === file) continue;
-      const checked = read.ok ? checkExperiment(name, file, read.raw, await this.names(name)) : read;
+      const checked = read.ok ? checkExperiment(name, file, read.raw, this.names(folders, name)) : read;
       if (!checked.ok) this.refuse(name, checked.issues, current);
       else {
         if (current !== undefined && current.definition.source === 'api')

@@ -11,6 +11,12 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Shadow } from './experiment.js';
 import type { Experiments, Routed } from './experiments.js';
 import { copyInputs, type ShadowTarget } from './shadow.js';
+import { bodyRoutingKey, sameInputs } from './routing-headers.js';
+import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
+import { requireKind } from '../model-kinds/serving-kinds.js';
+
+/** What a decoded body says about its routing. */
+type BodyKeys = Parameters<typeof bodyRoutingKey>[0];
 
 /** Drift monitoring as the request path sees it (monitoring/drift-monitor.ts). */
 export interface DriftObserver {
@@ -74,10 +80,29 @@ export class ServingPath {
     return routed ?? { mv: await this.options.acquire(name, version) };
   }
 
-  /** Routes again with a key found in the body (an experiment's `routing_key` parameter). */
-  reroute(routed: Routed, key: string | undefined): Promise<Routed> {
-    if (routed.experiment === undefined || key === undefined) return Promise.resolve(routed);
-    return this.options.experiments.reroute(routed, key);
+  /**
+   * Routes a v2 infer call and decodes its body with `decode`: an experiment's name picks a
+   * variant by the header's key, or, without one, by the key the decoded body carries
+   * (`routing_key`, else its sequence id). The body is decoded again only when that variant
+   * takes other inputs than the one it was first decoded for.
+   */
+  async routeAndDecode<D extends BodyKeys>(
+    name: string,
+    version: string | undefined,
+    headerKey: string | undefined,
+    decode: (config: ResolvedModelConfig) => D,
+  ): Promise<{ routed: TensorRouted; decoded: D }> {
+    let routed = await this.acquire(name, version, headerKey);
+    let mv = requireKind(routed.mv, 'v2 infer');
+    let decoded = decode(mv.config);
+    const bodyKey = bodyRoutingKey(decoded);
+    if (routed.experiment !== undefined && headerKey === undefined && bodyKey !== undefined) {
+      routed = await this.options.experiments.reroute(routed, bodyKey);
+      const chosen = requireKind(routed.mv, 'v2 infer');
+      if (chosen !== mv && !sameInputs(chosen.config, mv.config)) decoded = decode(chosen.config);
+      mv = chosen;
+    }
+    return { routed: { ...routed, mv }, decoded };
   }
 
   /**
@@ -96,7 +121,7 @@ export class ServingPath {
     // A stateful request is not copied: the shadow holds none of its sequence's state.
     if (experiment !== undefined && request.sequence === undefined)
       for (const shadow of experiment.shadows) {
-        if (!(this.random() < shadow.definition.fraction)) continue;
+        if (!(Math.random() < shadow.definition.fraction)) continue;
         copies ??= [];
         copies.push({
           shadow,
@@ -165,10 +190,6 @@ export class ServingPath {
     if (err !== undefined && !serverSide(err)) return;
     variant.stats.record(err === undefined, elapsedSeconds(arrivalNs));
     this.experimentMetric(routed, err === undefined ? 'ok' : 'error', arrivalNs);
-  }
-
-  private random(): number {
-    return Math.random();
   }
 
   /** Runs a watcher: its failure is logged, never the request's. */

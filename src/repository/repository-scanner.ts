@@ -24,20 +24,21 @@ export interface ModelFolder {
 
 /** Names of the model folders in the repository (invalid names are listed so they can be reported). */
 export async function listModelNames(repository: string): Promise<string[]> {
-  const names: string[] = [];
-  for (const name of await listFolders(repository))
-    if ((await experimentFileIn(path.join(repository, name))) === undefined) names.push(name);
-  return names;
+  return (await listRepositoryFolders(repository)).models;
 }
 
-/** The experiment folders of the repository: name → the experiment file in it. */
-export async function listExperimentFiles(repository: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
+/** The repository's folders in one pass: model folders, and experiment folders with their files. */
+export async function listRepositoryFolders(
+  repository: string,
+): Promise<{ models: string[]; experiments: Map<string, string> }> {
+  const models: string[] = [];
+  const experiments = new Map<string, string>();
   for (const name of await listFolders(repository)) {
     const file = await experimentFileIn(path.join(repository, name));
-    if (file !== undefined) out.set(name, file);
+    if (file === undefined) models.push(name);
+    else experiments.set(name, file);
   }
-  return out;
+  return { models, experiments };
 }
 
 /** The experiment file a folder holds (the first of EXPERIMENT_FILES present), if one. */

@@ -9,7 +9,6 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import { clientMessage, InferdError } from '../../errors/index.js';
-import { requireKind } from '../../model-kinds/serving-kinds.js';
 import { UNSENT_BYTES_WATERMARK } from '../common/request-gate.js';
 import { asInferdError, serviceError } from './grpc-status.js';
 import { decodeModelInferRequest, outputNamesFor } from './infer-request-decoder.js';
@@ -17,7 +16,7 @@ import { encodeModelInferResponse } from './infer-response-encoder.js';
 import { peekSequenceId } from './infer-parameters.js';
 import type { HandlerContext } from './service-handlers.js';
 import type { ServingPath } from '../../experiments/serving.js';
-import { bodyRoutingKey, routingKeyFrom, sameInputs, variantHeaderValue } from '../../experiments/routing-headers.js';
+import { variantHeaderValue } from '../../experiments/routing-headers.js';
 import type { ModelInferRequest, ModelInferResponse, ModelStreamInferResponse } from './wire-types.js';
 
 /**
@@ -67,21 +66,15 @@ async function infer(
   metadata: grpc.Metadata | undefined,
 ): Promise<ModelInferResponse> {
   const name = request.model_name ?? '';
-  const experiment = ctx.serving.experiments.get(name);
-  // An experiment's routing key: its header as call metadata, else the `routing_key` parameter.
-  const header = experiment?.definition.sticky.header.toLowerCase();
-  const headerKey = header === undefined ? undefined : routingKeyFrom(metadata?.get(header), header);
-  let routed = await ctx.serving.acquire(name, given(request.model_version), headerKey);
-  let mv = requireKind(routed.mv, 'v2 infer');
-  let decoded = decodeModelInferRequest(mv.config, request, { maxTensorBytes: ctx.maxTensorBytes });
-  const bodyKey = bodyRoutingKey(decoded);
-  if (routed.experiment !== undefined && headerKey === undefined && bodyKey !== undefined) {
-    routed = await ctx.serving.reroute(routed, bodyKey);
-    const chosen = requireKind(routed.mv, 'v2 infer');
-    if (chosen !== mv && !sameInputs(chosen.config, mv.config))
-      decoded = decodeModelInferRequest(chosen.config, request, { maxTensorBytes: ctx.maxTensorBytes });
-    mv = chosen;
-  }
+  // An experiment's routing key: its header as call metadata, else the body's (`routing_key`).
+  const headerKey = ctx.serving.experiments.routingHeaderKey(name, metadata?.getMap() ?? {});
+  const { routed, decoded } = await ctx.serving.routeAndDecode(
+    name,
+    given(request.model_version),
+    headerKey,
+    (config) => decodeModelInferRequest(config, request, { maxTensorBytes: ctx.maxTensorBytes }),
+  );
+  const { mv } = routed;
   const ids = given(request.id) === undefined || request.id === requestId ? [requestId] : [requestId, request.id ?? ''];
   const result = await ctx.serving.infer(
     { ...routed, mv },

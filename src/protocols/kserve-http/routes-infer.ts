@@ -2,10 +2,9 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServingPath } from '../../experiments/serving.js';
-import { requireKind } from '../../model-kinds/serving-kinds.js';
 import { decodeInferBody, parseHeaderLength } from '../../core/infer-body-decoder.js';
 import { encodeInferResponse, outputNamesFor } from '../../core/infer-body-encoder.js';
-import { bodyRoutingKey, sameInputs, VARIANT_HEADER, variantHeaderValue } from '../../experiments/routing-headers.js';
+import { VARIANT_HEADER, variantHeaderValue } from '../../experiments/routing-headers.js';
 
 interface InferParams {
   model: string;
@@ -20,19 +19,16 @@ export function registerInferRoutes(app: FastifyInstance, serving: ServingPath, 
     // `routing_key` parameter once decoded.
     const name = request.params.model;
     const headerKey = serving.experiments.routingHeaderKey(name, request.headers);
-    let routed = await serving.acquire(name, request.params.version, headerKey);
-    let mv = requireKind(routed.mv, 'v2 infer');
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const headerLength = parseHeaderLength(request.headers['inference-header-content-length'], body.length);
-    let decoded = decodeInferBody(mv.config, body, headerLength, { maxTensorBytes });
-    const bodyKey = bodyRoutingKey(decoded);
-    if (routed.experiment !== undefined && headerKey === undefined && bodyKey !== undefined) {
-      routed = await serving.reroute(routed, bodyKey);
-      const chosen = requireKind(routed.mv, 'v2 infer');
-      if (chosen !== mv && !sameInputs(chosen.config, mv.config))
-        decoded = decodeInferBody(chosen.config, body, headerLength, { maxTensorBytes });
-      mv = chosen;
-    }
+    const { routed, decoded } = await serving.routeAndDecode(name, request.params.version, headerKey, (config) =>
+      decodeInferBody(
+        config,
+        body,
+        parseHeaderLength(request.headers['inference-header-content-length'], body.length),
+        { maxTensorBytes },
+      ),
+    );
+    const { mv } = routed;
     const variant = variantHeaderValue(routed);
     if (variant !== undefined) void reply.header(VARIANT_HEADER, variant);
 
@@ -45,7 +41,7 @@ export function registerInferRoutes(app: FastifyInstance, serving: ServingPath, 
 
     const ids = decoded.id === undefined || decoded.id === '' ? [String(request.id)] : [String(request.id), decoded.id];
     const result = await serving.infer(
-      { ...routed, mv },
+      routed,
       {
         requestId: String(request.id),
         inputs: decoded.inputs,

@@ -43,7 +43,7 @@ export function registerModelRoutes(
   app: FastifyInstance,
   repository: ModelRepository,
   server: ServerState,
-  experiments?: Experiments,
+  experiments: Experiments,
 ): void {
   app.get('/v2/health/live', (_req, reply) => emptyStatus(reply, 200));
   app.get('/v2/health/ready', (_req, reply) => emptyStatus(reply, server.ready() ? 200 : 400));
@@ -78,7 +78,7 @@ export function registerModelRoutes(
   // Metadata and config come from the loaded graph: under a memory budget they load the model.
   const metadata = async (req: FastifyRequest<{ Params: ModelParams }>) => {
     // An experiment answers with the metadata of the variant a call would get now, under its own name.
-    const routed = await experiments?.route(req.params.model, req.params.version, undefined);
+    const routed = await experiments.route(req.params.model, req.params.version, undefined);
     if (routed !== undefined) return { ...modelMetadataView(routed.mv, []), name: req.params.model };
     const mv = await repository.acquire(req.params.model, req.params.version);
     return modelMetadataView(
@@ -91,7 +91,7 @@ export function registerModelRoutes(
 
   const ready = (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     assertValidModelName(req.params.model);
-    const experiment = experiments?.get(req.params.model);
+    const experiment = experiments.get(req.params.model);
     if (experiment !== undefined && (req.params.version ?? '') === '')
       return emptyStatus(
         reply,

@@ -22,8 +22,8 @@ import { errorMessage, frameReply, requestIdOf, unframeMessage, type InferBody }
 
 export interface InferStreamOptions {
   readonly repository: ModelRepository;
-  /** Runs each request with the request path's monitoring; without it, straight on the scheduler. */
-  readonly serving?: ServingPath;
+  /** Runs each request with the request path's monitoring (experiments/serving.ts). */
+  readonly serving: ServingPath;
   readonly model: string;
   readonly version: string | undefined;
   /** The experiment variant chosen at the upgrade: every message of the stream goes to it. */
@@ -157,10 +157,8 @@ export class InferStreamConnection {
       ...(decoded.sequence === undefined ? {} : { sequence: decoded.sequence }),
     };
     const ids = decoded.id === undefined || decoded.id === '' ? [requestId] : [requestId, decoded.id];
-    (this.options.serving === undefined
-      ? mv.scheduler.infer(request)
-      : this.options.serving.infer({ ...this.options.routed, mv }, request, ids)
-    )
+    this.options.serving
+      .infer({ ...this.options.routed, mv }, request, ids)
       .then(
         (result) => {
           slot.message = frameReply(

@@ -24,7 +24,7 @@ const MESSAGE_TOO_BIG = 1009;
 export interface InferStreamRouteOptions {
   readonly repository: ModelRepository;
   /** Names to versions (experiments included) and the request path's monitoring. */
-  readonly serving?: ServingPath;
+  readonly serving: ServingPath;
   /** The server's --max-body-size, applied to each message. */
   readonly maxBodyBytes: number;
   readonly maxTensorBytes: number;
@@ -86,8 +86,8 @@ export function registerInferStreamRoutes(app: FastifyInstance, options: InferSt
       done: (err?: Error) => void,
     ): void => {
       const { model, version } = request.params;
-      const experiments = options.serving?.experiments;
-      if (experiments?.has(model) === true) {
+      const experiments = options.serving.experiments;
+      if (experiments.has(model)) {
         experiments
           .route(model, version, experiments.routingHeaderKey(model, request.headers))
           .then((routed) => {
@@ -119,7 +119,7 @@ export function registerInferStreamRoutes(app: FastifyInstance, options: InferSt
       explainOversizeClose(socket, options.maxBodyBytes);
       const connection = new InferStreamConnection(socket, {
         repository: options.repository,
-        ...(options.serving === undefined ? {} : { serving: options.serving }),
+        serving: options.serving,
         model: request.params.model,
         version: request.params.version,
         routed: chosen.get(request),
