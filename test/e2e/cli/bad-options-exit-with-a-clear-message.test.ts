@@ -4,8 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CommanderError, type Command } from 'commander';
-import { buildProgram } from '../../../src/cli/main.js';
+import { parseInProcess } from '../../helpers/parse-in-process.js';
 import { runCli } from './run-cli.js';
 
 const CASES: { args: string[]; message: string }[] = [
@@ -54,24 +53,6 @@ const CASES: { args: string[]; message: string }[] = [
   },
   { args: ['deploy'], message: "error: unknown command 'deploy'" },
 ];
-
-/** Parses argv with the real program, capturing stderr instead of exiting. */
-async function parseInProcess(args: string[]): Promise<{ exitCode: number; stderr: string }> {
-  let stderr = '';
-  const program = await buildProgram();
-  const configure = (cmd: Command): void => {
-    cmd.exitOverride().configureOutput({ writeErr: (s) => (stderr += s), writeOut: () => undefined });
-    for (const sub of cmd.commands) configure(sub);
-  };
-  configure(program);
-  try {
-    await program.parseAsync(['node', 'inferd', ...args]);
-  } catch (err) {
-    if (err instanceof CommanderError) return { exitCode: err.exitCode, stderr };
-    throw err;
-  }
-  return { exitCode: 0, stderr };
-}
 
 describe('bad command lines', () => {
   for (const c of CASES) {

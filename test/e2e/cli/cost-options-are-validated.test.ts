@@ -4,28 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CommanderError, type Command } from 'commander';
-import { buildProgram } from '../../../src/cli/main.js';
+import { parseInProcess } from '../../helpers/parse-in-process.js';
 import { resolveServerConfig } from '../../../src/config/server-config.js';
 import { InferdError } from '../../../src/errors/index.js';
-
-/** Parses argv with the real program, capturing stderr instead of exiting. */
-async function parse(args: string[]): Promise<{ exitCode: number; stderr: string }> {
-  let stderr = '';
-  const program = await buildProgram();
-  const configure = (cmd: Command): void => {
-    cmd.exitOverride().configureOutput({ writeErr: (s) => (stderr += s), writeOut: () => undefined });
-    for (const sub of cmd.commands) configure(sub);
-  };
-  configure(program);
-  try {
-    await program.parseAsync(['node', 'inferd', ...args]);
-  } catch (err) {
-    if (err instanceof CommanderError) return { exitCode: err.exitCode, stderr };
-    throw err;
-  }
-  return { exitCode: 0, stderr };
-}
 
 describe('cost price options', () => {
   for (const [command, flag, value] of [
@@ -37,7 +18,7 @@ describe('cost price options', () => {
   ] as const) {
     it(`refuses ${command} ${flag} '${value}'`, async () => {
       const args = command === 'serve' ? ['serve', '-m', 'examples/models'] : ['bench', 'simple'];
-      const result = await parse([...args, flag, value]);
+      const result = await parseInProcess([...args, flag, value]);
       assert.equal(result.exitCode, 1);
       assert.equal(
         result.stderr.split('\n')[0],
