@@ -32,7 +32,26 @@ export interface SamplingParams {
   readonly ignoreEos: boolean;
   /** Number of top alternatives to report per token; undefined = no logprobs at all. */
   readonly logprobs: number | undefined;
+  /** What the output must match, enforced while decoding by masking the logits; undefined = free text. */
+  readonly constraint?: OutputConstraint;
 }
+
+/**
+ * A constraint on generated text, enforced token by token (generation/grammar.ts). The edges
+ * translate OpenAI's response_format, vLLM's guided_* / structured_outputs and tool calls into one
+ * of these; every field is already validated in shape.
+ */
+export type OutputConstraint =
+  /** A JSON value; with `schema`, one that validates against it (strict: no extra properties). */
+  | { readonly kind: 'json'; readonly schema?: Readonly<Record<string, unknown>> }
+  /** Text matching a regular expression (whole output). */
+  | { readonly kind: 'regex'; readonly pattern: string }
+  /** Exactly one of the strings. */
+  | { readonly kind: 'choice'; readonly choices: readonly string[] }
+  /** A grammar in EBNF (xgrammar / GBNF dialect), root rule `root`. */
+  | { readonly kind: 'grammar'; readonly grammar: string }
+  /** xgrammar's structural tag (JSON): free text with tagged, schema-checked regions, as tool calls use. */
+  | { readonly kind: 'structural_tag'; readonly tag: Readonly<Record<string, unknown>> };
 
 export interface GenerationRequest {
   /** For logs and metrics. */
