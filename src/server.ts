@@ -24,6 +24,8 @@ import { registerFeedbackRoutes } from './protocols/kserve-http/routes-feedback.
 import { buildGrpcServer, type GrpcEdge } from './protocols/kserve-grpc/grpc-server.js';
 import { ConnectionDrain } from './protocols/common/connection-drain.js';
 import { LogControl } from './observability/log-settings.js';
+import { RequestTracer } from './monitoring/request-tracer.js';
+import { checkTraceFolder } from './monitoring/trace-settings.js';
 import { limitRequestsPerConnection, UnsentAnswers } from './protocols/common/request-gate.js';
 import { buildHttpApp, buildMetricsServer, registerMetricsRoute } from './protocols/common/http-app.js';
 import { registerUsageRoute, type RouteRecord } from './protocols/common/http-access.js';
@@ -130,6 +132,9 @@ function optimizedModelCacheDir(config: ServerConfig): string | undefined {
 
 export async function startServer(input: ServerConfigInput, options?: StartOptions): Promise<RunningServer> {
   const config = resolveServerConfig(input);
+  // Traces are written long after start, when no one is there to be told the folder is missing.
+  const traceFolderMissing = checkTraceFolder(config.traceFile, '--trace-file', 'INF_ERR_INVALID_CONFIG');
+  if (traceFolderMissing !== undefined) throw traceFolderMissing;
   const logger = createLogger(config.logLevel, options?.logDestination, config.logFormat);
   // Reads and checks the TLS files before the listeners are built; then polls them.
   const tls = ServerTls.open(
@@ -195,9 +200,21 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
   });
   // Drift of each model's inputs and outputs against its reference (monitoring/drift-monitors.ts).
   const drift = new DriftMonitors({ repository: config.modelRepository, metrics, logger });
+  // Triton's request traces (--trace-*, /v2/trace/setting).
+  const tracer = new RequestTracer({
+    initial: {
+      traceFile: config.traceFile,
+      traceLevel: config.traceLevel,
+      traceRate: config.traceRate,
+      traceCount: config.traceCount,
+      logFrequency: config.traceLogFrequency,
+    },
+    logger,
+  });
   const serving = new ServingPath({
     experiments,
     predictions,
+    tracer,
     drift,
     logger,
     acquire: (name, version) => repository.acquire(name, version),
@@ -259,6 +276,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     server: serverState,
     maxTensorBytes: config.maxTensorBytes,
     logging: new LogControl(logger),
+    tracer,
   });
   // A key limited to some models labels only their predictions.
   registerFeedbackRoutes(http, predictions, (request, model) => {
@@ -416,6 +434,8 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
       await Promise.race([batchStopped, grace]);
       experiments.stop();
       await Promise.race([repository.close(), grace]);
+      // The traces of the requests answered are written once none is left running.
+      await tracer.close();
       cost.stop();
       await security.close();
       logger.info('shut down');

@@ -9,6 +9,7 @@ import {
   LOG_LEVELS,
   MODEL_CONTROL_MODES,
   SERVER_DEFAULTS,
+  TRACE_LEVELS,
   type ServerConfig,
 } from '../config/server-config.js';
 import { startServer } from '../server.js';
@@ -75,6 +76,11 @@ interface ServeOptions {
   feedbackMaxAge: number;
   costPerCpuHour?: number;
   costPerGpuHour?: number;
+  traceFile: string;
+  traceLevel: ServerConfig['traceLevel'];
+  traceRate: number;
+  traceCount: number;
+  traceLogFrequency: number;
 }
 
 /** A comma-separated list, repeatable. */
@@ -251,6 +257,33 @@ export function serveCommand(): Command {
       new Option('--log-format <format>', 'json lines (for log collectors) or pretty (readable, for a terminal)')
         .choices(LOG_FORMATS)
         .default(d.logFormat),
+    )
+    .option(
+      '--trace-file <path>',
+      "where request traces are written (Triton's JSON trace format; its folder must exist); with --trace-log-frequency, <path>.0, <path>.1, ...",
+      d.traceFile,
+    )
+    .addOption(
+      new Option(
+        '--trace-level <level>',
+        'what a traced request records: OFF, or TIMESTAMPS and/or TENSORS (repeatable); POST /v2/trace/setting changes it while serving',
+      )
+        .choices(TRACE_LEVELS)
+        .argParser((value: string, previous: string[] | undefined) => {
+          if (!(TRACE_LEVELS as readonly string[]).includes(value))
+            throw new InvalidArgumentError(`expected one of ${TRACE_LEVELS.join(', ')}, got '${value}'`);
+          // The default is replaced by the first level given, not added to.
+          return previous === undefined || previous === d.traceLevel ? [value] : [...previous, value];
+        })
+        .default(d.traceLevel),
+    )
+    .option('--trace-rate <n>', 'trace one request in every n', integer(1), d.traceRate)
+    .option('--trace-count <n>', 'traces to take before tracing stops (-1 = no end)', integer(-1), d.traceCount)
+    .option(
+      '--trace-log-frequency <n>',
+      'write the traces every n traces, each batch to <trace-file>.<index> (0 = all into --trace-file, at shutdown or when the settings change)',
+      integer(0),
+      d.traceLogFrequency,
     )
     .addOption(sizeOption('--max-body-size <size>', 'largest request body accepted', byteSize, d.maxBodyBytes))
     .addOption(
@@ -523,6 +556,11 @@ Examples:
         feedbackMaxAgeSeconds: opts.feedbackMaxAge,
         costPerCpuHour: opts.costPerCpuHour ?? null,
         costPerGpuHour: opts.costPerGpuHour ?? null,
+        traceFile: opts.traceFile,
+        traceLevel: opts.traceLevel,
+        traceRate: opts.traceRate,
+        traceCount: opts.traceCount,
+        traceLogFrequency: opts.traceLogFrequency,
       });
       let signals = 0;
       const stop = (signal: string): void => {

@@ -13,6 +13,8 @@ export const MODEL_CONTROL_MODES = ['none', 'poll', 'explicit'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** JSON lines for log collectors, or readable lines for a terminal (observability/logger.ts). */
 export const LOG_FORMATS = ['json', 'pretty'] as const;
+/** Triton's trace levels: OFF, or what a traced request records (timestamps, tensors, or both). */
+export const TRACE_LEVELS = ['OFF', 'TIMESTAMPS', 'TENSORS'] as const;
 
 /** A TLS identity's PEM files; `clientCaFile` turns on mTLS (clients must present a certificate it signed). */
 const tlsFiles = z
@@ -178,6 +180,16 @@ export const serverConfigSchema = z
     costPerCpuHour: z.number().nonnegative().nullable().default(null),
     /** Price of one GPU for an hour, in the same currency; null = unset. */
     costPerGpuHour: z.number().nonnegative().nullable().default(null),
+    /** Triton's trace settings at start (GET/POST /v2/trace/setting changes them): where traces go. */
+    traceFile: z.string().default(''),
+    /** ['OFF'], or TIMESTAMPS and/or TENSORS. */
+    traceLevel: z.array(z.enum(TRACE_LEVELS)).min(1).default(['OFF']),
+    /** One request in this many is traced. */
+    traceRate: z.number().int().min(1).default(1000),
+    /** Traces to take before tracing stops; -1 = no end. */
+    traceCount: z.number().int().min(-1).default(-1),
+    /** Traces per file (traceFile.0, .1, ...); 0 = all in traceFile, written at shutdown or when settings change. */
+    traceLogFrequency: z.number().int().nonnegative().default(0),
   })
   .strict();
 
@@ -208,6 +220,17 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
     throw new InferdError(
       'INF_ERR_INVALID_CONFIG',
       `--pinned-models (${result.data.pinnedModels.join(', ')}) needs --model-memory-budget: without a budget no model is ever unloaded`,
+    );
+  const { traceLevel, traceFile } = result.data;
+  if (traceLevel.includes('OFF') && traceLevel.length > 1)
+    throw new InferdError(
+      'INF_ERR_INVALID_CONFIG',
+      `--trace-level OFF cannot be combined with ${traceLevel.filter((l) => l !== 'OFF').join(', ')}`,
+    );
+  if (!traceLevel.includes('OFF') && traceFile === '')
+    throw new InferdError(
+      'INF_ERR_INVALID_CONFIG',
+      `--trace-level ${traceLevel.join(',')} needs --trace-file: the traces are written to that file`,
     );
   const largest = Math.max(result.data.maxBodyBytes, result.data.maxBatchFileBytes);
   if (result.data.maxInflightRequestBytes < largest)

@@ -14,6 +14,7 @@ import { copyInputs, type ShadowTarget } from './shadow.js';
 import { bodyRoutingKey, sameInputs } from './routing-headers.js';
 import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
 import { requireKind } from '../model-kinds/serving-kinds.js';
+import type { RequestTracer } from '../monitoring/request-tracer.js';
 
 /** What a decoded body says about its routing. */
 type BodyKeys = Parameters<typeof bodyRoutingKey>[0];
@@ -51,6 +52,8 @@ export interface ServingOptions {
   readonly experiments: Experiments;
   readonly drift?: DriftObserver;
   readonly predictions?: PredictionRecorder;
+  /** Triton's request traces (/v2/trace/setting); absent = none taken. */
+  readonly tracer?: RequestTracer;
   readonly logger: Logger;
   /** The acquire of a plain model name (the repository's). */
   acquire(name: string, versionText: string | undefined): Promise<ModelVersion>;
@@ -136,14 +139,23 @@ export class ServingPath {
           },
         });
       }
+    const trace = this.watch(() => {
+      // Triton's request_id is the client's id; the server's id stands in when it sent none.
+      const traceId = ids.length > 1 ? (ids[ids.length - 1] ?? request.requestId) : request.requestId;
+      const t = this.options.tracer?.sample(mv.name, mv.version, traceId, request.arrivalNs);
+      t?.queued(request.inputs);
+      return t;
+    }, mv.name);
     let result: InferResult;
     try {
       result = await mv.scheduler.infer(request);
     } catch (err) {
       this.settle(routed, request.arrivalNs, err);
+      if (trace !== undefined) this.watch(() => trace.ended(), mv.name);
       throw err;
     }
     this.settle(routed, request.arrivalNs);
+    if (trace !== undefined) this.watch(() => trace.ended(result), mv.name);
     this.watch(() => {
       drift?.observeOutputs(result.outputs, request.batchSize);
       this.options.predictions?.record(

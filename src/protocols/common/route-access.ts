@@ -42,6 +42,11 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   // Triton's log settings API (protocols/kserve-http/routes-logging.ts)
   'GET /v2/logging': logging,
   'POST /v2/logging': logging,
+  // Triton's trace settings API (protocols/kserve-http/routes-trace.ts), guarded as the log settings
+  'GET /v2/trace/setting': logging,
+  'POST /v2/trace/setting': logging,
+  'GET /v2/models/:model/trace/setting': logging,
+  'POST /v2/models/:model/trace/setting': logging,
   'GET /v2/models/:model/stats': statistics,
   'GET /v2/models/:model/versions/:version/stats': statistics,
   'GET /v2/usage': statistics,

@@ -10,6 +10,8 @@ import { registerModelRoutes } from './routes-models.js';
 import { registerExperimentRoutes } from './routes-experiments.js';
 import type { LogControl } from '../../observability/log-settings.js';
 import { registerLoggingRoutes } from './routes-logging.js';
+import type { RequestTracer } from '../../monitoring/request-tracer.js';
+import { registerTraceRoutes } from './routes-trace.js';
 
 export interface RestEdgeOptions {
   readonly repository: ModelRepository;
@@ -19,6 +21,8 @@ export interface RestEdgeOptions {
   readonly maxTensorBytes: number;
   /** Triton's log settings API (/v2/logging); absent = not served. */
   readonly logging?: LogControl;
+  /** Triton's trace settings API (/v2/trace/setting); absent = not served. */
+  readonly tracer?: RequestTracer;
 }
 
 export function registerRestEdge(app: FastifyInstance, options: RestEdgeOptions): void {
@@ -26,4 +30,5 @@ export function registerRestEdge(app: FastifyInstance, options: RestEdgeOptions)
   registerInferRoutes(app, options.serving, options.maxTensorBytes);
   registerExperimentRoutes(app, options.serving.experiments);
   if (options.logging !== undefined) registerLoggingRoutes(app, options.logging);
+  if (options.tracer !== undefined) registerTraceRoutes(app, options.tracer, options.repository);
 }

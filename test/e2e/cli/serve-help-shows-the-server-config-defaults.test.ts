@@ -100,6 +100,11 @@ const OPTIONS: Record<string, [flag: string, asShown?: (v: unknown) => unknown]>
   // Unset by default (null): no default shown.
   costPerCpuHour: ['--cost-per-cpu-hour'],
   costPerGpuHour: ['--cost-per-gpu-hour'],
+  traceFile: ['--trace-file'],
+  traceLevel: ['--trace-level'],
+  traceRate: ['--trace-rate'],
+  traceCount: ['--trace-count'],
+  traceLogFrequency: ['--trace-log-frequency'],
   // Given in the environment (INFERD_API_KEYS), never as a flag: --api-keys-file's help names it.
   apiKeys: ['--api-keys-file'],
 };
