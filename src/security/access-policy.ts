@@ -21,7 +21,7 @@ import {
 /** Triton's `--http-restricted-api` / `--grpc-restricted-protocol` rule: these groups need this header. */
 export interface RestrictedApiRule {
   readonly groups: readonly ApiGroup[];
-  /** Triton group names inferd has no API for (shared-memory, trace): accepted, guard nothing. */
+  /** Triton group names inferd has no API for (shared-memory): accepted, guard nothing. */
   readonly unserved: readonly string[];
   readonly header: string;
   readonly value: string;
@@ -36,7 +36,8 @@ const TRITON_GROUPS: Readonly<Record<string, readonly ApiGroup[]>> = {
   'model-repository': ['model-repository'],
   statistics: ['statistics'],
   'shared-memory': [],
-  trace: [],
+  // The trace settings API (/v2/trace/setting) is guarded as the log settings API: one group.
+  trace: ['logging'],
   logging: ['logging'],
 };
 
@@ -46,6 +47,8 @@ const TRITON_GROUPS: Readonly<Record<string, readonly ApiGroup[]>> = {
  */
 export function parseRestrictedApiRules(values: readonly string[], flag: string): RestrictedApiRule[] {
   const seen = new Map<string, string>();
+  /** Which rule guards each inferd group: Triton's `trace` and `logging` are one here. */
+  const guarded = new Map<ApiGroup, string>();
   return values.map((text) => {
     const colon = text.indexOf(':');
     const eq = text.indexOf('=', colon + 1);
@@ -81,7 +84,16 @@ export function parseRestrictedApiRules(values: readonly string[], flag: string)
         throw new InferdError('INF_ERR_INVALID_CONFIG', `${flag}: the API group '${name}' is in two rules`);
       seen.set(name, text);
       if (mapped.length === 0) unserved.push(name);
-      groups.push(...mapped);
+      for (const group of mapped) {
+        const other = guarded.get(group);
+        if (other !== undefined && other !== text)
+          throw new InferdError(
+            'INF_ERR_INVALID_CONFIG',
+            `${flag}: '${name}' and the API group of another rule are one group here (${group}: the trace and log settings APIs); name them in one rule`,
+          );
+        guarded.set(group, text);
+        if (!groups.includes(group)) groups.push(group);
+      }
     }
     return { groups, unserved, header, value: text.slice(eq + 1) };
   });

@@ -270,9 +270,13 @@ describe('the access policy', () => {
       refusal(() => parseRestrictedApiRules(['health:a=1', 'health,metadata:b=2'], flag)).message,
       /'health' is in two rules/,
     );
-    const rule = parseRestrictedApiRules(['trace,logging:k=v'], flag)[0];
-    assert.deepEqual(rule?.unserved, ['trace']);
-    assert.deepEqual(rule?.groups, ['logging']);
+    const rule = parseRestrictedApiRules(['shared-memory,trace,logging:k=v'], flag)[0];
+    assert.deepEqual(rule?.unserved, ['shared-memory']);
+    assert.deepEqual(rule?.groups, ['logging'], 'trace guards the trace settings, which share the logging group');
+    assert.match(
+      refusal(() => parseRestrictedApiRules(['trace:a=1', 'logging:b=2'], flag)).message,
+      /'logging' and the API group of another rule are one group here/,
+    );
     assert.ok(!refusal(() => parseRestrictedApiRules(['x:k=secret-value'], flag)).message.includes('secret-value'));
   });
 

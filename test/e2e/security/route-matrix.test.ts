@@ -67,6 +67,10 @@ function requestFor(route: string, ids: { file: string; spareFile: string; batch
       return { method, url, body: JSON.stringify({ model: 'kjv-tiny', tokens: [1, 2] }), json: true };
     case 'PUT /v2/experiments/:name':
       return { method, url, body: JSON.stringify({ variants: [{ model: 'simple', weight: 1 }] }), json: true };
+    case 'POST /v2/trace/setting':
+    case 'POST /v2/models/:model/trace/setting':
+      // A value the setting already has: the matrix changes nothing the other routes see.
+      return { method, url, body: JSON.stringify({ trace_rate: '1000' }), json: true };
     case 'POST /v2/feedback':
       // The list form answers 200 with a result per item, an unknown id included.
       return { method, url, body: JSON.stringify({ feedback: [{ id: 'never-issued', label: 0 }] }), json: true };
