@@ -10,6 +10,7 @@ export const EXTENSIONS = [
   'binary_tensor_data',
   'parameters',
   'statistics',
+  'trace',
 ] as const;
 
 /**

@@ -53,6 +53,7 @@ describe('health and metadata endpoints', () => {
       'binary_tensor_data',
       'parameters',
       'statistics',
+      'trace',
     ]);
   });
 
