@@ -133,6 +133,10 @@ export const PLAN: Readonly<Record<string, PlanEntry>> = {
   'docs/kubernetes.md#7': { starts: 'curl http://tiny-llm-predictor', plan: CLUSTER },
   'docs/monitoring.md#0': { starts: 'description: the retrained ranker', plan: { do: 'yaml' } },
   'docs/monitoring.md#1': { starts: 'variants:', plan: { do: 'yaml' } },
+  'docs/monitoring.md#2': {
+    starts: '# Trace every request of `simple`',
+    plan: { do: 'sh', expect: [/"request_id":"c","timestamps":\[\{"name":"REQUEST_START"/, /"name":"COMPUTE_END"/] },
+  },
   'docs/model-config.md#0': { starts: '', plan: { do: 'yaml' } },
   'docs/openai.md#0': { starts: '# A chat completion.', plan: { do: 'sh' } },
   'docs/openai.md#1': { starts: "import OpenAI from 'openai';", plan: { do: 'js', saveAs: '.tmp/openai.mjs' } },
