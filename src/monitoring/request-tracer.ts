@@ -132,18 +132,21 @@ export class RequestTracer {
    */
   sample(model: string, version: number, requestId: string, arrivalNs: bigint): RequestTrace | undefined {
     if (this.closed) return undefined;
+    // Every request passes here: no object is made until it is traced.
     const scope = this.models.get(model);
-    const settings = { ...this.global, ...scope?.overrides };
+    const own = scope?.overrides;
+    const levels = own?.traceLevel ?? this.global.traceLevel;
     const sampler = scope ?? this.globalSampler;
-    if (settings.traceLevel.includes('OFF') || sampler.remaining === 0) return undefined;
+    if (levels.includes('OFF') || sampler.remaining === 0) return undefined;
     sampler.counter++;
-    if (sampler.counter % settings.traceRate !== 0) return undefined;
+    if (sampler.counter % (own?.traceRate ?? this.global.traceRate) !== 0) return undefined;
     if (sampler.remaining > 0) sampler.remaining--;
-    const destination = { file: settings.traceFile, logFrequency: settings.logFrequency };
-    return new RequestTrace(
-      { id: this.nextId++, model, version, requestId, arrivalNs, levels: settings.traceLevel },
-      this.now,
-      (text) => this.record(destination, text),
+    const destination = {
+      file: own?.traceFile ?? this.global.traceFile,
+      logFrequency: own?.logFrequency ?? this.global.logFrequency,
+    };
+    return new RequestTrace({ id: this.nextId++, model, version, requestId, arrivalNs, levels }, this.now, (text) =>
+      this.record(destination, text),
     );
   }
 
