@@ -9,7 +9,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { WebSocket } from 'ws';
 import { EXAMPLES_DIR, startTestServer, type TestServer } from '../../helpers/test-server.js';
+import { connect, simpleTypedRequest, unary } from '../grpc/grpc-client.js';
+import { streamUrl } from '../streaming/stream-client.js';
 
 const TIMESTAMP_ORDER = [
   'REQUEST_START',
@@ -214,6 +217,56 @@ describe('/v2/trace/setting', () => {
       ['rate-6'],
     );
     assert.equal(existsSync(file), false, 'with log_frequency set, only the numbered files are written');
+  });
+
+  it('traces gRPC and WebSocket requests as REST ones', async () => {
+    const file = path.join(dir, 'edges.json');
+    const set = await call(server, '/v2/models/simple/trace/setting', {
+      trace_file: file,
+      trace_level: ['TIMESTAMPS'],
+      trace_rate: '1',
+      trace_count: '-1',
+      log_frequency: '0',
+    });
+    assert.equal(set.status, 200, JSON.stringify(set.json));
+    const clients = connect(server);
+    try {
+      await unary(clients.inference, 'ModelInfer', simpleTypedRequest({ id: 'over-grpc' }));
+    } finally {
+      clients.close();
+    }
+    const socket = new WebSocket(streamUrl(server.url, 'simple'));
+    const reply = new Promise<string>((resolve, reject) => {
+      socket.once('message', (data: Buffer) => resolve(data.toString('utf8')));
+      socket.once('error', reject);
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    socket.send(
+      JSON.stringify({
+        id: 'over-websocket',
+        inputs: [
+          { name: 'INPUT0', datatype: 'INT32', shape: [1, 16], data: Array.from({ length: 16 }, (_, i) => i) },
+          { name: 'INPUT1', datatype: 'INT32', shape: [1, 16], data: Array.from({ length: 16 }, () => 1) },
+        ],
+      }),
+    );
+    assert.match(await reply, /"model_name":"simple"/);
+    socket.close();
+    await new Promise((resolve) => socket.once('close', resolve));
+    assert.equal((await call(server, '/v2/models/simple/trace/setting', {})).status, 200);
+    const traces = readTraces(file);
+    assert.deepEqual(
+      traces.map((t) => t.request_id),
+      ['over-grpc', 'over-websocket'],
+    );
+    for (const t of traces)
+      assert.deepEqual(
+        t.timestamps.map((s) => s.name),
+        TIMESTAMP_ORDER,
+      );
   });
 
   it('writes no trace when the level is OFF', async () => {
