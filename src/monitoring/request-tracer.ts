@@ -2,7 +2,8 @@
 // them, sampling one request in every `trace_rate` (the rate-th, 2·rate-th, ... request, counted
 // per setting: a model with its own settings counts its requests apart), up to `trace_count`
 // traces, and the traces written as JSON to `trace_file`: every `log_frequency` traces into
-// `<trace_file>.<n>` (n from 0, back to 0 when trace_file changes), or with 0 all into
+// `<trace_file>.<n>` (n from 0 for each file; a file used again goes on with its numbers rather
+// than overwrite what it holds, where Triton starts again from 0), or with 0 all into
 // `trace_file`, written when the settings change and at shutdown.
 //
 // The timestamps are the ones the request path already takes: its arrival (REQUEST_START), its
@@ -100,7 +101,6 @@ export class RequestTracer {
         for (const scope of this.models.values())
           if (scope.overrides.traceCount === undefined) scope.remaining = next.traceCount;
       }
-      if (update.traceFile !== undefined) this.nextIndex.delete(next.traceFile);
       await flushed;
       return this.settings();
     }
@@ -121,7 +121,6 @@ export class RequestTracer {
       if (update.traceCount !== undefined) scope.remaining = overrides.traceCount ?? this.globalSampler.remaining;
       this.models.set(model, scope);
     }
-    if (update.traceFile !== undefined) this.nextIndex.delete(effective.traceFile);
     await flushed;
     return this.settings(model);
   }

@@ -1,8 +1,9 @@
 // The request tracer on its own, on a clock the test moves: Triton's sampling (the rate-th request,
 // counted per setting, up to trace_count), the timestamps laid out from the scheduler's phases and
 // never out of order, TENSORS entries, and the files: one JSON array extended at each flush with
-// log_frequency 0, numbered files of log_frequency traces otherwise, numbering restarted when
-// trace_file changes, what is left written at close.
+// log_frequency 0, numbered files of log_frequency traces otherwise (from .0 for a new file, going
+// on from the last number for a file used again, so nothing is overwritten), what is left written
+// at close.
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -171,7 +172,7 @@ describe('RequestTracer', () => {
     assert.equal(run(t, 'm', 'after-close'), false, 'nothing is traced once closed');
   });
 
-  it('writes every log_frequency traces to the next numbered file, from .0 again when trace_file changes', async () => {
+  it('writes every log_frequency traces to the next numbered file: .0 for a new file, never over an old one', async () => {
     const first = path.join(dir, 'numbered.json');
     const second = path.join(dir, 'renamed.json');
     const t = tracer({ traceFile: first, traceLevel: ['TIMESTAMPS'], traceRate: 1, logFrequency: 2 });
@@ -183,10 +184,21 @@ describe('RequestTracer', () => {
       [['a', 'b'], ['c', 'd'], ['e']],
     );
     run(t, 'm', 'f');
-    await t.close();
+    await t.update({ trace_file: first });
     assert.deepEqual(
       read(`${second}.0`).map((w) => w.request_id),
       ['f'],
+    );
+    // Back to the first file: its numbers go on.
+    run(t, 'm', 'g');
+    await t.close();
+    assert.deepEqual(
+      read(`${first}.3`).map((w) => w.request_id),
+      ['g'],
+    );
+    assert.deepEqual(
+      read(`${first}.0`).map((w) => w.request_id),
+      ['a', 'b'],
     );
     assert.equal(existsSync(first), false);
   });
