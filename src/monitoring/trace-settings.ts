@@ -79,6 +79,14 @@ function levelSetting(value: unknown): TraceLevel[] {
   return levels;
 }
 
+function isFolder(file: string): boolean {
+  try {
+    return statSync(file).isDirectory();
+  } catch {
+    return false; // missing, or a path through a file
+  }
+}
+
 /**
  * The folder a trace file goes in must exist (traces are written into it later, when no client
  * is there to be told); `name` is the setting or flag the message names.
@@ -89,12 +97,13 @@ export function checkTraceFolder(
   code: 'INF_ERR_INVALID_ARGUMENT' | 'INF_ERR_INVALID_CONFIG' = 'INF_ERR_INVALID_ARGUMENT',
 ): InferdError | undefined {
   if (file === '') return undefined;
+  if (isFolder(file))
+    return new InferdError(
+      code,
+      `'${name}': '${file}' is a folder; name a file in it, e.g. ${path.join(file, 'trace.json')}`,
+    );
   const folder = path.dirname(path.resolve(file));
-  try {
-    if (statSync(folder).isDirectory()) return undefined;
-  } catch {
-    // reported below
-  }
+  if (isFolder(folder)) return undefined;
   return new InferdError(code, `'${name}': the folder ${folder} does not exist, so '${file}' cannot be written`);
 }
 

@@ -141,6 +141,7 @@ describe('/v2/trace/setting', () => {
       [{ trace_level: ['OFF', 'TIMESTAMPS'] }, /'trace_level' OFF cannot be combined with TIMESTAMPS/],
       [{ trace_file: '/no/such/folder/trace.json' }, /'trace_file': the folder \/no\/such\/folder does not exist/],
       [{ trace_file: 3 }, /'trace_file' must be a string/],
+      [{ trace_file: os.tmpdir() }, /'trace_file': '.*' is a folder; name a file in it/],
       [{ trace_colour: 'red' }, /unknown trace setting\(s\) 'trace_colour'/],
       [{ trace_level: ['TIMESTAMPS'] }, /would trace at TIMESTAMPS with no 'trace_file'/],
       [[1], /must be a JSON object/],
