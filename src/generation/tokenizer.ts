@@ -183,3 +183,9 @@ function vocabularySize(files: TokenizerFiles): number {
   const declared = files.modelConfig['vocab_size'];
   return typeof declared === 'number' && declared > size ? declared : size;
 }
+
+/** The id that pads encoder rows: the pad token, else the EOS token, else 0. */
+export function padTokenIdOf(tokenizer: HfTokenizer): number {
+  const padToken = tokenizer.padToken ?? tokenizer.eosToken;
+  return (padToken === undefined ? undefined : tokenizer.tokenId(padToken)) ?? 0;
+}
