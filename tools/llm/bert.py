@@ -397,24 +397,25 @@ def main():
             'pooling_mode_max_tokens': False,
             'pooling_mode_mean_sqrt_len_tokens': False,
         },
+        'sentence_bert_config.json': {'max_seq_length': 128, 'do_lower_case': False},
     }
     with_types = ['input_ids', 'attention_mask', 'token_type_ids']
     header = '# Written by tools/llm/bert.py: fixed random weights, for tests (the vectors mean nothing).\n'
     write_folder(os.path.join(args.out, 'bert-embed-cls'),
                  header + '# Pooling and normalisation come from modules.json and 1_Pooling/config.json.\n'
-                 'task: embedding\nmax_batch_size: 16\ndynamic_batching:\n  max_queue_delay_microseconds: 100000\n',
+                 'task: embedding\nmax_batch_size: 16\ndynamic_batching:\n  max_queue_delay_microseconds: 2000\n',
                  WithTypes(bert), with_types, 'last_hidden_state', vocab, st_files)
     write_folder(os.path.join(args.out, 'bert-embed-mean'),
-                 header + 'task: embedding\nmax_batch_size: 16\nembedding:\n  pooling: mean\n  normalize: false\n',
+                 header + 'task: embedding\nmax_batch_size: 16\nembedding:\n  pooling: mean\n  normalize: false\n  max_tokens: 128\n',
                  WithTypes(bert), with_types, 'last_hidden_state', vocab, {'config.json': base_config})
     write_folder(os.path.join(args.out, 'roberta-embed'),
-                 header + 'task: embedding\nmax_batch_size: 16\nembedding:\n  pooling: mean\n  normalize: true\n',
+                 header + 'task: embedding\nmax_batch_size: 16\nembedding:\n  pooling: mean\n  normalize: true\n  max_tokens: 128\n',
                  WithoutTypes(roberta), ['input_ids', 'attention_mask'], 'last_hidden_state', vocab,
                  {'config.json': {**base_config, 'model_type': 'roberta', 'architectures': ['RobertaModel'],
                                   'type_vocab_size': 1}})
     write_folder(os.path.join(args.out, 'bert-rerank'),
-                 header + 'task: rerank\nmax_batch_size: 16\ndynamic_batching:\n  max_queue_delay_microseconds: 100000\n'
-                 'rerank:\n  activation: sigmoid\n',
+                 header + 'task: rerank\nmax_batch_size: 16\ndynamic_batching:\n  max_queue_delay_microseconds: 2000\n'
+                 'rerank:\n  activation: sigmoid\n  max_tokens: 128\n',
                  cross, with_types, 'logits', vocab,
                  {'config.json': {**base_config, 'architectures': ['BertForSequenceClassification'],
                                   'num_labels': 1}})

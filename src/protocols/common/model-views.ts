@@ -128,6 +128,7 @@ const ENDPOINTS: { readonly [A in ServingApi]: string } = {
   completions: 'POST /v1/completions (prompt text in, completion text out)',
   'chat completions': 'POST /v1/chat/completions (chat messages in, a message out)',
   embeddings: 'POST /v1/embeddings (text in, one vector per input out)',
+  rerank: 'POST /v1/rerank, /rerank and /v1/score, /score (a query and documents in, relevance scores out)',
   tokenization: 'POST /tokenize and /detokenize (text and token ids)',
 };
 
