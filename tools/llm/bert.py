@@ -1,14 +1,15 @@
 """Tiny BERT-family encoders with fixed random weights, exported as inferd model folders.
 
-Writes, under --out (default test/fixtures/encoders):
+Writes, under --examples (default examples/models), for the docs and the tests:
+  bert-rerank/       a cross-encoder (BertForSequenceClassification, one label): pooler + classifier
+                     -> logits [batch, 1], served as task: rerank with sigmoid scores.
+and under --out (default test/fixtures/encoders):
   bert-embed-cls/    a sentence-transformers style embedding export: input_ids, attention_mask,
                      token_type_ids -> last_hidden_state; pooling and normalisation given only by
                      sentence-transformers' own files (modules.json, 1_Pooling/config.json).
   bert-embed-mean/   the same graph, mean pooling without normalisation, set in config.yaml.
   roberta-embed/     the RoBERTa variant (position ids counted from padding_idx + 1, one token type,
                      no token_type_ids input, as optimum exports XLM-R), mean pooling.
-  bert-rerank/       a cross-encoder (BertForSequenceClassification, one label): pooler + classifier
-                     -> logits [batch, 1], served as task: rerank with sigmoid scores.
   reference.json     the token ids the tokenizer gives for a few texts and pairs, and PyTorch's
                      pooled embeddings and scores for them.
 
@@ -362,6 +363,7 @@ DOCUMENTS = [
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--out', default='test/fixtures/encoders')
+    parser.add_argument('--examples', default='examples/models')
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     vocab = build_vocab()
@@ -413,8 +415,10 @@ def main():
                  WithoutTypes(roberta), ['input_ids', 'attention_mask'], 'last_hidden_state', vocab,
                  {'config.json': {**base_config, 'model_type': 'roberta', 'architectures': ['RobertaModel'],
                                   'type_vocab_size': 1}})
-    write_folder(os.path.join(args.out, 'bert-rerank'),
-                 header + 'task: rerank\nmax_batch_size: 16\ndynamic_batching:\n  max_queue_delay_microseconds: 2000\n'
+    write_folder(os.path.join(args.examples, 'bert-rerank'),
+                 '# A cross-encoder written by tools/llm/bert.py with fixed random weights: it shows the\n'
+                 '# rerank and score APIs, its scores rank nothing.\n'
+                 'task: rerank\nmax_batch_size: 16\ndynamic_batching:\n  max_queue_delay_microseconds: 2000\n'
                  'rerank:\n  activation: sigmoid\n  max_tokens: 128\n',
                  cross, with_types, 'logits', vocab,
                  {'config.json': {**base_config, 'architectures': ['BertForSequenceClassification'],

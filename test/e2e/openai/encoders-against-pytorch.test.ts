@@ -1,4 +1,5 @@
-// BERT-family encoders over HTTP against their PyTorch references (tools/llm/bert.py writes both):
+// BERT-family encoders over HTTP against their PyTorch references (tools/llm/bert.py writes both:
+// the embedding exports in test/fixtures/encoders, the cross-encoder in examples/models/bert-rerank):
 // the official openai client's embeddings.create gives PyTorch's CLS-pooled (pooling read from
 // sentence-transformers' own files) and mean-pooled vectors, with token_type_ids fed, and the
 // RoBERTa variant's; /v1/rerank, /rerank (Jina and TEI shapes) and /score give the cross-encoder's
@@ -12,7 +13,13 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import type { ExampleFile } from '../../../tools/examples/example-models.js';
-import { makeRepository, removeRepository, startTestServer, type TestServer } from '../../helpers/test-server.js';
+import {
+  EXAMPLES_DIR,
+  makeRepository,
+  removeRepository,
+  startTestServer,
+  type TestServer,
+} from '../../helpers/test-server.js';
 
 const FIXTURES = path.join(import.meta.dirname, '../../fixtures/encoders');
 
@@ -31,11 +38,12 @@ const reference = JSON.parse(readFileSync(path.join(FIXTURES, 'reference.json'),
 /** Every file of a fixture model folder, under `as`; `config` replaces its config.yaml when given. */
 async function modelFiles(name: string, as = name, config?: string): Promise<ExampleFile[]> {
   const files: ExampleFile[] = [];
+  const root = name === 'bert-rerank' ? EXAMPLES_DIR : FIXTURES;
   const walk = async (rel: string): Promise<void> => {
-    for (const entry of await readdir(path.join(FIXTURES, name, rel), { withFileTypes: true })) {
+    for (const entry of await readdir(path.join(root, name, rel), { withFileTypes: true })) {
       const child = path.join(rel, entry.name);
       if (entry.isDirectory()) await walk(child);
-      else files.push({ path: `${as}/${child}`, bytes: await readFile(path.join(FIXTURES, name, child)) });
+      else files.push({ path: `${as}/${child}`, bytes: await readFile(path.join(root, name, child)) });
     }
   };
   await walk('');
