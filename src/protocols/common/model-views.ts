@@ -71,6 +71,7 @@ export function modelConfigView(mv: ModelVersion): Record<string, unknown> {
     ...(c.sequenceBatching === undefined ? {} : { sequence_batching: sequenceBatchingView(c.sequenceBatching) }),
     ...(c.task === 'tensor' ? {} : { task: c.task }),
     ...(c.embedding === undefined ? {} : { embedding: { ...c.embedding } }),
+    ...(c.rerank === undefined ? {} : { rerank: { ...c.rerank } }),
     ...(c.textGeneration === undefined ? {} : { text_generation: { ...c.textGeneration } }),
     parameters: c.parameters,
     ...(c.warmup.length === 0 ? {} : { model_warmup: c.warmup.map(warmupView) }),

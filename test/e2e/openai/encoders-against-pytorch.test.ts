@@ -370,5 +370,16 @@ describe('bad rerank and score requests', () => {
     assert.ok(ids.includes('bert-rerank') && ids.includes('bert-embed-cls'), ids.join(', '));
     const model = (await client.models.retrieve('bert-rerank')) as unknown as { max_model_len: number };
     assert.equal(model.max_model_len, 128);
+    const config = (await (await fetch(`${server.url}/v2/models/bert-rerank/config`)).json()) as {
+      task: string;
+      rerank: unknown;
+      runtime: { endpoints: string[] };
+    };
+    assert.equal(config.task, 'rerank');
+    assert.deepEqual(config.rerank, { activation: 'sigmoid', max_tokens: 128 });
+    assert.ok(
+      config.runtime.endpoints.some((e) => e.startsWith('POST /v1/rerank')),
+      config.runtime.endpoints.join(),
+    );
   });
 });
