@@ -125,6 +125,14 @@ describe('BERT-family embeddings through the openai client', () => {
     const vector = answer.data[0]?.embedding ?? [];
     // modules.json has a Normalize module: unit length; bert-embed-mean (no such file, normalize: false) is not.
     assert.ok(Math.abs(Math.hypot(...vector) - 1) < 1e-5);
+    const config = (await (await fetch(`${server.url}/v2/models/bert-embed-cls/config`)).json()) as {
+      embedding: unknown;
+    };
+    assert.deepEqual(
+      config.embedding,
+      { pooling: 'cls', normalize: true, max_tokens: 128 },
+      'what the model runs with',
+    );
     const mean = await client.embeddings.create({ model: 'bert-embed-mean', input: 'The cat eats fish.' });
     assert.ok(Math.abs(Math.hypot(...(mean.data[0]?.embedding ?? [])) - 1) > 1e-2);
   });
