@@ -180,7 +180,7 @@ export function configText(mv: ModelVersion, format: 'pbtxt' | 'yaml' | 'json'):
 }
 
 /**
- * What a client sends and gets back: the tensors for tensor and embedding models (with the
+ * What a client sends and gets back: the tensors for tensor, embedding and rerank models (with the
  * OpenAI endpoint beside them), the endpoints for text generation, whose engine takes text.
  */
 function servedInputsOutputs(mv: ModelVersion): { inputs: string; outputs: string } {
@@ -188,6 +188,8 @@ function servedInputsOutputs(mv: ModelVersion): { inputs: string; outputs: strin
     list.map((t) => `${t.name}:${t.datatype}[${fullShape(mv.config, t).join(',')}]`).join(' ');
   if (mv.kind === 'text-generation') return { inputs: 'text (prompt or chat messages)', outputs: 'text' };
   const tensors = { inputs: io(mv.config.inputs), outputs: io(mv.config.outputs) };
+  if (mv.kind === 'reranker')
+    return { inputs: `text pairs via /v1/rerank, or ${tensors.inputs}`, outputs: `scores, or ${tensors.outputs}` };
   if (mv.kind !== 'embedding') return tensors;
   return { inputs: `text via /v1/embeddings, or ${tensors.inputs}`, outputs: `vectors, or ${tensors.outputs}` };
 }

@@ -226,6 +226,7 @@ export function resolveModelConfig(
     platform: 'onnxruntime_onnx',
     task,
     ...(parsed.task === 'embedding' ? { embedding: parsed.embedding ?? MODEL_CONFIG_DEFAULTS.embedding } : {}),
+    ...(parsed.task === 'rerank' ? { rerank: parsed.rerank ?? MODEL_CONFIG_DEFAULTS.rerank } : {}),
     ...(parsed.task === 'text-generation'
       ? { textGeneration: parsed.text_generation ?? MODEL_CONFIG_DEFAULTS.text_generation }
       : {}),

@@ -201,6 +201,20 @@ const embeddingSchema = z
   })
   .strict();
 
+/** Scores of a `task: rerank` model (a cross-encoder: query and document in, `logits` [batch, 1 or 2] out). */
+const rerankSchema = z
+  .object({
+    /**
+     * What a logit becomes: `sigmoid` (a relevance in 0..1, as sentence-transformers' CrossEncoder
+     * gives for one label) or `raw` (the logit itself). With two labels the score is the second
+     * (positive) class: its softmax probability, or its logit when raw.
+     */
+    activation: z.enum(['sigmoid', 'raw']).default('sigmoid'),
+    /** Longest query + document pair in tokens (with its special tokens); longer pairs are refused with 400. */
+    max_tokens: z.number().int().min(1).max(1_000_000).default(512),
+  })
+  .strict();
+
 /** Scheduling and caching of a `task: text-generation` model (an ONNX decoder with a KV cache). */
 const textGenerationSchema = z
   .object({
@@ -276,7 +290,7 @@ const driftSchema = z
 /** Model monitoring (docs/monitoring.md). */
 const monitoringSchema = z.object({ drift: driftSchema.optional() }).strict();
 
-export const MODEL_TASKS = ['tensor', 'text-generation', 'embedding'] as const;
+export const MODEL_TASKS = ['tensor', 'text-generation', 'embedding', 'rerank'] as const;
 export type ModelTask = (typeof MODEL_TASKS)[number];
 
 export const modelConfigSchema = z
@@ -299,12 +313,15 @@ export const modelConfigSchema = z
     /** Stateful sequences (sequence_id / sequence_start / sequence_end); excludes dynamic_batching. */
     sequence_batching: sequenceBatchingSchema.optional(),
     /**
-     * What the model serves: tensors over KServe v2 (the default), text generation or embeddings
+     * What the model serves: tensors over KServe v2 (the default), text generation, embeddings or
+     * rerank scores (a cross-encoder)
      * (the version folder then holds a Hugging Face ONNX folder: tokenizer.json and friends).
      */
     task: z.enum(MODEL_TASKS).optional(),
     /** Pooling and limits for `task: embedding`. */
     embedding: embeddingSchema.optional(),
+    /** Scores and limits for `task: rerank`. */
+    rerank: rerankSchema.optional(),
     /** Batching and caching for `task: text-generation`. */
     text_generation: textGenerationSchema.optional(),
     parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
@@ -343,6 +360,7 @@ export type VersionPolicy = z.output<typeof versionPolicySchema>;
 export type SequenceBatchingConfig = z.output<typeof sequenceBatchingSchema>;
 export type EmbeddingConfig = z.output<typeof embeddingSchema>;
 export type TextGenerationConfig = z.output<typeof textGenerationSchema>;
+export type RerankConfig = z.output<typeof rerankSchema>;
 export type DriftConfig = z.output<typeof driftSchema>;
 export type WarmupSampleConfig = z.output<typeof warmupSampleSchema>;
 
@@ -361,6 +379,7 @@ export const MODEL_CONFIG_DEFAULTS = deepFreeze({
   /** `sequence_batching` given as `{}`; its strategy is then `oldest` with these settings. */
   sequence_batching: { ...sequenceBatchingSchema.parse({}), oldest: oldestStrategySchema.parse({}) },
   embedding: embeddingSchema.parse({}),
+  rerank: rerankSchema.parse({}),
   text_generation: textGenerationSchema.parse({}),
   drift: driftSchema.parse({}),
 });

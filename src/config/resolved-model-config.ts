@@ -5,6 +5,7 @@ import type { Datatype } from '../tensor/datatype.js';
 import type {
   DriftConfig,
   EmbeddingConfig,
+  RerankConfig,
   ExecutionProvider,
   ModelTask,
   TextGenerationConfig,
@@ -26,6 +27,8 @@ export interface ResolvedModelConfig {
   readonly task: ModelTask;
   /** `task: embedding`: pooling and limits, defaults filled in. */
   readonly embedding?: EmbeddingConfig;
+  /** `task: rerank`: scores and limits, defaults filled in. */
+  readonly rerank?: RerankConfig;
   /** `task: text-generation`: batching and caching, defaults filled in. */
   readonly textGeneration?: TextGenerationConfig;
   /** The model file in each version folder (default_model_filename; model.onnx by default). */

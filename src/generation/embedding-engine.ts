@@ -1,21 +1,20 @@
-// Embeddings from an encoder model (input_ids, attention_mask -> last_hidden_state) served as an
-// ordinary tensor model: texts are tokenised, refused beyond max_tokens, right-padded to a length
-// bucket (powers of two) and sent through the version's scheduler, so concurrent requests of the
-// same bucket share executions in the dynamic batcher; the token states are then pooled with the
-// attention mask and, if configured, normalised to unit length.
+// Embeddings from an encoder model (input_ids, attention_mask and, for BERT-family graphs,
+// token_type_ids -> last_hidden_state) served as an ordinary tensor model: texts are tokenised,
+// refused beyond max_tokens and batched through the version's scheduler (encoder-batches.ts); the
+// token states are then pooled with the attention mask and, if configured, normalised to unit
+// length. Pooling comes from config.yaml's `embedding` section, or, when the config has none, from
+// sentence-transformers' own files beside the model (sentence-transformers.ts).
 
 import { MODEL_CONFIG_DEFAULTS, type EmbeddingConfig } from '../config/model-config-schema.js';
 import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
-import type { InferRequest, InferResult } from '../core/infer-request.js';
 import { InferdError, invalidArgument } from '../errors/index.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { checkEncoderSignature, EncoderBatches, type InferBackend } from './encoder-batches.js';
 import type { EmbeddingEngine, TextTokenizer } from './engine-types.js';
-import { loadTokenizer } from './tokenizer.js';
+import { readSentenceTransformersPooling } from './sentence-transformers.js';
+import { loadTokenizer, padTokenIdOf } from './tokenizer.js';
 
-/** What the engine needs of a model version's scheduler. */
-export interface InferBackend {
-  infer(request: InferRequest): Promise<InferResult>;
-}
+export { bucketFor, type InferBackend } from './encoder-batches.js';
 
 export interface EmbeddingEngineOptions {
   readonly modelName: string;
@@ -23,39 +22,49 @@ export interface EmbeddingEngineOptions {
   readonly embedding: EmbeddingConfig;
   readonly tokenizer: TextTokenizer;
   readonly backend: InferBackend;
-  /** Token id that fills the padded positions (masked out; any valid id works). */
+  /** Token id that fills the padded positions (masked out; RoBERTa's position ids need its padding id). */
   readonly padTokenId: number;
 }
 
-const INPUT_IDS = 'input_ids';
-const ATTENTION_MASK = 'attention_mask';
 const HIDDEN = 'last_hidden_state';
-/** The shortest padded length; shorter buckets would only add batch keys. */
-const MIN_BUCKET = 8;
 
 export class ModelEmbeddingEngine implements EmbeddingEngine {
   readonly modelName: string;
   readonly contextLength: number;
   readonly dimensions: number;
   readonly tokenizer: TextTokenizer;
-  private readonly pooling: EmbeddingConfig['pooling'];
-  private readonly normalize: boolean;
-  private readonly maxRows: number;
-  private readonly backend: InferBackend;
-  private readonly padTokenId: number;
+  readonly pooling: EmbeddingConfig['pooling'];
+  readonly normalize: boolean;
+  /** Whether the graph takes token_type_ids (BERT-family), fed as zeros for single texts. */
+  readonly tokenTypes: boolean;
+  private readonly batches: EncoderBatches;
 
   constructor(options: EmbeddingEngineOptions) {
     const { config, embedding } = options;
     this.modelName = options.modelName;
     this.tokenizer = options.tokenizer;
-    this.backend = options.backend;
-    this.padTokenId = options.padTokenId;
     this.pooling = embedding.pooling;
     this.normalize = embedding.normalize;
-    this.dimensions = checkSignature(config);
-    // A model without a batch dimension in its config still takes [1, seq] rows, one text per run.
-    this.maxRows = Math.max(1, config.maxBatchSize);
+    const signature = checkEncoderSignature(config, HIDDEN, 'embeddings');
+    const hidden = signature.output.dims[signature.output.dims.length - 1];
+    if (hidden === undefined || hidden <= 0)
+      throw new InferdError(
+        'INF_ERR_MODEL_LOAD',
+        `model '${config.name}' cannot serve embeddings: the last dimension of '${HIDDEN}' must be a fixed size`,
+      );
+    this.dimensions = hidden;
+    this.tokenTypes = signature.tokenTypes;
     this.contextLength = embedding.max_tokens;
+    this.batches = new EncoderBatches({
+      modelName: options.modelName,
+      backend: options.backend,
+      output: HIDDEN,
+      tokenTypes: signature.tokenTypes,
+      // A model without a batch dimension in its config still takes [1, seq] rows, one text per run.
+      maxRows: Math.max(1, config.maxBatchSize),
+      contextLength: this.contextLength,
+      padTokenId: options.padTokenId,
+    });
   }
 
   async embed(
@@ -64,34 +73,13 @@ export class ModelEmbeddingEngine implements EmbeddingEngine {
   ): Promise<{ readonly embeddings: Float32Array[]; readonly promptTokens: number }> {
     if (inputs.length === 0) throw invalidArgument('input must not be empty');
     // Tokenise and check everything before any work is queued.
-    const tokenized = inputs.map((input, i) => this.tokens(input, i));
-    const promptTokens = tokenized.reduce((n, t) => n + t.length, 0);
-    const byBucket = new Map<number, number[]>();
-    tokenized.forEach((t, i) => {
-      const b = bucketFor(t.length, this.contextLength);
-      const list = byBucket.get(b);
-      if (list === undefined) byBucket.set(b, [i]);
-      else list.push(i);
-    });
-    const embeddings = new Array<Float32Array>(inputs.length);
-    const arrivalNs = process.hrtime.bigint();
-    const runs: Promise<void>[] = [];
-    for (const [length, indices] of byBucket) {
-      for (let start = 0; start < indices.length; start += this.maxRows) {
-        const rows = indices.slice(start, start + this.maxRows);
-        const part = rows.length === indices.length ? '' : `.${start / this.maxRows}`;
-        runs.push(
-          this.run(
-            rows.map((i) => tokenized[i] ?? []),
-            length,
-            `${options.requestId}${byBucket.size > 1 ? `.L${length}` : ''}${part}`,
-            arrivalNs,
-            options.signal,
-          ).then((vectors) => vectors.forEach((v, k) => (embeddings[rows[k] ?? 0] = v))),
-        );
-      }
-    }
-    await Promise.all(runs);
+    const tokenized = inputs.map((input, i) => ({ ids: this.tokens(input, i) }));
+    const promptTokens = tokenized.reduce((n, t) => n + t.ids.length, 0);
+    const embeddings = await this.batches.run(
+      tokenized,
+      (hidden, row, real, length) => this.pool(hidden, row, real, length),
+      options,
+    );
     return { embeddings, promptTokens };
   }
 
@@ -114,42 +102,6 @@ export class ModelEmbeddingEngine implements EmbeddingEngine {
         `This model's maximum context length is ${this.contextLength} tokens. However, ${at} is ${ids.length} tokens long.`,
       );
     return ids;
-  }
-
-  private async run(
-    rows: readonly (readonly number[])[],
-    length: number,
-    requestId: string,
-    arrivalNs: bigint,
-    signal: AbortSignal | undefined,
-  ): Promise<Float32Array[]> {
-    const n = rows.length;
-    const ids = new BigInt64Array(n * length).fill(BigInt(this.padTokenId));
-    const mask = new BigInt64Array(n * length);
-    rows.forEach((row, r) => {
-      for (let t = 0; t < row.length; t++) {
-        ids[r * length + t] = BigInt(row[t] ?? 0);
-        mask[r * length + t] = 1n;
-      }
-    });
-    const shape = [n, length];
-    const result = await this.backend.infer({
-      requestId,
-      inputs: [
-        { name: INPUT_IDS, datatype: 'INT64', shape, data: ids },
-        { name: ATTENTION_MASK, datatype: 'INT64', shape, data: mask },
-      ],
-      outputNames: [HIDDEN],
-      batchSize: n,
-      priority: 0,
-      timeoutUs: 0,
-      arrivalNs,
-      ...(signal === undefined ? {} : { signal }),
-    });
-    const hidden = result.outputs.find((t) => t.name === HIDDEN);
-    if (hidden === undefined || hidden.datatype !== 'FP32')
-      throw new InferdError('INF_ERR_RUNTIME', `model '${this.modelName}' returned no FP32 ${HIDDEN}`);
-    return rows.map((row, r) => this.pool(hidden, r, row.length, length));
   }
 
   /** One row's token states [length, dimensions] reduced to a vector over its first `real` tokens. */
@@ -179,33 +131,11 @@ export class ModelEmbeddingEngine implements EmbeddingEngine {
   }
 }
 
-/** The smallest power of two (at least MIN_BUCKET) that holds `tokens`, capped at the context length. */
-export function bucketFor(tokens: number, contextLength: number): number {
-  let b = MIN_BUCKET;
-  while (b < tokens) b *= 2;
-  return Math.min(b, Math.max(contextLength, tokens));
-}
-
-/** Checks the model is an encoder in the feature-extraction format; returns its hidden size. */
-function checkSignature(config: ResolvedModelConfig): number {
-  const problem = (reason: string) =>
-    new InferdError('INF_ERR_MODEL_LOAD', `model '${config.name}' cannot serve embeddings: ${reason}`);
-  for (const name of [INPUT_IDS, ATTENTION_MASK]) {
-    const input = config.inputs.find((t) => t.name === name);
-    if (input === undefined) throw problem(`it has no input '${name}'`);
-    if (input.datatype !== 'INT64') throw problem(`input '${name}' is ${input.datatype}, not INT64`);
-  }
-  const extra = config.inputs.filter((t) => t.name !== INPUT_IDS && t.name !== ATTENTION_MASK);
-  if (extra.length > 0) throw problem(`inputs other than ${INPUT_IDS} and ${ATTENTION_MASK}: ${extra[0]?.name}`);
-  const output = config.outputs.find((t) => t.name === HIDDEN);
-  if (output === undefined) throw problem(`it has no output '${HIDDEN}'`);
-  if (output.datatype !== 'FP32') throw problem(`output '${HIDDEN}' is ${output.datatype}, not FP32`);
-  const hidden = output.dims[output.dims.length - 1];
-  if (hidden === undefined || hidden <= 0) throw problem(`the last dimension of '${HIDDEN}' must be a fixed size`);
-  return hidden;
-}
-
-/** Loads the tokenizer beside the model and builds the engine over the version's scheduler. */
+/**
+ * Loads the tokenizer beside the model and builds the engine over the version's scheduler. Without
+ * an `embedding` section in the config, sentence-transformers' files (modules.json,
+ * 1_Pooling/config.json, sentence_bert_config.json) say how to pool, normalise and truncate.
+ */
 export async function createEmbeddingEngine(options: {
   readonly modelName: string;
   /** The version folder (tokenizer.json, tokenizer_config.json). */
@@ -215,14 +145,16 @@ export async function createEmbeddingEngine(options: {
   readonly backend: InferBackend;
 }): Promise<ModelEmbeddingEngine> {
   const tokenizer = await loadTokenizer(options.folder);
-  const padToken = tokenizer.padToken ?? tokenizer.eosToken;
-  const padTokenId = (padToken === undefined ? undefined : tokenizer.tokenId(padToken)) ?? 0;
+  const embedding =
+    options.embedding ??
+    (await readSentenceTransformersPooling(options.folder, MODEL_CONFIG_DEFAULTS.embedding)) ??
+    MODEL_CONFIG_DEFAULTS.embedding;
   return new ModelEmbeddingEngine({
     modelName: options.modelName,
     config: options.config,
-    embedding: options.embedding ?? MODEL_CONFIG_DEFAULTS.embedding,
+    embedding,
     tokenizer,
     backend: options.backend,
-    padTokenId,
+    padTokenId: padTokenIdOf(tokenizer),
   });
 }

@@ -150,3 +150,21 @@ export interface EmbeddingEngine {
     options: { readonly requestId: string; readonly signal?: AbortSignal },
   ): Promise<{ readonly embeddings: Float32Array[]; readonly promptTokens: number }>;
 }
+
+/** A cross-encoder: tokenized (query, document) pairs in, one relevance score per pair out. */
+export interface RerankEngine {
+  readonly modelName: string;
+  /** Longest pair, special tokens included. */
+  readonly contextLength: number;
+  readonly tokenizer: TextTokenizer;
+  /** The pair as the model reads it: `[CLS] first [SEP] second [SEP]` with segment ids, as its tokenizer builds it. */
+  encodePair(first: string, second: string): { readonly ids: readonly number[]; readonly typeIds: readonly number[] };
+  /**
+   * Scores the pairs (each at most contextLength tokens), batched through the model's scheduler;
+   * `raw` gives the logits whatever activation the model is configured with (TEI's raw_scores).
+   */
+  score(
+    pairs: readonly { readonly ids: readonly number[]; readonly typeIds: readonly number[] }[],
+    options: { readonly requestId: string; readonly signal?: AbortSignal; readonly raw?: boolean },
+  ): Promise<number[]>;
+}

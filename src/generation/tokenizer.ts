@@ -16,7 +16,10 @@ type Json = Record<string, unknown>;
 /** The part of @huggingface/tokenizers used here, typed by hand: the package's own .d.ts files use
  * extensionless relative imports, which NodeNext resolution cannot follow. */
 interface RawTokenizer {
-  encode(text: string, options: { add_special_tokens: boolean }): { ids: number[] };
+  encode(
+    text: string,
+    options: { add_special_tokens: boolean; text_pair?: string; return_token_type_ids?: boolean },
+  ): { ids: number[]; token_type_ids?: number[] };
   decode(ids: number[], options: { skip_special_tokens: boolean }): string;
   token_to_id(token: string): number | undefined;
 }
@@ -62,6 +65,16 @@ export class HfTokenizer implements TextTokenizer {
 
   encode(text: string, options?: { addSpecialTokens?: boolean }): number[] {
     return this.inner.encode(text, { add_special_tokens: options?.addSpecialTokens ?? true }).ids;
+  }
+
+  /** A text pair as the tokenizer's pair template builds it (a cross-encoder's input), with segment ids. */
+  encodePair(first: string, second: string): { ids: number[]; typeIds: number[] } {
+    const encoded = this.inner.encode(first, {
+      add_special_tokens: true,
+      text_pair: second,
+      return_token_type_ids: true,
+    });
+    return { ids: encoded.ids, typeIds: encoded.token_type_ids ?? encoded.ids.map(() => 0) };
   }
 
   decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string {
@@ -182,4 +195,10 @@ function vocabularySize(files: TokenizerFiles): number {
   }
   const declared = files.modelConfig['vocab_size'];
   return typeof declared === 'number' && declared > size ? declared : size;
+}
+
+/** The id that pads encoder rows: the pad token, else the EOS token, else 0. */
+export function padTokenIdOf(tokenizer: HfTokenizer): number {
+  const padToken = tokenizer.padToken ?? tokenizer.eosToken;
+  return (padToken === undefined ? undefined : tokenizer.tokenId(padToken)) ?? 0;
 }

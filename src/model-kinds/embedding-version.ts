@@ -25,7 +25,13 @@ export async function buildEmbeddingVersion(
       backend: parts.scheduler,
     });
     parts.stats.recordLoadSeconds((performance.now() - started) / 1000);
-    return { ok: true, value: { kind: 'embedding', ...parts, embedding } };
+    // Without an `embedding` section the engine pools as sentence-transformers' files say: the
+    // config views (REST /config, gRPC ModelConfig) report what it runs with.
+    const config = {
+      ...parts.config,
+      embedding: { pooling: embedding.pooling, normalize: embedding.normalize, max_tokens: embedding.contextLength },
+    };
+    return { ok: true, value: { kind: 'embedding', ...parts, config, embedding } };
   } catch (err) {
     await Promise.all(parts.instances.map((i) => i.close()));
     return failedLoad(spec.versionDir, 'task', '', err);

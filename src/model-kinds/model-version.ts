@@ -2,11 +2,12 @@
 // - `tensor`: independent requests over KServe v2, scheduled by the dynamic batcher;
 // - `stateful`: `sequence_batching` models, scheduled by the sequence batcher;
 // - `embedding`: a tensor encoder whose embedding engine pools its outputs for /v1/embeddings;
+// - `reranker`: a tensor cross-encoder whose rerank engine scores (query, document) pairs;
 // - `text-generation`: an ONNX decoder served by a generation engine over the OpenAI API.
 // Every edge takes a version through `requireKind` (serving-kinds.ts) before using it.
 
 import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
-import type { EmbeddingEngine, TextGenerationEngine } from '../generation/engine-types.js';
+import type { EmbeddingEngine, RerankEngine, TextGenerationEngine } from '../generation/engine-types.js';
 import type { ModelStats } from '../observability/model-stats.js';
 import type { Instance } from '../runtime/index.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -50,15 +51,22 @@ export interface EmbeddingModelVersion extends TensorServing {
   readonly embedding: EmbeddingEngine;
 }
 
+export interface RerankerModelVersion extends TensorServing {
+  readonly kind: 'reranker';
+  /** (query, document) pairs in, relevance scores out, through this version's scheduler. */
+  readonly reranker: RerankEngine;
+}
+
 export interface TextGenerationModelVersion extends VersionCommon {
   readonly kind: 'text-generation';
   readonly textGeneration: TextGenerationEngine;
 }
 
 export type ModelVersion =
-  TensorModelVersion | StatefulModelVersion | EmbeddingModelVersion | TextGenerationModelVersion;
+  TensorModelVersion | StatefulModelVersion | EmbeddingModelVersion | RerankerModelVersion | TextGenerationModelVersion;
 
 export type ModelKind = ModelVersion['kind'];
 
 /** A version that takes KServe v2 infer requests. */
-export type TensorServingVersion = TensorModelVersion | StatefulModelVersion | EmbeddingModelVersion;
+export type TensorServingVersion =
+  TensorModelVersion | StatefulModelVersion | EmbeddingModelVersion | RerankerModelVersion;

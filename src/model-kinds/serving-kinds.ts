@@ -7,28 +7,31 @@ import type {
   EmbeddingModelVersion,
   ModelKind,
   ModelVersion,
+  RerankerModelVersion,
   TensorServingVersion,
   TextGenerationModelVersion,
 } from './model-version.js';
 
 /** What a request asks of a model: KServe v2 inference, or one of the OpenAI-compatible APIs. */
-export type ServingApi = 'v2 infer' | 'completions' | 'chat completions' | 'embeddings' | 'tokenization';
+export type ServingApi = 'v2 infer' | 'completions' | 'chat completions' | 'embeddings' | 'rerank' | 'tokenization';
 
 interface Narrowed {
   'v2 infer': TensorServingVersion;
   completions: TextGenerationModelVersion;
   'chat completions': TextGenerationModelVersion;
   embeddings: EmbeddingModelVersion;
-  tokenization: TextGenerationModelVersion | EmbeddingModelVersion;
+  rerank: RerankerModelVersion;
+  tokenization: TextGenerationModelVersion | EmbeddingModelVersion | RerankerModelVersion;
 }
 
 /** Which kinds serve each API. */
 const SERVED_BY: { readonly [A in ServingApi]: readonly ModelKind[] } = {
-  'v2 infer': ['tensor', 'stateful', 'embedding'],
+  'v2 infer': ['tensor', 'stateful', 'embedding', 'reranker'],
   completions: ['text-generation'],
   'chat completions': ['text-generation'],
   embeddings: ['embedding'],
-  tokenization: ['text-generation', 'embedding'],
+  rerank: ['reranker'],
+  tokenization: ['text-generation', 'embedding', 'reranker'],
 };
 
 export function serves(mv: ModelVersion, api: ServingApi): boolean {
@@ -43,7 +46,9 @@ export function requireKind<A extends ServingApi>(mv: ModelVersion, api: A): Nar
 }
 
 /** The model kinds the OpenAI-compatible edge serves (GET /v1/models lists these): those with a tokenizer. */
-export function servesOpenAI(mv: ModelVersion): mv is TextGenerationModelVersion | EmbeddingModelVersion {
+export function servesOpenAI(
+  mv: ModelVersion,
+): mv is TextGenerationModelVersion | EmbeddingModelVersion | RerankerModelVersion {
   return serves(mv, 'tokenization');
 }
 
@@ -59,7 +64,9 @@ function wrongKind(mv: ModelVersion, api: ServingApi): InferdError {
       ? 'a text-generation model: use /v1/chat/completions or /v1/completions'
       : mv.kind === 'embedding'
         ? 'an embedding model: use /v1/embeddings'
-        : `a tensor model: use the KServe v2 endpoint POST /v2/models/${mv.name}/infer`;
+        : mv.kind === 'reranker'
+          ? 'a reranker: use /v1/rerank or /v1/score'
+          : `a tensor model: use the KServe v2 endpoint POST /v2/models/${mv.name}/infer`;
   return new InferdError(
     'INF_ERR_INVALID_ARGUMENT',
     `The model '${mv.name}' does not support ${api}; it is ${serving}.`,

@@ -140,6 +140,17 @@ export const PLAN: Readonly<Record<string, PlanEntry>> = {
   'docs/model-config.md#0': { starts: '', plan: { do: 'yaml' } },
   'docs/openai.md#0': { starts: '# A chat completion.', plan: { do: 'sh' } },
   'docs/openai.md#1': { starts: "import OpenAI from 'openai';", plan: { do: 'js', saveAs: '.tmp/openai.mjs' } },
+  'docs/openai.md#2': {
+    starts: '# Rank documents for a query',
+    plan: {
+      do: 'sh',
+      expect: [
+        /"results":\[\{"index":\d,"relevance_score":0\.\d+,"document":\{"text":"/,
+        /^\[\{"index":\d,"score":-?\d[^,]*,"text":"/m,
+        /"data":\[\{"index":0,"object":"score","score":0\.\d+\},\{"index":1,"object":"score"/,
+      ],
+    },
+  },
   'docs/package.md#0': {
     starts: 'mkdir my-server',
     plan: { do: 'skip', why: 'needs a packed tarball; npm run test:package does this' },

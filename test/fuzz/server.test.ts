@@ -17,7 +17,7 @@ let server: TestServer;
 let clients: Clients;
 
 before(async () => {
-  server = await startTestServer({ modelRepository: EXAMPLES_DIR, loadModels: ['simple', 'kjv-tiny'] });
+  server = await startTestServer({ modelRepository: EXAMPLES_DIR, loadModels: ['simple', 'kjv-tiny', 'bert-rerank'] });
   clients = connect(server);
 });
 after(async () => {
@@ -111,6 +111,9 @@ describe('the real server under mutated requests', () => {
       '/v1/completions': { model: 'kjv-tiny', max_tokens: 2, prompt: 'In the' },
       '/tokenize': { model: 'kjv-tiny', prompt: 'In the beginning' },
       '/detokenize': { model: 'kjv-tiny', tokens: [1, 2, 3] },
+      '/v1/rerank': { model: 'bert-rerank', query: 'the cat', documents: ['eats fish', { text: 'paris' }], top_n: 1 },
+      '/rerank': { model: 'bert-rerank', query: 'the cat', texts: ['eats fish'], truncate: true, raw_scores: true },
+      '/v1/score': { model: 'bert-rerank', text_1: ['the cat'], text_2: ['eats fish'] },
     } as const;
     const endpoint = fc.constantFrom(...(Object.keys(valid) as (keyof typeof valid)[]));
     await fc.assert(

@@ -71,6 +71,7 @@ export function modelConfigView(mv: ModelVersion): Record<string, unknown> {
     ...(c.sequenceBatching === undefined ? {} : { sequence_batching: sequenceBatchingView(c.sequenceBatching) }),
     ...(c.task === 'tensor' ? {} : { task: c.task }),
     ...(c.embedding === undefined ? {} : { embedding: { ...c.embedding } }),
+    ...(c.rerank === undefined ? {} : { rerank: { ...c.rerank } }),
     ...(c.textGeneration === undefined ? {} : { text_generation: { ...c.textGeneration } }),
     parameters: c.parameters,
     ...(c.warmup.length === 0 ? {} : { model_warmup: c.warmup.map(warmupView) }),
@@ -128,6 +129,7 @@ const ENDPOINTS: { readonly [A in ServingApi]: string } = {
   completions: 'POST /v1/completions (prompt text in, completion text out)',
   'chat completions': 'POST /v1/chat/completions (chat messages in, a message out)',
   embeddings: 'POST /v1/embeddings (text in, one vector per input out)',
+  rerank: 'POST /v1/rerank, /rerank and /v1/score, /score (a query and documents in, relevance scores out)',
   tokenization: 'POST /tokenize and /detokenize (text and token ids)',
 };
 

@@ -77,6 +77,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /v1/completions': inferByBody,
   'POST /v1/embeddings': inferByBody,
   'POST /tokenize': inferByBody,
+  'POST /v1/rerank': inferByBody,
+  'POST /rerank': inferByBody,
+  'POST /v1/score': inferByBody,
+  'POST /score': inferByBody,
   'POST /detokenize': inferByBody,
   // the Files and Batch API
   'POST /v1/files': batch,

@@ -75,6 +75,7 @@ export function grpcModelConfig(mv: ModelVersion): unknown {
     ...(c.sequenceBatching === undefined ? {} : { sequence_batching: sequenceBatchingView(c.sequenceBatching) }),
     ...(c.task === 'tensor' ? {} : { task: c.task }),
     ...(c.embedding === undefined ? {} : { embedding: { ...c.embedding } }),
+    ...(c.rerank === undefined ? {} : { rerank: { ...c.rerank } }),
     ...(c.textGeneration === undefined ? {} : { text_generation: { ...c.textGeneration } }),
     parameters,
     response_cache: { enable: c.responseCache },

@@ -2,12 +2,13 @@
 // embedding engine for embeddings. A model of another kind is a 400 that names the endpoint which
 // serves it (model-kinds/serving-kinds.ts); an unknown model is OpenAI's 404 model_not_found.
 
-import type { EmbeddingEngine, TextGenerationEngine } from '../../generation/engine-types.js';
+import type { EmbeddingEngine, RerankEngine, TextGenerationEngine } from '../../generation/engine-types.js';
 import { InferdError, isInferdError } from '../../errors/index.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
 import type {
   EmbeddingModelVersion,
   ModelVersion,
+  RerankerModelVersion,
   TextGenerationModelVersion,
 } from '../../model-kinds/model-version.js';
 import { requireKind, servesOpenAI } from '../../model-kinds/serving-kinds.js';
@@ -42,7 +43,7 @@ export interface Routing {
 }
 
 /** A model version the OpenAI-compatible edge serves. */
-export type EngineVersion = TextGenerationModelVersion | EmbeddingModelVersion;
+export type EngineVersion = TextGenerationModelVersion | EmbeddingModelVersion | RerankerModelVersion;
 
 function resolveVersion(repository: ModelSource, model: string, routing?: Routing): ModelVersion {
   try {
@@ -85,10 +86,21 @@ export function embeddingEngine(repository: ModelSource, model: string, routing?
   return requireKind(resolveVersion(repository, model, routing), 'embeddings').embedding;
 }
 
-/** Either engine's tokenizer and context length (for /tokenize and /detokenize). */
-export function tokenizingEngine(repository: ModelSource, model: string): TextGenerationEngine | EmbeddingEngine {
-  const mv = requireKind(resolveVersion(repository, model), 'tokenization');
-  return mv.kind === 'text-generation' ? mv.textGeneration : mv.embedding;
+export function rerankEngine(repository: ModelSource, model: string, routing?: Routing): RerankEngine {
+  return requireKind(resolveVersion(repository, model, routing), 'rerank').reranker;
+}
+
+/** The engine of a version the OpenAI-compatible edge serves. */
+export function engineOf(mv: EngineVersion): TextGenerationEngine | EmbeddingEngine | RerankEngine {
+  return mv.kind === 'text-generation' ? mv.textGeneration : mv.kind === 'embedding' ? mv.embedding : mv.reranker;
+}
+
+/** Every engine's tokenizer and context length (for /tokenize and /detokenize). */
+export function tokenizingEngine(
+  repository: ModelSource,
+  model: string,
+): TextGenerationEngine | EmbeddingEngine | RerankEngine {
+  return engineOf(requireKind(resolveVersion(repository, model), 'tokenization'));
 }
 
 /** Every serving model with an engine, for GET /v1/models. */

@@ -1,8 +1,8 @@
-// GET /v1/models and /v1/models/{id}: the models served under /v1 (text generation and embedding
-// models; tensor models are served under /v2), as OpenAI's `list` of `model` objects with vLLM's
+// GET /v1/models and /v1/models/{id}: the models served under /v1 (text generation, embedding and
+// rerank models; tensor models are served under /v2), as OpenAI's `list` of `model` objects with vLLM's
 // `max_model_len`.
 
-import { engineVersion, engineVersions, type EngineVersion, type ModelSource } from './engine-lookup.js';
+import { engineOf, engineVersion, engineVersions, type EngineVersion, type ModelSource } from './engine-lookup.js';
 
 export interface ModelObject {
   id: string;
@@ -15,7 +15,7 @@ export interface ModelObject {
 }
 
 function modelObject(mv: EngineVersion, created: number): ModelObject {
-  const engine = mv.kind === 'text-generation' ? mv.textGeneration : mv.embedding;
+  const engine = engineOf(mv);
   return {
     id: mv.name,
     object: 'model',

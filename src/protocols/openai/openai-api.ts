@@ -1,6 +1,7 @@
 // Registers the OpenAI-compatible edge on the REST listener: /v1/models, /v1/chat/completions,
-// /v1/completions and /v1/embeddings (beside the batch API's /v1/files and /v1/batches, whose
-// scope answers unknown /v1 routes with OpenAI's 404 body), and vLLM's /tokenize and /detokenize.
+// /v1/completions, /v1/embeddings, /v1/rerank and /v1/score (beside the batch API's /v1/files and
+// /v1/batches, whose scope answers unknown /v1 routes with OpenAI's 404 body), and vLLM's
+// /tokenize, /detokenize, /rerank (TEI's shape too) and /score.
 // Every route here answers errors in OpenAI's body.
 
 import { VARIANT_HEADER } from '../../experiments/routing-headers.js';
@@ -12,6 +13,7 @@ import { embeddings, prepareEmbeddings } from './embeddings.js';
 import type { Chosen, ModelSource } from './engine-lookup.js';
 import type { RunContext } from './generation-runner.js';
 import { listModels, retrieveModel } from './models.js';
+import { prepareRerank, prepareScore, runScoring, type ScoringPlan } from './rerank.js';
 import { bodyOverLimit, makeErrorHandler, type ErrorEdge } from '../common/error-handler.js';
 import { disconnectSignal, SseStream } from './sse-stream.js';
 import { detokenize, tokenize } from './tokenize.js';
@@ -76,6 +78,17 @@ function runContext(
 
 export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOptions): void {
   const { repository } = options;
+  /** Rerank and score (rerank.ts): one handler per body shape's preparation. */
+  const scoring =
+    (prepare: (source: ModelSource, body: unknown, chosen: Chosen) => ScoringPlan) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      const chosen: Chosen = {};
+      const plan = prepare(repository, req.body, chosen);
+      nameVariant(reply, chosen);
+      budgetOf(options, req, reply)?.reserve(plan.promptTokens);
+      const context = { requestId: String(req.id), signal: disconnectSignal(reply) };
+      return counted(chosen, async () => json(reply, await runScoring(plan, context)));
+    };
   const created = nowSeconds();
   const errors: ErrorEdge = { format: 'openai', bodyTooLarge: bodyOverLimit(options.maxBodyBytes) };
 
@@ -122,6 +135,8 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOpt
         const context = { requestId: String(req.id), signal: disconnectSignal(reply) };
         return counted(chosen, async () => json(reply, await embeddings(plan, context)));
       });
+      scope.post('/rerank', scoring(prepareRerank));
+      scope.post('/score', scoring(prepareScore));
       done();
     },
     { prefix: '/v1' },
@@ -131,6 +146,9 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOpt
     scope.setErrorHandler(makeErrorHandler(errors));
     scope.post('/tokenize', (req, reply) => json(reply, tokenize(repository, req.body)));
     scope.post('/detokenize', (req, reply) => json(reply, detokenize(repository, req.body)));
+    // vLLM serves rerank and score without the /v1 prefix too; TEI's /rerank takes `texts`.
+    scope.post('/rerank', scoring(prepareRerank));
+    scope.post('/score', scoring(prepareScore));
     done();
   });
 }

@@ -37,6 +37,7 @@ describe('inferd models schema', () => {
       'parameters',
       'platform',
       'queue_policy',
+      'rerank',
       'response_cache',
       'runtime',
       'sequence_batching',

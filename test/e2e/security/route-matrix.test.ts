@@ -61,6 +61,12 @@ function requestFor(route: string, ids: { file: string; spareFile: string; batch
       return { method, url, body: JSON.stringify({ model: 'kjv-tiny', prompt: 'In the', max_tokens: 2 }), json: true };
     case 'POST /v1/embeddings':
       return { method, url, body: JSON.stringify({ model: 'kjv-embed', input: 'light' }), json: true };
+    case 'POST /v1/rerank':
+    case 'POST /rerank':
+      return { method, url, body: JSON.stringify({ model: 'bert-rerank', query: 'a', documents: ['b'] }), json: true };
+    case 'POST /v1/score':
+    case 'POST /score':
+      return { method, url, body: JSON.stringify({ model: 'bert-rerank', text_1: 'a', text_2: 'b' }), json: true };
     case 'POST /tokenize':
       return { method, url, body: JSON.stringify({ model: 'kjv-tiny', prompt: 'In the' }), json: true };
     case 'POST /detokenize':
@@ -135,7 +141,7 @@ describe('every route × {no key, wrong key, key without the scope, right key}',
     server = await startTestServer({
       modelRepository: EXAMPLES_DIR,
       modelControlMode: 'explicit',
-      loadModels: ['simple', 'kjv-tiny', 'kjv-embed'],
+      loadModels: ['simple', 'kjv-tiny', 'kjv-embed', 'bert-rerank'],
       apiKeysFile: path.join(dir, 'keys.yaml'),
       batchDir: path.join(dir, 'batches'),
       metricsPort: 0,
