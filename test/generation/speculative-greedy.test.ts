@@ -47,6 +47,8 @@ describe('greedy output with speculative decoding equals the output without', ()
     'max_tokens 1': { maxTokens: 1 },
     'a stop string': { maxTokens: 40, stop: ['<264><346>'] },
     ignore_eos: { maxTokens: 30, ignoreEos: true },
+    // Sampled, but top_k 1 leaves one candidate: the rejection-sampling path must give greedy tokens.
+    'sampled with top_k 1': { maxTokens: 30, temperature: 1, topK: 1, seed: 3 },
   };
 
   before(async () => {
