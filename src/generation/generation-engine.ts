@@ -309,8 +309,8 @@ export class GenerationEngine implements TextGenerationEngine {
    */
   private async draftsFor(seqs: readonly Sequence[]): Promise<number[][]> {
     const spec = this.speculative;
-    const none = seqs.map((): number[] => []);
-    if (spec === undefined || this.runningList.length >= spec.disableByBatchSize) return none;
+    const drafts = seqs.map((): number[] => []);
+    if (spec === undefined || this.runningList.length >= spec.disableByBatchSize) return drafts;
     const asks: { i: number; seq: number; tokens: number[]; k: number }[] = [];
     seqs.forEach((s, i) => {
       if (s.request.sampling.constraint !== undefined) return;
@@ -321,12 +321,12 @@ export class GenerationEngine implements TextGenerationEngine {
       const k = Math.min(spec.numSpeculativeTokens, room);
       if (k > 0) asks.push({ i, seq: s.id, tokens: [...s.prompt, ...s.output], k });
     });
-    if (asks.length === 0) return none;
+    if (asks.length === 0) return drafts;
     const proposed = await spec.drafter.propose(asks);
     asks.forEach((a, j) => {
-      none[a.i] = (proposed[j] ?? []).slice(0, a.k);
+      drafts[a.i] = (proposed[j] ?? []).slice(0, a.k);
     });
-    return none;
+    return drafts;
   }
 
   /**
