@@ -215,6 +215,37 @@ const rerankSchema = z
   })
   .strict();
 
+/**
+ * Speculative decoding (docs/generation.md), with vLLM's speculative_config names: drafts from
+ * prompt lookup (`ngram`) or a small decoder sharing the tokenizer (`draft_model`), verified by the
+ * model in one step; greedy output is unchanged.
+ */
+const speculativeSchema = z
+  .object({
+    method: z.enum(['ngram', 'draft_model']),
+    /** Draft tokens proposed and verified per step and sequence. */
+    num_speculative_tokens: z.number().int().min(1).max(16).default(4),
+    /** ngram: the shortest and longest suffix of the sequence looked up earlier in it. */
+    prompt_lookup_min: z.number().int().min(1).max(64).default(2),
+    prompt_lookup_max: z.number().int().min(1).max(64).default(4),
+    /**
+     * draft_model: the draft decoder's folder (a Hugging Face ONNX folder, or a model folder whose
+     * highest version is used), relative to this model's folder, or the name of a model beside it.
+     */
+    draft_model: z.string().min(1).optional(),
+    /** No speculation in a step with at least this many sequences running; unset = always. */
+    disable_by_batch_size: z.number().int().min(2).max(1024).optional(),
+  })
+  .strict()
+  .refine((s) => s.prompt_lookup_min <= s.prompt_lookup_max, {
+    message: 'prompt_lookup_min must not exceed prompt_lookup_max',
+    path: ['prompt_lookup_min'],
+  })
+  .refine((s) => (s.method === 'draft_model') === (s.draft_model !== undefined), {
+    message: 'draft_model is required with method draft_model, and only with it',
+    path: ['draft_model'],
+  });
+
 /** Scheduling and caching of a `task: text-generation` model (an ONNX decoder with a KV cache). */
 const textGenerationSchema = z
   .object({
@@ -229,6 +260,8 @@ const textGenerationSchema = z
     prefix_block_tokens: z.number().int().min(1).max(4096).default(16),
     /** Longest prompt + completion; default: the model's max_position_embeddings (config.json). */
     context_length: z.number().int().min(2).optional(),
+    /** Speculative decoding; off when absent. */
+    speculative: speculativeSchema.optional(),
   })
   .strict();
 
@@ -361,6 +394,7 @@ export type SequenceBatchingConfig = z.output<typeof sequenceBatchingSchema>;
 export type EmbeddingConfig = z.output<typeof embeddingSchema>;
 export type TextGenerationConfig = z.output<typeof textGenerationSchema>;
 export type RerankConfig = z.output<typeof rerankSchema>;
+export type SpeculativeConfig = z.output<typeof speculativeSchema>;
 export type DriftConfig = z.output<typeof driftSchema>;
 export type WarmupSampleConfig = z.output<typeof warmupSampleSchema>;
 

@@ -3,12 +3,14 @@
 // runs one decode step for every sequence that is generating, then one prefill chunk (at most
 // prefill_chunk_tokens prompt tokens, shared among the sequences still prefilling), so a long
 // prompt never stalls the streams already running. Sampling happens here, per sequence, from the
-// logits the decoder returns; the KV caches stay with the decoder.
+// logits the decoder returns; the KV caches stay with the decoder. With speculative decoding
+// (speculative.ts) a decode step verifies each sequence's draft tokens and may advance it by
+// several tokens.
 
 import { randomInt } from 'node:crypto';
 import { InferdError, invalidArgument } from '../errors/index.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { CacheOps, StepResult, StepRow } from '../runtime/decoder-session.js';
+import { logitsRowsOf, type CacheOps, type StepResult, type StepRow } from '../runtime/decoder-session.js';
 import type {
   FinishReason,
   GenerationChunk,
@@ -22,7 +24,8 @@ import type {
 } from './engine-types.js';
 import { ChunkStream } from './generation-stream.js';
 import { PrefixCache } from './prefix-cache.js';
-import { Sampler } from './sampler.js';
+import { Sampler, type SampledToken } from './sampler.js';
+import type { SpeculativeOptions } from './speculative.js';
 import { IncrementalDecoder, StopStringMatcher } from './stop-strings.js';
 
 /** What the engine needs of a decoder: DecoderSession (worker thread) or InlineDecoder. */
@@ -50,6 +53,8 @@ export interface EngineOptions {
   readonly limits: EngineLimits;
   readonly decoder: DecoderBackend;
   readonly metrics?: Metrics;
+  /** Speculative decoding; undefined = off. The engine closes its drafter. */
+  readonly speculative?: SpeculativeOptions;
 }
 
 type Phase = 'waiting' | 'prefill' | 'decode';
@@ -67,6 +72,8 @@ interface Sequence {
   prefilled: number;
   cachedTokens: number;
   generated: number;
+  /** Every generated token (the drafters look up and extend prompt + output). */
+  readonly output: number[];
   lastToken: number;
   aborted: boolean;
   onAbort: (() => void) | undefined;
@@ -82,16 +89,18 @@ export class GenerationEngine implements TextGenerationEngine {
   private readonly limits: EngineLimits;
   private readonly decoder: DecoderBackend;
   private readonly metrics: Metrics | undefined;
+  private readonly speculative: SpeculativeOptions | undefined;
   private readonly vocabSize: number;
   private readonly prefixCache: PrefixCache;
   private readonly waitingQueue: Sequence[] = [];
   private readonly runningList: Sequence[] = [];
   /** Cache bookkeeping for the next step (frees, forks, evictions). */
-  private ops: { free: number[]; fork: { seq: number; entry: number; length: number }[]; dropEntries: number[] } = {
-    free: [],
-    fork: [],
-    dropEntries: [],
-  };
+  private ops: {
+    free: number[];
+    fork: { seq: number; entry: number; length: number }[];
+    dropEntries: number[];
+    truncate: { seq: number; length: number }[];
+  } = { free: [], fork: [], dropEntries: [], truncate: [] };
   private nextSeq = 1;
   private loop: Promise<void> | undefined;
   private closing = false;
@@ -104,6 +113,7 @@ export class GenerationEngine implements TextGenerationEngine {
     this.limits = options.limits;
     this.decoder = options.decoder;
     this.metrics = options.metrics;
+    this.speculative = options.speculative;
     this.vocabSize = options.vocabSize;
     this.prefixCache = new PrefixCache(options.limits.prefixCacheBlocks, options.limits.prefixBlockTokens);
     // The gauges exist from the start (at 0): scrapers such as an endpoint picker read them
@@ -149,6 +159,7 @@ export class GenerationEngine implements TextGenerationEngine {
       prefilled: 0,
       cachedTokens: 0,
       generated: 0,
+      output: [],
       lastToken: -1,
       aborted: false,
       onAbort: undefined,
@@ -176,6 +187,7 @@ export class GenerationEngine implements TextGenerationEngine {
     for (const seq of this.waitingQueue.splice(0)) this.finish(seq, 'abort', undefined, '');
     await this.loop;
     await this.decoder.close();
+    await this.speculative?.drafter.close();
   }
 
   private validate(request: GenerationRequest): void {
@@ -230,15 +242,17 @@ export class GenerationEngine implements TextGenerationEngine {
     }
     // Frees of the last finished sequences, so their caches do not outlive them.
     if (this.hasOps()) await this.decoder.step([], this.takeOps());
+    await this.speculative?.drafter.flush();
   }
 
   private hasOps(): boolean {
-    return this.ops.free.length + this.ops.fork.length + this.ops.dropEntries.length > 0;
+    const o = this.ops;
+    return o.free.length + o.fork.length + o.dropEntries.length + o.truncate.length > 0;
   }
 
   private takeOps(): CacheOps {
     const ops = this.ops;
-    this.ops = { free: [], fork: [], dropEntries: [] };
+    this.ops = { free: [], fork: [], dropEntries: [], truncate: [] };
     return ops;
   }
 
@@ -270,9 +284,77 @@ export class GenerationEngine implements TextGenerationEngine {
   }
 
   private async decodeStep(seqs: readonly Sequence[]): Promise<void> {
-    const rows = seqs.map((s) => ({ seq: s.id, tokenIds: [s.lastToken] }));
+    const drafts = await this.draftsFor(seqs);
+    const rows: StepRow[] = seqs.map((s, i) => {
+      const draft = drafts[i] ?? [];
+      return draft.length === 0
+        ? { seq: s.id, tokenIds: [s.lastToken] }
+        : { seq: s.id, tokenIds: [s.lastToken, ...draft], allLogits: true };
+    });
     const out = await this.decoder.step(rows, this.takeOps());
-    seqs.forEach((s, i) => this.onLogits(s, out.logits.subarray(i * out.vocab, (i + 1) * out.vocab)));
+    let at = 0;
+    seqs.forEach((s, i) => {
+      const logitsAt = (j: number): Float32Array => out.logits.subarray((at + j) * out.vocab, (at + j + 1) * out.vocab);
+      const draft = drafts[i] ?? [];
+      if (draft.length === 0) this.onLogits(s, logitsAt(0));
+      else this.verifyDraft(s, draft, logitsAt);
+      at += logitsRowsOf(rows[i] as StepRow);
+    });
+  }
+
+  /**
+   * Draft tokens for each decoding sequence ([] = none): none when speculation is off, when the
+   * batch is at disable_by_batch_size, for a sequence with an output constraint, or where a draft
+   * token could not be kept (the last token before max_tokens or the context's end).
+   */
+  private async draftsFor(seqs: readonly Sequence[]): Promise<number[][]> {
+    const spec = this.speculative;
+    const drafts = seqs.map((): number[] => []);
+    if (spec === undefined || this.runningList.length >= spec.disableByBatchSize) return drafts;
+    const asks: { i: number; seq: number; tokens: number[]; k: number }[] = [];
+    seqs.forEach((s, i) => {
+      if (s.request.sampling.constraint !== undefined) return;
+      const room = Math.min(
+        s.request.sampling.maxTokens - s.generated - 1,
+        this.contextLength - 1 - s.prompt.length - s.generated,
+      );
+      const k = Math.min(spec.numSpeculativeTokens, room);
+      if (k > 0) asks.push({ i, seq: s.id, tokens: [...s.prompt, ...s.output], k });
+    });
+    if (asks.length === 0) return drafts;
+    const proposed = await spec.drafter.propose(asks);
+    asks.forEach((a, j) => {
+      drafts[a.i] = (proposed[j] ?? []).slice(0, a.k);
+    });
+    return drafts;
+  }
+
+  /**
+   * Accepts the longest prefix of a draft the sampler verifies, then one token of the target's own:
+   * the correction at the first rejected position, or the bonus token after a fully accepted
+   * draft. Tokens after a stop or max_tokens are never emitted; rejected ones leave the caches.
+   */
+  private verifyDraft(s: Sequence, draft: readonly number[], logitsAt: (j: number) => Float32Array): void {
+    const cachedAfterStep = s.prompt.length + s.generated + draft.length;
+    let accepted = 0;
+    let running = true;
+    for (let j = 0; j < draft.length && running; j++) {
+      const v = s.sampler.verify(logitsAt(j), draft[j] as number);
+      if (v.accepted) accepted++;
+      running = this.onSampled(s, v);
+      if (!v.accepted) break;
+    }
+    if (running && accepted === draft.length) running = this.onSampled(s, s.sampler.sample(logitsAt(draft.length)));
+    const labels = { model_name: this.modelName };
+    this.metrics?.specDrafts.inc(labels);
+    this.metrics?.specDraftTokens.inc(labels, draft.length);
+    if (accepted > 0) this.metrics?.specAcceptedTokens.inc(labels, accepted);
+    for (let p = 0; p < accepted; p++) this.metrics?.specAcceptedPerPos.inc({ ...labels, position: String(p) });
+    if (!running) return;
+    // Everything but the newest token (fed with the next step) stays cached.
+    const keep = s.prompt.length + s.generated - 1;
+    if (keep < cachedAfterStep) this.ops.truncate.push({ seq: s.id, length: keep });
+    this.speculative?.drafter.keep(s.id, keep);
   }
 
   /** One chunk of prompt tokens, shared among the prefilling sequences in admission order. */
@@ -320,11 +402,17 @@ export class GenerationEngine implements TextGenerationEngine {
   /** Samples a sequence's next token and streams what became final. */
   private onLogits(s: Sequence, logits: Float32Array): void {
     if (s.aborted) return;
+    this.onSampled(s, s.sampler.sample(logits));
+  }
+
+  /** Takes a chosen token into a sequence and streams what became final; false once it has finished. */
+  private onSampled(s: Sequence, sampled: SampledToken): boolean {
+    if (s.aborted) return false;
     const now = process.hrtime.bigint();
-    const sampled = s.sampler.sample(logits);
     const tokenId = sampled.tokenId;
     s.sampler.accept(tokenId);
     s.generated++;
+    s.output.push(tokenId);
     const labels = { model_name: this.modelName };
     if (s.generated === 1) this.metrics?.genTimeToFirstToken.observe(labels, Number(now - s.request.arrivalNs) / 1e9);
     else this.metrics?.genInterTokenLatency.observe(labels, Number(now - s.lastTokenNs) / 1e9);
@@ -336,24 +424,29 @@ export class GenerationEngine implements TextGenerationEngine {
     if (s.sampler.isStopToken(tokenId)) {
       // The stop token's own text is not part of the output (vLLM); held-back text is released.
       s.stream.push(chunk(s.stops.flush()));
-      return this.finish(s, 'stop', tokenId, '');
+      this.finish(s, 'stop', tokenId, '');
+      return false;
     }
     const check = s.stops.push(s.detok.push([tokenId]));
     if (check.stop !== undefined) {
       s.stream.push(chunk(check.text));
-      return this.finish(s, 'stop', check.stop, '');
+      this.finish(s, 'stop', check.stop, '');
+      return false;
     }
     if (s.generated >= s.request.sampling.maxTokens || s.prompt.length + s.generated >= this.contextLength) {
       const tail = s.stops.push(s.detok.flush());
       if (tail.stop !== undefined) {
         s.stream.push(chunk(check.text + tail.text));
-        return this.finish(s, 'stop', tail.stop, '');
+        this.finish(s, 'stop', tail.stop, '');
+        return false;
       }
       s.stream.push(chunk(check.text + tail.text + s.stops.flush()));
-      return this.finish(s, 'length', undefined, '');
+      this.finish(s, 'length', undefined, '');
+      return false;
     }
     s.stream.push(chunk(check.text));
     s.lastToken = tokenId;
+    return true;
   }
 
   private tokenLogprob(
@@ -375,6 +468,7 @@ export class GenerationEngine implements TextGenerationEngine {
     if (i >= 0) {
       this.runningList.splice(i, 1);
       this.ops.free.push(s.id);
+      this.speculative?.drafter.release(s.id);
     }
     if (s.onAbort !== undefined) s.request.signal?.removeEventListener('abort', s.onAbort);
     const labels = { model_name: this.modelName };
@@ -396,6 +490,7 @@ export class GenerationEngine implements TextGenerationEngine {
     for (const s of this.runningList.splice(0)) {
       if (s.onAbort !== undefined) s.request.signal?.removeEventListener('abort', s.onAbort);
       this.ops.free.push(s.id);
+      this.speculative?.drafter.release(s.id);
       s.stream.fail(wrapped);
     }
     this.updateGauges();

@@ -11,6 +11,7 @@ import { InlineDecoder } from '../runtime/decoder-inline.js';
 import type { SessionOptionsWire } from '../runtime/index.js';
 import type { SamplingParams } from './engine-types.js';
 import { GenerationEngine, type EngineLimits } from './generation-engine.js';
+import { loadSpeculative } from './load-speculative.js';
 import { loadTokenizer } from './tokenizer.js';
 
 export interface TextGenerationModelOptions {
@@ -85,7 +86,15 @@ export async function loadTextGenerationEngine(o: TextGenerationModelOptions): P
       prefixCacheBlocks: tg.prefix_cache_blocks,
       prefixBlockTokens: tg.prefix_block_tokens,
     };
+    const speculative = await loadSpeculative(tg.speculative, {
+      modelName: o.modelName,
+      dir: o.dir,
+      vocabSize,
+      session: o.session,
+      inline: o.inline,
+    });
     return new GenerationEngine({
+      ...(speculative === undefined ? {} : { speculative }),
       modelName: o.modelName,
       contextLength,
       vocabSize,

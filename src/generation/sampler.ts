@@ -143,11 +143,60 @@ export class Sampler {
     const x = this.processed(logits);
     let tokenId: number;
     if (p.temperature === 0) tokenId = argmax(x);
-    else tokenId = this.draw(x);
+    else {
+      const d = this.distribution(x);
+      tokenId = d === undefined ? argmax(x) : this.pick(d, this.rng.next() * d.total, -1);
+    }
+    return this.withLogprobs(logits, tokenId);
+  }
+
+  /**
+   * Verifies a draft token (proposed with probability 1 by its drafter: a prompt n-gram, or a draft
+   * model's argmax) against the logits of its position. Greedy accepts it when it is the argmax and
+   * otherwise returns the argmax. Sampled follows Leviathan et al. (vLLM's rejection sampler) with a
+   * one-hot draft distribution q: accept with probability min(1, p(d) / q(d)) = p(d), else draw
+   * from max(0, p - q) normalised, which is p without d; so the token is distributed exactly as
+   * sample() would draw it.
+   */
+  verify(logits: Float32Array, draftTokenId: number): SampledToken & { readonly accepted: boolean } {
+    const p = this.params;
+    const x = this.processed(logits);
+    let tokenId: number;
+    if (p.temperature === 0) tokenId = argmax(x);
+    else {
+      const d = this.distribution(x);
+      if (d === undefined) tokenId = argmax(x);
+      else {
+        const at = d.candidates.indexOf(draftTokenId);
+        const pDraft = at < 0 ? 0 : (d.weights[at] as number) / d.total;
+        if (pDraft > 0 && this.rng.next() < pDraft) tokenId = draftTokenId;
+        else {
+          const rest = d.total - (at < 0 ? 0 : (d.weights[at] as number));
+          tokenId = this.pick(d, this.rng.next() * rest, at);
+        }
+      }
+    }
+    return { ...this.withLogprobs(logits, tokenId), accepted: tokenId === draftTokenId };
+  }
+
+  private withLogprobs(logits: Float32Array, tokenId: number): SampledToken {
+    const p = this.params;
     if (p.logprobs === undefined) return { tokenId };
     const norm = logSumExp(logits);
     const top = topIndices(logits, p.logprobs).map((id) => ({ tokenId: id, logprob: (logits[id] as number) - norm }));
     return { tokenId, logprob: (logits[tokenId] as number) - norm, top };
+  }
+
+  /** The candidate whose cumulative weight passes `r`, skipping the candidate at `skip`. */
+  private pick(d: Distribution, r: number, skip: number): number {
+    let last = -1;
+    for (let i = 0; i < d.candidates.length; i++) {
+      if (i === skip) continue;
+      last = d.candidates[i] as number;
+      r -= d.weights[i] as number;
+      if (r < 0) return last;
+    }
+    return last >= 0 ? last : (d.candidates[0] as number);
   }
 
   /** Records a token as generated (penalties and min_tokens count it). */
@@ -188,8 +237,12 @@ export class Sampler {
     return x;
   }
 
-  /** Temperature, top_k, top_p, min_p, then one draw. `x` is the processed working copy. */
-  private draw(x: Float32Array): number {
+  /**
+   * What a draw chooses from after temperature, top_k, top_p and min_p: candidates with unnormalised
+   * weights and their sum; undefined when no token is left (the caller takes the argmax). `x` is
+   * the processed working copy.
+   */
+  private distribution(x: Float32Array): Distribution | undefined {
     const p = this.params;
     const n = x.length;
     // Candidates best first. Without top_k / top_p every token stays a candidate (unsorted).
@@ -200,7 +253,7 @@ export class Sampler {
       candidates = [];
       for (let i = 0; i < n; i++) if ((x[i] as number) > -Infinity) candidates.push(i);
     }
-    if (candidates.length === 0) return argmax(x);
+    if (candidates.length === 0) return undefined;
     let max = -Infinity;
     for (const id of candidates) if ((x[id] as number) > max) max = x[id] as number;
     const weights = candidates.map((id) => Math.exp(((x[id] as number) - max) / p.temperature));
@@ -237,13 +290,14 @@ export class Sampler {
       candidates.length = kept;
       weights.length = kept;
     }
-    let r = this.rng.next() * total;
-    for (let i = 0; i < candidates.length; i++) {
-      r -= weights[i] as number;
-      if (r < 0) return candidates[i] as number;
-    }
-    return candidates[candidates.length - 1] as number;
+    return { candidates, weights, total };
   }
+}
+
+interface Distribution {
+  readonly candidates: readonly number[];
+  readonly weights: readonly number[];
+  readonly total: number;
 }
 
 /** Every index with a finite value, best first (ties: lower index first). */

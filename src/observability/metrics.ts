@@ -174,6 +174,23 @@ export class Metrics {
     'inferd:prefix_cache_hits',
     'Prompt tokens whose KV came from the prefix cache',
   );
+  // Speculative decoding, under the names vLLM exposes (its Python client adds `_total` to a
+  // counter's name), so its dashboards' acceptance-rate panels read them as they are.
+  readonly specDrafts = this.generationCounter(
+    'vllm:spec_decode_num_drafts_total',
+    'Draft proposals verified (one per sequence and step that speculated)',
+  );
+  readonly specDraftTokens = this.generationCounter('vllm:spec_decode_num_draft_tokens_total', 'Draft tokens verified');
+  readonly specAcceptedTokens = this.generationCounter(
+    'vllm:spec_decode_num_accepted_tokens_total',
+    'Draft tokens accepted',
+  );
+  readonly specAcceptedPerPos = new Counter({
+    name: 'vllm:spec_decode_num_accepted_tokens_per_pos_total',
+    help: 'Draft tokens accepted, by their position in the draft (0 = the first)',
+    labelNames: ['model_name', 'position'] as const,
+    registers: [this.registry],
+  });
 
   /**
    * Every error answer, by protocol and reason (the INF_ERR_* code on HTTP, the status name on

@@ -1,6 +1,7 @@
 // The requests between a decoder session (main thread) and its worker, which holds the ONNX
-// decoder and every sequence's KV cache. Only token ids go in and last-position logits come out;
-// the caches never cross the thread boundary.
+// decoder and every sequence's KV cache. Only token ids go in and logits come out (the last
+// position's, or every new position's for a row that asks, as speculative verification does); the
+// caches never cross the thread boundary.
 
 import type { Method } from '../util/worker-rpc.js';
 import type { LoadRequest } from './worker-messages.js';
@@ -25,16 +26,26 @@ export interface DecoderInfo {
 export interface StepRow {
   readonly seq: number;
   readonly tokenIds: readonly number[];
+  /** Return logits at every new position of this row, not only the last (verifying draft tokens). */
+  readonly allLogits?: boolean;
+}
+
+/** How many logits rows a step row gets back: one per new token with allLogits, else one. */
+export function logitsRowsOf(row: StepRow): number {
+  return row.allLogits === true ? row.tokenIds.length : 1;
 }
 
 /**
  * Cache bookkeeping carried by a step, applied in this order: start sequences from prefix entries
- * (a copy of the entry's first `length` tokens), drop prefix entries, free sequences, run the
- * rows, then save prefixes of sequences as entries.
+ * (a copy of the entry's first `length` tokens), drop prefix entries, free sequences, cut caches
+ * back to a length (the draft tokens verification rejected), run the rows, then save prefixes of
+ * sequences as entries.
  */
 export interface CacheOps {
   readonly dropEntries?: readonly number[];
   readonly free?: readonly number[];
+  /** Keep only the first `length` tokens of each sequence's cache (no-op when it holds fewer). */
+  readonly truncate?: readonly { readonly seq: number; readonly length: number }[];
   readonly fork?: readonly { readonly seq: number; readonly entry: number; readonly length: number }[];
   readonly save?: readonly { readonly seq: number; readonly entry: number; readonly length: number }[];
 }
@@ -48,7 +59,10 @@ export interface StepTimings {
 }
 
 export interface StepResult {
-  /** [rows, vocab]: each row's logits at its last new token. */
+  /**
+   * Each row's logits, rows in step order: a row with allLogits gives one vector per new token (in
+   * token order), every other row one, at its last new token; `vocab` floats each.
+   */
   readonly logits: Float32Array;
   readonly vocab: number;
   readonly timings: StepTimings;

@@ -7,7 +7,7 @@
 
 import * as ort from 'onnxruntime-node';
 import { float16ArrayToFloat32 } from '../tensor/half.js';
-import type { CacheOps, DecoderInfo, StepRow, StepTimings } from './decoder-messages.js';
+import { logitsRowsOf, type CacheOps, type DecoderInfo, type StepRow, type StepTimings } from './decoder-messages.js';
 import { openSession } from './ort-session.js';
 import type { SessionOptionsWire } from './worker-messages.js';
 
@@ -73,7 +73,7 @@ export function describeDecoder(session: ort.InferenceSession, providers: readon
 }
 
 export interface StepOutput {
-  /** [rows, vocab] */
+  /** Each row's logits rows (see StepResult.logits), `vocab` floats each. */
   readonly logits: Float32Array;
   readonly vocab: number;
   readonly timings: StepTimings;
@@ -119,6 +119,11 @@ export class DecoderRunner {
     }
     for (const e of ops.dropEntries ?? []) this.entries.delete(e);
     for (const s of ops.free ?? []) this.caches.delete(s);
+    for (const t of ops.truncate ?? []) {
+      const cache = this.caches.get(t.seq);
+      if (cache !== undefined && t.length < cache.length)
+        this.caches.set(t.seq, this.slice(cache, Math.max(0, t.length)));
+    }
     if (missing !== undefined) throw new Error(`no prefix cache entry ${missing}`);
   }
 
@@ -161,7 +166,10 @@ export class DecoderRunner {
     };
   }
 
-  /** Runs one step: appends each row's tokens to its sequence and returns its last-position logits. */
+  /**
+   * Runs one step: appends each row's tokens to its sequence and returns its last-position logits,
+   * or every new position's for a row with allLogits.
+   */
   async step(rows: readonly StepRow[]): Promise<StepOutput> {
     const t0 = process.hrtime.bigint();
     const { layers, kvHeads: h, headDim: d, kvType } = this.info;
@@ -197,7 +205,7 @@ export class DecoderRunner {
     };
     if (this.info.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', positions, [b, maxNew]);
     const sameLength = rows.every((r) => r.tokenIds.length === maxNew);
-    const kept = sameLength ? 1 : maxNew;
+    const kept = sameLength && !rows.some((r) => r.allLogits === true) ? 1 : maxNew;
     if (this.info.hasNumLogitsToKeep)
       feeds.num_logits_to_keep = new ort.Tensor('int64', BigInt64Array.of(BigInt(kept)), []);
     if (this.info.hasUseCacheBranch)
@@ -252,14 +260,19 @@ export class DecoderRunner {
     const [, seqOut, vocab] = logits.dims;
     if (seqOut === undefined || vocab === undefined) throw new Error('logits are not [batch, seq, vocab]');
     const raw = logits.data as Float32Array | Uint16Array;
-    const result = new Float32Array(b * vocab);
+    let outRows = 0;
+    for (const r of rows) outRows += logitsRowsOf(r);
+    const result = new Float32Array(outRows * vocab);
+    let o = 0;
     rows.forEach((r, i) => {
       // With every row the same length and num_logits_to_keep 1 only the last position comes back.
-      const pos = seqOut === maxNew ? r.tokenIds.length - 1 : seqOut - 1;
-      const at = (i * seqOut + pos) * vocab;
-      const row = raw.subarray(at, at + vocab);
-      if (row instanceof Uint16Array) float16ArrayToFloat32(row, result.subarray(i * vocab, (i + 1) * vocab));
-      else result.set(row, i * vocab);
+      const last = seqOut === maxNew ? r.tokenIds.length - 1 : seqOut - 1;
+      for (let pos = last + 1 - logitsRowsOf(r); pos <= last; pos++, o++) {
+        const at = (i * seqOut + pos) * vocab;
+        const row = raw.subarray(at, at + vocab);
+        if (row instanceof Uint16Array) float16ArrayToFloat32(row, result.subarray(o * vocab, (o + 1) * vocab));
+        else result.set(row, o * vocab);
+      }
     });
     const t3 = process.hrtime.bigint();
     return {

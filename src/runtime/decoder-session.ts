@@ -16,6 +16,7 @@ import type { CacheOps, DecoderInfo, DecoderProtocol, StepResult, StepRow } from
 import type { SessionOptionsWire } from './worker-messages.js';
 
 export type { CacheOps, DecoderInfo, StepResult, StepRow, StepTimings } from './decoder-messages.js';
+export { logitsRowsOf } from './decoder-messages.js';
 
 /** The sequence a replacement worker rebuilds prefix entries in; the engine numbers its own from 1. */
 const REBUILD_SEQ = -1;
@@ -90,7 +91,8 @@ export class DecoderSession {
 
   /**
    * Appends each row's tokens to its sequence's cache (creating it) and returns the logits of each
-   * row's last token. `ops` frees, forks and saves caches around the run (see CacheOps).
+   * row's last token (every new token's with allLogits). `ops` frees, forks, cuts and saves caches
+   * around the run (see CacheOps).
    */
   step(rows: readonly StepRow[], ops: CacheOps = {}): Promise<StepResult> {
     if (this.closed) return Promise.reject(new InferdError('INF_ERR_UNAVAILABLE', `decoder ${this.label} is closed`));
@@ -131,7 +133,7 @@ export class DecoderSession {
     await this.rpc.close('close', undefined);
   }
 
-  /** What the worker does before it runs the rows: forks, then drops, then frees. */
+  /** What the worker does before it runs the rows: forks, then drops, then frees, then cuts. */
   private mirrorBefore(ops: CacheOps): void {
     for (const f of ops.fork ?? []) {
       const entry = this.entryTokens.get(f.entry);
@@ -142,6 +144,10 @@ export class DecoderSession {
     for (const s of ops.free ?? []) {
       this.seqTokens.delete(s);
       this.lost.delete(s);
+    }
+    for (const t of ops.truncate ?? []) {
+      const tokens = this.seqTokens.get(t.seq);
+      if (tokens !== undefined && t.length < tokens.length) tokens.length = Math.max(0, t.length);
     }
   }
 

@@ -118,6 +118,7 @@ export const PLAN: Readonly<Record<string, PlanEntry>> = {
   'docs/container.md#2': { starts: 'podman run', plan: PODMAN },
   'docs/container.md#3': { starts: 'apt-get install', plan: PODMAN },
   'docs/generation.md#0': { starts: '', plan: { do: 'yaml' } },
+  'docs/generation.md#1': { starts: 'task: text-generation', plan: { do: 'yaml' } },
   'docs/grpc.md#0': {
     starts: 'grpcurl',
     plan: { do: 'skip', why: 'needs grpcurl, not an npm package; the Node client below makes the same call' },
