@@ -274,9 +274,69 @@ const WHAT: Record<OutputConstraint['kind'], string> = {
   structural_tag: 'the structural tag',
 };
 
+/**
+ * Keywords xgrammar 0.1.27 reads past without enforcing (it would only log them in verbose mode):
+ * output could break them, so a schema using one is refused.
+ */
+const UNENFORCED_KEYWORDS = [
+  'not',
+  'if',
+  'then',
+  'else',
+  'dependentRequired',
+  'dependentSchemas',
+  'multipleOf',
+  'uniqueItems',
+  'contains',
+  'minContains',
+  'maxContains',
+];
+/** Where a schema holds further schemas: by name, in a list, or one. */
+const SCHEMA_MAPS = ['properties', 'patternProperties', '$defs', 'definitions'];
+const SCHEMA_LISTS = ['anyOf', 'oneOf', 'allOf', 'prefixItems'];
+const SCHEMA_ONE = ['items', 'additionalProperties', 'propertyNames', 'unevaluatedProperties', 'unevaluatedItems'];
+
+/** The first keyword xgrammar would leave unenforced, with where it is (`properties.age.multipleOf`). */
+export function unenforcedKeyword(schema: unknown, at = ''): string | undefined {
+  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return undefined;
+  const s = schema as Json;
+  const where = (key: string): string => (at === '' ? key : `${at}.${key}`);
+  for (const keyword of UNENFORCED_KEYWORDS) {
+    if (!(keyword in s) || (keyword === 'uniqueItems' && s[keyword] === false)) continue;
+    return where(keyword);
+  }
+  for (const key of SCHEMA_MAPS) {
+    const map = s[key];
+    if (map === null || typeof map !== 'object' || Array.isArray(map)) continue;
+    for (const [name, sub] of Object.entries(map as Json)) {
+      const found = unenforcedKeyword(sub, where(`${key}.${name}`));
+      if (found !== undefined) return found;
+    }
+  }
+  for (const key of SCHEMA_LISTS) {
+    const list = s[key];
+    if (!Array.isArray(list)) continue;
+    for (const [i, sub] of list.entries()) {
+      const found = unenforcedKeyword(sub, `${where(key)}[${i}]`);
+      if (found !== undefined) return found;
+    }
+  }
+  for (const key of SCHEMA_ONE) {
+    const found = unenforcedKeyword(s[key], where(key));
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** Refusals that need no compile (and cost no WebAssembly abort). */
 function checkBeforeCompiling(c: OutputConstraint): void {
-  if (c.kind === 'regex') {
+  if (c.kind === 'json' && c.schema !== undefined) {
+    const keyword = unenforcedKeyword(c.schema);
+    if (keyword !== undefined)
+      throw invalidArgument(
+        `the JSON schema uses '${keyword.split('.').pop() ?? keyword}' (at ${keyword}), which the grammar engine cannot enforce`,
+      );
+  } else if (c.kind === 'regex') {
     try {
       new RegExp(c.pattern, 'u');
     } catch (err) {

@@ -10,7 +10,12 @@ import { Ajv } from 'ajv';
 import fc from 'fast-check';
 import { InferdError } from '../../src/errors/index.js';
 import type { OutputConstraint } from '../../src/generation/engine-types.js';
-import { ConstraintCompiler, choiceGrammar, grammarVocabulary } from '../../src/generation/grammar.js';
+import {
+  ConstraintCompiler,
+  choiceGrammar,
+  grammarVocabulary,
+  unenforcedKeyword,
+} from '../../src/generation/grammar.js';
 import { allowsOnly, applyTokenMask } from '../../src/generation/token-mask.js';
 import { loadTokenizer, type HfTokenizer } from '../../src/generation/tokenizer.js';
 import { SeededRandom } from '../../src/generation/sampler.js';
@@ -113,6 +118,16 @@ describe('grammar module on kjv-tiny', () => {
       /allOf/,
     ],
     ['no choices', { kind: 'choice', choices: [] }, /choices are empty/],
+    [
+      'a keyword xgrammar would not enforce, naming where it is',
+      { kind: 'json', schema: { type: 'object', properties: { age: { type: 'integer', multipleOf: 3 } } } },
+      /uses 'multipleOf' \(at properties\.age\.multipleOf\)/,
+    ],
+    [
+      'a not inside an anyOf',
+      { kind: 'json', schema: { anyOf: [{ type: 'string' }, { type: 'integer', not: { const: 3 } }] } },
+      /at anyOf\[1\]\.not/,
+    ],
   ];
   for (const [what, constraint, message] of refusals) {
     it(`refuses ${what} with a 400 naming the reason`, async () => {
@@ -135,6 +150,12 @@ describe('grammar module on kjv-tiny', () => {
     });
     assert.ok(allowed(await m.mask(), tok.vocabSize).length > 0);
     m.dispose();
+  });
+
+  it('takes property names that spell a keyword for names, not keywords', () => {
+    const schema = { type: 'object', properties: { not: { type: 'string' }, if: { enum: ['a'] } }, uniqueItems: false };
+    assert.equal(unenforcedKeyword(schema), undefined);
+    assert.equal(unenforcedKeyword({ items: { uniqueItems: true } }), 'items.uniqueItems');
   });
 
   it('masks logits: disallowed rows and rows past the mask become -Infinity', () => {
