@@ -4,6 +4,9 @@
 // built from tokenizer.json, one GrammarCompiler, and a bounded cache of compiled constraints
 // keyed by the constraint (the library's own cache is off: it never evicts).
 //
+// A constraint is parsed without a vocabulary first, on a runtime of its own (see parseAlone), so
+// the input that makes xgrammar abort never reaches an engine's runtime.
+//
 // JSON is compiled without free whitespace (one line, `", "` and `": "` as separators): a model
 // may not spend its tokens on blanks, and a small one cannot loop on them.
 
@@ -193,8 +196,8 @@ export class ConstraintCompiler {
       return hit;
     }
     const backend = await this.getBackend();
-    const compiled = backend.runtime
-      .call(() => compileWith(backend.compiler, constraint))
+    const compiled = parseAlone(constraint)
+      .then(() => backend.runtime.call(() => compileWith(backend.compiler, constraint)))
       .catch((err: unknown) => {
         if (this.cache.get(key)?.compiled === compiled) this.cache.delete(key);
         throw refusal(constraint, err);
@@ -247,6 +250,47 @@ const JSON_SEPARATORS: [string, string] = [', ', ': '];
 /** json without a schema: an object, as OpenAI's json_object asks (extra properties allowed). */
 const SCHEMALESS_JSON = '{"type": "object"}';
 
+/**
+ * The process's runtime for parsing constraints without a vocabulary. Input that makes xgrammar
+ * abort is met here first, so it costs a restart of this runtime alone, not of an engine's, whose
+ * TokenizerInfo takes longer to build the larger the vocabulary.
+ */
+let scratch: Promise<XgrammarRuntime> | undefined;
+
+async function parseAlone(c: OutputConstraint): Promise<void> {
+  const current = scratch;
+  let runtime = current === undefined ? undefined : await current.catch(() => undefined);
+  if (runtime === undefined || runtime.broken) {
+    // Another call may have started the replacement already.
+    const fresh = scratch !== current && scratch !== undefined ? scratch : XgrammarRuntime.start();
+    scratch = fresh;
+    runtime = await fresh;
+  }
+  const { lib } = runtime;
+  const grammar = await runtime.call(() => {
+    switch (c.kind) {
+      case 'json':
+        return c.schema === undefined
+          ? lib.Grammar.fromJSONSchema(SCHEMALESS_JSON, false, -1, JSON_SEPARATORS, false)
+          : lib.Grammar.fromJSONSchema(JSON.stringify(c.schema), false, -1, JSON_SEPARATORS, true);
+      case 'regex':
+        return lib.Grammar.fromStructuralTag(regexTag(c.pattern));
+      case 'choice':
+        return lib.Grammar.fromEBNF(choiceGrammar(c.choices), 'root');
+      case 'grammar':
+        return lib.Grammar.fromEBNF(c.grammar, 'root');
+      case 'structural_tag':
+        return lib.Grammar.fromStructuralTag(JSON.stringify(c.tag));
+    }
+  });
+  grammar.dispose();
+}
+
+/** A whole-text regex as xgrammar takes it: a structural tag of one regex format. */
+function regexTag(pattern: string): string {
+  return JSON.stringify({ type: 'structural_tag', format: { type: 'regex', pattern } });
+}
+
 function compileWith(compiler: GrammarCompiler, c: OutputConstraint): Promise<CompiledGrammar> {
   switch (c.kind) {
     case 'json':
@@ -254,9 +298,7 @@ function compileWith(compiler: GrammarCompiler, c: OutputConstraint): Promise<Co
         ? compiler.compileJSONSchema(SCHEMALESS_JSON, false, -1, JSON_SEPARATORS, false)
         : compiler.compileJSONSchema(JSON.stringify(c.schema), false, -1, JSON_SEPARATORS, true);
     case 'regex':
-      return compiler.compileStructuralTag(
-        JSON.stringify({ type: 'structural_tag', format: { type: 'regex', pattern: c.pattern } }),
-      );
+      return compiler.compileStructuralTag(regexTag(c.pattern));
     case 'choice':
       return compiler.compileGrammar(choiceGrammar(c.choices), 'root');
     case 'grammar':

@@ -140,10 +140,14 @@ describe('grammar module on kjv-tiny', () => {
     });
   }
 
-  it('goes on compiling after many refusals that abort the WebAssembly instance', async () => {
+  it('goes on compiling after many refusals that abort the WebAssembly instance; matchers made before go on', async () => {
+    const before = await compiler.matcher({ kind: 'choice', choices: ['Amen'] });
     for (let i = 0; i < 12; i++) {
       await assert.rejects(compiler.prepare({ kind: 'grammar', grammar: `root ::= "a${i}" | ` }), /Expect element/);
     }
+    for (const id of tok.encode('Amen', { addSpecialTokens: false })) assert.equal(before.accept(id), true);
+    assert.deepEqual(allowed(await before.mask(), tok.vocabSize), [EOS]);
+    before.dispose();
     const m = await compiler.matcher({
       kind: 'json',
       schema: { type: 'object', properties: { a: { type: 'integer' } } },
