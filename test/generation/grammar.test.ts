@@ -93,6 +93,32 @@ describe('grammar module on kjv-tiny', () => {
     m.dispose();
   });
 
+  it('a structural tag leaves text free until its trigger, then holds the tagged region to its schema', async () => {
+    const tag = {
+      type: 'structural_tag',
+      format: {
+        type: 'triggered_tags',
+        triggers: ['<call>'],
+        tags: [
+          {
+            type: 'tag',
+            begin: '<call>',
+            content: { type: 'json_schema', json_schema: { type: 'object', properties: { n: { type: 'integer' } } } },
+            end: '</call>',
+          },
+        ],
+      },
+    };
+    const m = await compiler.matcher({ kind: 'structural_tag', tag });
+    const free = allowed(await m.mask(), tok.vocabSize);
+    assert.ok(free.length > 1000, `free text allows most tokens (${free.length})`);
+    assert.ok(free.includes(EOS));
+    for (const id of tok.encode('And God <call>', { addSpecialTokens: false })) assert.equal(m.accept(id), true);
+    const inside = allowed(await m.mask(), tok.vocabSize).map((id) => pieces[id] as string);
+    assert.ok(inside.length > 0 && inside.every((p) => /^\s*\{?\s*$/.test(p)), JSON.stringify(inside));
+    m.dispose();
+  });
+
   it('writes choices as JSON-escaped literals, so quotes and newlines match themselves', async () => {
     assert.equal(choiceGrammar(['a"b', 'x\ny']), 'root ::= "a\\"b" | "x\\ny"');
     const m = await compiler.matcher({ kind: 'choice', choices: ['a"b', 'x\ny'] });
