@@ -16,6 +16,8 @@ import {
   XgrammarError,
   XgrammarRuntime,
   type CompiledGrammar,
+  type Grammar,
+  type XgrammarLibrary,
   type GrammarCompiler,
   type GrammarMatcher,
   type TokenizerInfo,
@@ -152,16 +154,18 @@ interface Backend {
   readonly compiler: GrammarCompiler;
 }
 
-interface CacheEntry {
+/** A compiled constraint and the runtime it lives in (its matchers must be made there). */
+interface Compiled {
   readonly runtime: XgrammarRuntime;
-  readonly compiled: Promise<CompiledGrammar>;
+  readonly grammar: CompiledGrammar;
 }
 
 export class ConstraintCompiler {
   private backend: Promise<Backend> | undefined;
   /** In insertion order = least recently used first. */
-  private readonly cache = new Map<string, CacheEntry>();
+  private readonly cache = new Map<string, Promise<Compiled>>();
   private readonly cacheSize: number;
+  private compiling: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: ConstraintCompilerOptions) {
     this.cacheSize = options.cacheSize ?? 64;
@@ -172,51 +176,62 @@ export class ConstraintCompiler {
    * constraint the grammar engine refuses is a 400 naming the reason.
    */
   async matcher(constraint: OutputConstraint): Promise<ConstraintMatcher> {
-    const entry = await this.compile(constraint);
-    const compiled = await entry.compiled;
+    const { runtime, grammar } = await this.compile(constraint);
     // Not through call(): making a matcher cannot fail on input, and a runtime that aborted on a
     // later constraint still serves the grammars it compiled before.
-    return new XgrammarMatcher(await entry.runtime.lib.GrammarMatcher.createGrammarMatcher(compiled));
+    return new XgrammarMatcher(await runtime.lib.GrammarMatcher.createGrammarMatcher(grammar));
   }
 
   /** Compiles (or finds in the cache) a constraint; throws the 400 for one that cannot compile. */
   async prepare(constraint: OutputConstraint): Promise<void> {
-    await (
-      await this.compile(constraint)
-    ).compiled;
+    await this.compile(constraint);
   }
 
-  private async compile(constraint: OutputConstraint): Promise<CacheEntry> {
-    checkBeforeCompiling(constraint);
+  private compile(constraint: OutputConstraint): Promise<Compiled> {
+    try {
+      checkBeforeCompiling(constraint);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     const key = constraintKey(constraint);
     const hit = this.cache.get(key);
-    if (hit !== undefined && !hit.runtime.broken) {
+    if (hit !== undefined) {
       this.cache.delete(key);
       this.cache.set(key, hit);
       return hit;
     }
-    const backend = await this.getBackend();
-    const compiled = parseAlone(constraint)
-      .then(() => backend.runtime.call(() => compileWith(backend.compiler, constraint)))
-      .catch((err: unknown) => {
-        if (this.cache.get(key)?.compiled === compiled) this.cache.delete(key);
-        throw refusal(constraint, err);
-      });
-    const entry: CacheEntry = { runtime: backend.runtime, compiled };
+    const entry: Promise<Compiled> = this.compileFresh(constraint).catch((err: unknown) => {
+      if (this.cache.get(key) === entry) this.cache.delete(key);
+      throw refusal(constraint, err);
+    });
     this.cache.set(key, entry);
     while (this.cache.size > this.cacheSize) {
-      const [oldest, old] = this.cache.entries().next().value as [string, CacheEntry];
+      const [oldest, old] = this.cache.entries().next().value as [string, Promise<Compiled>];
       this.cache.delete(oldest);
       // A matcher keeps its own reference to the compiled grammar: disposing the handle is safe.
-      old.compiled.then((g) => g.dispose()).catch(() => undefined);
+      old.then((c) => c.grammar.dispose()).catch(() => undefined);
     }
     return entry;
+  }
+
+  /**
+   * Compiles run one at a time (the work is synchronous in WebAssembly anyway), so each finds the
+   * backend as the one before left it: restarted if that one aborted.
+   */
+  private compileFresh(constraint: OutputConstraint): Promise<Compiled> {
+    const run = this.compiling.then(async () => {
+      await parseAlone(constraint);
+      const { runtime, compiler } = await this.getBackend();
+      return { runtime, grammar: await runtime.call(() => compileWith(compiler, constraint)) };
+    });
+    this.compiling = run.catch(() => undefined);
+    return run;
   }
 
   private async getBackend(): Promise<Backend> {
     const current = this.backend === undefined ? undefined : await this.backend.catch(() => undefined);
     if (current !== undefined && !current.runtime.broken) return current;
-    // First use, or the last runtime aborted on bad input: a fresh instance, a fresh cache.
+    // First use, or the last runtime aborted: a fresh instance, and a cache of its own.
     this.cache.clear();
     const started = this.startBackend();
     this.backend = started;
@@ -239,7 +254,7 @@ export class ConstraintCompiler {
   async close(): Promise<void> {
     const backend = await this.backend?.catch(() => undefined);
     this.backend = undefined;
-    for (const entry of this.cache.values()) entry.compiled.then((g) => g.dispose()).catch(() => undefined);
+    for (const entry of this.cache.values()) entry.then((c) => c.grammar.dispose()).catch(() => undefined);
     this.cache.clear();
     backend?.compiler.dispose();
     backend?.info.dispose();
@@ -257,33 +272,39 @@ const SCHEMALESS_JSON = '{"type": "object"}';
  */
 let scratch: Promise<XgrammarRuntime> | undefined;
 
-async function parseAlone(c: OutputConstraint): Promise<void> {
-  const current = scratch;
-  let runtime = current === undefined ? undefined : await current.catch(() => undefined);
-  if (runtime === undefined || runtime.broken) {
-    // Another call may have started the replacement already.
-    const fresh = scratch !== current && scratch !== undefined ? scratch : XgrammarRuntime.start();
-    scratch = fresh;
-    runtime = await fresh;
-  }
-  const { lib } = runtime;
-  const grammar = await runtime.call(() => {
-    switch (c.kind) {
-      case 'json':
-        return c.schema === undefined
-          ? lib.Grammar.fromJSONSchema(SCHEMALESS_JSON, false, -1, JSON_SEPARATORS, false)
-          : lib.Grammar.fromJSONSchema(JSON.stringify(c.schema), false, -1, JSON_SEPARATORS, true);
-      case 'regex':
-        return lib.Grammar.fromStructuralTag(regexTag(c.pattern));
-      case 'choice':
-        return lib.Grammar.fromEBNF(choiceGrammar(c.choices), 'root');
-      case 'grammar':
-        return lib.Grammar.fromEBNF(c.grammar, 'root');
-      case 'structural_tag':
-        return lib.Grammar.fromStructuralTag(JSON.stringify(c.tag));
+/** Parses run one at a time, so each finds the runtime as the one before left it. */
+let parsing: Promise<unknown> = Promise.resolve();
+
+function parseAlone(c: OutputConstraint): Promise<void> {
+  const run = parsing.then(async () => {
+    let runtime = scratch === undefined ? undefined : await scratch.catch(() => undefined);
+    if (runtime === undefined || runtime.broken) {
+      scratch = XgrammarRuntime.start();
+      runtime = await scratch;
     }
+    const { lib } = runtime;
+    (await runtime.call(() => grammarOf(lib, c))).dispose();
   });
-  grammar.dispose();
+  parsing = run.catch(() => undefined);
+  return run;
+}
+
+/** The constraint's grammar alone, without a vocabulary. */
+function grammarOf(lib: XgrammarLibrary, c: OutputConstraint): Promise<Grammar> {
+  switch (c.kind) {
+    case 'json':
+      return c.schema === undefined
+        ? lib.Grammar.fromJSONSchema(SCHEMALESS_JSON, false, -1, JSON_SEPARATORS, false)
+        : lib.Grammar.fromJSONSchema(JSON.stringify(c.schema), false, -1, JSON_SEPARATORS, true);
+    case 'regex':
+      return lib.Grammar.fromStructuralTag(regexTag(c.pattern));
+    case 'choice':
+      return lib.Grammar.fromEBNF(choiceGrammar(c.choices), 'root');
+    case 'grammar':
+      return lib.Grammar.fromEBNF(c.grammar, 'root');
+    case 'structural_tag':
+      return lib.Grammar.fromStructuralTag(JSON.stringify(c.tag));
+  }
 }
 
 /** A whole-text regex as xgrammar takes it: a structural tag of one regex format. */

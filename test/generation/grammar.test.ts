@@ -182,6 +182,24 @@ describe('grammar module on kjv-tiny', () => {
     m.dispose();
   });
 
+  it('good constraints queued behind ones that abort still compile', async () => {
+    const jobs = Array.from({ length: 8 }, (_, i) =>
+      i % 2 === 0
+        ? compiler.prepare({ kind: 'grammar', grammar: `root ::= "b${i}" | ` }).then(
+            () => 'compiled',
+            (err: unknown) => (err instanceof InferdError && err.httpStatus === 400 ? 'refused' : String(err)),
+          )
+        : compiler.prepare({ kind: 'choice', choices: [`word${i}`] }).then(
+            () => 'compiled',
+            (err: unknown) => String(err),
+          ),
+    );
+    assert.deepEqual(
+      await Promise.all(jobs),
+      Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? 'refused' : 'compiled')),
+    );
+  });
+
   it('takes property names that spell a keyword for names, not keywords', () => {
     const schema = { type: 'object', properties: { not: { type: 'string' }, if: { enum: ['a'] } }, uniqueItems: false };
     assert.equal(unenforcedKeyword(schema), undefined);
