@@ -220,9 +220,9 @@ export class ConstraintCompiler {
    */
   private compileFresh(constraint: OutputConstraint): Promise<Compiled> {
     const run = this.compiling.then(async () => {
-      await parseAlone(constraint);
+      const parsed = await parseAlone(constraint);
       const { runtime, compiler } = await this.getBackend();
-      return { runtime, grammar: await runtime.call(() => compileWith(compiler, constraint)) };
+      return { runtime, grammar: await runtime.call(() => compileWith(compiler, parsed)) };
     });
     this.compiling = run.catch(() => undefined);
     return run;
@@ -275,7 +275,12 @@ let scratch: Promise<XgrammarRuntime> | undefined;
 /** Parses run one at a time, so each finds the runtime as the one before left it. */
 let parsing: Promise<unknown> = Promise.resolve();
 
-function parseAlone(c: OutputConstraint): Promise<void> {
+/**
+ * Parses a constraint alone, and returns it as the engine's runtime should compile it: a
+ * structural tag's JSON schemas become EBNF without free whitespace, as top-level JSON is (xgrammar
+ * would otherwise allow unbounded whitespace inside a tag's JSON).
+ */
+function parseAlone(c: OutputConstraint): Promise<OutputConstraint> {
   const run = parsing.then(async () => {
     let runtime = scratch === undefined ? undefined : await scratch.catch(() => undefined);
     if (runtime === undefined || runtime.broken) {
@@ -283,10 +288,35 @@ function parseAlone(c: OutputConstraint): Promise<void> {
       runtime = await scratch;
     }
     const { lib } = runtime;
-    (await runtime.call(() => grammarOf(lib, c))).dispose();
+    const parsed: OutputConstraint =
+      c.kind === 'structural_tag' ? { kind: 'structural_tag', tag: await tagSchemasAsEbnf(runtime, c.tag) } : c;
+    (await runtime.call(() => grammarOf(lib, parsed))).dispose();
+    return parsed;
   });
   parsing = run.catch(() => undefined);
   return run;
+}
+
+/** A copy of a structural tag whose `{"type": "json_schema"}` formats are `{"type": "grammar"}` ones. */
+async function tagSchemasAsEbnf(runtime: XgrammarRuntime, tag: Readonly<Json>): Promise<Json> {
+  const rewrite = async (value: unknown): Promise<unknown> => {
+    if (Array.isArray(value)) return Promise.all(value.map(rewrite));
+    if (value === null || typeof value !== 'object') return value;
+    const node = value as Json;
+    const schema = node['json_schema'];
+    if (node['type'] === 'json_schema' && schema !== null && typeof schema === 'object' && !Array.isArray(schema)) {
+      const grammar = await runtime.call(() =>
+        runtime.lib.Grammar.fromJSONSchema(JSON.stringify(schema), false, -1, JSON_SEPARATORS, true),
+      );
+      const ebnf = grammar.toString();
+      grammar.dispose();
+      return { type: 'grammar', grammar: ebnf };
+    }
+    const out: Json = {};
+    for (const [key, v] of Object.entries(node)) out[key] = await rewrite(v);
+    return out;
+  };
+  return (await rewrite(tag)) as Json;
 }
 
 /** The constraint's grammar alone, without a vocabulary. */
@@ -391,6 +421,15 @@ export function unenforcedKeyword(schema: unknown, at = ''): string | undefined 
   return undefined;
 }
 
+/** The JSON schemas of a structural tag's `json_schema` formats. */
+function tagSchemas(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value.flatMap(tagSchemas);
+  if (value === null || typeof value !== 'object') return [];
+  const node = value as Json;
+  if (node['type'] === 'json_schema') return [node['json_schema']];
+  return Object.values(node).flatMap(tagSchemas);
+}
+
 /** Refusals that need no compile (and cost no WebAssembly abort). */
 function checkBeforeCompiling(c: OutputConstraint): void {
   if (c.kind === 'json' && c.schema !== undefined) {
@@ -398,6 +437,14 @@ function checkBeforeCompiling(c: OutputConstraint): void {
     if (keyword !== undefined)
       throw invalidArgument(
         `the JSON schema uses '${keyword.split('.').pop() ?? keyword}' (at ${keyword}), which the grammar engine cannot enforce`,
+      );
+  } else if (c.kind === 'structural_tag') {
+    const keyword = tagSchemas(c.tag)
+      .map((schema) => unenforcedKeyword(schema))
+      .find((k) => k !== undefined);
+    if (keyword !== undefined)
+      throw invalidArgument(
+        `a JSON schema in the structural tag uses '${keyword.split('.').pop() ?? keyword}' (at ${keyword}), which the grammar engine cannot enforce`,
       );
   } else if (c.kind === 'regex') {
     try {
