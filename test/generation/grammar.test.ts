@@ -10,12 +10,9 @@ import { Ajv } from 'ajv';
 import fc from 'fast-check';
 import { InferdError } from '../../src/errors/index.js';
 import type { OutputConstraint } from '../../src/generation/engine-types.js';
-import {
-  ConstraintCompiler,
-  choiceGrammar,
-  grammarVocabulary,
-  unenforcedKeyword,
-} from '../../src/generation/grammar.js';
+import { unenforcedKeyword } from '../../src/generation/constraint-checks.js';
+import { ConstraintCompiler, choiceGrammar } from '../../src/generation/grammar.js';
+import { grammarVocabulary } from '../../src/generation/grammar-vocabulary.js';
 import { allowsOnly, applyTokenMask } from '../../src/generation/token-mask.js';
 import { loadTokenizer, type HfTokenizer } from '../../src/generation/tokenizer.js';
 import { SeededRandom } from '../../src/generation/sampler.js';
