@@ -12,6 +12,8 @@ import type { SessionOptionsWire } from '../runtime/index.js';
 import type { SamplingParams } from './engine-types.js';
 import { GenerationEngine, type EngineLimits } from './generation-engine.js';
 import { loadSpeculative } from './load-speculative.js';
+import { ConstraintCompiler } from './grammar.js';
+import { grammarVocabulary } from './grammar-vocabulary.js';
 import { loadTokenizer } from './tokenizer.js';
 
 export interface TextGenerationModelOptions {
@@ -102,6 +104,12 @@ export async function loadTextGenerationEngine(o: TextGenerationModelOptions): P
       defaults: samplingDefaults(generationConfig),
       limits,
       decoder: opened.session,
+      // Started on the first constrained request: a model that never sees one pays nothing.
+      grammar: new ConstraintCompiler({
+        vocabulary: grammarVocabulary(tokenizer.tokenizerJson),
+        vocabSize,
+        stopTokenIds: tokenizer.eosTokenIds,
+      }),
       ...(o.metrics === undefined ? {} : { metrics: o.metrics }),
     });
   } catch (err) {

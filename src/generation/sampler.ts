@@ -7,6 +7,7 @@
 // Pure: no I/O, no clocks; one instance per sequence.
 
 import type { SamplingParams } from './engine-types.js';
+import { applyTokenMask } from './token-mask.js';
 
 /** One sampled token with its raw logprob and the most likely alternatives (ids only). */
 export interface SampledToken {
@@ -137,10 +138,16 @@ export class Sampler {
     return this.generated;
   }
 
-  /** Chooses the next token from the raw logits of the last position (not modified). */
-  sample(logits: Float32Array): SampledToken {
+  /**
+   * Chooses the next token from the raw logits of the last position (not modified). With a
+   * grammar's `mask` (bit i set = token i allowed), disallowed tokens are set to -Infinity after
+   * bias and penalties and before temperature and truncation, so only allowed tokens can win;
+   * min_tokens then does not hold back the stop tokens (the grammar decides where text ends).
+   */
+  sample(logits: Float32Array, mask?: Int32Array): SampledToken {
     const p = this.params;
-    const x = this.processed(logits);
+    const x = this.processed(logits, mask === undefined);
+    if (mask !== undefined) applyTokenMask(x, mask);
     let tokenId: number;
     if (p.temperature === 0) tokenId = argmax(x);
     else {
@@ -160,7 +167,7 @@ export class Sampler {
    */
   verify(logits: Float32Array, draftTokenId: number): SampledToken & { readonly accepted: boolean } {
     const p = this.params;
-    const x = this.processed(logits);
+    const x = this.processed(logits, true);
     let tokenId: number;
     if (p.temperature === 0) tokenId = argmax(x);
     else {
@@ -189,11 +196,14 @@ export class Sampler {
 
   /** The candidate whose cumulative weight passes `r`, skipping the candidate at `skip`. */
   private pick(d: Distribution, r: number, skip: number): number {
+    // Rounding can leave r ≥ 0 past the end: the last candidate of nonzero weight is drawn then
+    // (never a masked one, whose weight is 0).
     let last = -1;
     for (let i = 0; i < d.candidates.length; i++) {
-      if (i === skip) continue;
+      const w = d.weights[i] as number;
+      if (i === skip || w <= 0) continue;
       last = d.candidates[i] as number;
-      r -= d.weights[i] as number;
+      r -= w;
       if (r < 0) return last;
     }
     return last >= 0 ? last : (d.candidates[0] as number);
@@ -212,13 +222,14 @@ export class Sampler {
   }
 
   /** Logits after bias, min_tokens masking and penalties (a working copy). */
-  private processed(logits: Float32Array): Float32Array {
+  private processed(logits: Float32Array, holdStops: boolean): Float32Array {
     const p = this.params;
     if (this.work === undefined || this.work.length !== logits.length) this.work = new Float32Array(logits.length);
     const x = this.work;
     x.set(logits);
     for (const [id, bias] of p.logitBias) if (id >= 0 && id < x.length) x[id] = (x[id] as number) + bias;
-    if (this.generated < p.minTokens) for (const id of this.stopTokenIds) if (id < x.length) x[id] = -Infinity;
+    if (holdStops && this.generated < p.minTokens)
+      for (const id of this.stopTokenIds) if (id < x.length) x[id] = -Infinity;
     if (p.repetitionPenalty !== 1) {
       // HF / vLLM: positive logits divided by the penalty, negative ones multiplied.
       for (const id of this.seen) {

@@ -152,6 +152,7 @@ export const PLAN: Readonly<Record<string, PlanEntry>> = {
       ],
     },
   },
+  'docs/openai.md#3': { starts: '# A JSON object with the fields the schema asks for', plan: { do: 'sh' } },
   'docs/package.md#0': {
     starts: 'mkdir my-server',
     plan: { do: 'skip', why: 'needs a packed tarball; npm run test:package does this' },

@@ -22,6 +22,7 @@ import {
 } from './generation-runner.js';
 import { invalidField } from './openai-error.js';
 import { parseBody } from './parse-body.js';
+import { prepareConstraint, requestedConstraint, type RequestedConstraint } from './structured-output.js';
 import { chatPromptIds } from './prompts.js';
 import { chatCompletionSchema, type ChatCompletionBody } from './request-schemas.js';
 import { completionBudget, samplingParams } from './sampling.js';
@@ -34,6 +35,8 @@ export interface ChatPlan {
   readonly includeUsage: boolean;
   readonly logprobs: boolean;
   readonly choices: readonly ChoicePlan[];
+  /** response_format / guided_* / structured_outputs, compiled before the sequences start. */
+  readonly constraint?: RequestedConstraint | undefined;
 }
 
 /** Checks between fields that the schema cannot express; each names its field. */
@@ -43,14 +46,6 @@ function checkFields(body: ChatCompletionBody): void {
   }
   if (body.top_logprobs != null && body.logprobs !== true) {
     throw invalidField('top_logprobs', 'When using `top_logprobs`, `logprobs` must be set to true.');
-  }
-  const format = body.response_format?.type;
-  if (format !== undefined && format !== 'text') {
-    throw invalidField(
-      'response_format',
-      `response_format '${format}' is not supported: this server generates free text only; use {"type": "text"} or leave it out.`,
-      'unsupported_value',
-    );
   }
   if ((body.tools?.length ?? 0) > 0 || (body.functions?.length ?? 0) > 0) {
     throw invalidField(
@@ -85,8 +80,10 @@ export function prepareChat(repository: ModelSource, rawBody: unknown, chosen?: 
     engine.defaults.maxTokens,
   );
   const logprobs = body.logprobs === true ? (body.top_logprobs ?? 0) : undefined;
-  const sampling = samplingParams(body, engine, { maxTokens, logprobs });
+  const constraint = requestedConstraint(body);
+  const sampling = { ...samplingParams(body, engine, { maxTokens, logprobs }), constraint: constraint?.constraint };
   return {
+    constraint,
     engine,
     model: body.model,
     stream: body.stream === true,
@@ -98,6 +95,7 @@ export function prepareChat(repository: ModelSource, rawBody: unknown, chosen?: 
 
 export async function chatCompletion(plan: ChatPlan, context: RunContext): Promise<ChatCompletion> {
   const head = { id: completionId('chatcmpl'), created: nowSeconds(), model: plan.model };
+  await prepareConstraint(plan.engine, plan.constraint);
   const running = startChoices(plan.engine, plan.choices, context);
   const collected = await Promise.all(running.streams.map(collect)).catch((err: unknown) => {
     running.cancel();
@@ -125,6 +123,7 @@ export async function chatCompletion(plan: ChatPlan, context: RunContext): Promi
 /** Streams the choices as chunks; the sequences are queued before the headers go out, so a refusal is still a status. */
 export async function streamChat(plan: ChatPlan, context: RunContext, sse: SseStream): Promise<void> {
   const head: ResponseHead = { id: completionId('chatcmpl'), created: nowSeconds(), model: plan.model };
+  await prepareConstraint(plan.engine, plan.constraint);
   const running = startChoices(plan.engine, plan.choices, context);
   const streams = running.streams;
   sse.open();
