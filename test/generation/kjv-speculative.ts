@@ -2,8 +2,12 @@
 // as its own draft model (which must propose exactly the greedy tokens), and a drafter that is
 // always wrong (every draft token rejected), each counting what it was asked.
 
+import path from 'node:path';
 import { DraftModelDrafter } from '../../src/generation/draft-model-drafter.js';
 import type { EngineLimits, GenerationEngine } from '../../src/generation/generation-engine.js';
+import { ConstraintCompiler } from '../../src/generation/grammar.js';
+import { grammarVocabulary } from '../../src/generation/grammar-vocabulary.js';
+import { loadTokenizer } from '../../src/generation/tokenizer.js';
 import { GenerationEngine as Engine } from '../../src/generation/generation-engine.js';
 import { PromptLookupDrafter } from '../../src/generation/prompt-lookup.js';
 import type { DraftRequest, Drafter } from '../../src/generation/speculative.js';
@@ -79,7 +83,13 @@ export interface SpecEngineOptions {
 /** A kjv-tiny engine (decoder in its worker) with speculation when a drafter is given. */
 export async function specEngine(o: SpecEngineOptions = {}): Promise<GenerationEngine> {
   const { session } = await DecoderSession.load('kjv-tiny/1', KJV_MODEL, OPTIONS);
+  const tok = await loadTokenizer(path.dirname(KJV_MODEL));
   return new Engine({
+    grammar: new ConstraintCompiler({
+      vocabulary: grammarVocabulary(tok.tokenizerJson),
+      vocabSize: tok.vocabSize,
+      stopTokenIds: tok.eosTokenIds,
+    }),
     modelName: 'kjv-tiny',
     contextLength: 256,
     vocabSize: 1536,
