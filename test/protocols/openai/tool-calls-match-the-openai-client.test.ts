@@ -52,7 +52,7 @@ describe('a whole chat completion with tools', () => {
     }
     assert.notEqual(calls[0]?.id, calls[1]?.id);
     assert.deepEqual(
-      calls.map((c) => (c.type === 'function' ? [c.function.name, JSON.parse(c.function.arguments)] : [])),
+      calls.map((c) => (c.type === 'function' ? [c.function.name, JSON.parse(c.function.arguments) as unknown] : [])),
       [
         ['get_weather', { city: 'Paris' }],
         ['get_weather', { city: 'Rome', unit: 'C' }],
