@@ -31,6 +31,7 @@ import {
 } from './generation-runner.js';
 import { invalidField } from './openai-error.js';
 import { parseBody } from './parse-body.js';
+import { prepareConstraint, requestedConstraint, type RequestedConstraint } from './structured-output.js';
 import { chatPromptIds } from './prompts.js';
 import { chatCompletionSchema, type ChatCompletionBody } from './request-schemas.js';
 import { completionBudget, samplingParams } from './sampling.js';
@@ -56,6 +57,8 @@ export interface ChatPlan {
   /** The request's tools; undefined without them. */
   readonly tools: ToolUse | undefined;
   readonly choices: readonly ChoicePlan[];
+  /** response_format / guided_* / structured_outputs, compiled before the sequences start. */
+  readonly constraint?: RequestedConstraint | undefined;
 }
 
 /** Checks between fields that the schema cannot express; each names its field. */
@@ -65,14 +68,6 @@ function checkFields(body: ChatCompletionBody): void {
   }
   if (body.top_logprobs != null && body.logprobs !== true) {
     throw invalidField('top_logprobs', 'When using `top_logprobs`, `logprobs` must be set to true.');
-  }
-  const format = body.response_format?.type;
-  if (format !== undefined && format !== 'text') {
-    throw invalidField(
-      'response_format',
-      `response_format '${format}' is not supported: this server generates free text only; use {"type": "text"} or leave it out.`,
-      'unsupported_value',
-    );
   }
   // The deprecated function-calling fields answer differently (message.function_call); tools replace them.
   if (body.functions != null || body.function_call != null) {
@@ -93,6 +88,14 @@ function chatToolUse(body: ChatCompletionBody, toolCallParser: string): ToolUse 
     body.parallel_tool_calls ?? undefined,
     toolCallFormat(toolCallParser),
   );
+}
+
+/** The output constraint of a request with tools: the calls' (with the text's where it may answer in text). */
+function withTools(tools: ToolUse | undefined, text: RequestedConstraint | undefined): RequestedConstraint | undefined {
+  if (tools === undefined) return text;
+  const constraint = toolConstraint(tools, text?.constraint);
+  if (constraint === undefined) return undefined;
+  return { constraint, param: constraint === text?.constraint ? text.param : 'tools' };
 }
 
 export function prepareChat(repository: ModelSource, rawBody: unknown, chosen?: Chosen): ChatPlan {
@@ -117,10 +120,10 @@ export function prepareChat(repository: ModelSource, rawBody: unknown, chosen?: 
     engine.defaults.maxTokens,
   );
   const logprobs = body.logprobs === true ? (body.top_logprobs ?? 0) : undefined;
-  const free = samplingParams(body, engine, { maxTokens, logprobs });
-  const constraint = tools === undefined ? undefined : toolConstraint(tools);
-  const sampling = constraint === undefined ? free : { ...free, constraint };
+  const constraint = withTools(tools, requestedConstraint(body));
+  const sampling = { ...samplingParams(body, engine, { maxTokens, logprobs }), constraint: constraint?.constraint };
   return {
+    constraint,
     engine,
     model: body.model,
     stream: body.stream === true,
@@ -133,6 +136,7 @@ export function prepareChat(repository: ModelSource, rawBody: unknown, chosen?: 
 
 export async function chatCompletion(plan: ChatPlan, context: RunContext): Promise<ChatCompletion> {
   const head = { id: completionId('chatcmpl'), created: nowSeconds(), model: plan.model };
+  await prepareConstraint(plan.engine, plan.constraint);
   const running = startChoices(plan.engine, plan.choices, context);
   const collected = await Promise.all(running.streams.map(collect)).catch((err: unknown) => {
     running.cancel();
@@ -168,6 +172,7 @@ export async function chatCompletion(plan: ChatPlan, context: RunContext): Promi
 /** Streams the choices as chunks; the sequences are queued before the headers go out, so a refusal is still a status. */
 export async function streamChat(plan: ChatPlan, context: RunContext, sse: SseStream): Promise<void> {
   const head: ResponseHead = { id: completionId('chatcmpl'), created: nowSeconds(), model: plan.model };
+  await prepareConstraint(plan.engine, plan.constraint);
   const running = startChoices(plan.engine, plan.choices, context);
   const streams = running.streams;
   sse.open();

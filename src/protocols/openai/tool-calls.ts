@@ -137,10 +137,11 @@ function argumentsSchema(tool: FunctionTool): Record<string, unknown> {
 /**
  * What the output must match (xgrammar's structural tag): with "required" or a named function,
  * only calls (one, or several with parallel calls); with "auto", free text in which every call
- * started is a valid call; with "none", nothing.
+ * started is a valid call, or, when the text is constrained too (`text`: response_format and the
+ * like), either such text or calls; with "none", the text's constraint alone.
  */
-export function toolConstraint(use: ToolUse): OutputConstraint | undefined {
-  if (use.choice === 'none') return undefined;
+export function toolConstraint(use: ToolUse, text?: OutputConstraint): OutputConstraint | undefined {
+  if (use.choice === 'none') return text;
   const named = use.choice;
   const callable = typeof named === 'object' ? use.tools.filter((t) => t.name === named.name) : use.tools;
   const tags = callable.map((tool) => {
@@ -152,23 +153,43 @@ export function toolConstraint(use: ToolUse): OutputConstraint | undefined {
       end: markup.end,
     };
   });
-  const format =
-    use.choice === 'auto'
-      ? {
-          type: 'triggered_tags',
-          triggers: [use.format.trigger],
-          tags,
-          at_least_one: false,
-          stop_after_first: !use.parallel,
-        }
-      : {
-          type: 'tags_with_separator',
-          tags,
-          separator: use.format.separator,
-          at_least_one: true,
-          stop_after_first: !use.parallel,
-        };
+  const calls = {
+    type: 'tags_with_separator',
+    tags,
+    separator: use.format.separator,
+    at_least_one: true,
+    stop_after_first: !use.parallel,
+  };
+  let format: Record<string, unknown> = calls;
+  if (use.choice === 'auto') {
+    format =
+      text === undefined
+        ? {
+            type: 'triggered_tags',
+            triggers: [use.format.trigger],
+            tags,
+            at_least_one: false,
+            stop_after_first: !use.parallel,
+          }
+        : { type: 'or', elements: [textFormat(text), calls] };
+  }
   return { kind: 'structural_tag', tag: { type: 'structural_tag', format } };
+}
+
+/** A text constraint as a structural-tag format, to stand beside the calls. */
+function textFormat(c: OutputConstraint): unknown {
+  switch (c.kind) {
+    case 'json':
+      return { type: 'json_schema', json_schema: c.schema ?? { type: 'object' } };
+    case 'regex':
+      return { type: 'regex', pattern: c.pattern };
+    case 'choice':
+      return { type: 'or', elements: c.choices.map((value) => ({ type: 'const_string', value })) };
+    case 'grammar':
+      return { type: 'grammar', grammar: c.grammar };
+    case 'structural_tag':
+      return c.tag['format'] ?? c.tag;
+  }
 }
 
 /** A new call id, as OpenAI writes them. */
