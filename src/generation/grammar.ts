@@ -16,6 +16,7 @@ import {
   type GrammarCompiler,
   type GrammarMatcher,
   type TokenizerInfo,
+  type XgrammarLibrary,
 } from './xgrammar-runtime.js';
 
 type Json = Record<string, unknown>;
@@ -194,7 +195,7 @@ export class ConstraintCompiler {
     }
     const backend = await this.getBackend();
     const compiled = backend.runtime
-      .call(() => compileWith(backend.compiler, constraint))
+      .call(() => compileWith(backend.runtime.lib, backend.compiler, constraint))
       .catch((err: unknown) => {
         if (this.cache.get(key)?.compiled === compiled) this.cache.delete(key);
         throw refusal(constraint, err);
@@ -247,7 +248,36 @@ const JSON_SEPARATORS: [string, string] = [', ', ': '];
 /** json without a schema: an object, as OpenAI's json_object asks (extra properties allowed). */
 const SCHEMALESS_JSON = '{"type": "object"}';
 
-function compileWith(compiler: GrammarCompiler, c: OutputConstraint): Promise<CompiledGrammar> {
+/**
+ * The JSON regions of a structural tag (tool calls' arguments) as grammars compiled the same way
+ * as the json constraint: xgrammar's own `json_schema` format there allows free whitespace, on
+ * which a small model loops until its tokens run out.
+ */
+async function compactJsonRegions(lib: XgrammarLibrary, node: unknown): Promise<unknown> {
+  if (Array.isArray(node)) return Promise.all(node.map((n) => compactJsonRegions(lib, n)));
+  if (node === null || typeof node !== 'object') return node;
+  const fields = node as Json;
+  if (fields['type'] === 'json_schema' && 'json_schema' in fields) {
+    const schema = fields['json_schema'];
+    const grammar = await lib.Grammar.fromJSONSchema(
+      typeof schema === 'string' ? schema : JSON.stringify(schema),
+      false,
+      -1,
+      JSON_SEPARATORS,
+      true,
+    );
+    try {
+      return { type: 'grammar', grammar: grammar.toString() };
+    } finally {
+      grammar.dispose();
+    }
+  }
+  const out: Json = {};
+  for (const [key, value] of Object.entries(fields)) out[key] = await compactJsonRegions(lib, value);
+  return out;
+}
+
+function compileWith(lib: XgrammarLibrary, compiler: GrammarCompiler, c: OutputConstraint): Promise<CompiledGrammar> {
   switch (c.kind) {
     case 'json':
       return c.schema === undefined
@@ -262,7 +292,7 @@ function compileWith(compiler: GrammarCompiler, c: OutputConstraint): Promise<Co
     case 'grammar':
       return compiler.compileGrammar(c.grammar, 'root');
     case 'structural_tag':
-      return compiler.compileStructuralTag(JSON.stringify(c.tag));
+      return compactJsonRegions(lib, c.tag).then((tag) => compiler.compileStructuralTag(JSON.stringify(tag)));
   }
 }
 
