@@ -30,23 +30,28 @@ function endBeforeSpace(text: string, end: number): number {
   return e;
 }
 
-/** The arguments text of a call's body after the name: the wrapper's closing brace and the whitespace around it removed. */
+/** The longest end of `text` that could be the start of `marker`. */
+function heldMarkerStart(text: string, marker: string): number {
+  for (let k = Math.min(marker.length - 1, text.length); k > 0; k--) {
+    if (text.endsWith(marker.slice(0, k))) return k;
+  }
+  return 0;
+}
+
+/**
+ * The arguments text of a call's body after the name: the wrapper's closing brace and the
+ * whitespace around it removed (and, in a call cut off by the end of the text, the start of
+ * the closing markup).
+ */
 function argumentsText(rest: string): string {
-  let e = endBeforeSpace(rest, rest.length);
+  let e = endBeforeSpace(rest, rest.length - heldMarkerStart(rest, CLOSE));
   if (rest[e - 1] === '}') e = endBeforeSpace(rest, e - 1);
   return rest.slice(0, e);
 }
 
 /** How much of a call's arguments so far cannot change: up to the last brace that may be the wrapper's, or markup that may close the call. */
 function settledArgumentsEnd(rest: string): number {
-  let e = rest.length;
-  for (let k = Math.min(CLOSE.length - 1, e); k > 0; k--) {
-    if (rest.endsWith(CLOSE.slice(0, k))) {
-      e -= k;
-      break;
-    }
-  }
-  e = endBeforeSpace(rest, e);
+  let e = endBeforeSpace(rest, rest.length - heldMarkerStart(rest, CLOSE));
   if (rest[e - 1] === '}') e = endBeforeSpace(rest, e - 1);
   return e;
 }
@@ -81,14 +86,6 @@ function wholeJsonCall(body: string): ParsedToolCall | undefined {
   const { name, arguments: args } = value as { name?: unknown; arguments?: unknown };
   if (typeof name !== 'string') return undefined;
   return { name, arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}) };
-}
-
-/** The longest end of `text` that could be the start of `marker`. */
-function heldMarkerStart(text: string, marker: string): number {
-  for (let k = Math.min(marker.length - 1, text.length); k > 0; k--) {
-    if (text.endsWith(marker.slice(0, k))) return k;
-  }
-  return 0;
 }
 
 function trimStartSpace(text: string): string {

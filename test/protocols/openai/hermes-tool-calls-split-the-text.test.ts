@@ -71,6 +71,8 @@ describe('the Hermes format, whole', () => {
   it('gives the call cut off by the end of the text with what was written of its arguments', () => {
     const out = hermesToolCalls.parse('<tool_call>\n{"name": "f", "arguments": {"city": "Par');
     assert.deepEqual(out.calls, [{ name: 'f', arguments: '{"city": "Par' }]);
+    const closing = hermesToolCalls.parse('<tool_call>\n{"name": "f", "arguments": {"city": "Paris"}}\n</tool');
+    assert.deepEqual(closing.calls, [{ name: 'f', arguments: '{"city": "Paris"}' }]);
   });
 
   it('reads text without markup as content, whitespace and all', () => {
