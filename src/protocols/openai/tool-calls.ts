@@ -138,7 +138,7 @@ function argumentsSchema(tool: FunctionTool): Record<string, unknown> {
  * What the output must match (xgrammar's structural tag): with "required" or a named function,
  * only calls (one, or several with parallel calls); with "auto", free text in which every call
  * started is a valid call, or, when the text is constrained too (`text`: response_format and the
- * like), either such text or calls; with "none", the text's constraint alone.
+ * like), either such text or one call; with "none", the text's constraint alone.
  */
 export function toolConstraint(use: ToolUse, text?: OutputConstraint): OutputConstraint | undefined {
   if (use.choice === 'none') return text;
@@ -161,17 +161,17 @@ export function toolConstraint(use: ToolUse, text?: OutputConstraint): OutputCon
     stop_after_first: !use.parallel,
   };
   let format: Record<string, unknown> = calls;
-  if (use.choice === 'auto') {
-    format =
-      text === undefined
-        ? {
-            type: 'triggered_tags',
-            triggers: [use.format.trigger],
-            tags,
-            at_least_one: false,
-            stop_after_first: !use.parallel,
-          }
-        : { type: 'or', elements: [textFormat(text), calls] };
+  if (use.choice === 'auto' && text === undefined) {
+    format = {
+      type: 'triggered_tags',
+      triggers: [use.format.trigger],
+      tags,
+      at_least_one: false,
+      stop_after_first: !use.parallel,
+    };
+  } else if (use.choice === 'auto' && text !== undefined) {
+    // xgrammar takes no repeated tags inside an alternative: beside constrained text, one call.
+    format = { type: 'or', elements: [textFormat(text), ...tags] };
   }
   return { kind: 'structural_tag', tag: { type: 'structural_tag', format } };
 }

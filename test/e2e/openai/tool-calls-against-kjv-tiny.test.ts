@@ -247,3 +247,49 @@ test("the SDK's runTools calls the local function with the parsed arguments and 
   assert.equal(last?.role, 'tool');
   assert.equal(last?.role === 'tool' ? last.content : undefined, '21 degrees');
 });
+
+test('"auto" with a response_format: the answer is JSON valid for the format, or calls', async () => {
+  const answer = {
+    type: 'object',
+    properties: { verse: { type: 'string', enum: ['Jesus wept.', 'God is love.'] } },
+    required: ['verse'],
+    additionalProperties: false,
+  };
+  const res = await fx.client.chat.completions.create({
+    model: 'kjv-tiny',
+    messages: [{ role: 'user', content: 'A short verse?' }],
+    tools,
+    response_format: { type: 'json_schema', json_schema: { name: 'verse', schema: answer, strict: true } },
+    temperature: 0,
+    max_tokens: CALL_TOKENS,
+  });
+  const choice = res.choices[0];
+  assert.ok(choice !== undefined);
+  if (choice.finish_reason === 'tool_calls') {
+    for (const call of functionCalls(choice.message.tool_calls)) validArguments(call);
+  } else {
+    assert.equal(choice.finish_reason, 'stop');
+    assert.ok(ajv.compile(answer)(JSON.parse(choice.message.content ?? '')), choice.message.content ?? '');
+  }
+});
+
+test('a parameters schema the grammar engine cannot enforce is a 400 naming tools', async () => {
+  const res = await fx.post('/v1/chat/completions', {
+    model: 'kjv-tiny',
+    messages: [question],
+    tools: [
+      {
+        type: 'function',
+        function: { name: 'f', parameters: { type: 'object', properties: { a: { $ref: '#/$defs/missing' } } } },
+      },
+    ],
+    tool_choice: 'required',
+  });
+  assert.equal(res.status, 400, JSON.stringify(res.json));
+  const error = res.json['error'] as Record<string, unknown>;
+  assert.equal(error['param'], 'tools');
+  assert.equal(error['type'], 'invalid_request_error');
+  // The server goes on serving.
+  const ok = await fx.post('/v1/chat/completions', { model: 'kjv-tiny', messages: [question], max_tokens: 2 });
+  assert.equal(ok.status, 200);
+});

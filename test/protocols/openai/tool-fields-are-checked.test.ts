@@ -223,6 +223,26 @@ describe('valid tool fields reach the engine as a constraint', () => {
     assert.equal(last(), undefined);
   });
 
+  test('"auto" with a response_format: the formatted text or one call', async () => {
+    const format = { type: 'json_schema', json_schema: { name: 'n', schema: { type: 'object' } } };
+    assert.equal((await post({ ...chat, tools: [weather], response_format: format })).status, 200);
+    const constraint = last();
+    assert.ok(constraint?.kind === 'structural_tag');
+    const or = constraint.tag['format'] as { type: string; elements: { type: string }[] };
+    assert.equal(or.type, 'or');
+    assert.deepEqual(
+      or.elements.map((e) => e.type),
+      ['json_schema', 'tag'],
+    );
+  });
+
+  test('"none" with a response_format: the format alone', async () => {
+    const format = { type: 'json_object' };
+    const res = await post({ ...chat, tools: [weather], tool_choice: 'none', response_format: format });
+    assert.equal(res.status, 200);
+    assert.deepEqual(last(), { kind: 'json' });
+  });
+
   test('a round trip: the assistant call and the tool answer render through the template', async () => {
     const res = await post({
       ...chat,
