@@ -4,6 +4,9 @@
 // built from tokenizer.json, one GrammarCompiler, and a bounded cache of compiled constraints
 // keyed by the constraint (the library's own cache is off: it never evicts).
 //
+// A constraint is parsed without a vocabulary first, on a runtime of its own (see parseAlone), so
+// the input that makes xgrammar abort never reaches an engine's runtime.
+//
 // JSON is compiled without free whitespace (one line, `", "` and `": "` as separators): a model
 // may not spend its tokens on blanks, and a small one cannot loop on them.
 
@@ -13,10 +16,11 @@ import {
   XgrammarError,
   XgrammarRuntime,
   type CompiledGrammar,
+  type Grammar,
+  type XgrammarLibrary,
   type GrammarCompiler,
   type GrammarMatcher,
   type TokenizerInfo,
-  type XgrammarLibrary,
 } from './xgrammar-runtime.js';
 
 type Json = Record<string, unknown>;
@@ -150,16 +154,18 @@ interface Backend {
   readonly compiler: GrammarCompiler;
 }
 
-interface CacheEntry {
+/** A compiled constraint and the runtime it lives in (its matchers must be made there). */
+interface Compiled {
   readonly runtime: XgrammarRuntime;
-  readonly compiled: Promise<CompiledGrammar>;
+  readonly grammar: CompiledGrammar;
 }
 
 export class ConstraintCompiler {
   private backend: Promise<Backend> | undefined;
   /** In insertion order = least recently used first. */
-  private readonly cache = new Map<string, CacheEntry>();
+  private readonly cache = new Map<string, Promise<Compiled>>();
   private readonly cacheSize: number;
+  private compiling: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: ConstraintCompilerOptions) {
     this.cacheSize = options.cacheSize ?? 64;
@@ -170,51 +176,62 @@ export class ConstraintCompiler {
    * constraint the grammar engine refuses is a 400 naming the reason.
    */
   async matcher(constraint: OutputConstraint): Promise<ConstraintMatcher> {
-    const entry = await this.compile(constraint);
-    const compiled = await entry.compiled;
+    const { runtime, grammar } = await this.compile(constraint);
     // Not through call(): making a matcher cannot fail on input, and a runtime that aborted on a
     // later constraint still serves the grammars it compiled before.
-    return new XgrammarMatcher(await entry.runtime.lib.GrammarMatcher.createGrammarMatcher(compiled));
+    return new XgrammarMatcher(await runtime.lib.GrammarMatcher.createGrammarMatcher(grammar));
   }
 
   /** Compiles (or finds in the cache) a constraint; throws the 400 for one that cannot compile. */
   async prepare(constraint: OutputConstraint): Promise<void> {
-    await (
-      await this.compile(constraint)
-    ).compiled;
+    await this.compile(constraint);
   }
 
-  private async compile(constraint: OutputConstraint): Promise<CacheEntry> {
-    checkBeforeCompiling(constraint);
+  private compile(constraint: OutputConstraint): Promise<Compiled> {
+    try {
+      checkBeforeCompiling(constraint);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     const key = constraintKey(constraint);
     const hit = this.cache.get(key);
-    if (hit !== undefined && !hit.runtime.broken) {
+    if (hit !== undefined) {
       this.cache.delete(key);
       this.cache.set(key, hit);
       return hit;
     }
-    const backend = await this.getBackend();
-    const compiled = backend.runtime
-      .call(() => compileWith(backend.runtime.lib, backend.compiler, constraint))
-      .catch((err: unknown) => {
-        if (this.cache.get(key)?.compiled === compiled) this.cache.delete(key);
-        throw refusal(constraint, err);
-      });
-    const entry: CacheEntry = { runtime: backend.runtime, compiled };
+    const entry: Promise<Compiled> = this.compileFresh(constraint).catch((err: unknown) => {
+      if (this.cache.get(key) === entry) this.cache.delete(key);
+      throw refusal(constraint, err);
+    });
     this.cache.set(key, entry);
     while (this.cache.size > this.cacheSize) {
-      const [oldest, old] = this.cache.entries().next().value as [string, CacheEntry];
+      const [oldest, old] = this.cache.entries().next().value as [string, Promise<Compiled>];
       this.cache.delete(oldest);
       // A matcher keeps its own reference to the compiled grammar: disposing the handle is safe.
-      old.compiled.then((g) => g.dispose()).catch(() => undefined);
+      old.then((c) => c.grammar.dispose()).catch(() => undefined);
     }
     return entry;
+  }
+
+  /**
+   * Compiles run one at a time (the work is synchronous in WebAssembly anyway), so each finds the
+   * backend as the one before left it: restarted if that one aborted.
+   */
+  private compileFresh(constraint: OutputConstraint): Promise<Compiled> {
+    const run = this.compiling.then(async () => {
+      await parseAlone(constraint);
+      const { runtime, compiler } = await this.getBackend();
+      return { runtime, grammar: await runtime.call(() => compileWith(runtime.lib, compiler, constraint)) };
+    });
+    this.compiling = run.catch(() => undefined);
+    return run;
   }
 
   private async getBackend(): Promise<Backend> {
     const current = this.backend === undefined ? undefined : await this.backend.catch(() => undefined);
     if (current !== undefined && !current.runtime.broken) return current;
-    // First use, or the last runtime aborted on bad input: a fresh instance, a fresh cache.
+    // First use, or the last runtime aborted: a fresh instance, and a cache of its own.
     this.cache.clear();
     const started = this.startBackend();
     this.backend = started;
@@ -237,7 +254,7 @@ export class ConstraintCompiler {
   async close(): Promise<void> {
     const backend = await this.backend?.catch(() => undefined);
     this.backend = undefined;
-    for (const entry of this.cache.values()) entry.compiled.then((g) => g.dispose()).catch(() => undefined);
+    for (const entry of this.cache.values()) entry.then((c) => c.grammar.dispose()).catch(() => undefined);
     this.cache.clear();
     backend?.compiler.dispose();
     backend?.info.dispose();
@@ -247,6 +264,53 @@ export class ConstraintCompiler {
 const JSON_SEPARATORS: [string, string] = [', ', ': '];
 /** json without a schema: an object, as OpenAI's json_object asks (extra properties allowed). */
 const SCHEMALESS_JSON = '{"type": "object"}';
+
+/**
+ * The process's runtime for parsing constraints without a vocabulary. Input that makes xgrammar
+ * abort is met here first, so it costs a restart of this runtime alone, not of an engine's, whose
+ * TokenizerInfo takes longer to build the larger the vocabulary.
+ */
+let scratch: Promise<XgrammarRuntime> | undefined;
+
+/** Parses run one at a time, so each finds the runtime as the one before left it. */
+let parsing: Promise<unknown> = Promise.resolve();
+
+function parseAlone(c: OutputConstraint): Promise<void> {
+  const run = parsing.then(async () => {
+    let runtime = scratch === undefined ? undefined : await scratch.catch(() => undefined);
+    if (runtime === undefined || runtime.broken) {
+      scratch = XgrammarRuntime.start();
+      runtime = await scratch;
+    }
+    const { lib } = runtime;
+    (await runtime.call(() => grammarOf(lib, c))).dispose();
+  });
+  parsing = run.catch(() => undefined);
+  return run;
+}
+
+/** The constraint's grammar alone, without a vocabulary. */
+function grammarOf(lib: XgrammarLibrary, c: OutputConstraint): Promise<Grammar> {
+  switch (c.kind) {
+    case 'json':
+      return c.schema === undefined
+        ? lib.Grammar.fromJSONSchema(SCHEMALESS_JSON, false, -1, JSON_SEPARATORS, false)
+        : lib.Grammar.fromJSONSchema(JSON.stringify(c.schema), false, -1, JSON_SEPARATORS, true);
+    case 'regex':
+      return lib.Grammar.fromStructuralTag(regexTag(c.pattern));
+    case 'choice':
+      return lib.Grammar.fromEBNF(choiceGrammar(c.choices), 'root');
+    case 'grammar':
+      return lib.Grammar.fromEBNF(c.grammar, 'root');
+    case 'structural_tag':
+      return lib.Grammar.fromStructuralTag(JSON.stringify(c.tag));
+  }
+}
+
+/** A whole-text regex as xgrammar takes it: a structural tag of one regex format. */
+function regexTag(pattern: string): string {
+  return JSON.stringify({ type: 'structural_tag', format: { type: 'regex', pattern } });
+}
 
 /**
  * The JSON regions of a structural tag (tool calls' arguments) as grammars compiled the same way
@@ -284,9 +348,7 @@ function compileWith(lib: XgrammarLibrary, compiler: GrammarCompiler, c: OutputC
         ? compiler.compileJSONSchema(SCHEMALESS_JSON, false, -1, JSON_SEPARATORS, false)
         : compiler.compileJSONSchema(JSON.stringify(c.schema), false, -1, JSON_SEPARATORS, true);
     case 'regex':
-      return compiler.compileStructuralTag(
-        JSON.stringify({ type: 'structural_tag', format: { type: 'regex', pattern: c.pattern } }),
-      );
+      return compiler.compileStructuralTag(regexTag(c.pattern));
     case 'choice':
       return compiler.compileGrammar(choiceGrammar(c.choices), 'root');
     case 'grammar':
@@ -304,9 +366,69 @@ const WHAT: Record<OutputConstraint['kind'], string> = {
   structural_tag: 'the structural tag',
 };
 
+/**
+ * Keywords xgrammar 0.1.27 reads past without enforcing (it would only log them in verbose mode):
+ * output could break them, so a schema using one is refused.
+ */
+const UNENFORCED_KEYWORDS = [
+  'not',
+  'if',
+  'then',
+  'else',
+  'dependentRequired',
+  'dependentSchemas',
+  'multipleOf',
+  'uniqueItems',
+  'contains',
+  'minContains',
+  'maxContains',
+];
+/** Where a schema holds further schemas: by name, in a list, or one. */
+const SCHEMA_MAPS = ['properties', 'patternProperties', '$defs', 'definitions'];
+const SCHEMA_LISTS = ['anyOf', 'oneOf', 'allOf', 'prefixItems'];
+const SCHEMA_ONE = ['items', 'additionalProperties', 'propertyNames', 'unevaluatedProperties', 'unevaluatedItems'];
+
+/** The first keyword xgrammar would leave unenforced, with where it is (`properties.age.multipleOf`). */
+export function unenforcedKeyword(schema: unknown, at = ''): string | undefined {
+  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return undefined;
+  const s = schema as Json;
+  const where = (key: string): string => (at === '' ? key : `${at}.${key}`);
+  for (const keyword of UNENFORCED_KEYWORDS) {
+    if (!(keyword in s) || (keyword === 'uniqueItems' && s[keyword] === false)) continue;
+    return where(keyword);
+  }
+  for (const key of SCHEMA_MAPS) {
+    const map = s[key];
+    if (map === null || typeof map !== 'object' || Array.isArray(map)) continue;
+    for (const [name, sub] of Object.entries(map as Json)) {
+      const found = unenforcedKeyword(sub, where(`${key}.${name}`));
+      if (found !== undefined) return found;
+    }
+  }
+  for (const key of SCHEMA_LISTS) {
+    const list = s[key];
+    if (!Array.isArray(list)) continue;
+    for (const [i, sub] of list.entries()) {
+      const found = unenforcedKeyword(sub, `${where(key)}[${i}]`);
+      if (found !== undefined) return found;
+    }
+  }
+  for (const key of SCHEMA_ONE) {
+    const found = unenforcedKeyword(s[key], where(key));
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** Refusals that need no compile (and cost no WebAssembly abort). */
 function checkBeforeCompiling(c: OutputConstraint): void {
-  if (c.kind === 'regex') {
+  if (c.kind === 'json' && c.schema !== undefined) {
+    const keyword = unenforcedKeyword(c.schema);
+    if (keyword !== undefined)
+      throw invalidArgument(
+        `the JSON schema uses '${keyword.split('.').pop() ?? keyword}' (at ${keyword}), which the grammar engine cannot enforce`,
+      );
+  } else if (c.kind === 'regex') {
     try {
       new RegExp(c.pattern, 'u');
     } catch (err) {

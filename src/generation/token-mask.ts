@@ -9,6 +9,10 @@ export function applyTokenMask(logits: Float32Array, mask: Int32Array): void {
     const bits = w < mask.length ? (mask[w] as number) : 0;
     if (bits === -1) continue;
     const end = Math.min(n, w * 32 + 32);
+    if (bits === 0) {
+      logits.fill(-Infinity, w * 32, end);
+      continue;
+    }
     for (let i = w * 32; i < end; i++) if (((bits >>> (i & 31)) & 1) === 0) logits[i] = -Infinity;
   }
 }

@@ -16,6 +16,7 @@ import type * as XgrammarModule from '@mlc-ai/web-xgrammar';
 
 export type XgrammarLibrary = typeof XgrammarModule;
 export type CompiledGrammar = XgrammarModule.CompiledGrammar;
+export type Grammar = XgrammarModule.Grammar;
 export type GrammarCompiler = XgrammarModule.GrammarCompiler;
 export type GrammarMatcher = XgrammarModule.GrammarMatcher;
 export type TokenizerInfo = XgrammarModule.TokenizerInfo;
@@ -37,6 +38,14 @@ export class XgrammarError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'XgrammarError';
+  }
+}
+
+/** A call reached a runtime after it aborted: its owner should start a new one and call again. */
+export class XgrammarBrokenError extends Error {
+  constructor() {
+    super('this xgrammar runtime aborted before; start a new one');
+    this.name = 'XgrammarBrokenError';
   }
 }
 
@@ -107,7 +116,7 @@ export class XgrammarRuntime {
   }
 
   private async callNow<T>(work: () => Promise<T> | T): Promise<T> {
-    if (this.broken) throw new Error('this xgrammar runtime aborted before; start a new one');
+    if (this.broken) throw new XgrammarBrokenError();
     const lines: string[] = [];
     this.capture = lines;
     let result: T;
@@ -125,7 +134,12 @@ export class XgrammarRuntime {
     // schemas, a $ref outside the document): output could then break what was asked, so it is
     // refused instead.
     const warnings = lines.filter((l) => l.trimStart().startsWith('[WARNING]')).map(cleanLine);
-    if (warnings.length > 0) throw new XgrammarError(warnings.join('; '));
+    if (warnings.length > 0) {
+      const made: unknown = result;
+      if (made !== null && typeof made === 'object' && 'dispose' in made && typeof made.dispose === 'function')
+        (made as { dispose(): void }).dispose();
+      throw new XgrammarError(warnings.join('; '));
+    }
     return result;
   }
 }

@@ -136,7 +136,8 @@ export const PLAN: Readonly<Record<string, PlanEntry>> = {
   'docs/model-config.md#0': { starts: '', plan: { do: 'yaml' } },
   'docs/openai.md#0': { starts: '# A chat completion.', plan: { do: 'sh' } },
   'docs/openai.md#1': { starts: "import OpenAI from 'openai';", plan: { do: 'js', saveAs: '.tmp/openai.mjs' } },
-  'docs/openai.md#2': {
+  'docs/openai.md#2': { starts: '# A JSON object with the fields the schema asks for', plan: { do: 'sh' } },
+  'docs/openai.md#3': {
     starts: "import OpenAI from 'openai';",
     plan: {
       do: 'js',

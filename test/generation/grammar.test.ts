@@ -10,7 +10,12 @@ import { Ajv } from 'ajv';
 import fc from 'fast-check';
 import { InferdError } from '../../src/errors/index.js';
 import type { OutputConstraint } from '../../src/generation/engine-types.js';
-import { ConstraintCompiler, choiceGrammar, grammarVocabulary } from '../../src/generation/grammar.js';
+import {
+  ConstraintCompiler,
+  choiceGrammar,
+  grammarVocabulary,
+  unenforcedKeyword,
+} from '../../src/generation/grammar.js';
 import { allowsOnly, applyTokenMask } from '../../src/generation/token-mask.js';
 import { loadTokenizer, type HfTokenizer } from '../../src/generation/tokenizer.js';
 import { SeededRandom } from '../../src/generation/sampler.js';
@@ -88,6 +93,32 @@ describe('grammar module on kjv-tiny', () => {
     m.dispose();
   });
 
+  it('a structural tag leaves text free until its trigger, then holds the tagged region to its schema', async () => {
+    const tag = {
+      type: 'structural_tag',
+      format: {
+        type: 'triggered_tags',
+        triggers: ['<call>'],
+        tags: [
+          {
+            type: 'tag',
+            begin: '<call>',
+            content: { type: 'json_schema', json_schema: { type: 'object', properties: { n: { type: 'integer' } } } },
+            end: '</call>',
+          },
+        ],
+      },
+    };
+    const m = await compiler.matcher({ kind: 'structural_tag', tag });
+    const free = allowed(await m.mask(), tok.vocabSize);
+    assert.ok(free.length > 1000, `free text allows most tokens (${free.length})`);
+    assert.ok(free.includes(EOS));
+    for (const id of tok.encode('And God <call>', { addSpecialTokens: false })) assert.equal(m.accept(id), true);
+    const inside = allowed(await m.mask(), tok.vocabSize).map((id) => pieces[id] as string);
+    assert.ok(inside.length > 0 && inside.every((p) => /^\s*\{?\s*$/.test(p)), JSON.stringify(inside));
+    m.dispose();
+  });
+
   it('writes choices as JSON-escaped literals, so quotes and newlines match themselves', async () => {
     assert.equal(choiceGrammar(['a"b', 'x\ny']), 'root ::= "a\\"b" | "x\\ny"');
     const m = await compiler.matcher({ kind: 'choice', choices: ['a"b', 'x\ny'] });
@@ -113,6 +144,16 @@ describe('grammar module on kjv-tiny', () => {
       /allOf/,
     ],
     ['no choices', { kind: 'choice', choices: [] }, /choices are empty/],
+    [
+      'a keyword xgrammar would not enforce, naming where it is',
+      { kind: 'json', schema: { type: 'object', properties: { age: { type: 'integer', multipleOf: 3 } } } },
+      /uses 'multipleOf' \(at properties\.age\.multipleOf\)/,
+    ],
+    [
+      'a not inside an anyOf',
+      { kind: 'json', schema: { anyOf: [{ type: 'string' }, { type: 'integer', not: { const: 3 } }] } },
+      /at anyOf\[1\]\.not/,
+    ],
   ];
   for (const [what, constraint, message] of refusals) {
     it(`refuses ${what} with a 400 naming the reason`, async () => {
@@ -125,16 +166,44 @@ describe('grammar module on kjv-tiny', () => {
     });
   }
 
-  it('goes on compiling after many refusals that abort the WebAssembly instance', async () => {
+  it('goes on compiling after many refusals that abort the WebAssembly instance; matchers made before go on', async () => {
+    const before = await compiler.matcher({ kind: 'choice', choices: ['Amen'] });
     for (let i = 0; i < 12; i++) {
       await assert.rejects(compiler.prepare({ kind: 'grammar', grammar: `root ::= "a${i}" | ` }), /Expect element/);
     }
+    for (const id of tok.encode('Amen', { addSpecialTokens: false })) assert.equal(before.accept(id), true);
+    assert.deepEqual(allowed(await before.mask(), tok.vocabSize), [EOS]);
+    before.dispose();
     const m = await compiler.matcher({
       kind: 'json',
       schema: { type: 'object', properties: { a: { type: 'integer' } } },
     });
     assert.ok(allowed(await m.mask(), tok.vocabSize).length > 0);
     m.dispose();
+  });
+
+  it('good constraints queued behind ones that abort still compile', async () => {
+    const jobs = Array.from({ length: 8 }, (_, i) =>
+      i % 2 === 0
+        ? compiler.prepare({ kind: 'grammar', grammar: `root ::= "b${i}" | ` }).then(
+            () => 'compiled',
+            (err: unknown) => (err instanceof InferdError && err.httpStatus === 400 ? 'refused' : String(err)),
+          )
+        : compiler.prepare({ kind: 'choice', choices: [`word${i}`] }).then(
+            () => 'compiled',
+            (err: unknown) => String(err),
+          ),
+    );
+    assert.deepEqual(
+      await Promise.all(jobs),
+      Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? 'refused' : 'compiled')),
+    );
+  });
+
+  it('takes property names that spell a keyword for names, not keywords', () => {
+    const schema = { type: 'object', properties: { not: { type: 'string' }, if: { enum: ['a'] } }, uniqueItems: false };
+    assert.equal(unenforcedKeyword(schema), undefined);
+    assert.equal(unenforcedKeyword({ items: { uniqueItems: true } }), 'items.uniqueItems');
   });
 
   it('masks logits: disallowed rows and rows past the mask become -Infinity', () => {
