@@ -151,3 +151,41 @@ describe('a streamed chat completion with tools', () => {
     assert.equal(final.choices[0]?.finish_reason, 'tool_calls');
   });
 });
+
+describe('streamed tool calls with n and logprobs', () => {
+  test('each choice streams its own calls, and every token keeps its logprob', async () => {
+    const script = `Hm.\n${CALL_PARIS}`;
+    const client = await clientWriting(script);
+    const stream = await client.chat.completions.create({
+      model: 'fake-gen',
+      messages,
+      tools,
+      n: 2,
+      logprobs: true,
+      stream: true,
+    });
+    const perChoice = [0, 1].map(() => ({ content: '', args: '', names: [] as string[], tokens: [] as string[] }));
+    const finishes: (string | null)[] = [null, null];
+    for await (const chunk of stream) {
+      for (const choice of chunk.choices) {
+        const mine = perChoice[choice.index];
+        assert.ok(mine !== undefined);
+        mine.content += choice.delta.content ?? '';
+        for (const d of choice.delta.tool_calls ?? []) {
+          if (d.function?.name !== undefined) mine.names.push(d.function.name);
+          mine.args += d.function?.arguments ?? '';
+        }
+        for (const lp of choice.logprobs?.content ?? []) mine.tokens.push(lp.token);
+        if (choice.finish_reason !== null) finishes[choice.index] = choice.finish_reason;
+      }
+    }
+    for (const mine of perChoice) {
+      assert.equal(mine.content, 'Hm.');
+      assert.deepEqual(mine.names, ['get_weather']);
+      assert.equal(mine.args, '{"city": "Paris"}');
+      // The fake engine writes one character per token: the logprobs spell the whole text.
+      assert.equal(mine.tokens.join(''), script);
+    }
+    assert.deepEqual(finishes, ['tool_calls', 'tool_calls']);
+  });
+});
