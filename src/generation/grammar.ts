@@ -10,8 +10,10 @@
 // JSON is compiled without free whitespace (one line, `", "` and `": "` as separators): a model
 // may not spend its tokens on blanks, and a small one cannot loop on them.
 
-import { InferdError, invalidArgument } from '../errors/index.js';
+import { InferdError } from '../errors/index.js';
+import { checkBeforeCompiling } from './constraint-checks.js';
 import type { OutputConstraint } from './engine-types.js';
+import type { GrammarVocabulary } from './grammar-vocabulary.js';
 import {
   XgrammarError,
   XgrammarRuntime,
@@ -24,63 +26,6 @@ import {
 } from './xgrammar-runtime.js';
 
 type Json = Record<string, unknown>;
-
-/** How tokenizer.json's token strings map to bytes, in xgrammar's terms. */
-export type VocabType = 'byte_level' | 'byte_fallback' | 'raw';
-
-/** The vocabulary xgrammar matches text against: token strings by id, as tokenizer.json spells them. */
-export interface GrammarVocabulary {
-  /** Indexed by token id; special tokens are '' (never part of constrained text). */
-  readonly tokens: readonly string[];
-  readonly vocabType: VocabType;
-  /** SentencePiece's leading-space convention (Metaspace with a prepended ▁). */
-  readonly prependSpace: boolean;
-}
-
-/** Reads the vocabulary and its byte convention from a Hugging Face tokenizer.json. */
-export function grammarVocabulary(tokenizerJson: Readonly<Json>): GrammarVocabulary {
-  const tokens: string[] = [];
-  const model = (tokenizerJson['model'] ?? {}) as Json;
-  const vocab = model['vocab'];
-  if (Array.isArray(vocab)) {
-    // Unigram: [token, score] pairs in id order.
-    vocab.forEach((entry, id) => {
-      tokens[id] = Array.isArray(entry) && typeof entry[0] === 'string' ? entry[0] : '';
-    });
-  } else if (vocab !== null && typeof vocab === 'object') {
-    for (const [token, id] of Object.entries(vocab as Record<string, unknown>))
-      if (typeof id === 'number') tokens[id] = token;
-  }
-  const added = tokenizerJson['added_tokens'];
-  if (Array.isArray(added)) {
-    for (const t of added as Json[]) {
-      const id = t['id'];
-      if (typeof id !== 'number') continue;
-      tokens[id] = t['special'] === true ? '' : typeof t['content'] === 'string' ? t['content'] : '';
-    }
-  }
-  for (let i = 0; i < tokens.length; i++) if (tokens[i] === undefined) tokens[i] = '';
-  const decoders = componentTypes(tokenizerJson['decoder']);
-  const vocabType: VocabType = decoders.some((d) => d['type'] === 'ByteLevel')
-    ? 'byte_level'
-    : model['byte_fallback'] === true || decoders.some((d) => d['type'] === 'ByteFallback')
-      ? 'byte_fallback'
-      : 'raw';
-  const prependSpace = decoders.some(
-    (d) =>
-      d['type'] === 'Metaspace' &&
-      (d['add_prefix_space'] === true || d['prepend_scheme'] === 'always' || d['prepend_scheme'] === 'first'),
-  );
-  return { tokens, vocabType, prependSpace };
-}
-
-/** A decoder and, for a Sequence, its members. */
-function componentTypes(decoder: unknown): Json[] {
-  if (decoder === null || typeof decoder !== 'object') return [];
-  const d = decoder as Json;
-  const members = d['decoders'];
-  return Array.isArray(members) ? [d, ...(members as unknown[]).flatMap(componentTypes)] : [d];
-}
 
 /** The cache key of a constraint: its kind and its content. */
 export function constraintKey(constraint: OutputConstraint): string {
@@ -220,9 +165,9 @@ export class ConstraintCompiler {
    */
   private compileFresh(constraint: OutputConstraint): Promise<Compiled> {
     const run = this.compiling.then(async () => {
-      await parseAlone(constraint);
+      const parsed = await parseAlone(constraint);
       const { runtime, compiler } = await this.getBackend();
-      return { runtime, grammar: await runtime.call(() => compileWith(runtime.lib, compiler, constraint)) };
+      return { runtime, grammar: await runtime.call(() => compileWith(compiler, parsed)) };
     });
     this.compiling = run.catch(() => undefined);
     return run;
@@ -275,7 +220,12 @@ let scratch: Promise<XgrammarRuntime> | undefined;
 /** Parses run one at a time, so each finds the runtime as the one before left it. */
 let parsing: Promise<unknown> = Promise.resolve();
 
-function parseAlone(c: OutputConstraint): Promise<void> {
+/**
+ * Parses a constraint alone, and returns it as the engine's runtime should compile it: a
+ * structural tag's JSON schemas become EBNF without free whitespace, as top-level JSON is (xgrammar
+ * would otherwise allow unbounded whitespace inside a tag's JSON).
+ */
+function parseAlone(c: OutputConstraint): Promise<OutputConstraint> {
   const run = parsing.then(async () => {
     let runtime = scratch === undefined ? undefined : await scratch.catch(() => undefined);
     if (runtime === undefined || runtime.broken) {
@@ -283,10 +233,35 @@ function parseAlone(c: OutputConstraint): Promise<void> {
       runtime = await scratch;
     }
     const { lib } = runtime;
-    (await runtime.call(() => grammarOf(lib, c))).dispose();
+    const parsed: OutputConstraint =
+      c.kind === 'structural_tag' ? { kind: 'structural_tag', tag: await tagSchemasAsEbnf(runtime, c.tag) } : c;
+    (await runtime.call(() => grammarOf(lib, parsed))).dispose();
+    return parsed;
   });
   parsing = run.catch(() => undefined);
   return run;
+}
+
+/** A copy of a structural tag whose `{"type": "json_schema"}` formats are `{"type": "grammar"}` ones. */
+async function tagSchemasAsEbnf(runtime: XgrammarRuntime, tag: Readonly<Json>): Promise<Json> {
+  const rewrite = async (value: unknown): Promise<unknown> => {
+    if (Array.isArray(value)) return Promise.all(value.map(rewrite));
+    if (value === null || typeof value !== 'object') return value;
+    const node = value as Json;
+    const schema = node['json_schema'];
+    if (node['type'] === 'json_schema' && schema !== null && typeof schema === 'object' && !Array.isArray(schema)) {
+      const grammar = await runtime.call(() =>
+        runtime.lib.Grammar.fromJSONSchema(JSON.stringify(schema), false, -1, JSON_SEPARATORS, true),
+      );
+      const ebnf = grammar.toString();
+      grammar.dispose();
+      return { type: 'grammar', grammar: ebnf };
+    }
+    const out: Json = {};
+    for (const [key, v] of Object.entries(node)) out[key] = await rewrite(v);
+    return out;
+  };
+  return (await rewrite(tag)) as Json;
 }
 
 /** The constraint's grammar alone, without a vocabulary. */
@@ -312,36 +287,7 @@ function regexTag(pattern: string): string {
   return JSON.stringify({ type: 'structural_tag', format: { type: 'regex', pattern } });
 }
 
-/**
- * The JSON regions of a structural tag (tool calls' arguments) as grammars compiled the same way
- * as the json constraint: xgrammar's own `json_schema` format there allows free whitespace, on
- * which a small model loops until its tokens run out.
- */
-async function compactJsonRegions(lib: XgrammarLibrary, node: unknown): Promise<unknown> {
-  if (Array.isArray(node)) return Promise.all(node.map((n) => compactJsonRegions(lib, n)));
-  if (node === null || typeof node !== 'object') return node;
-  const fields = node as Json;
-  if (fields['type'] === 'json_schema' && 'json_schema' in fields) {
-    const schema = fields['json_schema'];
-    const grammar = await lib.Grammar.fromJSONSchema(
-      typeof schema === 'string' ? schema : JSON.stringify(schema),
-      false,
-      -1,
-      JSON_SEPARATORS,
-      true,
-    );
-    try {
-      return { type: 'grammar', grammar: grammar.toString() };
-    } finally {
-      grammar.dispose();
-    }
-  }
-  const out: Json = {};
-  for (const [key, value] of Object.entries(fields)) out[key] = await compactJsonRegions(lib, value);
-  return out;
-}
-
-function compileWith(lib: XgrammarLibrary, compiler: GrammarCompiler, c: OutputConstraint): Promise<CompiledGrammar> {
+function compileWith(compiler: GrammarCompiler, c: OutputConstraint): Promise<CompiledGrammar> {
   switch (c.kind) {
     case 'json':
       return c.schema === undefined
@@ -354,7 +300,7 @@ function compileWith(lib: XgrammarLibrary, compiler: GrammarCompiler, c: OutputC
     case 'grammar':
       return compiler.compileGrammar(c.grammar, 'root');
     case 'structural_tag':
-      return compactJsonRegions(lib, c.tag).then((tag) => compiler.compileStructuralTag(JSON.stringify(tag)));
+      return compiler.compileStructuralTag(JSON.stringify(c.tag));
   }
 }
 
@@ -365,82 +311,6 @@ const WHAT: Record<OutputConstraint['kind'], string> = {
   grammar: 'the grammar',
   structural_tag: 'the structural tag',
 };
-
-/**
- * Keywords xgrammar 0.1.27 reads past without enforcing (it would only log them in verbose mode):
- * output could break them, so a schema using one is refused.
- */
-const UNENFORCED_KEYWORDS = [
-  'not',
-  'if',
-  'then',
-  'else',
-  'dependentRequired',
-  'dependentSchemas',
-  'multipleOf',
-  'uniqueItems',
-  'contains',
-  'minContains',
-  'maxContains',
-];
-/** Where a schema holds further schemas: by name, in a list, or one. */
-const SCHEMA_MAPS = ['properties', 'patternProperties', '$defs', 'definitions'];
-const SCHEMA_LISTS = ['anyOf', 'oneOf', 'allOf', 'prefixItems'];
-const SCHEMA_ONE = ['items', 'additionalProperties', 'propertyNames', 'unevaluatedProperties', 'unevaluatedItems'];
-
-/** The first keyword xgrammar would leave unenforced, with where it is (`properties.age.multipleOf`). */
-export function unenforcedKeyword(schema: unknown, at = ''): string | undefined {
-  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return undefined;
-  const s = schema as Json;
-  const where = (key: string): string => (at === '' ? key : `${at}.${key}`);
-  for (const keyword of UNENFORCED_KEYWORDS) {
-    if (!(keyword in s) || (keyword === 'uniqueItems' && s[keyword] === false)) continue;
-    return where(keyword);
-  }
-  for (const key of SCHEMA_MAPS) {
-    const map = s[key];
-    if (map === null || typeof map !== 'object' || Array.isArray(map)) continue;
-    for (const [name, sub] of Object.entries(map as Json)) {
-      const found = unenforcedKeyword(sub, where(`${key}.${name}`));
-      if (found !== undefined) return found;
-    }
-  }
-  for (const key of SCHEMA_LISTS) {
-    const list = s[key];
-    if (!Array.isArray(list)) continue;
-    for (const [i, sub] of list.entries()) {
-      const found = unenforcedKeyword(sub, `${where(key)}[${i}]`);
-      if (found !== undefined) return found;
-    }
-  }
-  for (const key of SCHEMA_ONE) {
-    const found = unenforcedKeyword(s[key], where(key));
-    if (found !== undefined) return found;
-  }
-  return undefined;
-}
-
-/** Refusals that need no compile (and cost no WebAssembly abort). */
-function checkBeforeCompiling(c: OutputConstraint): void {
-  if (c.kind === 'json' && c.schema !== undefined) {
-    const keyword = unenforcedKeyword(c.schema);
-    if (keyword !== undefined)
-      throw invalidArgument(
-        `the JSON schema uses '${keyword.split('.').pop() ?? keyword}' (at ${keyword}), which the grammar engine cannot enforce`,
-      );
-  } else if (c.kind === 'regex') {
-    try {
-      new RegExp(c.pattern, 'u');
-    } catch (err) {
-      throw invalidArgument(`the regular expression is not valid: ${(err as Error).message}`);
-    }
-  } else if (c.kind === 'choice') {
-    if (c.choices.length === 0) throw invalidArgument('the choices are empty: give at least one string');
-    if (c.choices.some((s) => s === '')) throw invalidArgument('the choices include an empty string');
-  } else if (c.kind === 'grammar' && c.grammar.trim() === '') {
-    throw invalidArgument('the grammar is empty: give EBNF rules with a root rule');
-  }
-}
 
 function refusal(c: OutputConstraint, err: unknown): InferdError {
   if (err instanceof InferdError) return err;

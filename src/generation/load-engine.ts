@@ -11,7 +11,8 @@ import { InlineDecoder } from '../runtime/decoder-inline.js';
 import type { SessionOptionsWire } from '../runtime/index.js';
 import type { SamplingParams } from './engine-types.js';
 import { GenerationEngine, type EngineLimits } from './generation-engine.js';
-import { ConstraintCompiler, grammarVocabulary } from './grammar.js';
+import { ConstraintCompiler } from './grammar.js';
+import { grammarVocabulary } from './grammar-vocabulary.js';
 import { loadTokenizer } from './tokenizer.js';
 
 export interface TextGenerationModelOptions {

@@ -142,6 +142,22 @@ describe('constrained decoding in the engine (kjv-tiny)', () => {
     assert.equal(again.text, 'Amen');
   });
 
+  it('a sequence aborted while its grammar compiles ends with abort and never runs', async () => {
+    const abort = new AbortController();
+    const r: GenerationRequest = {
+      ...req(prompt, { kind: 'regex', pattern: '[a-z]{3} aborted' }),
+      signal: abort.signal,
+    };
+    const stream = engine.generate(r);
+    assert.equal(engine.waiting, 1);
+    abort.abort();
+    const result = await stream.result;
+    assert.equal(result.finishReason, 'abort');
+    assert.equal(result.completionTokens, 0);
+    assert.equal(engine.waiting, 0);
+    assert.equal(engine.running, 0);
+  });
+
   it('unconstrained greedy tokens are the same with a constrained sequence in the batch', async () => {
     const alone = await run(engine, req(prompt, undefined, { maxTokens: 24 }));
     const [beside] = await Promise.all([

@@ -10,12 +10,9 @@ import { Ajv } from 'ajv';
 import fc from 'fast-check';
 import { InferdError } from '../../src/errors/index.js';
 import type { OutputConstraint } from '../../src/generation/engine-types.js';
-import {
-  ConstraintCompiler,
-  choiceGrammar,
-  grammarVocabulary,
-  unenforcedKeyword,
-} from '../../src/generation/grammar.js';
+import { unenforcedKeyword } from '../../src/generation/constraint-checks.js';
+import { ConstraintCompiler, choiceGrammar } from '../../src/generation/grammar.js';
+import { grammarVocabulary } from '../../src/generation/grammar-vocabulary.js';
 import { allowsOnly, applyTokenMask } from '../../src/generation/token-mask.js';
 import { loadTokenizer, type HfTokenizer } from '../../src/generation/tokenizer.js';
 import { SeededRandom } from '../../src/generation/sampler.js';
@@ -114,9 +111,19 @@ describe('grammar module on kjv-tiny', () => {
     assert.ok(free.length > 1000, `free text allows most tokens (${free.length})`);
     assert.ok(free.includes(EOS));
     for (const id of tok.encode('And God <call>', { addSpecialTokens: false })) assert.equal(m.accept(id), true);
+    // The tag's JSON has no free whitespace, as top-level JSON: only `{` may open it.
     const inside = allowed(await m.mask(), tok.vocabSize).map((id) => pieces[id] as string);
-    assert.ok(inside.length > 0 && inside.every((p) => /^\s*\{?\s*$/.test(p)), JSON.stringify(inside));
+    assert.deepEqual(inside, ['{']);
+    for (const id of tok.encode('{"n": 12}</call>', { addSpecialTokens: false })) assert.equal(m.accept(id), true);
     m.dispose();
+  });
+
+  it('refuses a structural tag whose JSON schema uses a keyword xgrammar would not enforce', async () => {
+    const tag = {
+      type: 'structural_tag',
+      format: { type: 'tag', begin: '<a>', content: { type: 'json_schema', json_schema: { not: {} } }, end: '</a>' },
+    };
+    await assert.rejects(compiler.prepare({ kind: 'structural_tag', tag }), /structural tag uses 'not'/);
   });
 
   it('writes choices as JSON-escaped literals, so quotes and newlines match themselves', async () => {
