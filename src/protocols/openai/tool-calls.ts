@@ -80,7 +80,7 @@ export function chatFunctionTools(
 
 /**
  * The request's tool use, or undefined when it has no tools. Names must be unique and a named
- * tool_choice must name one of them; tool_choice without tools may only be "none" (OpenAI's rule).
+ * tool_choice must name one of them; without tools, tool_choice may only be "none" or "auto".
  */
 export function planToolUse(
   tools: readonly FunctionTool[] | undefined,
@@ -89,7 +89,8 @@ export function planToolUse(
   format: ToolCallFormat,
 ): ToolUse | undefined {
   if (tools === undefined || tools.length === 0) {
-    if (choice !== undefined && choice !== 'none') {
+    // As vLLM: "auto" and "none" mean the same without tools; a call cannot be required of none.
+    if (choice !== undefined && choice !== 'none' && choice !== 'auto') {
       throw invalidField(
         'tool_choice',
         "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",

@@ -218,6 +218,11 @@ describe('valid tool fields reach the engine as a constraint', () => {
     assert.equal(format['at_least_one'], false);
   });
 
+  test('"auto" without tools: free text, as vLLM takes it', async () => {
+    assert.equal((await post({ ...chat, tool_choice: 'auto' })).status, 200);
+    assert.equal(last(), undefined);
+  });
+
   test('"none": no constraint', async () => {
     assert.equal((await post({ ...chat, tools: [weather], tool_choice: 'none' })).status, 200);
     assert.equal(last(), undefined);
