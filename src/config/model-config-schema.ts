@@ -262,6 +262,8 @@ const textGenerationSchema = z
     context_length: z.number().int().min(2).optional(),
     /** Speculative decoding; off when absent. */
     speculative: speculativeSchema.optional(),
+    /** How the model writes tool calls (vLLM's --tool-call-parser): `hermes` is `<tool_call>{"name", "arguments"}</tool_call>`. */
+    tool_call_parser: z.enum(['hermes']).default('hermes'),
   })
   .strict();
 

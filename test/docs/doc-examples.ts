@@ -153,6 +153,14 @@ export const PLAN: Readonly<Record<string, PlanEntry>> = {
     },
   },
   'docs/openai.md#3': { starts: '# A JSON object with the fields the schema asks for', plan: { do: 'sh' } },
+  'docs/openai.md#4': {
+    starts: "import OpenAI from 'openai';",
+    plan: {
+      do: 'js',
+      saveAs: '.tmp/openai-tools.mjs',
+      expect: [/tool_calls get_weather \{ city: '(Paris|Rome)' \}/, /^(stop|length) /m],
+    },
+  },
   'docs/package.md#0': {
     starts: 'mkdir my-server',
     plan: { do: 'skip', why: 'needs a packed tarball; npm run test:package does this' },

@@ -4,6 +4,7 @@
 
 import { z } from 'zod';
 import { structuredOutputFields } from './structured-output.js';
+import { checkMessageFields, messageToolCall, toolChoice, toolDefinition } from './tool-schemas.js';
 
 const nullish = <T extends z.ZodType>(schema: T) => schema.nullish();
 
@@ -68,29 +69,37 @@ const samplingFields = {
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
 
-const message = z.object(
-  {
-    role: z.enum(['system', 'developer', 'user', 'assistant'], {
-      error: 'must be one of "system", "developer", "user" or "assistant" (tool messages are not supported)',
-    }),
-    content: z.union([z.string(), z.array(textPart)], {
-      error:
-        'must be a string or a list of text parts ({"type": "text", "text": "..."}); images and audio are not supported',
-    }),
-    name: nullish(z.string({ error: 'must be a string' })),
-  },
-  { error: 'must be an object with "role" and "content"' },
-);
+const content = z.union([z.string(), z.array(textPart)], {
+  error:
+    'must be a string or a list of text parts ({"type": "text", "text": "..."}); images and audio are not supported',
+});
 
+const message = z
+  .object(
+    {
+      role: z.enum(['system', 'developer', 'user', 'assistant', 'tool'], {
+        error: 'must be one of "system", "developer", "user", "assistant" or "tool"',
+      }),
+      // Required except in an assistant message that carries tool calls (checked below).
+      content: content.nullish(),
+      name: nullish(z.string({ error: 'must be a string' })),
+      tool_calls: nullish(z.array(messageToolCall, { error: 'must be a list of tool calls' })),
+      tool_call_id: nullish(z.string({ error: 'must be a string' })),
+    },
+    { error: 'must be an object with "role" and "content"' },
+  )
+  .superRefine(checkMessageFields);
 export const chatCompletionSchema = z.object({
   ...samplingFields,
   messages: z.array(message, { error: 'must be a non-empty list of messages' }).min(1),
   max_completion_tokens: integer('an integer of at least 1', 1, Number.MAX_SAFE_INTEGER),
   logprobs: boolean,
   top_logprobs: integer('an integer between 0 and 20', 0, 20),
-  tools: nullish(z.array(z.unknown(), { error: 'must be a list' })),
-  tool_choice: nullish(z.unknown()),
+  tools: nullish(z.array(toolDefinition, { error: 'must be a list of tools' })),
+  tool_choice: nullish(toolChoice),
+  parallel_tool_calls: boolean,
   functions: nullish(z.array(z.unknown(), { error: 'must be a list' })),
+  function_call: nullish(z.unknown()),
 });
 export type ChatCompletionBody = z.infer<typeof chatCompletionSchema>;
 

@@ -15,6 +15,7 @@ const ROOT = path.resolve(import.meta.dirname, '../../..');
 describe('docs/openai.md examples', () => {
   let server: TestServer;
   let section: string;
+  let toolSection: string;
 
   before(async () => {
     server = await startTestServer({
@@ -27,6 +28,9 @@ describe('docs/openai.md examples', () => {
     const doc = await readFile(path.join(ROOT, 'docs/openai.md'), 'utf8');
     section = doc
       .slice(doc.indexOf('## Try it'), doc.indexOf('## Endpoints'))
+      .replaceAll('localhost:8000', `127.0.0.1:${server.httpPort}`);
+    toolSection = doc
+      .slice(doc.indexOf('## Tool calls'), doc.indexOf('## Responses'))
       .replaceAll('localhost:8000', `127.0.0.1:${server.httpPort}`);
   });
   after(() => server.close());
@@ -81,6 +85,22 @@ describe('docs/openai.md examples', () => {
       const { stdout } = await run(process.execPath, [file], { cwd: ROOT, timeout: 60_000 });
       assert.match(stdout, /prompt_tokens: \d+/);
       assert.ok(stdout.length > 40, stdout);
+    } finally {
+      await rm(file, { force: true });
+    }
+  });
+
+  it('the tool-call round trip calls get_weather with valid arguments and finishes in text', async () => {
+    const code = /```js\n([\s\S]*?)```/.exec(toolSection)?.[1];
+    assert.ok(code !== undefined, 'the Tool calls section has its js block');
+    const dir = path.join(ROOT, '.tmp');
+    await mkdir(dir, { recursive: true });
+    const file = path.join(dir, `openai-tools-docs-${process.pid}.mjs`);
+    await writeFile(file, code);
+    try {
+      const { stdout } = await run(process.execPath, [file], { cwd: ROOT, timeout: 60_000 });
+      assert.match(stdout, /^tool_calls get_weather \{ city: '(Paris|Rome)' \}$/m);
+      assert.match(stdout, /^(stop|length) \S/m);
     } finally {
       await rm(file, { force: true });
     }
