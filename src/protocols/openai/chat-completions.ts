@@ -9,6 +9,7 @@ import {
   completionId,
   nowSeconds,
   type ChatCompletion,
+  type ChatCompletionChunk,
   type ResponseHead,
 } from './completion-objects.js';
 import { textGenerationEngine, type Chosen, type ModelSource } from './engine-lookup.js';
@@ -25,7 +26,7 @@ import { parseBody } from './parse-body.js';
 import { chatPromptIds } from './prompts.js';
 import { chatCompletionSchema, type ChatCompletionBody } from './request-schemas.js';
 import { completionBudget, samplingParams } from './sampling.js';
-import type { SseStream } from './sse-stream.js';
+import type { ChunkSink } from './sse-stream.js';
 
 export interface ChatPlan {
   readonly engine: TextGenerationEngine;
@@ -123,7 +124,11 @@ export async function chatCompletion(plan: ChatPlan, context: RunContext): Promi
 }
 
 /** Streams the choices as chunks; the sequences are queued before the headers go out, so a refusal is still a status. */
-export async function streamChat(plan: ChatPlan, context: RunContext, sse: SseStream): Promise<void> {
+export async function streamChat(
+  plan: ChatPlan,
+  context: RunContext,
+  sse: ChunkSink<ChatCompletionChunk>,
+): Promise<void> {
   const head: ResponseHead = { id: completionId('chatcmpl'), created: nowSeconds(), model: plan.model };
   const running = startChoices(plan.engine, plan.choices, context);
   const streams = running.streams;
