@@ -1,5 +1,5 @@
 // Registers the OpenAI-compatible edge on the REST listener: /v1/models, /v1/chat/completions,
-// /v1/completions and /v1/embeddings (beside the batch API's /v1/files and /v1/batches, whose
+// /v1/completions, /v1/embeddings and /v1/responses (beside the batch API's /v1/files and /v1/batches, whose
 // scope answers unknown /v1 routes with OpenAI's 404 body), and vLLM's /tokenize and /detokenize.
 // Every route here answers errors in OpenAI's body.
 
@@ -13,7 +13,18 @@ import type { Chosen, ModelSource } from './engine-lookup.js';
 import type { RunContext } from './generation-runner.js';
 import { listModels, retrieveModel } from './models.js';
 import { bodyOverLimit, makeErrorHandler, type ErrorEdge } from '../common/error-handler.js';
+import { ResponseStore } from './response-store.js';
+import {
+  createResponse,
+  deleteResponse,
+  keep,
+  listInputItems,
+  prepareResponse,
+  retrieveResponse,
+  streamResponse,
+} from './responses.js';
 import { disconnectSignal, SseStream } from './sse-stream.js';
+import { reportError } from '../common/error-handler.js';
 import { detokenize, tokenize } from './tokenize.js';
 import type { TokenBudget } from '../../security/quota-gate.js';
 
@@ -22,6 +33,10 @@ export interface OpenAIApiOptions {
   readonly maxBodyBytes: number;
   /** The caller's token quota (from the access hook's principal); undefined = unlimited. */
   readonly tokens?: (request: FastifyRequest) => TokenBudget | undefined;
+  /** Stored responses of /v1/responses kept at most (least recently used evicted); default 1000. */
+  readonly responsesStoreMax?: number;
+  /** Who the caller is (the access hook's principal id): stored responses belong to it. */
+  readonly owner?: (request: FastifyRequest) => string | undefined;
 }
 
 /** Runs a request an experiment routed, counting its outcome for the variant. */
@@ -78,6 +93,8 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOpt
   const { repository } = options;
   const created = nowSeconds();
   const errors: ErrorEdge = { format: 'openai', bodyTooLarge: bodyOverLimit(options.maxBodyBytes) };
+  const responses = new ResponseStore(options.responsesStoreMax ?? 1000);
+  const ownerOf = (request: FastifyRequest): string => options.owner?.(request) ?? 'anonymous';
 
   void app.register(
     (scope, _opts, done) => {
@@ -122,6 +139,34 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOpt
         const context = { requestId: String(req.id), signal: disconnectSignal(reply) };
         return counted(chosen, async () => json(reply, await embeddings(plan, context)));
       });
+
+      scope.post('/responses', async (req, reply) => {
+        const arrivalNs = process.hrtime.bigint();
+        const chosen: Chosen = {};
+        const plan = prepareResponse(repository, responses, ownerOf(req), req.body, chosen);
+        nameVariant(reply, chosen);
+        const context = runContext(options, req, reply, arrivalNs);
+        return counted(chosen, async () => {
+          if (!plan.chat.stream) {
+            const response = await createResponse(plan, context);
+            keep(responses, plan, response);
+            return json(reply, response);
+          }
+          const report = (err: unknown) => reportError(err, String(req.id), req.log);
+          const response = await streamResponse(plan, context, new SseStream(reply, false), report);
+          if (response !== undefined) keep(responses, plan, response);
+          return reply;
+        });
+      });
+      scope.get<{ Params: { id: string } }>('/responses/:id', (req, reply) =>
+        json(reply, retrieveResponse(responses, ownerOf(req), req.params.id)),
+      );
+      scope.delete<{ Params: { id: string } }>('/responses/:id', (req, reply) =>
+        json(reply, deleteResponse(responses, ownerOf(req), req.params.id)),
+      );
+      scope.get<{ Params: { id: string } }>('/responses/:id/input_items', (req, reply) =>
+        json(reply, listInputItems(responses, ownerOf(req), req.params.id, req.query)),
+      );
       done();
     },
     { prefix: '/v1' },
