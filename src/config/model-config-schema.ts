@@ -215,6 +215,8 @@ const textGenerationSchema = z
     prefix_block_tokens: z.number().int().min(1).max(4096).default(16),
     /** Longest prompt + completion; default: the model's max_position_embeddings (config.json). */
     context_length: z.number().int().min(2).optional(),
+    /** How the model writes tool calls (vLLM's --tool-call-parser): `hermes` is `<tool_call>{"name", "arguments"}</tool_call>`. */
+    tool_call_parser: z.enum(['hermes']).default('hermes'),
   })
   .strict();
 

@@ -100,6 +100,15 @@ export interface GenerationStream extends AsyncIterable<GenerationChunk> {
 export interface ChatMessage {
   readonly role: string;
   readonly content: string;
+  /** An assistant message's tool calls, arguments parsed from their JSON (as chat templates read them). */
+  readonly toolCalls?: readonly { readonly id: string; readonly name: string; readonly arguments: unknown }[];
+  /** A tool message: the call it answers. */
+  readonly toolCallId?: string;
+}
+
+export interface ChatTemplateOptions {
+  /** Function tools as transformers passes them to templates: `{type: "function", function: {...}}`. */
+  readonly tools?: readonly Readonly<Record<string, unknown>>[];
 }
 
 /** Tokenizer and chat template of a model (tokenizer.json, tokenizer_config.json). */
@@ -107,7 +116,7 @@ export interface TextTokenizer {
   encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
   decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
   /** The prompt text for a chat, with the generation prompt appended (the model's chat template). */
-  applyChatTemplate(messages: readonly ChatMessage[]): string;
+  applyChatTemplate(messages: readonly ChatMessage[], options?: ChatTemplateOptions): string;
   readonly eosTokenIds: readonly number[];
   readonly vocabSize: number;
 }

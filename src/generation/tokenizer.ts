@@ -2,14 +2,14 @@
 // tokenizer_config.json, and the EOS ids of generation_config.json / config.json), behind the
 // TextTokenizer contract. Encoding runs @huggingface/tokenizers; the chat template runs in
 // @huggingface/jinja with the variables transformers passes (messages, add_generation_prompt,
-// bos_token, eos_token).
+// bos_token, eos_token, and tools when the request has them).
 
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Template } from '@huggingface/jinja';
 import * as tokenizers from '@huggingface/tokenizers';
 import { InferdError, invalidArgument } from '../errors/index.js';
-import type { ChatMessage, TextTokenizer } from './engine-types.js';
+import type { ChatMessage, ChatTemplateOptions, TextTokenizer } from './engine-types.js';
 
 type Json = Record<string, unknown>;
 
@@ -73,14 +73,15 @@ export class HfTokenizer implements TextTokenizer {
     return this.template !== undefined;
   }
 
-  applyChatTemplate(messages: readonly ChatMessage[]): string {
+  applyChatTemplate(messages: readonly ChatMessage[], options?: ChatTemplateOptions): string {
     if (this.template === undefined)
       throw invalidArgument(
         'this model has no chat template (tokenizer_config.json has no chat_template); use /v1/completions',
       );
     try {
       return this.template.render({
-        messages: messages.map((m) => ({ role: m.role, content: m.content })),
+        messages: messages.map(templateMessage),
+        ...(options?.tools === undefined || options.tools.length === 0 ? {} : { tools: options.tools }),
         add_generation_prompt: true,
         ...this.specialTokens,
       });
@@ -106,6 +107,24 @@ export class HfTokenizer implements TextTokenizer {
     }
     return [...ids];
   }
+}
+
+/** A message as transformers hands it to templates: `tool_calls` as `{id, type, function: {name, arguments}}`, `tool_call_id`. */
+function templateMessage(m: ChatMessage): Json {
+  return {
+    role: m.role,
+    content: m.content,
+    ...(m.toolCalls === undefined
+      ? {}
+      : {
+          tool_calls: m.toolCalls.map((c) => ({
+            id: c.id,
+            type: 'function',
+            function: { name: c.name, arguments: c.arguments },
+          })),
+        }),
+    ...(m.toolCallId === undefined ? {} : { tool_call_id: m.toolCallId }),
+  };
 }
 
 /** Reads the tokenizer files of a Hugging Face model folder. tokenizer.json is required. */

@@ -136,6 +136,14 @@ export const PLAN: Readonly<Record<string, PlanEntry>> = {
   'docs/model-config.md#0': { starts: '', plan: { do: 'yaml' } },
   'docs/openai.md#0': { starts: '# A chat completion.', plan: { do: 'sh' } },
   'docs/openai.md#1': { starts: "import OpenAI from 'openai';", plan: { do: 'js', saveAs: '.tmp/openai.mjs' } },
+  'docs/openai.md#2': {
+    starts: "import OpenAI from 'openai';",
+    plan: {
+      do: 'js',
+      saveAs: '.tmp/openai-tools.mjs',
+      expect: [/tool_calls get_weather \{ city: '(Paris|Rome)' \}/, /^(stop|length) /m],
+    },
+  },
   'docs/package.md#0': {
     starts: 'mkdir my-server',
     plan: { do: 'skip', why: 'needs a packed tarball; npm run test:package does this' },

@@ -209,9 +209,36 @@ class Tokenizer:
 
 
 # A chat template in Jinja: role markers on their own lines; the tokenizer adds <|bos|> itself.
+# With tools (Hermes convention, as Qwen's templates): the system turn lists the functions, an
+# assistant's calls are `<tool_call>\n{"name": ..., "arguments": {...}}\n</tool_call>` blocks and a
+# tool result is a `tool` turn. Chats without tools render as CHAT_TEMPLATE always did (chat_prompt).
 CHAT_TEMPLATE = (
-    "{% for message in messages %}{{ '<|' + message['role'] + '|>\\n' + message['content'] + '\\n' }}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}"
+    "{%- if tools -%}"
+    "{{- '<|system|>\\n' -}}"
+    "{%- if messages[0]['role'] == 'system' -%}{{- messages[0]['content'] + '\\n' -}}{%- endif -%}"
+    "{{- 'Tools:\\n' -}}"
+    "{%- for tool in tools -%}"
+    "{%- set function = tool['function'] -%}"
+    "{{- function['name'] + '(' -}}"
+    "{%- if function['parameters'] is defined and function['parameters']['properties'] is defined -%}{%- for name in function['parameters']['properties'] -%}{{- (', ' if not loop.first else '') + name -}}{%- endfor -%}{%- endif -%}"
+    "{{- ')' -}}"
+    "{%- if function['description'] -%}{{- ': ' + function['description'] -}}{%- endif -%}"
+    "{{- '\\n' -}}"
+    "{%- endfor -%}"
+    "{%- endif -%}"
+    "{%- for message in messages -%}"
+    "{%- if tools and loop.first and message['role'] == 'system' -%}"
+    "{%- elif message['role'] == 'assistant' and message['tool_calls'] -%}"
+    "{{- '<|assistant|>\\n' -}}"
+    "{%- if message['content'] -%}{{- message['content'] + '\\n' -}}{%- endif -%}"
+    "{%- for call in message['tool_calls'] -%}"
+    "{{- '<tool_call>\\n{\"name\": \"' + call['function']['name'] + '\", \"arguments\": ' + (call['function']['arguments'] | tojson) + '}\\n</tool_call>\\n' -}}"
+    "{%- endfor -%}"
+    "{%- else -%}"
+    "{{- '<|' + message['role'] + '|>\\n' + message['content'] + '\\n' -}}"
+    "{%- endif -%}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{- '<|assistant|>\\n' -}}{%- endif -%}"
 )
 
 

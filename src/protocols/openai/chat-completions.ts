@@ -1,18 +1,27 @@
 // POST /v1/chat/completions: validation (the schema, then the checks across fields and those that
 // need the model), then the choices run on the engine and come back as one `chat.completion` or as
 // `chat.completion.chunk` events (role first per choice, content deltas, finish_reason, usage).
+// With tools, the template renders them, a structural tag constrains the output when the model
+// must call, and the text is split into content and `tool_calls` (tool-calls.ts).
 
-import type { TextGenerationEngine } from '../../generation/engine-types.js';
+import type {
+  FinishReason,
+  GenerationResult,
+  GenerationStream,
+  TextGenerationEngine,
+  TokenLogprob,
+} from '../../generation/engine-types.js';
 import {
   chatChunk,
   chatLogprobs,
   completionId,
   nowSeconds,
+  type ChatChunkChoice,
   type ChatCompletion,
   type ChatCompletionChunk,
   type ResponseHead,
 } from './completion-objects.js';
-import { textGenerationEngine, type Chosen, type ModelSource } from './engine-lookup.js';
+import { chatModel, type Chosen, type ModelSource } from './engine-lookup.js';
 import {
   collect,
   planChoices,
@@ -27,6 +36,17 @@ import { chatPromptIds } from './prompts.js';
 import { chatCompletionSchema, type ChatCompletionBody } from './request-schemas.js';
 import { completionBudget, samplingParams } from './sampling.js';
 import type { ChunkSink } from './sse-stream.js';
+import {
+  chatFunctionTools,
+  planToolUse,
+  splitToolCalls,
+  templateTools,
+  toolCallFormat,
+  toolConstraint,
+  ToolCallDeltas,
+  type ChatMessageDelta,
+  type ToolUse,
+} from './tool-calls.js';
 
 export interface ChatPlan {
   readonly engine: TextGenerationEngine;
@@ -34,6 +54,8 @@ export interface ChatPlan {
   readonly stream: boolean;
   readonly includeUsage: boolean;
   readonly logprobs: boolean;
+  /** The request's tools; undefined without them. */
+  readonly tools: ToolUse | undefined;
   readonly choices: readonly ChoicePlan[];
 }
 
@@ -53,30 +75,40 @@ function checkFields(body: ChatCompletionBody): void {
       'unsupported_value',
     );
   }
-  if ((body.tools?.length ?? 0) > 0 || (body.functions?.length ?? 0) > 0) {
+  // The deprecated function-calling fields answer differently (message.function_call); tools replace them.
+  if (body.functions != null || body.function_call != null) {
     throw invalidField(
-      body.tools != null ? 'tools' : 'functions',
-      'Tool and function calling are not supported by this server.',
-      'unsupported_parameter',
-    );
-  }
-  if (body.tool_choice != null && body.tool_choice !== 'none' && body.tool_choice !== 'auto') {
-    throw invalidField(
-      'tool_choice',
-      'Tool and function calling are not supported by this server.',
+      body.functions != null ? 'functions' : 'function_call',
+      "'functions' and 'function_call' are deprecated and not supported here: send each function as a tool ({\"type\": \"function\", \"function\": {...}}) in 'tools', and 'tool_choice' instead of 'function_call'.",
       'unsupported_parameter',
     );
   }
 }
 
+/** The request's tools with the model's call format; undefined without tools. */
+function chatToolUse(body: ChatCompletionBody, toolCallParser: string): ToolUse | undefined {
+  const choice = body.tool_choice ?? undefined;
+  return planToolUse(
+    body.tools == null ? undefined : chatFunctionTools(body.tools),
+    typeof choice === 'object' ? { name: choice.function.name } : choice,
+    body.parallel_tool_calls ?? undefined,
+    toolCallFormat(toolCallParser),
+  );
+}
+
 export function prepareChat(repository: ModelSource, rawBody: unknown, chosen?: Chosen): ChatPlan {
   const body = parseBody(chatCompletionSchema, rawBody);
   checkFields(body);
-  const engine = textGenerationEngine(repository, body.model, 'chat completions', {
+  const { engine, toolCallParser } = chatModel(repository, body.model, {
     key: body.user ?? undefined,
     ...(chosen === undefined ? {} : { chosen }),
   });
-  const promptIds = chatPromptIds(engine.tokenizer, body.messages);
+  const tools = chatToolUse(body, toolCallParser);
+  const promptIds = chatPromptIds(
+    engine.tokenizer,
+    body.messages,
+    tools === undefined ? undefined : { tools: templateTools(tools.tools) },
+  );
   const requested = body.max_completion_tokens ?? body.max_tokens ?? undefined;
   const maxTokens = completionBudget(
     engine.contextLength,
@@ -86,13 +118,16 @@ export function prepareChat(repository: ModelSource, rawBody: unknown, chosen?: 
     engine.defaults.maxTokens,
   );
   const logprobs = body.logprobs === true ? (body.top_logprobs ?? 0) : undefined;
-  const sampling = samplingParams(body, engine, { maxTokens, logprobs });
+  const free = samplingParams(body, engine, { maxTokens, logprobs });
+  const constraint = tools === undefined ? undefined : toolConstraint(tools);
+  const sampling = constraint === undefined ? free : { ...free, constraint };
   return {
     engine,
     model: body.model,
     stream: body.stream === true,
     includeUsage: body.stream_options?.include_usage === true,
     logprobs: logprobs !== undefined,
+    tools,
     choices: planChoices([{ text: '', tokenIds: promptIds }], body.n ?? 1, sampling),
   };
 }
@@ -109,12 +144,20 @@ export async function chatCompletion(plan: ChatPlan, context: RunContext): Promi
     object: 'chat.completion',
     created: head.created,
     model: head.model,
-    choices: collected.map((c, index) => ({
-      index,
-      message: { role: 'assistant', content: c.text, refusal: null },
-      logprobs: plan.logprobs ? chatLogprobs(c.logprobs) : null,
-      finish_reason: c.result.finishReason,
-    })),
+    choices: collected.map((c, index) => {
+      const { content, toolCalls } = splitToolCalls(plan.tools, c.text);
+      return {
+        index,
+        message: {
+          role: 'assistant',
+          content,
+          refusal: null,
+          ...(toolCalls.length === 0 ? {} : { tool_calls: toolCalls }),
+        },
+        logprobs: plan.logprobs ? chatLogprobs(c.logprobs) : null,
+        finish_reason: finishReason(c.result.finishReason, toolCalls.length),
+      };
+    }),
     usage: requestUsage(
       plan.choices,
       collected.map((c) => c.result),
@@ -146,6 +189,9 @@ export async function streamChat(
     }
     const results = await Promise.all(
       streams.map(async (stream, index) => {
+        if (plan.tools !== undefined && plan.tools.choice !== 'none') {
+          return streamToolChoice(plan, stream, index, (choice) => sse.send(chatChunk(head, [choice], withUsage)));
+        }
         for await (const chunk of stream) {
           if (chunk.text === '' && chunk.logprobs === undefined) continue;
           const logprobs = plan.logprobs ? chatLogprobs(chunk.logprobs ?? []) : null;
@@ -166,4 +212,44 @@ export async function streamChat(
     running.cancel();
     sse.fail(err);
   }
+}
+
+/** OpenAI's finish_reason: "tool_calls" when the model stopped after calling. */
+function finishReason(reason: FinishReason, calls: number): string {
+  return calls > 0 && reason === 'stop' ? 'tool_calls' : reason;
+}
+
+/**
+ * One choice streamed with tool calls: content deltas, then each call's id and name, then its
+ * arguments in pieces (OpenAI's `delta.tool_calls`). Markup that may open a call is held back, so
+ * it never reaches the client as content; a chunk's logprobs go with the next delta sent.
+ */
+async function streamToolChoice(
+  plan: ChatPlan,
+  stream: GenerationStream,
+  index: number,
+  send: (choice: ChatChunkChoice) => Promise<void>,
+): Promise<GenerationResult> {
+  const deltas = new ToolCallDeltas(plan.tools);
+  let held: TokenLogprob[] = [];
+  const sendAll = async (pieces: readonly ChatMessageDelta[]): Promise<void> => {
+    for (const delta of pieces) {
+      const logprobs = plan.logprobs ? chatLogprobs(held) : null;
+      held = [];
+      await send({ index, delta, logprobs, finish_reason: null });
+    }
+  };
+  for await (const chunk of stream) {
+    if (chunk.logprobs !== undefined) held.push(...chunk.logprobs);
+    await sendAll(deltas.push(chunk.text));
+  }
+  const result = await stream.result;
+  await sendAll(deltas.finish());
+  await send({
+    index,
+    delta: {},
+    logprobs: plan.logprobs && held.length > 0 ? chatLogprobs(held) : null,
+    finish_reason: finishReason(result.finishReason, deltas.callCount),
+  });
+  return result;
 }

@@ -5,6 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { TokenLogprob } from '../../generation/engine-types.js';
+import type { ChatMessageDelta, ChatToolCall } from './tool-calls.js';
 
 export function completionId(kind: 'chatcmpl' | 'cmpl'): string {
   return `${kind}-${randomUUID().replaceAll('-', '')}`;
@@ -91,7 +92,8 @@ export function completionLogprobs(
 
 export interface ChatChoice {
   index: number;
-  message: { role: 'assistant'; content: string; refusal: null };
+  /** content is null when the message is only tool calls. */
+  message: { role: 'assistant'; content: string | null; refusal: null; tool_calls?: ChatToolCall[] };
   logprobs: ReturnType<typeof chatLogprobs> | null;
   finish_reason: string;
 }
@@ -125,7 +127,7 @@ export interface TextCompletion {
 
 export interface ChatChunkChoice {
   index: number;
-  delta: { role?: 'assistant'; content?: string };
+  delta: { role?: 'assistant'; content?: string } | ChatMessageDelta;
   logprobs: ReturnType<typeof chatLogprobs> | null;
   finish_reason: string | null;
 }

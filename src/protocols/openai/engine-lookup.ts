@@ -81,6 +81,17 @@ export function textGenerationEngine(
   return requireKind(resolveVersion(repository, model, routing), wanted).textGeneration;
 }
 
+/** A chat model: its engine and how it writes tool calls (config `text_generation.tool_call_parser`). */
+export interface ChatModel {
+  readonly engine: TextGenerationEngine;
+  readonly toolCallParser: string;
+}
+
+export function chatModel(repository: ModelSource, model: string, routing?: Routing): ChatModel {
+  const mv = requireKind(resolveVersion(repository, model, routing), 'chat completions');
+  return { engine: mv.textGeneration, toolCallParser: mv.config.textGeneration?.tool_call_parser ?? 'hermes' };
+}
+
 export function embeddingEngine(repository: ModelSource, model: string, routing?: Routing): EmbeddingEngine {
   return requireKind(resolveVersion(repository, model, routing), 'embeddings').embedding;
 }

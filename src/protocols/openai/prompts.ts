@@ -2,13 +2,19 @@
 // adding special tokens again, as vLLM does: the template writes them), completions' prompts in
 // each of OpenAI's four forms, and the same forms for embedding inputs.
 
-import type { ChatMessage, TextTokenizer } from '../../generation/engine-types.js';
+import type { ChatMessage, ChatTemplateOptions, TextTokenizer } from '../../generation/engine-types.js';
 import { checkTokenIds } from './sampling.js';
 import { invalidField } from './openai-error.js';
 
 export interface RequestMessage {
-  readonly role: 'system' | 'developer' | 'user' | 'assistant';
-  readonly content: string | readonly { readonly type: 'text'; readonly text: string }[];
+  readonly role: 'system' | 'developer' | 'user' | 'assistant' | 'tool';
+  /** Null or absent only in an assistant message with tool calls (the schema checks it). */
+  readonly content?: string | readonly { readonly type: 'text'; readonly text: string }[] | null | undefined;
+  readonly tool_calls?:
+    | readonly { readonly id: string; readonly function: { readonly name: string; readonly arguments: string } }[]
+    | null
+    | undefined;
+  readonly tool_call_id?: string | null | undefined;
 }
 
 export interface TokenizedPrompt {
@@ -17,18 +23,45 @@ export interface TokenizedPrompt {
   readonly tokenIds: readonly number[];
 }
 
-/** Messages as the chat template takes them: text parts joined, "developer" read as "system". */
+/**
+ * Messages as the chat template takes them: text parts joined, "developer" read as "system", the
+ * arguments of earlier tool calls parsed from their JSON (templates write them out as objects, as
+ * vLLM hands them over).
+ */
 export function templateMessages(messages: readonly RequestMessage[]): ChatMessage[] {
-  return messages.map((m) => ({
+  return messages.map((m, i) => ({
     role: m.role === 'developer' ? 'system' : m.role,
-    content: typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join(''),
+    content: m.content == null ? '' : typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join(''),
+    ...(m.tool_calls == null
+      ? {}
+      : {
+          toolCalls: m.tool_calls.map((c, j) => ({
+            id: c.id,
+            name: c.function.name,
+            arguments: callArguments(c.function.arguments, `messages[${i}].tool_calls[${j}].function.arguments`),
+          })),
+        }),
+    ...(m.tool_call_id == null ? {} : { toolCallId: m.tool_call_id }),
   }));
 }
 
-export function chatPromptIds(tokenizer: TextTokenizer, messages: readonly RequestMessage[]): number[] {
+function callArguments(json: string, param: string): unknown {
+  try {
+    return JSON.parse(json);
+  } catch (err) {
+    throw invalidField(param, `Invalid value for '${param}': must be a string of JSON (${(err as Error).message}).`);
+  }
+}
+
+export function chatPromptIds(
+  tokenizer: TextTokenizer,
+  messages: readonly RequestMessage[],
+  options?: ChatTemplateOptions,
+): number[] {
+  const rendered = templateMessages(messages);
   let text: string;
   try {
-    text = tokenizer.applyChatTemplate(templateMessages(messages));
+    text = tokenizer.applyChatTemplate(rendered, options);
   } catch (err) {
     throw invalidField(
       'messages',

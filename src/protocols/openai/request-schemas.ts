@@ -3,6 +3,7 @@
 // need the model (token ids against the vocabulary, the context length) run later, in sampling.ts.
 
 import { z } from 'zod';
+import { checkMessageFields, messageToolCall, toolChoice, toolDefinition } from './tool-schemas.js';
 
 const nullish = <T extends z.ZodType>(schema: T) => schema.nullish();
 
@@ -66,20 +67,26 @@ const samplingFields = {
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
 
-const message = z.object(
-  {
-    role: z.enum(['system', 'developer', 'user', 'assistant'], {
-      error: 'must be one of "system", "developer", "user" or "assistant" (tool messages are not supported)',
-    }),
-    content: z.union([z.string(), z.array(textPart)], {
-      error:
-        'must be a string or a list of text parts ({"type": "text", "text": "..."}); images and audio are not supported',
-    }),
-    name: nullish(z.string({ error: 'must be a string' })),
-  },
-  { error: 'must be an object with "role" and "content"' },
-);
+const content = z.union([z.string(), z.array(textPart)], {
+  error:
+    'must be a string or a list of text parts ({"type": "text", "text": "..."}); images and audio are not supported',
+});
 
+const message = z
+  .object(
+    {
+      role: z.enum(['system', 'developer', 'user', 'assistant', 'tool'], {
+        error: 'must be one of "system", "developer", "user", "assistant" or "tool"',
+      }),
+      // Required except in an assistant message that carries tool calls (checked below).
+      content: content.nullish(),
+      name: nullish(z.string({ error: 'must be a string' })),
+      tool_calls: nullish(z.array(messageToolCall, { error: 'must be a list of tool calls' })),
+      tool_call_id: nullish(z.string({ error: 'must be a string' })),
+    },
+    { error: 'must be an object with "role" and "content"' },
+  )
+  .superRefine(checkMessageFields);
 export const chatCompletionSchema = z.object({
   ...samplingFields,
   messages: z.array(message, { error: 'must be a non-empty list of messages' }).min(1),
@@ -92,9 +99,11 @@ export const chatCompletionSchema = z.object({
       { error: 'must be {"type": "text"}, {"type": "json_object"} or {"type": "json_schema", ...}' },
     ),
   ),
-  tools: nullish(z.array(z.unknown(), { error: 'must be a list' })),
-  tool_choice: nullish(z.unknown()),
+  tools: nullish(z.array(toolDefinition, { error: 'must be a list of tools' })),
+  tool_choice: nullish(toolChoice),
+  parallel_tool_calls: boolean,
   functions: nullish(z.array(z.unknown(), { error: 'must be a list' })),
+  function_call: nullish(z.unknown()),
 });
 export type ChatCompletionBody = z.infer<typeof chatCompletionSchema>;
 

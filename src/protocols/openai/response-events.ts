@@ -21,8 +21,8 @@ import {
   type OutputItem,
   type ResponseObject,
   type ResponseUsage,
-  type WithToolCalls,
 } from './response-objects.js';
+import type { ChatMessageDelta } from './tool-calls.js';
 import type { ChunkSink } from './sse-stream.js';
 import type { InferdError } from '../../errors/index.js';
 
@@ -78,9 +78,9 @@ export class ResponseEventWriter implements ChunkSink<ChatCompletionChunk> {
     if (chunk.usage != null) this.usage = responseUsage(chunk.usage);
     const choice = chunk.choices[0];
     if (choice === undefined) return;
-    const content = choice.delta.content;
-    if (content !== undefined && content !== '') await this.text(content);
-    for (const call of (choice.delta as WithToolCalls).tool_calls ?? []) await this.toolCall(call);
+    const delta = choice.delta;
+    if ('content' in delta && delta.content !== undefined && delta.content !== '') await this.text(delta.content);
+    if ('tool_calls' in delta) for (const call of delta.tool_calls) await this.toolCall(call);
     if (choice.finish_reason !== null) this.finishReason = choice.finish_reason;
   }
 
@@ -118,22 +118,24 @@ export class ResponseEventWriter implements ChunkSink<ChatCompletionChunk> {
     });
   }
 
-  private async toolCall(call: NonNullable<WithToolCalls['tool_calls']>[number]): Promise<void> {
-    const chatIndex = call.index ?? 0;
+  private async toolCall(
+    call: Extract<ChatMessageDelta, { tool_calls: unknown }>['tool_calls'][number],
+  ): Promise<void> {
+    const chatIndex = call.index;
     if (this.open_?.kind !== 'call' || this.open_.chatIndex !== chatIndex) {
       await this.closeItem();
       const item: FunctionCallItem = {
         id: itemId('fc'),
         type: 'function_call',
         status: 'in_progress',
-        call_id: call.id ?? itemId('call'),
-        name: call.function?.name ?? '',
+        call_id: 'id' in call ? call.id : itemId('call'),
+        name: 'id' in call ? call.function.name : '',
         arguments: '',
       };
       this.open_ = { kind: 'call', item, chatIndex, args: '' };
       await this.emit('response.output_item.added', { output_index: this.output.length, item });
     }
-    const delta = call.function?.arguments ?? '';
+    const delta = call.function.arguments;
     if (delta === '') return;
     this.open_.args += delta;
     await this.emit('response.function_call_arguments.delta', {

@@ -130,19 +130,6 @@ export function outputText(text: string): OutputText {
   return { type: 'output_text', text, annotations: [], logprobs: [] };
 }
 
-/** A tool call as chat completions carry it (OpenAI's shape; streamed deltas carry an `index`). */
-export interface ChatToolCall {
-  readonly index?: number;
-  readonly id?: string;
-  readonly type?: 'function';
-  readonly function?: { readonly name?: string; readonly arguments?: string };
-}
-
-/** A chat message or delta, read for the tool calls it may carry beside its text. */
-export interface WithToolCalls {
-  readonly tool_calls?: readonly ChatToolCall[] | null;
-}
-
 /**
  * The final state of a response: `length` leaves it incomplete (OpenAI's `max_output_tokens`
  * reason) and so are the items generated when it stopped; every other finish completes it.
@@ -169,7 +156,7 @@ export function responseFromChat(head: ResponseObject, completion: ChatCompletio
   const choice = completion.choices[0];
   const output: OutputItem[] = [];
   const text = choice?.message.content ?? '';
-  const calls = (choice?.message as WithToolCalls | undefined)?.tool_calls ?? [];
+  const calls = choice?.message.tool_calls ?? [];
   if (text !== '' || calls.length === 0) {
     output.push({
       id: itemId('msg'),
@@ -184,9 +171,9 @@ export function responseFromChat(head: ResponseObject, completion: ChatCompletio
       id: itemId('fc'),
       type: 'function_call',
       status: 'completed',
-      call_id: call.id ?? itemId('call'),
-      name: call.function?.name ?? '',
-      arguments: call.function?.arguments ?? '',
+      call_id: call.id,
+      name: call.function.name,
+      arguments: call.function.arguments,
     });
   }
   return settle(head, output, choice?.finish_reason ?? null, responseUsage(completion.usage));

@@ -170,7 +170,13 @@ export class FakeEmbedder implements EmbeddingEngine {
 /** A stand-in repository: `fake-gen` (generation), `fake-embed` (embeddings), `tensor` (a v2 model). */
 export function fakeSource(engine: FakeEngine, embedder = new FakeEmbedder()): ModelSource {
   const versions = [
-    { kind: 'text-generation', name: 'fake-gen', version: 1, textGeneration: engine },
+    {
+      kind: 'text-generation',
+      name: 'fake-gen',
+      version: 1,
+      textGeneration: engine,
+      config: { textGeneration: { tool_call_parser: 'hermes' } },
+    },
     { kind: 'embedding', name: 'fake-embed', version: 1, embedding: embedder },
     { kind: 'tensor', name: 'tensor', version: 1 },
   ];

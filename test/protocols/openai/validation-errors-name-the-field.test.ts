@@ -39,7 +39,7 @@ const cases: [string, Record<string, unknown>, string | null, string][] = [
   ['/v1/chat/completions', { ...chat, messages: [] }, 'messages', 'must be a non-empty list of messages'],
   [
     '/v1/chat/completions',
-    { ...chat, messages: [{ role: 'tool', content: 'x' }] },
+    { ...chat, messages: [{ role: 'function', content: 'x' }] },
     'messages[0].role',
     'must be one of',
   ],
@@ -84,9 +84,9 @@ const cases: [string, Record<string, unknown>, string | null, string][] = [
   ['/v1/chat/completions', { ...chat, user: 5 }, 'user', 'must be a string'],
   [
     '/v1/chat/completions',
-    { ...chat, tools: [{ type: 'function', function: { name: 'f' } }] },
-    'tools',
-    'not supported',
+    { ...chat, tools: [{ type: 'function', function: { name: 'f g' } }] },
+    'tools[0].function.name',
+    'letter, digit, underscore or dash',
   ],
   ['/v1/chat/completions', { ...chat, top_k: -2 }, 'top_k', '-1 or 0 for off'],
   ['/v1/chat/completions', { ...chat, min_p: 1.2 }, 'min_p', 'between 0 and 1'],
