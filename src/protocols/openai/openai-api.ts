@@ -147,14 +147,15 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOpt
         nameVariant(reply, chosen);
         const context = runContext(options, req, reply, arrivalNs);
         return counted(chosen, async () => {
+          // A response cut short by its client going away is not kept.
           if (!plan.chat.stream) {
             const response = await createResponse(plan, context);
-            keep(responses, plan, response);
+            if (!context.signal.aborted) keep(responses, plan, response);
             return json(reply, response);
           }
           const report = (err: unknown) => reportError(err, String(req.id), req.log);
           const response = await streamResponse(plan, context, new SseStream(reply, false), report);
-          if (response !== undefined) keep(responses, plan, response);
+          if (response !== undefined && !context.signal.aborted) keep(responses, plan, response);
           return reply;
         });
       });
