@@ -42,7 +42,7 @@ export interface SamplingParams {
  * of these; every field is already validated in shape.
  */
 export type OutputConstraint =
-  /** A JSON value; with `schema`, one that validates against it (strict: no extra properties). */
+  /** A JSON object (as OpenAI's json_object); with `schema`, a value that validates against it (strict: no extra properties). */
   | { readonly kind: 'json'; readonly schema?: Readonly<Record<string, unknown>> }
   /** Text matching a regular expression (whole output). */
   | { readonly kind: 'regex'; readonly pattern: string }
@@ -130,6 +130,11 @@ export interface TextGenerationEngine {
   readonly defaults: Partial<SamplingParams>;
   /** Queues a sequence; throws InferdError INF_ERR_QUEUE_FULL (429) when the waiting queue is full. */
   generate(request: GenerationRequest): GenerationStream;
+  /**
+   * Compiles a constraint ahead of generate() (the result is cached), so an edge refuses one that
+   * cannot compile (a 400 naming why) before it starts a response.
+   */
+  prepareConstraint(constraint: OutputConstraint): Promise<void>;
   /** Sequences running / waiting now. */
   readonly running: number;
   readonly waiting: number;

@@ -15,15 +15,18 @@ import type {
   GenerationLoad,
   GenerationRequest,
   GenerationStream,
+  OutputConstraint,
   SamplingParams,
   TextGenerationEngine,
   TextTokenizer,
   TokenLogprob,
 } from './engine-types.js';
+import type { ConstraintCompiler, ConstraintMatcher } from './grammar.js';
 import { ChunkStream } from './generation-stream.js';
 import { PrefixCache } from './prefix-cache.js';
 import { Sampler } from './sampler.js';
 import { IncrementalDecoder, StopStringMatcher } from './stop-strings.js';
+import { allowsOnly } from './token-mask.js';
 
 /** What the engine needs of a decoder: DecoderSession (worker thread) or InlineDecoder. */
 export interface DecoderBackend {
@@ -50,6 +53,8 @@ export interface EngineOptions {
   readonly limits: EngineLimits;
   readonly decoder: DecoderBackend;
   readonly metrics?: Metrics;
+  /** Compiles OutputConstraints against this model's vocabulary; without it constrained requests are refused. */
+  readonly grammar?: Pick<ConstraintCompiler, 'matcher' | 'prepare' | 'close'>;
 }
 
 type Phase = 'waiting' | 'prefill' | 'decode';
@@ -62,6 +67,10 @@ interface Sequence {
   readonly detok: IncrementalDecoder;
   readonly stops: StopStringMatcher;
   readonly stream: ChunkStream;
+  /** The grammar's state, for a sequence with SamplingParams.constraint. */
+  matcher: ConstraintMatcher | undefined;
+  /** Tokens the grammar allows next; undefined until computed for the next sample. */
+  mask: Int32Array | undefined;
   phase: Phase;
   /** Prompt tokens already in the decoder's cache. */
   prefilled: number;
@@ -86,6 +95,11 @@ export class GenerationEngine implements TextGenerationEngine {
   private readonly prefixCache: PrefixCache;
   private readonly waitingQueue: Sequence[] = [];
   private readonly runningList: Sequence[] = [];
+  /** Constrained sequences whose grammar is compiling; they join the waiting queue after. */
+  private readonly compiling = new Set<Sequence>();
+  private readonly grammar: EngineOptions['grammar'];
+  /** Tokens that end a constrained sequence once its grammar is complete. */
+  private readonly grammarStops: ReadonlySet<number>;
   /** Cache bookkeeping for the next step (frees, forks, evictions). */
   private ops: { free: number[]; fork: { seq: number; entry: number; length: number }[]; dropEntries: number[] } = {
     free: [],
@@ -105,6 +119,8 @@ export class GenerationEngine implements TextGenerationEngine {
     this.decoder = options.decoder;
     this.metrics = options.metrics;
     this.vocabSize = options.vocabSize;
+    this.grammar = options.grammar;
+    this.grammarStops = new Set(options.tokenizer.eosTokenIds);
     this.prefixCache = new PrefixCache(options.limits.prefixCacheBlocks, options.limits.prefixBlockTokens);
     // The gauges exist from the start (at 0): scrapers such as an endpoint picker read them
     // before the first request.
@@ -116,7 +132,17 @@ export class GenerationEngine implements TextGenerationEngine {
   }
 
   get waiting(): number {
-    return this.waitingQueue.length;
+    return this.waitingQueue.length + this.compiling.size;
+  }
+
+  async prepareConstraint(constraint: OutputConstraint): Promise<void> {
+    await this.requireGrammar().prepare(constraint);
+  }
+
+  private requireGrammar(): NonNullable<EngineOptions['grammar']> {
+    if (this.grammar === undefined)
+      throw invalidArgument(`model '${this.modelName}' cannot constrain its output: it has no tokenizer vocabulary`);
+    return this.grammar;
   }
 
   generate(request: GenerationRequest): GenerationStream {
@@ -124,7 +150,9 @@ export class GenerationEngine implements TextGenerationEngine {
     const prompt = request.promptTokenIds;
     this.validate(request);
     const { maxRunningSequences, maxWaitingSequences } = this.limits;
-    if (this.runningList.length + this.waitingQueue.length >= maxRunningSequences + maxWaitingSequences) {
+    const constraint = request.sampling.constraint;
+    const grammar = constraint === undefined ? undefined : this.requireGrammar();
+    if (this.runningList.length + this.waiting >= maxRunningSequences + maxWaitingSequences) {
       throw new InferdError(
         'INF_ERR_QUEUE_FULL',
         `model '${this.modelName}' has ${maxWaitingSequences} sequences waiting already; retry later`,
@@ -143,8 +171,11 @@ export class GenerationEngine implements TextGenerationEngine {
         fallbackSeed: randomInt(2 ** 47),
       }),
       detok: new IncrementalDecoder(this.tokenizer),
-      stops: new StopStringMatcher(request.sampling.stop),
+      // Under a constraint only the grammar ends the text: stop strings would cut it short.
+      stops: new StopStringMatcher(constraint === undefined ? request.sampling.stop : []),
       stream: new ChunkStream(),
+      matcher: undefined,
+      mask: undefined,
       phase: 'waiting',
       prefilled: 0,
       cachedTokens: 0,
@@ -164,18 +195,56 @@ export class GenerationEngine implements TextGenerationEngine {
       seq.onAbort = () => this.abort(seq);
       signal.addEventListener('abort', seq.onAbort, { once: true });
     }
-    this.waitingQueue.push(seq);
+    if (grammar !== undefined && constraint !== undefined) this.compileThenQueue(seq, grammar, constraint);
+    else this.waitingQueue.push(seq);
     this.updateGauges();
     this.kick();
     return seq.stream;
+  }
+
+  /**
+   * Compiles the sequence's constraint off the step loop (running sequences keep stepping; a
+   * cached constraint is ready at once) and queues it; a constraint that cannot compile fails
+   * the sequence with the 400 naming why.
+   */
+  private compileThenQueue(
+    seq: Sequence,
+    grammar: NonNullable<EngineOptions['grammar']>,
+    constraint: OutputConstraint,
+  ): void {
+    this.compiling.add(seq);
+    grammar.matcher(constraint).then(
+      (matcher) => {
+        if (!this.compiling.delete(seq)) return matcher.dispose(); // aborted or closed meanwhile
+        seq.matcher = matcher;
+        this.waitingQueue.push(seq);
+        this.updateGauges();
+        this.kick();
+      },
+      (err: unknown) => {
+        if (!this.compiling.delete(seq)) return;
+        if (seq.onAbort !== undefined) seq.request.signal?.removeEventListener('abort', seq.onAbort);
+        seq.stream.fail(
+          err instanceof InferdError
+            ? err
+            : new InferdError('INF_ERR_RUNTIME', `compiling the output constraint failed: ${String(err)}`),
+        );
+        this.updateGauges();
+      },
+    );
   }
 
   async close(): Promise<void> {
     this.closing = true;
     // Waiting sequences never start; running ones finish.
     for (const seq of this.waitingQueue.splice(0)) this.finish(seq, 'abort', undefined, '');
+    for (const seq of [...this.compiling]) {
+      this.compiling.delete(seq);
+      this.finish(seq, 'abort', undefined, '');
+    }
     await this.loop;
     await this.decoder.close();
+    await this.grammar?.close();
   }
 
   private validate(request: GenerationRequest): void {
@@ -195,6 +264,11 @@ export class GenerationEngine implements TextGenerationEngine {
 
   private abort(seq: Sequence): void {
     seq.aborted = true;
+    if (this.compiling.delete(seq)) {
+      this.finish(seq, 'abort', undefined, '');
+      this.updateGauges();
+      return;
+    }
     const i = this.waitingQueue.indexOf(seq);
     if (i >= 0) {
       this.waitingQueue.splice(i, 1);
@@ -269,14 +343,49 @@ export class GenerationEngine implements TextGenerationEngine {
     }
   }
 
-  private async decodeStep(seqs: readonly Sequence[]): Promise<void> {
+  private async decodeStep(all: readonly Sequence[]): Promise<void> {
+    const seqs = await this.constrainedTurn(all);
+    if (seqs.length === 0) return;
     const rows = seqs.map((s) => ({ seq: s.id, tokenIds: [s.lastToken] }));
     const out = await this.decoder.step(rows, this.takeOps());
     seqs.forEach((s, i) => this.onLogits(s, out.logits.subarray(i * out.vocab, (i + 1) * out.vocab)));
   }
 
+  /**
+   * The masks of the constrained sequences about to sample. A sequence whose grammar is complete
+   * (only a stop token is allowed) finishes with 'stop' without spending a step on the stop token;
+   * one out of tokens finishes with 'length' (its text may then be incomplete). Both checks wait
+   * for the mask, so a grammar completed by the last allowed token still counts as 'stop'.
+   */
+  private async constrainedTurn(seqs: readonly Sequence[]): Promise<Sequence[]> {
+    const waits: Promise<void>[] = [];
+    for (const s of seqs) {
+      const matcher = s.matcher;
+      if (matcher === undefined || s.mask !== undefined) continue;
+      waits.push(
+        matcher.mask().then((mask) => {
+          s.mask = mask;
+        }),
+      );
+    }
+    if (waits.length > 0) await Promise.all(waits);
+    const live: Sequence[] = [];
+    for (const s of seqs) {
+      if (s.matcher === undefined || s.mask === undefined || s.generated === 0 || s.aborted) {
+        live.push(s);
+        continue;
+      }
+      if (allowsOnly(s.mask, this.grammarStops)) this.finish(s, 'stop', undefined, s.detok.flush());
+      else if (s.generated >= s.request.sampling.maxTokens || s.prompt.length + s.generated >= this.contextLength)
+        this.finish(s, 'length', undefined, s.detok.flush());
+      else live.push(s);
+    }
+    return live;
+  }
+
   /** One chunk of prompt tokens, shared among the prefilling sequences in admission order. */
   private async prefillStep(seqs: readonly Sequence[]): Promise<void> {
+    await this.constrainedTurn(seqs);
     let budget = this.limits.prefillChunkTokens;
     const rows: StepRow[] = [];
     const members: Sequence[] = [];
@@ -321,7 +430,7 @@ export class GenerationEngine implements TextGenerationEngine {
   private onLogits(s: Sequence, logits: Float32Array): void {
     if (s.aborted) return;
     const now = process.hrtime.bigint();
-    const sampled = s.sampler.sample(logits);
+    const sampled = s.sampler.sample(logits, s.mask);
     const tokenId = sampled.tokenId;
     s.sampler.accept(tokenId);
     s.generated++;
@@ -333,6 +442,7 @@ export class GenerationEngine implements TextGenerationEngine {
     const logprobs = sampled.logprob === undefined ? undefined : [this.tokenLogprob(tokenId, sampled)];
     const chunk = (text: string): GenerationChunk =>
       logprobs === undefined ? { text, tokenIds: [tokenId] } : { text, tokenIds: [tokenId], logprobs };
+    if (s.matcher !== undefined) return this.onConstrainedToken(s, s.matcher, tokenId, chunk);
     if (s.sampler.isStopToken(tokenId)) {
       // The stop token's own text is not part of the output (vLLM); held-back text is released.
       s.stream.push(chunk(s.stops.flush()));
@@ -356,6 +466,36 @@ export class GenerationEngine implements TextGenerationEngine {
     s.lastToken = tokenId;
   }
 
+  /**
+   * A constrained sequence's token: the grammar advances, and only the grammar ends the text: a
+   * stop token (EOS, allowed only where the grammar may end) ends it; stop strings, stop_token_ids,
+   * min_tokens and ignore_eos do not apply. max_tokens and the context end it in constrainedTurn.
+   */
+  private onConstrainedToken(
+    s: Sequence,
+    matcher: ConstraintMatcher,
+    tokenId: number,
+    chunk: (text: string) => GenerationChunk,
+  ): void {
+    s.mask = undefined;
+    if (!matcher.accept(tokenId)) {
+      // Unreachable while the sampler honours the mask; a sequence that got here cannot go on.
+      const i = this.runningList.indexOf(s);
+      if (i >= 0) this.runningList.splice(i, 1);
+      this.ops.free.push(s.id);
+      if (s.onAbort !== undefined) s.request.signal?.removeEventListener('abort', s.onAbort);
+      matcher.dispose();
+      s.stream.fail(new InferdError('INF_ERR_RUNTIME', `the grammar refused token ${tokenId}, which its mask allowed`));
+      return;
+    }
+    if (matcher.isTerminated()) {
+      s.stream.push(chunk(s.detok.flush()));
+      return this.finish(s, 'stop', tokenId, '');
+    }
+    s.stream.push(chunk(s.detok.push([tokenId])));
+    s.lastToken = tokenId;
+  }
+
   private tokenLogprob(
     tokenId: number,
     sampled: { logprob?: number; top?: readonly { tokenId: number; logprob: number }[] },
@@ -371,6 +511,7 @@ export class GenerationEngine implements TextGenerationEngine {
 
   private finish(s: Sequence, reason: FinishReason, stoppedBy: string | number | undefined, text: string): void {
     if (text !== '') s.stream.push({ text, tokenIds: [] });
+    s.matcher?.dispose();
     const i = this.runningList.indexOf(s);
     if (i >= 0) {
       this.runningList.splice(i, 1);
@@ -395,6 +536,7 @@ export class GenerationEngine implements TextGenerationEngine {
       err instanceof InferdError ? err : new InferdError('INF_ERR_RUNTIME', `generation failed: ${err.message}`);
     for (const s of this.runningList.splice(0)) {
       if (s.onAbort !== undefined) s.request.signal?.removeEventListener('abort', s.onAbort);
+      s.matcher?.dispose();
       this.ops.free.push(s.id);
       s.stream.fail(wrapped);
     }
@@ -407,7 +549,7 @@ export class GenerationEngine implements TextGenerationEngine {
     return {
       running: this.runningList.length,
       maxRunning: this.limits.maxRunningSequences,
-      waiting: this.waitingQueue.length,
+      waiting: this.waiting,
       maxWaiting: this.limits.maxWaitingSequences,
       kvCacheUsage: tokens / (this.limits.maxRunningSequences * this.contextLength),
     };

@@ -11,6 +11,7 @@ import { InlineDecoder } from '../runtime/decoder-inline.js';
 import type { SessionOptionsWire } from '../runtime/index.js';
 import type { SamplingParams } from './engine-types.js';
 import { GenerationEngine, type EngineLimits } from './generation-engine.js';
+import { ConstraintCompiler, grammarVocabulary } from './grammar.js';
 import { loadTokenizer } from './tokenizer.js';
 
 export interface TextGenerationModelOptions {
@@ -93,6 +94,12 @@ export async function loadTextGenerationEngine(o: TextGenerationModelOptions): P
       defaults: samplingDefaults(generationConfig),
       limits,
       decoder: opened.session,
+      // Started on the first constrained request: a model that never sees one pays nothing.
+      grammar: new ConstraintCompiler({
+        vocabulary: grammarVocabulary(tokenizer.tokenizerJson),
+        vocabSize,
+        stopTokenIds: tokenizer.eosTokenIds,
+      }),
       ...(o.metrics === undefined ? {} : { metrics: o.metrics }),
     });
   } catch (err) {

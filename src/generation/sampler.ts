@@ -7,6 +7,7 @@
 // Pure: no I/O, no clocks; one instance per sequence.
 
 import type { SamplingParams } from './engine-types.js';
+import { applyTokenMask } from './token-mask.js';
 
 /** One sampled token with its raw logprob and the most likely alternatives (ids only). */
 export interface SampledToken {
@@ -137,10 +138,16 @@ export class Sampler {
     return this.generated;
   }
 
-  /** Chooses the next token from the raw logits of the last position (not modified). */
-  sample(logits: Float32Array): SampledToken {
+  /**
+   * Chooses the next token from the raw logits of the last position (not modified). With a
+   * grammar's `mask` (bit i set = token i allowed), disallowed tokens are set to -Infinity after
+   * bias and penalties and before temperature and truncation, so only allowed tokens can win;
+   * min_tokens then does not hold back the stop tokens (the grammar decides where text ends).
+   */
+  sample(logits: Float32Array, mask?: Int32Array): SampledToken {
     const p = this.params;
-    const x = this.processed(logits);
+    const x = this.processed(logits, mask === undefined);
+    if (mask !== undefined) applyTokenMask(x, mask);
     let tokenId: number;
     if (p.temperature === 0) tokenId = argmax(x);
     else tokenId = this.draw(x);
@@ -163,13 +170,14 @@ export class Sampler {
   }
 
   /** Logits after bias, min_tokens masking and penalties (a working copy). */
-  private processed(logits: Float32Array): Float32Array {
+  private processed(logits: Float32Array, holdStops: boolean): Float32Array {
     const p = this.params;
     if (this.work === undefined || this.work.length !== logits.length) this.work = new Float32Array(logits.length);
     const x = this.work;
     x.set(logits);
     for (const [id, bias] of p.logitBias) if (id >= 0 && id < x.length) x[id] = (x[id] as number) + bias;
-    if (this.generated < p.minTokens) for (const id of this.stopTokenIds) if (id < x.length) x[id] = -Infinity;
+    if (holdStops && this.generated < p.minTokens)
+      for (const id of this.stopTokenIds) if (id < x.length) x[id] = -Infinity;
     if (p.repetitionPenalty !== 1) {
       // HF / vLLM: positive logits divided by the penalty, negative ones multiplied.
       for (const id of this.seen) {
@@ -238,11 +246,16 @@ export class Sampler {
       weights.length = kept;
     }
     let r = this.rng.next() * total;
+    // Rounding can leave r ≥ 0 past the end: the last candidate of nonzero weight is drawn then
+    // (never a masked one, whose weight is 0).
+    let last = candidates[0] as number;
     for (let i = 0; i < candidates.length; i++) {
-      r -= weights[i] as number;
-      if (r < 0) return candidates[i] as number;
+      const w = weights[i] as number;
+      if (w > 0) last = candidates[i] as number;
+      r -= w;
+      if (r < 0 && w > 0) return candidates[i] as number;
     }
-    return candidates[candidates.length - 1] as number;
+    return last;
   }
 }
 

@@ -39,12 +39,15 @@ export class HfTokenizer implements TextTokenizer {
   readonly bosToken: string | undefined;
   readonly eosToken: string | undefined;
   readonly padToken: string | undefined;
+  /** tokenizer.json as read (the vocabulary constrained decoding matches against). */
+  readonly tokenizerJson: Readonly<Json>;
   private readonly inner: RawTokenizer;
   private readonly template: Template | undefined;
   private readonly specialTokens: Readonly<Record<string, string>>;
 
   constructor(files: TokenizerFiles) {
     this.inner = new Tokenizer(files.tokenizer, files.config);
+    this.tokenizerJson = files.tokenizer;
     this.bosToken = tokenText(files.config['bos_token']);
     this.eosToken = tokenText(files.config['eos_token']);
     this.padToken = tokenText(files.config['pad_token']);

@@ -144,7 +144,8 @@ export const PLAN: Readonly<Record<string, PlanEntry>> = {
       expect: [/tool_calls get_weather \{ city: '(Paris|Rome)' \}/, /^(stop|length) /m],
     },
   },
-  'docs/openai.md#3': {
+  'docs/openai.md#3': { starts: '# A JSON object with the fields the schema asks for', plan: { do: 'sh' } },
+  'docs/openai.md#4': {
     starts: '# A response; its id continues',
     plan: {
       do: 'sh',
@@ -157,7 +158,7 @@ export const PLAN: Readonly<Record<string, PlanEntry>> = {
       ],
     },
   },
-  'docs/openai.md#4': {
+  'docs/openai.md#5': {
     starts: "import OpenAI from 'openai';",
     plan: { do: 'js', saveAs: '.tmp/openai-responses.mjs', expect: [/^(completed|incomplete) /m] },
   },

@@ -32,6 +32,7 @@ import {
 } from './generation-runner.js';
 import { invalidField } from './openai-error.js';
 import { parseBody } from './parse-body.js';
+import { prepareConstraint, requestedConstraint, type RequestedConstraint } from './structured-output.js';
 import { chatPromptIds } from './prompts.js';
 import { chatCompletionSchema, type ChatCompletionBody } from './request-schemas.js';
 import { completionBudget, samplingParams } from './sampling.js';
@@ -57,6 +58,8 @@ export interface ChatPlan {
   /** The request's tools; undefined without them. */
   readonly tools: ToolUse | undefined;
   readonly choices: readonly ChoicePlan[];
+  /** response_format / guided_* / structured_outputs, compiled before the sequences start. */
+  readonly constraint?: RequestedConstraint | undefined;
 }
 
 /** Checks between fields that the schema cannot express; each names its field. */
@@ -66,14 +69,6 @@ function checkFields(body: ChatCompletionBody): void {
   }
   if (body.top_logprobs != null && body.logprobs !== true) {
     throw invalidField('top_logprobs', 'When using `top_logprobs`, `logprobs` must be set to true.');
-  }
-  const format = body.response_format?.type;
-  if (format !== undefined && format !== 'text') {
-    throw invalidField(
-      'response_format',
-      `response_format '${format}' is not supported: this server generates free text only; use {"type": "text"} or leave it out.`,
-      'unsupported_value',
-    );
   }
   // The deprecated function-calling fields answer differently (message.function_call); tools replace them.
   if (body.functions != null || body.function_call != null) {
@@ -94,6 +89,24 @@ function chatToolUse(body: ChatCompletionBody, toolCallParser: string): ToolUse 
     body.parallel_tool_calls ?? undefined,
     toolCallFormat(toolCallParser),
   );
+}
+
+/**
+ * What the output must match: the tools' structural tag when the model may call, else
+ * response_format / guided_* / structured_outputs. Both at once are a 400: one constraint runs.
+ */
+function outputConstraint(body: ChatCompletionBody, tools: ToolUse | undefined): RequestedConstraint | undefined {
+  const requested = requestedConstraint(body);
+  const tag = tools === undefined ? undefined : toolConstraint(tools);
+  if (tag === undefined) return requested;
+  if (requested !== undefined) {
+    throw invalidField(
+      requested.param,
+      `'${requested.param}' cannot be combined with tools the model may call: set tool_choice to "none", or leave out one of them.`,
+      'unsupported_value',
+    );
+  }
+  return { constraint: tag, param: 'tools' };
 }
 
 export function prepareChat(repository: ModelSource, rawBody: unknown, chosen?: Chosen): ChatPlan {
@@ -119,9 +132,10 @@ export function prepareChat(repository: ModelSource, rawBody: unknown, chosen?: 
   );
   const logprobs = body.logprobs === true ? (body.top_logprobs ?? 0) : undefined;
   const free = samplingParams(body, engine, { maxTokens, logprobs });
-  const constraint = tools === undefined ? undefined : toolConstraint(tools);
-  const sampling = constraint === undefined ? free : { ...free, constraint };
+  const constraint = outputConstraint(body, tools);
+  const sampling = constraint === undefined ? free : { ...free, constraint: constraint.constraint };
   return {
+    constraint,
     engine,
     model: body.model,
     stream: body.stream === true,
@@ -134,6 +148,7 @@ export function prepareChat(repository: ModelSource, rawBody: unknown, chosen?: 
 
 export async function chatCompletion(plan: ChatPlan, context: RunContext): Promise<ChatCompletion> {
   const head = { id: completionId('chatcmpl'), created: nowSeconds(), model: plan.model };
+  await prepareConstraint(plan.engine, plan.constraint);
   const running = startChoices(plan.engine, plan.choices, context);
   const collected = await Promise.all(running.streams.map(collect)).catch((err: unknown) => {
     running.cancel();
@@ -173,6 +188,7 @@ export async function streamChat(
   sse: ChunkSink<ChatCompletionChunk>,
 ): Promise<void> {
   const head: ResponseHead = { id: completionId('chatcmpl'), created: nowSeconds(), model: plan.model };
+  await prepareConstraint(plan.engine, plan.constraint);
   const running = startChoices(plan.engine, plan.choices, context);
   const streams = running.streams;
   sse.open();

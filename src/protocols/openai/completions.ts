@@ -22,6 +22,7 @@ import {
 } from './generation-runner.js';
 import { invalidField } from './openai-error.js';
 import { parseBody } from './parse-body.js';
+import { prepareConstraint, requestedConstraint, type RequestedConstraint } from './structured-output.js';
 import { tokenizePrompts } from './prompts.js';
 import { completionSchema, type CompletionBody } from './request-schemas.js';
 import { completionBudget, samplingParams } from './sampling.js';
@@ -38,6 +39,8 @@ export interface CompletionPlan {
   readonly echo: boolean;
   readonly logprobs: boolean;
   readonly choices: readonly ChoicePlan[];
+  /** response_format / guided_* / structured_outputs, compiled before the sequences start. */
+  readonly constraint?: RequestedConstraint | undefined;
 }
 
 function checkFields(body: CompletionBody): void {
@@ -81,8 +84,10 @@ export function prepareCompletion(repository: ModelSource, rawBody: unknown, cho
   let maxTokens = requested;
   for (const p of prompts) maxTokens = completionBudget(engine.contextLength, p.tokenIds.length, requested, 'prompt');
   const logprobs = body.logprobs ?? undefined;
-  const sampling = samplingParams(body, engine, { maxTokens, logprobs });
+  const constraint = requestedConstraint(body);
+  const sampling = { ...samplingParams(body, engine, { maxTokens, logprobs }), constraint: constraint?.constraint };
   return {
+    constraint,
     engine,
     model: body.model,
     stream: body.stream === true,
@@ -95,6 +100,7 @@ export function prepareCompletion(repository: ModelSource, rawBody: unknown, cho
 
 export async function completion(plan: CompletionPlan, context: RunContext): Promise<TextCompletion> {
   const head = { id: completionId('cmpl'), created: nowSeconds(), model: plan.model };
+  await prepareConstraint(plan.engine, plan.constraint);
   const running = startChoices(plan.engine, plan.choices, context);
   const collected = await Promise.all(running.streams.map(collect)).catch((err: unknown) => {
     running.cancel();
@@ -126,6 +132,7 @@ export async function completion(plan: CompletionPlan, context: RunContext): Pro
 
 export async function streamCompletion(plan: CompletionPlan, context: RunContext, sse: SseStream): Promise<void> {
   const head: ResponseHead = { id: completionId('cmpl'), created: nowSeconds(), model: plan.model };
+  await prepareConstraint(plan.engine, plan.constraint);
   const running = startChoices(plan.engine, plan.choices, context);
   sse.open();
   const withUsage = plan.includeUsage;

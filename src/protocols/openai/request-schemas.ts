@@ -3,6 +3,7 @@
 // need the model (token ids against the vocabulary, the context length) run later, in sampling.ts.
 
 import { z } from 'zod';
+import { structuredOutputFields } from './structured-output.js';
 import { checkMessageFields, messageToolCall, toolChoice, toolDefinition } from './tool-schemas.js';
 
 const nullish = <T extends z.ZodType>(schema: T) => schema.nullish();
@@ -63,6 +64,7 @@ const samplingFields = {
   min_tokens: integer('an integer of at least 0', 0, Number.MAX_SAFE_INTEGER),
   ignore_eos: boolean,
   stop_token_ids: nullish(z.array(TOKEN_ID, { error: TOKEN_IDS_MESSAGE })),
+  ...structuredOutputFields,
 };
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
@@ -93,12 +95,6 @@ export const chatCompletionSchema = z.object({
   max_completion_tokens: integer('an integer of at least 1', 1, Number.MAX_SAFE_INTEGER),
   logprobs: boolean,
   top_logprobs: integer('an integer between 0 and 20', 0, 20),
-  response_format: nullish(
-    z.object(
-      { type: z.enum(['text', 'json_object', 'json_schema']) },
-      { error: 'must be {"type": "text"}, {"type": "json_object"} or {"type": "json_schema", ...}' },
-    ),
-  ),
   tools: nullish(z.array(toolDefinition, { error: 'must be a list of tools' })),
   tool_choice: nullish(toolChoice),
   parallel_tool_calls: boolean,

@@ -1,5 +1,5 @@
-// docs/openai.md's examples work as pasted: the "Try it" shell block and the openai-package
-// script run against a real server on the example models (port rewritten).
+// docs/openai.md's examples work as pasted: the "Try it" shell block, the openai-package script and
+// the structured output example run against a real server on the example models (port rewritten).
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -49,6 +49,25 @@ describe('docs/openai.md examples', () => {
     assert.match(stdout, /\{"object":"list","data":\[\{"object":"embedding","index":0,"embedding":\[-?\d/);
     assert.match(stdout, /\{"count":\d+,"max_model_len":256,"tokens":\[/);
     assert.match(stdout, /\{"object":"list","data":\[\{"id":"kjv-tiny","object":"model"/);
+  });
+
+  it('the structured output example answers JSON that follows its schema, and one of the choices', async () => {
+    const doc = await readFile(path.join(ROOT, 'docs/openai.md'), 'utf8');
+    const part = doc
+      .slice(doc.indexOf('## Structured output'), doc.indexOf('## Responses'))
+      .replaceAll('localhost:8000', `127.0.0.1:${server.httpPort}`);
+    const script = /```sh\n([\s\S]*?)```/.exec(part)?.[1];
+    assert.ok(script !== undefined, 'the section has its shell block');
+    const { stdout } = await run('sh', ['-e', '-c', script], { cwd: ROOT, timeout: 60_000 });
+    const [chat, completion] = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { choices: { message?: { content: string }; text?: string }[] });
+    const person = JSON.parse(chat?.choices[0]?.message?.content ?? '') as Record<string, unknown>;
+    assert.deepEqual(Object.keys(person).sort(), ['age', 'name']);
+    assert.equal(typeof person['name'], 'string');
+    assert.ok(Number.isInteger(person['age']));
+    assert.ok(['Enos', 'Cainan', 'Mahalaleel'].includes(completion?.choices[0]?.text ?? ''));
   });
 
   it('the openai package script prints a completion and streams one', async () => {

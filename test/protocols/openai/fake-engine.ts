@@ -65,6 +65,11 @@ export class FakeEngine implements TextGenerationEngine {
       typeof options.script === 'string' ? options.script : 'In the beginning God created the heaven and the earth.';
   }
 
+  /** Constraints are not enforced here: the fake accepts each and scripts its text as usual. */
+  prepareConstraint(): Promise<void> {
+    return Promise.resolve();
+  }
+
   generate(request: GenerationRequest): GenerationStream {
     if (this.running >= (this.options.maxWaiting ?? Infinity)) {
       throw new InferdError('INF_ERR_QUEUE_FULL', 'the waiting queue is full');
