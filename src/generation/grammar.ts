@@ -16,6 +16,7 @@ import {
   type GrammarCompiler,
   type GrammarMatcher,
   type TokenizerInfo,
+  type XgrammarLibrary,
 } from './xgrammar-runtime.js';
 
 type Json = Record<string, unknown>;
@@ -194,7 +195,7 @@ export class ConstraintCompiler {
     }
     const backend = await this.getBackend();
     const compiled = backend.runtime
-      .call(() => compileWith(backend.compiler, constraint))
+      .call(() => compileWith(backend.runtime.lib, backend.compiler, constraint))
       .catch((err: unknown) => {
         if (this.cache.get(key)?.compiled === compiled) this.cache.delete(key);
         throw refusal(constraint, err);
@@ -247,7 +248,40 @@ const JSON_SEPARATORS: [string, string] = [', ', ': '];
 /** json without a schema: an object, as OpenAI's json_object asks (extra properties allowed). */
 const SCHEMALESS_JSON = '{"type": "object"}';
 
-function compileWith(compiler: GrammarCompiler, c: OutputConstraint): Promise<CompiledGrammar> {
+/**
+ * A structural tag whose JSON-schema contents are grammars without free whitespace. xgrammar
+ * compiles a structural tag's `json_schema` allowing whitespace between tokens, and a small model
+ * then writes newlines forever inside a tool call's arguments; the same schema as EBNF with fixed
+ * separators (as `json` constraints are compiled) leaves it only the values to choose.
+ */
+async function tightStructuralTag(lib: XgrammarLibrary, value: unknown): Promise<unknown> {
+  if (Array.isArray(value)) return Promise.all(value.map((v) => tightStructuralTag(lib, v)));
+  if (typeof value !== 'object' || value === null) return value;
+  const node = value as Record<string, unknown>;
+  if (node['type'] === 'json_schema' && 'json_schema' in node) {
+    const grammar = await lib.Grammar.fromJSONSchema(
+      JSON.stringify(node['json_schema']),
+      false,
+      -1,
+      JSON_SEPARATORS,
+      true,
+    );
+    try {
+      return { type: 'grammar', grammar: grammar.toString() };
+    } finally {
+      grammar.dispose();
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(node)) out[key] = await tightStructuralTag(lib, v);
+  return out;
+}
+
+async function compileWith(
+  lib: XgrammarLibrary,
+  compiler: GrammarCompiler,
+  c: OutputConstraint,
+): Promise<CompiledGrammar> {
   switch (c.kind) {
     case 'json':
       return c.schema === undefined
@@ -262,7 +296,7 @@ function compileWith(compiler: GrammarCompiler, c: OutputConstraint): Promise<Co
     case 'grammar':
       return compiler.compileGrammar(c.grammar, 'root');
     case 'structural_tag':
-      return compiler.compileStructuralTag(JSON.stringify(c.tag));
+      return compiler.compileStructuralTag(JSON.stringify(await tightStructuralTag(lib, c.tag)));
   }
 }
 
