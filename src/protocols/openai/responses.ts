@@ -173,13 +173,14 @@ const PARAMS: Readonly<Record<string, string>> = {
 function renamed(err: unknown): unknown {
   if (!isInferdError(err) || err.param === null) return err;
   const root = /^[a-z_]+/.exec(err.param)?.[0] ?? '';
-  const param = PARAMS[root];
-  if (param === undefined) return err;
+  const base = PARAMS[root];
+  if (base === undefined) return err;
+  // response_format.json_schema.schema is text.format.schema here.
+  const param = root === 'response_format' ? base + err.param.slice(root.length).replace(/^\.json_schema/, '') : base;
   // The context-length message speaks of chat's messages; here they are the input.
+  const named = err.message.replaceAll(`'${err.param}'`, `'${param}'`);
   const message =
-    param === 'input'
-      ? err.message.replaceAll('the messages', 'the input').replaceAll('input messages', 'input')
-      : err.message;
+    param === 'input' ? named.replaceAll('the messages', 'the input').replaceAll('input messages', 'input') : named;
   return new InferdError(err.code, message, {
     param,
     apiCode: err.apiCode,
@@ -295,7 +296,12 @@ export function keep(store: ResponseStore, plan: ResponsePlan, response: Respons
 }
 
 export async function createResponse(plan: ResponsePlan, context: RunContext): Promise<ResponseObject> {
-  return responseFromChat(plan.head, await chatCompletion(plan.chat, context));
+  try {
+    return responseFromChat(plan.head, await chatCompletion(plan.chat, context));
+  } catch (err) {
+    // A constraint the grammar engine refuses is found when it compiles, before generation.
+    throw renamed(err);
+  }
 }
 
 /**
@@ -309,7 +315,12 @@ export async function streamResponse(
   report: (error: unknown) => InferdError,
 ): Promise<ResponseObject | undefined> {
   const writer = new ResponseEventWriter(events, plan.head, report);
-  await streamChat({ ...plan.chat, includeUsage: true }, context, writer);
+  try {
+    await streamChat({ ...plan.chat, includeUsage: true }, context, writer);
+  } catch (err) {
+    // Thrown before the stream opened (a constraint refused as it compiles): still a status.
+    throw renamed(err);
+  }
   return writer.ended();
 }
 
