@@ -10,6 +10,7 @@ import { prepareChat, chatCompletion, streamChat, type ChatPlan } from './chat-c
 import { nowSeconds } from './completion-objects.js';
 import type { Chosen, ModelSource } from './engine-lookup.js';
 import type { RunContext } from './generation-runner.js';
+import { invalidField } from './openai-error.js';
 import { ResponseEventWriter, type EventStream } from './response-events.js';
 import {
   itemId,
@@ -199,6 +200,22 @@ function dropOldest(conversation: readonly ConversationItem[]): ConversationItem
   return conversation.slice(start);
 }
 
+/** Each function_call_output answers a function_call earlier in the conversation, as OpenAI requires. */
+function checkCallOutputs(conversation: readonly ConversationItem[], items: readonly InputItem[]): void {
+  const calls = new Set<string>();
+  for (const item of conversation) {
+    if (item.type === 'function_call') calls.add(item.call_id);
+    else if (item.type === 'function_call_output' && !calls.has(item.call_id)) {
+      const index = items.indexOf(item);
+      throw invalidField(
+        index < 0 ? 'input' : `input[${index}].call_id`,
+        `No tool call found for function call output with call_id ${item.call_id}: send the function_call item before its output, or continue from the response that made the call with previous_response_id.`,
+        'invalid_value',
+      );
+    }
+  }
+}
+
 export function prepareResponse(
   repository: ModelSource,
   store: ResponseStore,
@@ -214,6 +231,7 @@ export function prepareResponse(
   }
   const items = inputItems(body.input);
   let conversation: ConversationItem[] = [...(previous?.conversation ?? []), ...items];
+  checkCallOutputs(conversation, items);
   const format = textFormat(body);
   const tools = functionTools(body);
   const instructions = body.instructions ?? null;

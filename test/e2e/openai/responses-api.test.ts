@@ -303,6 +303,19 @@ test('unknown fields and bad values are a 400 naming them, and the server keeps 
     String((tooLong.json['error'] as Record<string, unknown>)['message']),
     /maximum context length is \d+ tokens\. However, you requested \d+ tokens \(\d+ in the input, 1000000 in the completion\)/,
   );
+  const orphan = await fx.post('/v1/responses', {
+    model: 'kjv-tiny',
+    input: [
+      { role: 'user', content: 'hi' },
+      { type: 'function_call_output', call_id: 'call_never_made', output: '42' },
+    ],
+  });
+  assert.equal(orphan.status, 400);
+  assert.equal((orphan.json['error'] as Record<string, unknown>)['param'], 'input[1].call_id');
+  assert.match(
+    String((orphan.json['error'] as Record<string, unknown>)['message']),
+    /No tool call found for function call output with call_id call_never_made/,
+  );
   const ok = await fx.client.responses.create({ model: 'kjv-tiny', input: 'hi', max_output_tokens: 2 });
   assert.equal(ok.object, 'response');
 });
