@@ -296,6 +296,8 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     repository: openAISource,
     maxBodyBytes: config.maxBodyBytes,
     tokens: (request) => security.quotas.tokenBudget(request.principal),
+    responsesStoreMax: config.responsesStoreMax,
+    owner: (request) => request.principal?.id,
   });
   registerUsageRoute(http, security.quotas);
   registerMetricsRoute(http, metrics);

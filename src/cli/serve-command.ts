@@ -45,6 +45,7 @@ interface ServeOptions {
   batchDir: string;
   maxBatchFileSize: number;
   batchConcurrency: number;
+  responsesStoreMax: number;
   maxInflightRequestSize: number;
   maxUnsentResponseSize: number;
   maxRequestsPerConnection: number;
@@ -325,6 +326,12 @@ export function serveCommand(): Command {
       integer(1, 1024),
       d.batchConcurrency,
     )
+    .option(
+      '--responses-store-max <n>',
+      'responses of POST /v1/responses kept in memory for GET /v1/responses/{id} and previous_response_id; the least recently used go first (later ids are 404); 0 = keep none',
+      integer(0, 10_000_000),
+      d.responsesStoreMax,
+    )
     .addOption(
       sizeOption(
         '--max-inflight-request-size <size>',
@@ -527,6 +534,7 @@ Examples:
         batchDir: opts.batchDir,
         maxBatchFileBytes: opts.maxBatchFileSize,
         batchConcurrency: opts.batchConcurrency,
+        responsesStoreMax: opts.responsesStoreMax,
         maxInflightRequestBytes: opts.maxInflightRequestSize,
         maxUnsentResponseBytes: opts.maxUnsentResponseSize,
         maxRequestsPerConnection: opts.maxRequestsPerConnection,

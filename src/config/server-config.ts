@@ -127,6 +127,8 @@ export const serverConfigSchema = z
     maxRequestsPerConnection: z.number().int().min(1).max(4096).default(8),
     /** Lines of the running batch in flight at once (queued or executing), at the lowest priority. */
     batchConcurrency: z.number().int().min(1).max(1024).default(8),
+    /** Responses of POST /v1/responses kept for GET and previous_response_id; the least recently used go first; 0 = keep none. */
+    responsesStoreMax: z.number().int().nonnegative().max(10_000_000).default(1000),
     /** Key file (YAML or JSON; each key as its SHA-256, with scopes, expiry, quotas), re-read when it changes. */
     apiKeysFile: z.string().min(1).nullable().default(null),
     /** Keys given directly (the CLI reads them from INFERD_API_KEYS): each holds every scope. */

@@ -161,6 +161,23 @@ export const PLAN: Readonly<Record<string, PlanEntry>> = {
       expect: [/tool_calls get_weather \{ city: '(Paris|Rome)' \}/, /^(stop|length) /m],
     },
   },
+  'docs/openai.md#5': {
+    starts: '# A response; its id continues',
+    plan: {
+      do: 'sh',
+      expect: [
+        /"object":"response","created_at":\d+,"status":"(completed|incomplete)"/,
+        /"object":"list","data":\[\{"id":"msg_[0-9a-f]+","type":"message","role":"user"/,
+        /"object":"response\.deleted","deleted":true/,
+        /event: response\.created\ndata: \{"type":"response\.created","sequence_number":0/,
+        /event: response\.(completed|incomplete)\n/,
+      ],
+    },
+  },
+  'docs/openai.md#6': {
+    starts: "import OpenAI from 'openai';",
+    plan: { do: 'js', saveAs: '.tmp/openai-responses.mjs', expect: [/^(completed|incomplete) /m] },
+  },
   'docs/package.md#0': {
     starts: 'mkdir my-server',
     plan: { do: 'skip', why: 'needs a packed tarball; npm run test:package does this' },

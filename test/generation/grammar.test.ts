@@ -81,6 +81,38 @@ describe('grammar module on kjv-tiny', () => {
     m.dispose();
   });
 
+  it("writes a structural tag's JSON schema without free whitespace, as json constraints are", async () => {
+    const tag = {
+      type: 'structural_tag',
+      format: {
+        type: 'tag',
+        begin: 'call:',
+        content: {
+          type: 'json_schema',
+          json_schema: {
+            type: 'object',
+            properties: { city: { type: 'string', enum: ['Paris'] } },
+            required: ['city'],
+            additionalProperties: false,
+          },
+        },
+        end: ';',
+      },
+    };
+    const m = await compiler.matcher({ kind: 'structural_tag', tag });
+    for (const id of tok.encode('call:{', { addSpecialTokens: false })) assert.equal(m.accept(id), true);
+    // A small model left free to write whitespace here writes newlines until its tokens run out.
+    const next = allowed(await m.mask(), tok.vocabSize).map((id) => pieces[id] ?? '');
+    assert.ok(next.length > 0);
+    assert.deepEqual(
+      next.filter((p) => !p.startsWith('"')),
+      [],
+    );
+    for (const id of tok.encode('"city": "Paris"};', { addSpecialTokens: false })) assert.equal(m.accept(id), true);
+    assert.deepEqual(allowed(await m.mask(), tok.vocabSize), [EOS]);
+    m.dispose();
+  });
+
   it('refuses a token outside the grammar and stays where it was', async () => {
     const m = await compiler.matcher({ kind: 'choice', choices: ['yes'] });
     const before = allowed(await m.mask(), tok.vocabSize);

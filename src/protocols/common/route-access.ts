@@ -76,6 +76,11 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /v1/chat/completions': inferByBody,
   'POST /v1/completions': inferByBody,
   'POST /v1/embeddings': inferByBody,
+  // stored responses belong to the caller that created them (protocols/openai/response-store.ts)
+  'POST /v1/responses': inferByBody,
+  'GET /v1/responses/:id': { group: 'inference' },
+  'DELETE /v1/responses/:id': { group: 'inference' },
+  'GET /v1/responses/:id/input_items': { group: 'inference' },
   'POST /tokenize': inferByBody,
   'POST /v1/rerank': inferByBody,
   'POST /rerank': inferByBody,

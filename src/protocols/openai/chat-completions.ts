@@ -18,6 +18,7 @@ import {
   nowSeconds,
   type ChatChunkChoice,
   type ChatCompletion,
+  type ChatCompletionChunk,
   type ResponseHead,
 } from './completion-objects.js';
 import { chatModel, type Chosen, type ModelSource } from './engine-lookup.js';
@@ -35,7 +36,7 @@ import { prepareConstraint, requestedConstraint, type RequestedConstraint } from
 import { chatPromptIds } from './prompts.js';
 import { chatCompletionSchema, type ChatCompletionBody } from './request-schemas.js';
 import { completionBudget, samplingParams } from './sampling.js';
-import type { SseStream } from './sse-stream.js';
+import type { ChunkSink } from './sse-stream.js';
 import {
   chatFunctionTools,
   planToolUse,
@@ -170,7 +171,11 @@ export async function chatCompletion(plan: ChatPlan, context: RunContext): Promi
 }
 
 /** Streams the choices as chunks; the sequences are queued before the headers go out, so a refusal is still a status. */
-export async function streamChat(plan: ChatPlan, context: RunContext, sse: SseStream): Promise<void> {
+export async function streamChat(
+  plan: ChatPlan,
+  context: RunContext,
+  sse: ChunkSink<ChatCompletionChunk>,
+): Promise<void> {
   const head: ResponseHead = { id: completionId('chatcmpl'), created: nowSeconds(), model: plan.model };
   await prepareConstraint(plan.engine, plan.constraint);
   const running = startChoices(plan.engine, plan.choices, context);

@@ -1,7 +1,7 @@
 // Registers the OpenAI-compatible edge on the REST listener: /v1/models, /v1/chat/completions,
-// /v1/completions, /v1/embeddings, /v1/rerank and /v1/score (beside the batch API's /v1/files and
-// /v1/batches, whose scope answers unknown /v1 routes with OpenAI's 404 body), and vLLM's
-// /tokenize, /detokenize, /rerank (TEI's shape too) and /score.
+// /v1/completions, /v1/embeddings, /v1/responses, /v1/rerank and /v1/score (beside the batch API's
+// /v1/files and /v1/batches, whose scope answers unknown /v1 routes with OpenAI's 404 body), and
+// vLLM's /tokenize, /detokenize, /rerank (TEI's shape too) and /score.
 // Every route here answers errors in OpenAI's body.
 
 import { VARIANT_HEADER } from '../../experiments/routing-headers.js';
@@ -15,7 +15,18 @@ import type { RunContext } from './generation-runner.js';
 import { listModels, retrieveModel } from './models.js';
 import { prepareRerank, prepareScore, runScoring, type ScoringPlan } from './rerank.js';
 import { bodyOverLimit, makeErrorHandler, type ErrorEdge } from '../common/error-handler.js';
+import { ResponseStore } from './response-store.js';
+import {
+  createResponse,
+  deleteResponse,
+  keep,
+  listInputItems,
+  prepareResponse,
+  retrieveResponse,
+  streamResponse,
+} from './responses.js';
 import { disconnectSignal, SseStream } from './sse-stream.js';
+import { reportError } from '../common/error-handler.js';
 import { detokenize, tokenize } from './tokenize.js';
 import type { TokenBudget } from '../../security/quota-gate.js';
 
@@ -24,6 +35,10 @@ export interface OpenAIApiOptions {
   readonly maxBodyBytes: number;
   /** The caller's token quota (from the access hook's principal); undefined = unlimited. */
   readonly tokens?: (request: FastifyRequest) => TokenBudget | undefined;
+  /** Stored responses of /v1/responses kept at most (least recently used evicted); default 1000. */
+  readonly responsesStoreMax?: number;
+  /** Who the caller is (the access hook's principal id): stored responses belong to it. */
+  readonly owner?: (request: FastifyRequest) => string | undefined;
 }
 
 /** Runs a request an experiment routed, counting its outcome for the variant. */
@@ -91,6 +106,8 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOpt
     };
   const created = nowSeconds();
   const errors: ErrorEdge = { format: 'openai', bodyTooLarge: bodyOverLimit(options.maxBodyBytes) };
+  const responses = new ResponseStore(options.responsesStoreMax ?? 1000);
+  const ownerOf = (request: FastifyRequest): string => options.owner?.(request) ?? 'anonymous';
 
   void app.register(
     (scope, _opts, done) => {
@@ -137,6 +154,35 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOpt
       });
       scope.post('/rerank', scoring(prepareRerank));
       scope.post('/score', scoring(prepareScore));
+
+      scope.post('/responses', async (req, reply) => {
+        const arrivalNs = process.hrtime.bigint();
+        const chosen: Chosen = {};
+        const plan = prepareResponse(repository, responses, ownerOf(req), req.body, chosen);
+        nameVariant(reply, chosen);
+        const context = runContext(options, req, reply, arrivalNs);
+        return counted(chosen, async () => {
+          // A response cut short by its client going away is not kept.
+          if (!plan.chat.stream) {
+            const response = await createResponse(plan, context);
+            if (!context.signal.aborted) keep(responses, plan, response);
+            return json(reply, response);
+          }
+          const report = (err: unknown) => reportError(err, String(req.id), req.log);
+          const response = await streamResponse(plan, context, new SseStream(reply, false), report);
+          if (response !== undefined && !context.signal.aborted) keep(responses, plan, response);
+          return reply;
+        });
+      });
+      scope.get<{ Params: { id: string } }>('/responses/:id', (req, reply) =>
+        json(reply, retrieveResponse(responses, ownerOf(req), req.params.id)),
+      );
+      scope.delete<{ Params: { id: string } }>('/responses/:id', (req, reply) =>
+        json(reply, deleteResponse(responses, ownerOf(req), req.params.id)),
+      );
+      scope.get<{ Params: { id: string } }>('/responses/:id/input_items', (req, reply) =>
+        json(reply, listInputItems(responses, ownerOf(req), req.params.id, req.query)),
+      );
       done();
     },
     { prefix: '/v1' },

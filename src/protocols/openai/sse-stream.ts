@@ -16,15 +16,28 @@ export function disconnectSignal(reply: FastifyReply): AbortSignal {
   return abort.signal;
 }
 
-/** Frames one SSE event. */
-export function sseEvent(data: unknown): string {
-  return `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+/** Frames one SSE event; `event` names it (the Responses API names each event by its type). */
+export function sseEvent(data: unknown, event?: string): string {
+  const name = event === undefined ? '' : `event: ${event}\n`;
+  return `${name}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+}
+
+/** What a streamed answer is written to: an SseStream, or a writer that translates the chunks. */
+export interface ChunkSink<T> {
+  open(): void;
+  send(data: T): Promise<void>;
+  end(): void;
+  fail(error: unknown): void;
 }
 
 export class SseStream {
   private ended = false;
 
-  constructor(private readonly reply: FastifyReply) {}
+  /** `doneMarker` false: no `data: [DONE]` at the end (the Responses API's streams have none). */
+  constructor(
+    private readonly reply: FastifyReply,
+    private readonly doneMarker = true,
+  ) {}
 
   /** Sends the headers; from here on errors travel as events, not statuses. */
   open(): void {
@@ -45,10 +58,10 @@ export class SseStream {
     return this.ended || this.reply.raw.destroyed;
   }
 
-  async send(data: unknown): Promise<void> {
+  async send(data: unknown, event?: string): Promise<void> {
     if (this.closed) return;
     const raw = this.reply.raw;
-    if (raw.write(sseEvent(data))) return;
+    if (raw.write(sseEvent(data, event))) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {
         raw.off('drain', done);
@@ -60,11 +73,12 @@ export class SseStream {
     });
   }
 
-  /** `data: [DONE]`, then the end of the response. */
+  /** `data: [DONE]` (unless turned off), then the end of the response. */
   end(): void {
     if (this.closed) return;
     this.ended = true;
-    this.reply.raw.end(sseEvent('[DONE]'));
+    if (this.doneMarker) this.reply.raw.end(sseEvent('[DONE]'));
+    else this.reply.raw.end();
   }
 
   /**

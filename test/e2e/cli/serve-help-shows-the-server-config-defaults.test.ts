@@ -71,6 +71,7 @@ const OPTIONS: Record<string, [flag: string, asShown?: (v: unknown) => unknown]>
   batchDir: ['--batch-dir'],
   maxBatchFileBytes: ['--max-batch-file-size', asSize],
   batchConcurrency: ['--batch-concurrency'],
+  responsesStoreMax: ['--responses-store-max'],
   maxInflightRequestBytes: ['--max-inflight-request-size', asSize],
   maxUnsentResponseBytes: ['--max-unsent-response-size', asSize],
   maxRequestsPerConnection: ['--max-requests-per-connection'],

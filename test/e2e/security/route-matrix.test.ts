@@ -33,8 +33,17 @@ interface Call {
   readonly json?: boolean;
 }
 
-/** A concrete request for a route pattern; `ids` holds the file and batch made on the way. */
-function requestFor(route: string, ids: { file: string; spareFile: string; batch: string }): Call {
+/** The ids made on the way: a file (and a spare to delete), a batch, a stored response (and a spare). */
+interface MadeIds {
+  file: string;
+  spareFile: string;
+  batch: string;
+  response: string;
+  spareResponse: string;
+}
+
+/** A concrete request for a route pattern; `ids` holds what was made on the way. */
+function requestFor(route: string, ids: MadeIds): Call {
   const [method = '', pattern = ''] = route.split(' ');
   const url = pattern
     .replace(':model', 'simple')
@@ -42,7 +51,8 @@ function requestFor(route: string, ids: { file: string; spareFile: string; batch
     .replace(':version', '1')
     .replace('/v1/models/:id', '/v1/models/kjv-tiny')
     .replace(/\/v1\/files\/:id/, method === 'DELETE' ? `/v1/files/${ids.spareFile}` : `/v1/files/${ids.file}`)
-    .replace('/v1/batches/:id', `/v1/batches/${ids.batch}`);
+    .replace('/v1/batches/:id', `/v1/batches/${ids.batch}`)
+    .replace('/v1/responses/:id', `/v1/responses/${method === 'DELETE' ? ids.spareResponse : ids.response}`);
   switch (route) {
     case 'POST /v2/models/:model/infer':
     case 'POST /v2/models/:model/versions/:version/infer':
@@ -59,6 +69,13 @@ function requestFor(route: string, ids: { file: string; spareFile: string; batch
       };
     case 'POST /v1/completions':
       return { method, url, body: JSON.stringify({ model: 'kjv-tiny', prompt: 'In the', max_tokens: 2 }), json: true };
+    case 'POST /v1/responses':
+      return {
+        method,
+        url,
+        body: JSON.stringify({ model: 'kjv-tiny', input: 'In', max_output_tokens: 2 }),
+        json: true,
+      };
     case 'POST /v1/embeddings':
       return { method, url, body: JSON.stringify({ model: 'kjv-embed', input: 'light' }), json: true };
     case 'POST /v1/rerank':
@@ -190,7 +207,23 @@ describe('every route × {no key, wrong key, key without the scope, right key}',
       assert.equal(made.status, 200);
       return ((await made.json()) as { id: string }).id;
     };
-    const ids = { file, spareFile, batch: await makeBatch(file) };
+    // Stored responses belong to the key that made them: the infer key reads and deletes its own.
+    const makeResponse = async (): Promise<string> => {
+      const made = await fetch(`${server.url}/v1/responses`, {
+        method: 'POST',
+        headers: { ...bearer(keys['infer'] ?? ''), 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'kjv-tiny', input: 'In', max_output_tokens: 2 }),
+      });
+      assert.equal(made.status, 200);
+      return ((await made.json()) as { id: string }).id;
+    };
+    const ids: MadeIds = {
+      file,
+      spareFile,
+      batch: await makeBatch(file),
+      response: await makeResponse(),
+      spareResponse: await makeResponse(),
+    };
 
     const failures: string[] = [];
     // Unload after load, delete last: the order of the table is the order here, but a few moves.

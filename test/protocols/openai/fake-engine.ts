@@ -36,8 +36,8 @@ export const charTokenizer: TextTokenizer = {
 };
 
 export interface FakeEngineOptions {
-  /** The text every sequence generates (then EOS), one character per step. */
-  readonly script?: string;
+  /** The text every sequence generates (then EOS), one character per step; a function picks it by the prompt's text. */
+  readonly script?: string | ((prompt: string) => string);
   readonly contextLength?: number;
   readonly maxWaiting?: number;
   /** Milliseconds per step (0: as fast as the event loop goes). */
@@ -61,7 +61,8 @@ export class FakeEngine implements TextGenerationEngine {
 
   constructor(private readonly options: FakeEngineOptions = {}) {
     this.contextLength = options.contextLength ?? 64;
-    this.script = options.script ?? 'In the beginning God created the heaven and the earth.';
+    this.script =
+      typeof options.script === 'string' ? options.script : 'In the beginning God created the heaven and the earth.';
   }
 
   /** Constraints are not enforced here: the fake accepts each and scripts its text as usual. */
@@ -81,6 +82,8 @@ export class FakeEngine implements TextGenerationEngine {
     let resolveResult!: (r: GenerationResult) => void;
     const result = new Promise<GenerationResult>((r) => (resolveResult = r));
     const s = request.sampling;
+    const pick = this.options.script;
+    const script = typeof pick === 'function' ? pick(charTokenizer.decode(request.promptTokenIds)) : this.script;
     const finish = (
       finishReason: GenerationResult['finishReason'],
       stoppedBy: string | number | undefined,
@@ -101,10 +104,10 @@ export class FakeEngine implements TextGenerationEngine {
       for (let i = 0; ; i++) {
         if (request.signal?.aborted === true) return finish('abort', undefined, i);
         if (i >= s.maxTokens) return finish('length', undefined, i);
-        const ch = this.script[i];
+        const ch = script[i];
         if (ch === undefined && !s.ignoreEos) return finish('stop', EOS, i + 1);
         // Stop strings never reach the output (the real engine holds text back until they are ruled out).
-        const stop = s.stop.find((st) => this.script.startsWith(st, i));
+        const stop = s.stop.find((st) => script.startsWith(st, i));
         if (stop !== undefined) return finish('stop', stop, i + stop.length);
         const c = ch ?? ' ';
         const id = c.charCodeAt(0);
