@@ -7,11 +7,18 @@
 // batch run at two file sizes, to show memory flat in file size (both files hold several Parquet
 // row groups of 65,536 rows: DuckDB decodes a row group's column at a time, so memory follows the
 // row group size, not the file's). Both sides execute the same batch size: the model's
-// max_batch_size is raised to it. Run: npm run bench:batch -- [--rows N] [--batch-size N].
+// max_batch_size is raised to it.
+//
+// JSON lines against the script a user would write (bench/lib/naive-batch-script.ts: readline,
+// JSON.parse, onnxruntime-node in batches of 1,024, JSON lines out): both over the same file of
+// --jsonl-rows rows ({"id", "features": 64 floats}), the same small MLP (64→128→10), the same
+// output columns, `inferd batch run` spawned as a user runs it (node bin/inferd.js); wall time
+// from spawn to exit, peak RSS from the child's /proc/<pid>/status (VmHWM), and the ratio.
+// Run: npm run bench:batch -- [--rows N] [--batch-size N] [--jsonl-rows N] [--only jsonl|parquet].
 
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,6 +32,7 @@ import { openTableSource } from '../src/batch/table-source.js';
 import { createLogger } from '../src/observability/logger.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { ModelRepository } from '../src/repository/model-repository.js';
+import ts from 'typescript';
 import { GraphBuilder } from '../tools/onnx/onnx-builder.js';
 import { describeMachine } from './lib/machine.js';
 import { markdownTable } from './lib/overhead-report.js';
@@ -54,6 +62,145 @@ function computeBoundMlp(): Uint8Array {
     value = `act${l}`;
   }
   return b.output(OUTPUT, 'FP32', [-1, 10]).toBytes({ opset: 17, irVersion: 8 });
+}
+
+const JSONL_WIDTH = 64;
+
+/** 64 → 128 → 10 with a ReLU: the small MLP of the JSON-lines comparison (deterministic weights). */
+function smallMlp(): Uint8Array {
+  const dims = [JSONL_WIDTH, 128, 10];
+  const b = new GraphBuilder('small_mlp').input('input', 'FP32', [-1, JSONL_WIDTH]);
+  let value = 'input';
+  for (let l = 0; l + 1 < dims.length; l++) {
+    const [n, m] = [dims[l] as number, dims[l + 1] as number];
+    const scale = Math.sqrt(3 / n);
+    const w = Float32Array.from({ length: n * m }, (_, i) => Math.sin(i * 12.9898 + l) * scale);
+    const last = l + 2 === dims.length;
+    b.initializer(`W${l}`, 'FP32', [n, m], w)
+      .initializer(`B${l}`, 'FP32', [m], new Float32Array(m))
+      .node('MatMul', [value, `W${l}`], [`mm${l}`])
+      .node('Add', [`mm${l}`, `B${l}`], [last ? OUTPUT : `pre${l}`]);
+    if (!last) b.node('Relu', [`pre${l}`], [`act${l}`]);
+    value = `act${l}`;
+  }
+  return b.output(OUTPUT, 'FP32', [-1, 10]).toBytes({ opset: 17, irVersion: 8 });
+}
+
+/** Writes `rows` JSON lines of {"id": i, "features": [64 floats]}. */
+async function generateJsonl(file: string, rows: number): Promise<void> {
+  const out = createWriteStream(file);
+  for (let i = 0; i < rows; i += 1000) {
+    let text = '';
+    for (let r = i; r < Math.min(rows, i + 1000); r++) {
+      const values = Array.from({ length: JSONL_WIDTH }, (_, j) => Math.fround(Math.sin(r * 0.001 + j)));
+      text += `${JSON.stringify({ id: r, features: values })}\n`;
+    }
+    if (!out.write(text)) await new Promise((resolve) => out.once('drain', () => resolve(undefined)));
+  }
+  await new Promise((resolve) => out.end(() => resolve(undefined)));
+}
+
+interface SpawnResult {
+  wallSeconds: number;
+  maxRssMiB: number;
+  stdout: string;
+}
+
+/** Runs a command to its end: wall time from spawn to exit, and peak RSS polled from /proc (VmHWM). */
+function spawnMeasured(args: readonly string[]): Promise<SpawnResult> {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const p = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    let hwm = 0;
+    const poll = setInterval(() => {
+      try {
+        const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'));
+        if (m !== null) hwm = Math.max(hwm, Number(m[1]) / 1024);
+      } catch {
+        // Exited, or not Linux.
+      }
+    }, 20);
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      clearInterval(poll);
+      const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+      if (code !== 0) reject(new Error(`${args.join(' ')} exited with ${code}`));
+      else resolve({ wallSeconds, maxRssMiB: hwm, stdout: out });
+    });
+  });
+}
+
+/** The naive script as plain JavaScript (a user's script has no TypeScript loader to start). */
+async function naiveScript(dir: string): Promise<string> {
+  const source = await readFile(path.join(import.meta.dirname, 'lib/naive-batch-script.ts'), 'utf8');
+  const js = ts
+    .transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } })
+    .outputText.replace(`from 'onnxruntime-node'`, `from ${JSON.stringify(import.meta.resolve('onnxruntime-node'))}`);
+  const file = path.join(dir, 'naive-batch-script.mjs');
+  await writeFile(file, js);
+  return file;
+}
+
+interface JsonlSide {
+  rows: number;
+  wallSeconds: number;
+  rowsPerSecond: number;
+  maxRssMiB: number;
+}
+
+/** inferd batch run and the naive script over one JSON-lines file, one after the other. */
+async function jsonlComparison(dir: string, rows: number): Promise<{ inferd: JsonlSide; naive: JsonlSide }> {
+  const repo = path.join(dir, 'jsonl-models');
+  await mkdir(path.join(repo, 'small_mlp', '1'), { recursive: true });
+  const model = path.join(repo, 'small_mlp', '1', 'model.onnx');
+  await writeFile(model, smallMlp());
+  await writeFile(path.join(repo, 'small_mlp', 'config.yaml'), 'max_batch_size: 1024\n');
+  const input = path.join(dir, 'rows.jsonl');
+  process.stderr.write(`jsonl: generating ${rows} rows of 64 floats...\n`);
+  await generateJsonl(input, rows);
+  const naiveFile = await naiveScript(dir);
+  process.stderr.write('jsonl: the naive script...\n');
+  const naiveOut = path.join(dir, 'naive-out.jsonl');
+  const naive = await spawnMeasured([naiveFile, model, input, naiveOut, 'input', 'features', OUTPUT]);
+  const naiveRows = (JSON.parse(naive.stdout.trim().split('\n').at(-1) ?? '{}') as { rows: number }).rows;
+  process.stderr.write('jsonl: inferd batch run...\n');
+  const out = path.join(dir, 'inferd-out.jsonl');
+  const inferd = await spawnMeasured([
+    'bin/inferd.js',
+    'batch',
+    'run',
+    '-m',
+    repo,
+    '--model',
+    'small_mlp',
+    '-i',
+    input,
+    '-o',
+    out,
+    '--map',
+    'input=features',
+    '--id-column',
+    'id',
+    '--overwrite',
+    '--quiet',
+  ]);
+  const summary = JSON.parse(await readFile(`${out}.summary.json`, 'utf8')) as { rows: number; errors: number };
+  if (summary.errors !== 0) throw new Error(`inferd batch run failed ${summary.errors} rows`);
+  // Same rows, same columns: compare the first lines.
+  const firstLine = async (f: string): Promise<Record<string, unknown>> =>
+    JSON.parse((await readFile(f, 'utf8')).slice(0, 4096).split('\n')[0] ?? '{}') as Record<string, unknown>;
+  const [a, b] = [await firstLine(out), await firstLine(naiveOut)];
+  if (JSON.stringify(Object.keys(a)) !== JSON.stringify(Object.keys(b)))
+    throw new Error(`output columns differ: inferd ${Object.keys(a).join(',')}, script ${Object.keys(b).join(',')}`);
+  const side = (r: number, s: SpawnResult): JsonlSide => ({
+    rows: r,
+    wallSeconds: s.wallSeconds,
+    rowsPerSecond: r / s.wallSeconds,
+    maxRssMiB: s.maxRssMiB,
+  });
+  return { inferd: side(summary.rows, inferd), naive: side(naiveRows, naive) };
 }
 
 interface RawResult {
@@ -215,12 +362,14 @@ async function main(): Promise<void> {
     options: {
       rows: { type: 'string', default: '1000000' },
       'batch-size': { type: 'string', default: '1024' },
+      'jsonl-rows': { type: 'string', default: '200000' },
+      only: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
-      'npm run bench:batch -- [--rows N (default 1000000; the compute-bound model gets a tenth)] [--batch-size N (default 1024, also the model max_batch_size)]\n',
+      'npm run bench:batch -- [--rows N (default 1000000; the compute-bound model gets a tenth)] [--batch-size N (default 1024, also the model max_batch_size)] [--jsonl-rows N (default 200000)] [--only jsonl|parquet]\n',
     );
     return;
   }
@@ -228,6 +377,36 @@ async function main(): Promise<void> {
   const batchSize = Number(values['batch-size']);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'inferd-bench-batch-'));
   try {
+    let jsonl: { inferd: JsonlSide; naive: JsonlSide } | undefined;
+    if (values.only !== 'parquet') {
+      jsonl = await jsonlComparison(dir, Number(values['jsonl-rows']));
+      const line = (what: string, s: JsonlSide): string[] => [
+        what,
+        String(s.rows),
+        s.wallSeconds.toFixed(2),
+        s.rowsPerSecond.toFixed(0),
+        `${s.maxRssMiB.toFixed(0)} MiB`,
+      ];
+      const table = markdownTable(
+        ['JSON lines → JSON lines, small MLP (64→128→10)', 'rows', 'wall s', 'rows/s', 'peak RSS'],
+        [
+          line('naive script (readline, JSON.parse, batches of 1,024)', jsonl.naive),
+          line('inferd batch run', jsonl.inferd),
+        ],
+        1,
+      );
+      process.stdout.write(
+        `\n${table}\n\ninferd ÷ naive script: ${(jsonl.inferd.rowsPerSecond / jsonl.naive.rowsPerSecond).toFixed(2)}× the throughput, ${(jsonl.inferd.maxRssMiB / jsonl.naive.maxRssMiB).toFixed(2)}× the peak RSS\n`,
+      );
+    }
+    if (values.only === 'jsonl') {
+      await mkdir(path.join(REPO_ROOT, 'bench/results'), { recursive: true });
+      await writeFile(
+        path.join(REPO_ROOT, 'bench/results/batch-throughput.json'),
+        `${JSON.stringify({ machine: describeMachine(REPO_ROOT), jsonl, date: new Date().toISOString() }, null, 2)}\n`,
+      );
+      return;
+    }
     // The models with max_batch_size raised to the batch size, so both sides run the same batches.
     const repo = path.join(dir, 'models');
     const models = [
@@ -325,6 +504,7 @@ async function main(): Promise<void> {
       machine: describeMachine(REPO_ROOT),
       rows,
       batchSize,
+      jsonl,
       models: perModel,
       date: new Date().toISOString(),
     };
