@@ -13,6 +13,7 @@ import { makeTensor, type Tensor } from '../tensor/tensor.js';
 import { resolveMapping, type MappingPlan, type MappingRequest } from './column-mapping.js';
 import type { InputSet, TableFormat } from './input-files.js';
 import { errorsPath, summaryPath, workDir, writeOutput, writeSummary, concatenate } from './output-files.js';
+import { countJsonlRows, jsonlFastPlan, readJsonlBatches } from './jsonl-rows.js';
 import { errorLine, OutputFormatter, outputColumns } from './output-rows.js';
 import { PartRowsWriter } from './part-rows.js';
 import { PartStore } from './part-store.js';
@@ -207,7 +208,9 @@ export async function runBatchJob(opts: BatchJobOptions): Promise<BatchSummary> 
   try {
     const source = await openTableSource(conn, opts.input);
     const plan = resolveMapping(config, model.labels, source.columns, opts.mapping);
-    const totalRows = await countRows(conn, source);
+    // JSON lines of numeric inputs are parsed here, DuckDB judging only the rows that need it.
+    const fast = jsonlFastPlan(source, plan);
+    const totalRows = fast === undefined ? await countRows(conn, source) : await countJsonlRows(opts.input);
     const range = shardRange(opts.shard, totalRows);
     const columns = outputColumns(config, plan, source.columns);
     const identity = jobIdentity(opts, plan, totalRows);
@@ -369,12 +372,10 @@ export async function runBatchJob(opts: BatchJobOptions): Promise<BatchSummary> 
     let writing = false;
     try {
       try {
-        for await (const batch of readBatches(conn, source, plan, {
-          start: store.state.nextRow,
-          end: range.end,
-          batchSize,
-          batched,
-        })) {
+        const read = { start: store.state.nextRow, end: range.end, batchSize, batched };
+        const batches =
+          fast === undefined ? readBatches(conn, source, plan, read) : readJsonlBatches(conn, source, plan, fast, read);
+        for await (const batch of batches) {
           pending.push(execute(batch));
           lastEnd = batch.endRow;
           writing = true;

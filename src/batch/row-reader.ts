@@ -317,14 +317,16 @@ export async function* readBatches(
       const n = Math.min(chunk.rowCount, end - chunkStart);
       const errVector = duckdb.data_chunk_get_vector(chunk.chunk, errColumn);
       const errValidity = duckdb.vector_get_validity(errVector, Math.ceil(chunk.rowCount / 8));
-      const errItems = errValidity === null ? undefined : chunk.getColumnVector(errColumn);
+      // No validity mask means no NULL: every row of the chunk failed. Read the messages only when one did.
+      let errItems: ReturnType<DuckDBDataChunk['getColumnVector']> | undefined;
       const idVector = plan.idColumn === undefined ? undefined : chunk.getColumnVector(0);
       const lists = plan.inputs.map((p, k) => new ListColumn(chunk, k + 1, chunk.rowCount, p, modes[k] ?? 'cast'));
       for (let i = first; i < n; i++) {
         const row = next++;
         const id = idVector === undefined ? undefined : toRowId(idVector.getItem(i));
         // The error column is NULL for good rows, so a set validity bit means the row failed.
-        if (errItems !== undefined && isValid(errValidity, i)) {
+        if (isValid(errValidity, i)) {
+          errItems ??= chunk.getColumnVector(errColumn);
           errors.push({ row, ...(id === undefined ? {} : { id }), error: String(errItems.getItem(i)) });
           continue;
         }

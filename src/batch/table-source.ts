@@ -34,6 +34,19 @@ export interface TableSource {
 const LINES = (files: string): string =>
   `read_csv(${files}, columns={'line': 'VARCHAR'}, delim='\\x01', quote='', escape='', header=false, max_line_size=268435456)`;
 
+/** JSON lines as rows: each line, and its JSON object (NULL when the line is not one). */
+function jsonlRelation(from: string): string {
+  return `SELECT line, CASE WHEN json_valid(line) AND json_type(line::JSON) = 'OBJECT' THEN line::JSON END AS j FROM ${from}`;
+}
+
+/** A JSON-lines source narrowed to one line (its text), read with the same expressions as the file. */
+export function jsonlLineSource(source: TableSource, line: string): TableSource {
+  return {
+    ...source,
+    relation: jsonlRelation(`(SELECT CASE WHEN range = 0 THEN ${quoteLiteral(line)} END AS line FROM range(1))`),
+  };
+}
+
 /** Opens the input for reading: checks it can be read and learns its columns. */
 export async function openTableSource(conn: DuckDBConnection, input: InputSet): Promise<TableSource> {
   const files = literalList(input.files.map((f) => f.path));
@@ -56,7 +69,7 @@ export async function openTableSource(conn: DuckDBConnection, input: InputSet): 
       typedExpr = (name, type) => (type === 'VARCHAR' ? quoteIdent(name) : `TRY_CAST(${quoteIdent(name)} AS ${type})`);
       break;
     case 'jsonl':
-      relation = `SELECT line, CASE WHEN json_valid(line) AND json_type(line::JSON) = 'OBJECT' THEN line::JSON END AS j FROM ${LINES(files)} WHERE line IS NOT NULL AND trim(line) <> ''`;
+      relation = jsonlRelation(`${LINES(files)} WHERE line IS NOT NULL AND trim(line) <> ''`);
       describe = `SELECT * FROM read_json(${files}, format='newline_delimited', ignore_errors=true)`;
       columnExpr = (name) => `json_extract(j, ${quoteLiteral(`$.${JSON.stringify(name)}`)})`;
       typedExpr = (name, type) =>
