@@ -7,7 +7,7 @@
 // exactly those of the general path. Rows and their numbers are those of the general reader: one
 // per line that is not blank (spaces only), in file order, a CR before the LF dropped.
 
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ARRAY_TYPES, type Datatype, type FixedData, type FixedDatatype } from '../tensor/datatype.js';
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from '../tensor/half.js';
@@ -123,49 +123,86 @@ function fill(p: InputPlan, row: Record<string, unknown>, dst: FixedData, at: nu
   return true;
 }
 
-/** The lines of the input files that are rows (not blank), as byte ranges of the chunk they end in. */
-async function* lines(input: InputSet): AsyncGenerator<{ buf: Buffer; start: number; end: number }> {
+/** Where a line's bytes are: its own buffer, or a range of a read chunk (no copy of the chunk). */
+interface Line {
+  readonly buf: Buffer;
+  readonly start: number;
+  readonly end: number;
+}
+
+const CHUNK = 1 << 20;
+
+/**
+ * The row lines of the input files, in order, one group per chunk read. Two buffers take turns:
+ * the next chunk is read into one while the lines of the other are parsed, and nothing else is
+ * allocated per chunk (only a line that spans two chunks is copied).
+ */
+async function* lines(input: InputSet): AsyncGenerator<Line[]> {
+  const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
   for (const file of input.files) {
-    let rest: Buffer | undefined;
-    let first = true;
-    for await (const chunk of createReadStream(file.path, { highWaterMark: 1 << 20 })) {
-      let buf = chunk as Buffer;
-      if (rest !== undefined) {
-        buf = Buffer.concat([rest, buf]);
-        rest = undefined;
-      }
-      let pos = 0;
-      if (first) {
-        first = false;
-        // A UTF-8 byte order mark is not part of the first line.
-        if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
-      }
+    const fh = await open(file.path, 'r');
+    let reading: Promise<{ bytesRead: number }> | undefined;
+    try {
+      let which = 0;
+      let head: Buffer | undefined;
+      let first = true;
+      reading = fh.read(buffers[0] as Buffer, 0, CHUNK, null);
       for (;;) {
-        const nl = buf.indexOf(LF, pos);
-        if (nl < 0) break;
-        const end = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
-        if (!blank(buf, pos, end)) yield { buf, start: pos, end };
-        pos = nl + 1;
+        const { bytesRead } = await reading;
+        reading = undefined;
+        if (bytesRead === 0) break;
+        const buf = (buffers[which] as Buffer).subarray(0, bytesRead);
+        which ^= 1;
+        reading = fh.read(buffers[which] as Buffer, 0, CHUNK, null);
+        const group: Line[] = [];
+        let pos = 0;
+        if (first) {
+          first = false;
+          // A UTF-8 byte order mark is not part of the first line.
+          if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
+        }
+        let nl = buf.indexOf(LF, pos);
+        if (head !== undefined) {
+          if (nl < 0) {
+            head = Buffer.concat([head, buf.subarray(pos)]);
+            continue;
+          }
+          const whole = Buffer.concat([head, buf.subarray(pos, nl)]);
+          head = undefined;
+          push(group, whole, 0, whole.length);
+          pos = nl + 1;
+          nl = buf.indexOf(LF, pos);
+        }
+        while (nl >= 0) {
+          push(group, buf, pos, nl);
+          pos = nl + 1;
+          nl = buf.indexOf(LF, pos);
+        }
+        if (pos < buf.length) head = Buffer.from(buf.subarray(pos));
+        if (group.length > 0) yield group;
       }
-      if (pos < buf.length) rest = buf.subarray(pos);
-    }
-    if (rest !== undefined) {
-      const end = rest[rest.length - 1] === CR ? rest.length - 1 : rest.length;
-      if (!blank(rest, 0, end)) yield { buf: rest, start: 0, end };
+      if (head !== undefined) {
+        const group: Line[] = [];
+        push(group, head, 0, head.length);
+        if (group.length > 0) yield group;
+      }
+    } finally {
+      await reading?.catch(() => undefined);
+      await fh.close();
     }
   }
 }
 
-function blank(buf: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (buf[i] !== SPACE) return false;
-  return true;
+/** Adds a line (without the CR before its LF) unless it is blank. */
+function push(group: Line[], buf: Buffer, start: number, end: number): void {
+  const e = end > start && buf[end - 1] === CR ? end - 1 : end;
+  for (let i = start; i < e; i++) if (buf[i] !== SPACE) return void group.push({ buf, start, end: e });
 }
 
 /** Rows of a JSON-lines input: its lines that are not blank. */
 export async function countJsonlRows(input: InputSet): Promise<number> {
   let n = 0;
-  const it = lines(input);
-  for (let r = await it.next(); r.done !== true; r = await it.next()) n++;
+  for await (const group of lines(input)) n += group.length;
   return n;
 }
 
@@ -248,34 +285,36 @@ export async function* readJsonlBatches(
   };
 
   let position = 0;
-  for await (const { buf, start: a, end: b } of lines(source.input)) {
-    const row = position++;
-    if (row < start) continue;
-    if (row >= end) break;
-    next = row + 1;
-    const text = buf.toString('utf8', a, b);
-    const obj = parseObject(text);
-    const slot = rows.length;
-    let plain = obj !== undefined;
-    let id: RowId | undefined;
-    if (plain && fast.id !== undefined) {
-      id = fast.id((obj as Record<string, unknown>)[plan.idColumn ?? '']);
-      plain = id !== undefined;
+  groups: for await (const group of lines(source.input)) {
+    for (const { buf, start: a, end: b } of group) {
+      const row = position++;
+      if (row < start) continue;
+      if (row >= end) break groups;
+      next = row + 1;
+      const text = buf.toString('utf8', a, b);
+      const obj = parseObject(text);
+      const slot = rows.length;
+      let plain = obj !== undefined;
+      let id: RowId | undefined;
+      if (plain && fast.id !== undefined) {
+        id = fast.id((obj as Record<string, unknown>)[plan.idColumn ?? '']);
+        plain = id !== undefined;
+      }
+      for (let k = 0; plain && k < inputs.length; k++)
+        plain = fill(
+          inputs[k] as InputPlan,
+          obj as Record<string, unknown>,
+          data[k] as FixedData,
+          slot * (inputs[k] as InputPlan).width,
+        );
+      if (plain) {
+        if (plan.idColumn !== undefined) ids.push(id ?? null);
+      } else if (!(await slowRow(text, row, slot))) {
+        continue;
+      }
+      rows.push(row);
+      if (rows.length === batchSize) yield finish();
     }
-    for (let k = 0; plain && k < inputs.length; k++)
-      plain = fill(
-        inputs[k] as InputPlan,
-        obj as Record<string, unknown>,
-        data[k] as FixedData,
-        slot * (inputs[k] as InputPlan).width,
-      );
-    if (plain) {
-      if (plan.idColumn !== undefined) ids.push(id ?? null);
-    } else if (!(await slowRow(text, row, slot))) {
-      continue;
-    }
-    rows.push(row);
-    if (rows.length === batchSize) yield finish();
   }
   if (next > firstRow) yield finish();
 }
