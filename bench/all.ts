@@ -15,6 +15,7 @@ import { BENCHMARKS, type BenchmarkSpec } from './lib/all-benchmarks.js';
 import {
   REGRESSION_THRESHOLD,
   baselineMetrics,
+  baselineOf,
   compareMetrics,
   keyMetrics,
   regressions,
@@ -36,7 +37,7 @@ const USAGE = `usage: npm run bench:all -- [options]   (or node --import tsx ben
   )
     .map((b) => b.name)
     .join(', ')}
-  --only <name>          run only these benchmarks (repeatable); the others keep no figures this run
+  --only <name>          run only these benchmarks (repeatable); all.json then holds their figures alone
   --full                 each benchmark at its own default size (the default: a quick size, minutes in total)
   --baseline <file>      a previous all.json to compare against (default: bench/results/all.json
                          from the last run, kept as bench/results/all.previous.json)
@@ -202,7 +203,11 @@ async function main(): Promise<number> {
   await mkdir(path.dirname(outFile), { recursive: true });
   await writeFile(outFile, `${JSON.stringify(result, null, 2)}\n`);
 
-  const rows = compareMetrics(result.metrics, baseline, threshold);
+  const rows = compareMetrics(
+    result.metrics,
+    baseline === undefined ? undefined : baselineOf(baseline, runs),
+    threshold,
+  );
   const m = result.machine;
   console.log(
     `\n## All benchmarks${values.full ? '' : ' (quick sizes)'}: ${((Date.now() - started) / 60_000).toFixed(1)} min, ` +

@@ -173,6 +173,18 @@ export function compareMetrics(
   return rows;
 }
 
+/**
+ * The baseline's metrics of the benchmarks this run ran (or tried to): one skipped or left out
+ * with --only has no figures to miss, while one that failed does.
+ */
+export function baselineOf(
+  baseline: Readonly<Record<string, StoredMetric>>,
+  runs: readonly BenchmarkRun[],
+): Record<string, StoredMetric> {
+  const ran = new Set(runs.filter((r) => r.status !== 'skipped').map((r) => r.name));
+  return Object.fromEntries(Object.entries(baseline).filter(([, m]) => ran.has(m.bench)));
+}
+
 export function regressions(rows: readonly ComparedMetric[]): ComparedMetric[] {
   return rows.filter((r) => r.flag === 'regression');
 }

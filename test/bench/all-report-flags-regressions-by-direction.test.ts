@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   baselineMetrics,
+  baselineOf,
   compareMetrics,
   formatValue,
   judgeChange,
@@ -279,5 +280,33 @@ describe('baselineMetrics', () => {
       /grpc-vs-rest\.json: not a bench:all result/,
     );
     assert.throws(() => baselineMetrics(null, 'x.json'), /x\.json/);
+  });
+});
+
+describe('baselineOf', () => {
+  it('keeps the baseline figures of the benchmarks that ran or failed, not of those skipped or left out', () => {
+    const old = metrics({
+      'rest-overhead/simple json/server overhead µs': lowerUs(150),
+      'flood/JSON infer uploads/peak ÷ base RSS': higher(3),
+      'rollout/rolling restart/p99 rollout ÷ steady': higher(1.3),
+      'rerank/1 docs per request/docs/s ÷ session.run': higher(0.6),
+    });
+    const kept = baselineOf(old, [
+      { name: 'rest-overhead', status: 'ok' },
+      { name: 'flood', status: 'failed', reason: 'exit code 1' },
+      { name: 'rollout', status: 'skipped', reason: 'needs a container runtime' },
+    ]);
+    assert.deepEqual(Object.keys(kept), [
+      'rest-overhead/simple json/server overhead µs',
+      'flood/JSON infer uploads/peak ÷ base RSS',
+    ]);
+    const rows = compareMetrics(metrics({ 'rest-overhead/simple json/server overhead µs': lowerUs(140) }), kept);
+    assert.deepEqual(
+      rows.map((r) => [r.key, r.flag]),
+      [
+        ['rest-overhead/simple json/server overhead µs', ''],
+        ['flood/JSON infer uploads/peak ÷ base RSS', 'missing'],
+      ],
+    );
   });
 });
