@@ -18,6 +18,7 @@ import {
   baselineOf,
   compareMetrics,
   keyMetrics,
+  metricKey,
   regressions,
   summaryLines,
   summaryTable,
@@ -203,6 +204,7 @@ async function main(): Promise<number> {
   await mkdir(path.dirname(outFile), { recursive: true });
   await writeFile(outFile, `${JSON.stringify(result, null, 2)}\n`);
 
+  const unmeasured = metrics.filter((x) => !Number.isFinite(x.value)).map(metricKey);
   const rows = compareMetrics(
     result.metrics,
     baseline === undefined ? undefined : baselineOf(baseline, runs),
@@ -226,6 +228,7 @@ async function main(): Promise<number> {
     );
   }
   for (const line of summaryLines(runs, rows, threshold)) console.log(line);
+  for (const key of unmeasured) console.log(`no figure this run (a case measured nothing): ${key}`);
   console.log(`results: ${path.relative(process.cwd(), outFile)}`);
 
   const failed = runs.some((r) => r.status === 'failed');
