@@ -80,14 +80,28 @@ export function restOverheadMetrics(json: unknown): Metric[] {
   return out;
 }
 
+/** Numeric fields named `*ratio` (any case) at every depth of a JSON value, with their paths. */
+function ratioFields(v: unknown, at: string, depth: number): { path: string; key: string; value: number }[] {
+  if (depth < 0 || typeof v !== 'object' || v === null) return [];
+  return Object.entries(v).flatMap(([k, x]) => {
+    const here = at === '' ? k : `${at}.${k}`;
+    if (typeof x === 'number') return /ratio$/i.test(k) ? [{ path: at, key: k, value: x }] : [];
+    return ratioFields(x, here, depth - 1);
+  });
+}
+
 /**
  * Batch files: rows/s of `inferd batch run` against the raw limit per model (goal ≥ 0.9 where the
- * model dominates), and every other ratio the benchmark records per model (`*Ratio` fields; one
- * naming the naive script gets the ≥ 1.0 goal).
+ * model dominates), and every other ratio the benchmark records (`*Ratio` fields, per model or
+ * elsewhere in the file; one naming the naive script gets the ≥ 1.0 goal).
  */
 export function batchMetrics(json: unknown): Metric[] {
   const b = 'batch-throughput';
   const out: Metric[] = [];
+  for (const f of ratioFields(json, '', 4)) {
+    if (f.path.startsWith('models.') || f.path === 'models') continue;
+    out.push(ratio(b, f.path === '' ? 'file' : f.path, f.key, f.value, /naive/i.test(f.key) ? AT_LEAST(1) : undefined));
+  }
   for (const [model, v] of Object.entries(obj(obj(json)['models']))) {
     const m = obj(v);
     out.push(

@@ -153,6 +153,17 @@ describe('reading results files', () => {
     assert.deepEqual(naive.goal, { op: '>=', value: 1 });
   });
 
+  it('batch files: a ratio recorded outside the models, such as a JSONL run against the naive script', () => {
+    const metrics = batchMetrics({
+      models: { mlp: { ratio: 0.4 } },
+      jsonl: { mlp: { rowsPerSecond: 60_000, naiveRowsPerSecond: 50_000, overNaiveRatio: 1.2 } },
+    });
+    const naive = find(metrics, 'jsonl.mlp', 'overNaiveRatio');
+    assert.equal(naive.value, 1.2);
+    assert.deepEqual(naive.goal, { op: '>=', value: 1 });
+    assert.equal(metrics.length, 2);
+  });
+
   it('a file without the expected fields gives no figures rather than wrong ones', () => {
     for (const b of BENCHMARKS) {
       const metrics = b.extract({});
