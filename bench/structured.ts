@@ -13,14 +13,13 @@ import type { OutputConstraint, SamplingParams } from '../src/generation/engine-
 import type { GenerationEngine } from '../src/generation/generation-engine.js';
 import { ConstraintCompiler } from '../src/generation/grammar.js';
 import { grammarVocabulary } from '../src/generation/grammar-vocabulary.js';
-import { loadTextGenerationEngine } from '../src/generation/load-engine.js';
 import { applyTokenMask } from '../src/generation/token-mask.js';
 import type { HfTokenizer } from '../src/generation/tokenizer.js';
+import { loadKjvEngine, runRequests, type EngineRun } from './lib/engine-runs.js';
 import { describeMachine } from './lib/machine.js';
 import { markdownTable } from './lib/overhead-report.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
-const MODEL_DIR = path.join(REPO_ROOT, 'examples', 'models', 'kjv-tiny', '1');
 
 const USAGE = `usage: node --import tsx bench/structured.ts [options]
   --output-tokens <n>  tokens per request (default 64)
@@ -89,39 +88,20 @@ async function maskCostUs(engine: GenerationEngine, vocabSize: number): Promise<
   return best;
 }
 
-/**
- * Runs `requests` sequences at `concurrency`: generated tokens per second of wall time, and per
- * second of the process's CPU time (which other load on a shared machine does not inflate).
- */
-async function measure(
+/** `requests` sequences at `concurrency` over the prompts, each with its own seed. */
+function measure(
   engine: GenerationEngine,
   concurrency: number,
   requests: number,
   maxTokens: number,
   constraint: OutputConstraint | undefined,
-): Promise<{ tokensPerSecond: number; tokensPerCpuSecond: number }> {
-  let next = 0;
-  let tokens = 0;
-  const cpu = process.cpuUsage();
-  const start = process.hrtime.bigint();
-  const worker = async (): Promise<void> => {
-    while (next < requests) {
-      const i = next++;
-      const prompt = engine.tokenizer.encode(PROMPTS[i % PROMPTS.length] as string);
-      const stream = engine.generate({
-        requestId: `bench-${i}`,
-        promptTokenIds: prompt,
-        sampling: sampling(maxTokens, constraint, i + 1),
-        arrivalNs: process.hrtime.bigint(),
-      });
-      for await (const chunk of stream) void chunk;
-      tokens += (await stream.result).completionTokens;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  const used = process.cpuUsage(cpu);
-  return { tokensPerSecond: tokens / seconds, tokensPerCpuSecond: tokens / ((used.user + used.system) / 1e6) };
+): Promise<EngineRun> {
+  return runRequests(engine, {
+    concurrency,
+    requests,
+    prompts: PROMPTS,
+    sampling: (i) => sampling(maxTokens, constraint, i + 1),
+  });
 }
 
 async function main(): Promise<void> {
@@ -141,13 +121,7 @@ async function main(): Promise<void> {
   const maxTokens = Number(values['output-tokens']);
   const requests = Number(values.requests);
   const repeats = Number(values.repeats);
-  const engine = await loadTextGenerationEngine({
-    modelName: 'kjv-tiny',
-    dir: MODEL_DIR,
-    config: undefined,
-    session: { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'] },
-    inline: true,
-  });
+  const engine = await loadKjvEngine();
   try {
     // Warm-up: the decoder, and the grammar runtime with the schema compiled (as every request
     // after the first finds it in the cache).

@@ -11,14 +11,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { OutputConstraint, SamplingParams } from '../src/generation/engine-types.js';
 import type { GenerationEngine } from '../src/generation/generation-engine.js';
-import { loadTextGenerationEngine } from '../src/generation/load-engine.js';
 import { hermesToolCalls } from '../src/protocols/openai/hermes-tool-calls.js';
 import { planToolUse, toolConstraint } from '../src/protocols/openai/tool-calls.js';
+import { loadKjvEngine, runRequests, type EngineRun } from './lib/engine-runs.js';
 import { describeMachine } from './lib/machine.js';
 import { markdownTable } from './lib/overhead-report.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
-const MODEL_DIR = path.join(REPO_ROOT, 'examples', 'models', 'kjv-tiny', '1');
 
 const USAGE = `usage: node --import tsx bench/tool-calls.ts [options]
   --requests <n>  requests per case and concurrency (default 32)
@@ -70,54 +69,24 @@ function sampling(maxTokens: number, constraint: OutputConstraint | undefined, s
   };
 }
 
-interface Measured {
-  tokensPerSecond: number;
-  tokensPerCpuSecond: number;
-  tokens: number;
-  /** Each request's text as the engine streamed it, piece by piece. */
-  pieces: string[][];
-}
-
-async function measure(
+/** `requests` sequences at `concurrency` over the prompts, each with its own seed. */
+function measure(
   engine: GenerationEngine,
   concurrency: number,
   requests: number,
   maxTokens: number,
   constraint: OutputConstraint | undefined,
-): Promise<Measured> {
-  let next = 0;
-  let tokens = 0;
-  const pieces: string[][] = [];
-  const cpu = process.cpuUsage();
-  const start = process.hrtime.bigint();
-  const worker = async (): Promise<void> => {
-    while (next < requests) {
-      const i = next++;
-      const stream = engine.generate({
-        requestId: `bench-${i}`,
-        promptTokenIds: engine.tokenizer.encode(PROMPTS[i % PROMPTS.length] as string),
-        sampling: sampling(maxTokens, constraint, i + 1),
-        arrivalNs: process.hrtime.bigint(),
-      });
-      const text: string[] = [];
-      for await (const chunk of stream) text.push(chunk.text);
-      pieces.push(text);
-      tokens += (await stream.result).completionTokens;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  const used = process.cpuUsage(cpu);
-  return {
-    tokensPerSecond: tokens / seconds,
-    tokensPerCpuSecond: tokens / ((used.user + used.system) / 1e6),
-    tokens,
-    pieces,
-  };
+): Promise<EngineRun> {
+  return runRequests(engine, {
+    concurrency,
+    requests,
+    prompts: PROMPTS,
+    sampling: (i) => sampling(maxTokens, constraint, i + 1),
+  });
 }
 
 /** The streaming parser's cost per engine chunk (about one token), over texts the engine wrote. */
-function parserCostUs(texts: readonly string[][]): { us: number; calls: number } {
+function parserCostUs(texts: EngineRun['pieces']): { us: number; calls: number } {
   let best = Infinity;
   let calls = 0;
   for (let round = 0; round < 20; round++) {
@@ -153,13 +122,7 @@ async function main(): Promise<void> {
   if (CALL === undefined) throw new Error('the benchmark tool gave no constraint');
   const requests = Number(values.requests);
   const repeats = Number(values.repeats);
-  const engine = await loadTextGenerationEngine({
-    modelName: 'kjv-tiny',
-    dir: MODEL_DIR,
-    config: undefined,
-    session: { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'] },
-    inline: true,
-  });
+  const engine = await loadKjvEngine();
   try {
     // Warm-up, and the length of a call, which free text then matches.
     await measure(engine, 1, 2, 8, undefined);
@@ -167,7 +130,7 @@ async function main(): Promise<void> {
     const maxTokens = Math.round(probe.tokens / 8);
     const rows: string[][] = [];
     const results: Record<string, unknown>[] = [];
-    let callTexts: string[][] = [];
+    let callTexts: EngineRun['pieces'] = [];
     for (const concurrency of [1, 8]) {
       const free = { wall: 0, cpu: 0 };
       const call = { wall: 0, cpu: 0 };
