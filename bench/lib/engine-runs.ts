@@ -56,7 +56,10 @@ export async function runRequests(
       const text: string[] = [];
       for await (const chunk of stream) text.push(chunk.text);
       pieces.push(text);
-      tokens += (await stream.result).completionTokens;
+      // Awaited first: `tokens += await …` would read `tokens` before the wait and lose the
+      // counts other workers added meanwhile.
+      const { completionTokens } = await stream.result;
+      tokens += completionTokens;
     }
   };
   await Promise.all(Array.from({ length: o.concurrency }, worker));
