@@ -46,7 +46,7 @@ export async function startTensorParts(spec: VersionSpec, ctx: VersionBuildConte
   });
   const label = `${folder.name}/${version}`;
   const loadInstance = (name: string) =>
-    exec.optimization.inlineExecution
+    exec.optimization.inlineExecution || ctx.inlineExecution === true
       ? InlineInstance.load(name, modelPath, options)
       : ModelInstance.load(name, modelPath, options);
   let first;

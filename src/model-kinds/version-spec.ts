@@ -14,6 +14,11 @@ export interface VersionBuildContext {
   readonly cpuCores: number;
   /** Spin-waiting of onnxruntime's threads for models whose config does not say (default: on). */
   readonly allowSpinning?: boolean;
+  /**
+   * Runs every model's session on the main thread, whatever its config says (`inferd sql`, whose
+   * main thread only scores chunks for DuckDB: a worker hop per execution costs more than it frees).
+   */
+  readonly inlineExecution?: boolean;
   readonly metrics: Metrics;
   readonly logger: Logger;
   /** Folder of optimised models that loads start from (the memory budget's fast reload); undefined = none. */

@@ -6,7 +6,8 @@
 // (predict-function-spec.ts) and the text rewritten to call it; the worker runs the query. For
 // every DuckDB chunk (up to 2048 rows) the worker sends the argument tensors here, and they run
 // as ceil(rows / max_batch_size) requests submitted together to the model's scheduler, so a chunk
-// is a few executions, not one per row.
+// is a few executions, not one per row. The models' sessions run on the main thread (inline
+// instances): the worker waits for each chunk, so a model worker thread would only add hops.
 
 import os from 'node:os';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
@@ -145,6 +146,9 @@ export class SqlEngine {
       cpuCores: options.cpuCores ?? os.availableParallelism(),
       metrics: new Metrics(),
       logger: createLogger('silent'),
+      // The main thread only scores chunks for the DuckDB worker, which waits for each one: a model
+      // worker thread would add two hops per execution and free nothing.
+      inlineExecution: true,
     });
     await repository.start();
     const engine = new SqlEngine(repository, options.batchRows ?? 2048, options.threads);
