@@ -25,6 +25,9 @@ import type { ResultFormat, SqlColumn } from './result-format.js';
 import type { QueryEvent, ScoreReply, ScoreRequest, SqlProtocol, SqlWorkerData } from './sql-messages.js';
 import { requireKind } from '../model-kinds/serving-kinds.js';
 
+/** Rows in a DuckDB data chunk (its STANDARD_VECTOR_SIZE): the most a predict call is handed at once. */
+const DUCKDB_CHUNK_ROWS = 2048;
+
 /** A worker's scoring channel (the main thread's end) and the flag it waits on. */
 interface ScoreLink {
   readonly port: MessagePort;
@@ -149,6 +152,8 @@ export class SqlEngine {
       // The main thread only scores chunks for the DuckDB worker, which waits for each one: a model
       // worker thread would add two hops per execution and free nothing.
       inlineExecution: true,
+      // A model whose config sets no max_batch_size scores a whole DuckDB chunk in one execution.
+      autoMaxBatchSize: DUCKDB_CHUNK_ROWS,
     });
     await repository.start();
     const engine = new SqlEngine(repository, options.batchRows ?? 2048, options.threads);

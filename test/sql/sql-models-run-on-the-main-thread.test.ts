@@ -1,8 +1,12 @@
 // The SQL engine runs its models' sessions on the main thread: the DuckDB worker waits for every
 // chunk it sends, so a model worker thread would only add two thread hops per execution. The
-// repository option that does it leaves other repositories' models in worker threads.
+// repository option that does it leaves other repositories' models in worker threads. A model
+// whose config sets no max_batch_size scores a whole DuckDB chunk in one execution.
 
 import assert from 'node:assert/strict';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
@@ -56,5 +60,46 @@ describe('SQL engine: models on the main thread', () => {
     assert.deepEqual(new Set(await instancesOf(undefined)), new Set(['worker']));
     assert.deepEqual(new Set(await instancesOf(false)), new Set(['worker']));
     assert.deepEqual(new Set(await instancesOf(true)), new Set(['inline']));
+  });
+});
+
+describe('SQL engine: a chunk in one execution', () => {
+  it('gives a model without max_batch_size a DuckDB chunk (2,048 rows) per execution', async () => {
+    const engine = await SqlEngine.open({ modelRepository: EXAMPLES_DIR, cpuCores: 1 });
+    try {
+      await engine.query("SELECT predict('mlp', list_transform(range(256), k -> 0.5::FLOAT))");
+      const mv = requireKind(engine.repository.resolve('mlp'), 'v2 infer');
+      assert.equal(mv.config.maxBatchSize, 2048);
+      const before = mv.stats.executionCount;
+      const r = await engine.query(
+        "SELECT count(predict('mlp', list_transform(range(256), k -> ((i + k) % 5)::FLOAT))) FROM range(4096) t(i)",
+      );
+      assert.deepEqual(r.rows, [[4096n]]);
+      assert.equal(mv.stats.executionCount - before, 2);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('keeps the max_batch_size a config sets', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'inferd-sql-batch-'));
+    try {
+      await cp(path.join(EXAMPLES_DIR, 'mlp', '1'), path.join(dir, 'mlp', '1'), { recursive: true });
+      await writeFile(path.join(dir, 'mlp', 'config.yaml'), 'max_batch_size: 100\n');
+      const engine = await SqlEngine.open({ modelRepository: dir, cpuCores: 1 });
+      try {
+        const r = await engine.query(
+          "SELECT count(predict('mlp', list_transform(range(256), k -> ((i + k) % 5)::FLOAT))) FROM range(1000) t(i)",
+        );
+        assert.deepEqual(r.rows, [[1000n]]);
+        const mv = requireKind(engine.repository.resolve('mlp'), 'v2 infer');
+        assert.equal(mv.config.maxBatchSize, 100);
+        assert.equal(mv.stats.executionCount, 10);
+      } finally {
+        await engine.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
