@@ -370,6 +370,8 @@ export class SqlEngine {
         const perRow = t.data.length / rows;
         const rowShape = t.shape.slice(1);
         const shape = batching ? [count, ...rowShape] : rowShape;
+        // A slice of every row is the chunk's own tensor (its buffers were transferred here).
+        if (count === rows) return batching ? t : makeTensor(t.name, t.datatype, shape, t.data);
         const [from, to] = [start * perRow, (start + count) * perRow];
         return makeTensor(t.name, t.datatype, shape, t.data.slice(from, to));
       });

@@ -103,3 +103,30 @@ describe('SQL engine: a chunk in one execution', () => {
     }
   });
 });
+
+describe('SQL engine: list arguments read in runs', () => {
+  it('scores each row of a chunk with NULL rows and NULL elements between them as it scores it alone', async () => {
+    const engine = await SqlEngine.open({ modelRepository: EXAMPLES_DIR, cpuCores: 1 });
+    try {
+      // One list expression, so a row with a NULL element lies between its neighbours' lists in
+      // DuckDB's child vector and breaks the run of rows copied at once.
+      const rows = `SELECT i, CASE WHEN i % 7 = 3 THEN NULL
+                                 ELSE list_transform(range(256), k -> CASE WHEN i % 11 = 5 AND k = 9 THEN NULL
+                                                                           ELSE (k * i % 13)::FLOAT END) END AS f
+                    FROM range(200) t(i)`;
+      const all = await engine.query(`SELECT i, predict('mlp', f) FROM (${rows}) ORDER BY i`);
+      assert.equal(all.rows.length, 200);
+      for (let i = 0; i < 40; i++) {
+        const alone = await engine.query(`SELECT predict('mlp', f) FROM (${rows}) WHERE i = ${i}`);
+        const got = all.rows[i]?.[1];
+        if (i % 7 === 3 || i % 11 === 5) assert.equal(got, null, `row ${i}`);
+        else {
+          assert.ok(Array.isArray(got) && got.length === 10, `row ${i}`);
+          assert.deepEqual(got, alone.rows[0]?.[0], `row ${i}`);
+        }
+      }
+    } finally {
+      await engine.close();
+    }
+  });
+});
