@@ -48,6 +48,7 @@ export function resolveModelConfig(
   folder: ModelConfigSource,
   parsed: ParsedModelConfig,
   graph: GraphSignature,
+  autoMaxBatchSize: number = AUTO_MAX_BATCH_SIZE,
 ): Loaded<ResolvedModelConfig> {
   const file = path.join(folder.dir, folder.configFiles[0] ?? 'model.onnx');
   const modelFile = parsed.default_model_filename ?? 'model.onnx';
@@ -72,7 +73,7 @@ export function resolveModelConfig(
   if (issues.length > 0) return { ok: false, issues };
 
   const firstDimDynamic = [...graph.inputs, ...graph.outputs].every((m) => m.shape.length >= 1 && m.shape[0] === -1);
-  const maxBatchSize = parsed.max_batch_size ?? (firstDimDynamic ? AUTO_MAX_BATCH_SIZE : 0);
+  const maxBatchSize = parsed.max_batch_size ?? (firstDimDynamic ? autoMaxBatchSize : 0);
   if (maxBatchSize > 0 && !firstDimDynamic) {
     issues.push({
       file,

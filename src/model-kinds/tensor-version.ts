@@ -46,7 +46,7 @@ export async function startTensorParts(spec: VersionSpec, ctx: VersionBuildConte
   });
   const label = `${folder.name}/${version}`;
   const loadInstance = (name: string) =>
-    exec.optimization.inlineExecution
+    exec.optimization.inlineExecution || ctx.inlineExecution === true
       ? InlineInstance.load(name, modelPath, options)
       : ModelInstance.load(name, modelPath, options);
   let first;
@@ -55,7 +55,7 @@ export async function startTensorParts(spec: VersionSpec, ctx: VersionBuildConte
   } catch (err) {
     return failedLoad(modelPath, '', 'cannot load the model: ', err);
   }
-  const resolved = resolveModelConfig(folder, parsed, first.metadata);
+  const resolved = resolveModelConfig(folder, parsed, first.metadata, ctx.autoMaxBatchSize);
   const labels = resolved.ok ? await readLabels(folder, resolved.value) : undefined;
   const warmupData = resolved.ok ? await readWarmupData(folder, resolved.value) : undefined;
   if (!resolved.ok || labels === undefined || !labels.ok || warmupData === undefined || !warmupData.ok) {

@@ -14,6 +14,16 @@ export interface VersionBuildContext {
   readonly cpuCores: number;
   /** Spin-waiting of onnxruntime's threads for models whose config does not say (default: on). */
   readonly allowSpinning?: boolean;
+  /**
+   * Runs every model's session on the main thread, whatever its config says (`inferd sql`, whose
+   * main thread only scores chunks for DuckDB: a worker hop per execution costs more than it frees).
+   */
+  readonly inlineExecution?: boolean;
+  /**
+   * max_batch_size of models whose config leaves it out and whose graph takes a batch of every
+   * size (default AUTO_MAX_BATCH_SIZE, 64; `inferd sql` scores a DuckDB chunk of 2,048 rows at once).
+   */
+  readonly autoMaxBatchSize?: number;
   readonly metrics: Metrics;
   readonly logger: Logger;
   /** Folder of optimised models that loads start from (the memory budget's fast reload); undefined = none. */

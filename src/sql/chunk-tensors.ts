@@ -257,12 +257,25 @@ export function readChunkInputs(spec: PredictFunctionSpec, chunk: DuckDBDataChun
     const len = list === undefined ? 1 : Math.max(lengths[k] ?? 0, 0);
     const data = allocate(input.datatype, validRows * len);
     let row = 0;
+    // Rows whose lists lie back to back in DuckDB's child vector are copied as one run.
+    let runRow = 0;
+    let runStart = 0;
+    let runEnd = 0;
     for (let r = 0; r < rowCount; r++) {
       if (present[r] === 0) continue;
       if (list === undefined) store(data, row, columns[k]?.getItem(r) as Cell);
-      else copyRow(data, row * len, list, Number(list.entries[2 * r]), len);
+      else {
+        const offset = Number(list.entries[2 * r]);
+        if (offset !== runEnd || runEnd === runStart) {
+          if (runEnd > runStart) copyRow(data, runRow * len, list, runStart, runEnd - runStart);
+          runRow = row;
+          runStart = offset;
+        }
+        runEnd = offset + len;
+      }
       row++;
     }
+    if (list !== undefined && runEnd > runStart) copyRow(data, runRow * len, list, runStart, runEnd - runStart);
     const fixed = input.dims.reduce((a, d) => (d < 0 ? a : a * d), 1);
     const dims = input.dims.map((d) => (d < 0 ? len / Math.max(fixed, 1) : d));
     if (!dims.every(Number.isInteger)) {

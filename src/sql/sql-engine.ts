@@ -6,7 +6,8 @@
 // (predict-function-spec.ts) and the text rewritten to call it; the worker runs the query. For
 // every DuckDB chunk (up to 2048 rows) the worker sends the argument tensors here, and they run
 // as ceil(rows / max_batch_size) requests submitted together to the model's scheduler, so a chunk
-// is a few executions, not one per row.
+// is a few executions, not one per row. The models' sessions run on the main thread (inline
+// instances): the worker waits for each chunk, so a model worker thread would only add hops.
 
 import os from 'node:os';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
@@ -23,6 +24,9 @@ import { planPredictFunction, sqlTypeText, type PredictFunctionSpec } from './pr
 import type { ResultFormat, SqlColumn } from './result-format.js';
 import type { QueryEvent, ScoreReply, ScoreRequest, SqlProtocol, SqlWorkerData } from './sql-messages.js';
 import { requireKind } from '../model-kinds/serving-kinds.js';
+
+/** Rows in a DuckDB data chunk (its STANDARD_VECTOR_SIZE): the most a predict call is handed at once. */
+const DUCKDB_CHUNK_ROWS = 2048;
 
 /** A worker's scoring channel (the main thread's end) and the flag it waits on. */
 interface ScoreLink {
@@ -145,6 +149,11 @@ export class SqlEngine {
       cpuCores: options.cpuCores ?? os.availableParallelism(),
       metrics: new Metrics(),
       logger: createLogger('silent'),
+      // The main thread only scores chunks for the DuckDB worker, which waits for each one: a model
+      // worker thread would add two hops per execution and free nothing.
+      inlineExecution: true,
+      // A model whose config sets no max_batch_size scores a whole DuckDB chunk in one execution.
+      autoMaxBatchSize: DUCKDB_CHUNK_ROWS,
     });
     await repository.start();
     const engine = new SqlEngine(repository, options.batchRows ?? 2048, options.threads);
@@ -361,6 +370,8 @@ export class SqlEngine {
         const perRow = t.data.length / rows;
         const rowShape = t.shape.slice(1);
         const shape = batching ? [count, ...rowShape] : rowShape;
+        // A slice of every row is the chunk's own tensor (its buffers were transferred here).
+        if (count === rows) return batching ? t : makeTensor(t.name, t.datatype, shape, t.data);
         const [from, to] = [start * perRow, (start + count) * perRow];
         return makeTensor(t.name, t.datatype, shape, t.data.slice(from, to));
       });
