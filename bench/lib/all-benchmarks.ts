@@ -151,6 +151,7 @@ export function sqlMetrics(json: unknown): Metric[] {
   const short = (label: string): string => {
     if (label.includes('rows to JS')) return 'predict rows to JS';
     if (label.includes('CSV')) return 'predict CSV text';
+    if (label.includes('in-memory') && label.includes('sum(')) return 'sum of predict, in-memory table';
     if (label.includes('sum(')) return 'sum of predict';
     if (label.startsWith('COPY')) return 'COPY to Parquet';
     return label;

@@ -106,11 +106,15 @@ describe('reading results files', () => {
       results: [
         { label: "SELECT predict('mlp', features): rows to JS (engine.query)", rowsPerSecond: 40_000 },
         { label: "COPY (SELECT id, predict('mlp', features)) TO parquet", rowsPerSecond: 90_000 },
+        { label: "SELECT sum(list_sum(predict('mlp', features)))", rowsPerSecond: 60_000 },
+        { label: "SELECT sum(list_sum(predict('mlp', features))) FROM an in-memory table", rowsPerSecond: 70_000 },
         { label: 'raw session.run, 2048-row batches', rowsPerSecond: 100_000 },
         { label: 'raw session.run, 64-row batches', rowsPerSecond: 50_000 },
       ],
     });
-    assert.equal(metrics.length, 2);
+    assert.equal(metrics.length, 4);
+    close(find(metrics, 'sum of predict', 'rows/s ÷ raw').value, 0.6);
+    close(find(metrics, 'sum of predict, in-memory table', 'rows/s ÷ raw').value, 0.7);
     close(find(metrics, 'predict rows to JS', 'rows/s ÷ raw').value, 0.4);
     const copy = find(metrics, 'COPY to Parquet', 'rows/s ÷ raw');
     close(copy.value, 0.9);
