@@ -15,7 +15,7 @@ import { ConstraintCompiler } from '../src/generation/grammar.js';
 import { grammarVocabulary } from '../src/generation/grammar-vocabulary.js';
 import { applyTokenMask } from '../src/generation/token-mask.js';
 import type { HfTokenizer } from '../src/generation/tokenizer.js';
-import { loadKjvEngine, runRequests, type EngineRun } from './lib/engine-runs.js';
+import { benchSampling, loadKjvEngine, runRequests, type EngineRun } from './lib/engine-runs.js';
 import { describeMachine } from './lib/machine.js';
 import { markdownTable } from './lib/overhead-report.js';
 
@@ -34,25 +34,8 @@ const SCHEMA: OutputConstraint = {
 const PROMPTS = ['In the beginning', 'And God said', 'Who begat Enos?', 'The LORD is my shepherd'];
 
 function sampling(maxTokens: number, constraint: OutputConstraint | undefined, seed: number): SamplingParams {
-  return {
-    maxTokens,
-    minTokens: 0,
-    temperature: 0.8,
-    topK: 0,
-    topP: 1,
-    minP: 0,
-    repetitionPenalty: 1,
-    frequencyPenalty: 0,
-    presencePenalty: 0,
-    logitBias: new Map(),
-    seed,
-    stop: [],
-    stopTokenIds: [],
-    // Free text runs its whole budget; the constrained case is held to it by its open string.
-    ignoreEos: constraint === undefined,
-    logprobs: undefined,
-    ...(constraint === undefined ? {} : { constraint }),
-  };
+  // Free text runs its whole budget; the constrained case is held to it by its open string.
+  return benchSampling({ maxTokens, seed, constraint, ignoreEos: constraint === undefined });
 }
 
 /**

@@ -13,7 +13,7 @@ import type { OutputConstraint, SamplingParams } from '../src/generation/engine-
 import type { GenerationEngine } from '../src/generation/generation-engine.js';
 import { hermesToolCalls } from '../src/protocols/openai/hermes-tool-calls.js';
 import { planToolUse, toolConstraint } from '../src/protocols/openai/tool-calls.js';
-import { loadKjvEngine, runRequests, type EngineRun } from './lib/engine-runs.js';
+import { benchSampling, loadKjvEngine, runRequests, type EngineRun } from './lib/engine-runs.js';
 import { describeMachine } from './lib/machine.js';
 import { markdownTable } from './lib/overhead-report.js';
 
@@ -47,26 +47,9 @@ const CALL = USE === undefined ? undefined : toolConstraint(USE);
 const PROMPTS = ['Weather in Rome?', 'And God said', 'Is it cold in Jerusalem?', 'The LORD is my shepherd'];
 
 function sampling(maxTokens: number, constraint: OutputConstraint | undefined, seed: number): SamplingParams {
-  return {
-    maxTokens,
-    // Free text runs its whole budget, as long as the calls are (min_tokens keeps the end-of-turn
-    // token from being sampled; ignore_eos would let the model write it, and text past its turn).
-    minTokens: constraint === undefined ? maxTokens : 0,
-    temperature: 0.8,
-    topK: 0,
-    topP: 1,
-    minP: 0,
-    repetitionPenalty: 1,
-    frequencyPenalty: 0,
-    presencePenalty: 0,
-    logitBias: new Map(),
-    seed,
-    stop: [],
-    stopTokenIds: [],
-    ignoreEos: false,
-    logprobs: undefined,
-    ...(constraint === undefined ? {} : { constraint }),
-  };
+  // Free text runs its whole budget, as long as the calls are (min_tokens keeps the end-of-turn
+  // token from being sampled; ignore_eos would let the model write it, and text past its turn).
+  return benchSampling({ maxTokens, seed, constraint, minTokens: constraint === undefined ? maxTokens : 0 });
 }
 
 /** `requests` sequences at `concurrency` over the prompts, each with its own seed. */

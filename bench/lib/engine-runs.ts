@@ -4,7 +4,7 @@
 // shared machine does not inflate).
 
 import path from 'node:path';
-import type { SamplingParams } from '../../src/generation/engine-types.js';
+import type { OutputConstraint, SamplingParams } from '../../src/generation/engine-types.js';
 import type { GenerationEngine } from '../../src/generation/generation-engine.js';
 import { loadTextGenerationEngine } from '../../src/generation/load-engine.js';
 
@@ -19,6 +19,38 @@ export function loadKjvEngine(): Promise<GenerationEngine> {
     session: { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'] },
     inline: true,
   });
+}
+
+/**
+ * A benchmark request's sampling: temperature 0.8, every other knob off, the seed given. The caller
+ * says how free text is held to its budget (`minTokens` or `ignoreEos`) and, for the constrained
+ * case, the constraint.
+ */
+export function benchSampling(o: {
+  readonly maxTokens: number;
+  readonly seed: number;
+  readonly constraint?: OutputConstraint | undefined;
+  readonly minTokens?: number;
+  readonly ignoreEos?: boolean;
+}): SamplingParams {
+  return {
+    maxTokens: o.maxTokens,
+    minTokens: o.minTokens ?? 0,
+    temperature: 0.8,
+    topK: 0,
+    topP: 1,
+    minP: 0,
+    repetitionPenalty: 1,
+    frequencyPenalty: 0,
+    presencePenalty: 0,
+    logitBias: new Map(),
+    seed: o.seed,
+    stop: [],
+    stopTokenIds: [],
+    ignoreEos: o.ignoreEos ?? false,
+    logprobs: undefined,
+    ...(o.constraint === undefined ? {} : { constraint: o.constraint }),
+  };
 }
 
 export interface EngineRun {
