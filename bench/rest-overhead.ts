@@ -1,6 +1,6 @@
 // What inferd's KServe v2 REST path costs over calling onnxruntime directly: raw session.run vs
-// JSON and binary-tensor round trips through a real server, with worker-thread and inline
-// execution, at concurrency 1, on small models.
+// JSON and binary-tensor round trips through a real server, as configured (where the session runs
+// decided by `inline_execution: auto`) and pinned to worker threads, at concurrency 1, on small models.
 // Run: npm run bench (or node --import tsx bench/rest-overhead.ts --help).
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { binaryRequest, checkOutputs, jsonRequest, readOutputs, type PreparedRequest } from './lib/kserve-bodies.js';
 import { KServeClient, type InferenceStats } from './lib/kserve-client.js';
 import { startInferd } from './lib/inferd-process.js';
-import { createBenchRepository, INLINE_SUFFIX, inlineModelName } from './lib/inline-repository.js';
+import { createBenchRepository, WORKER_SUFFIX, workerModelName } from './lib/worker-twin-repository.js';
 import { describeMachine } from './lib/machine.js';
 import {
   measureWindows,
@@ -21,8 +21,8 @@ import {
 import {
   comparisonLines,
   goalLines,
-  inlineRatioTable,
-  isInlinePath,
+  workerRatioTable,
+  isWorkerPath,
   latencyTable,
   PATH_LABELS,
   ratioTable,
@@ -38,7 +38,7 @@ import {
 } from './lib/overhead-report.js';
 import { openRawSession } from './lib/raw-session.js';
 
-const GOAL_US = 100;
+const GOAL_US = 50;
 
 /** What the figures mean; printed under the tables and kept in the JSON so diffs explain themselves. */
 const DEFINITIONS = {
@@ -52,17 +52,17 @@ const DEFINITIONS = {
   overheadExclQueue: "perf_analyzer's own split: success − queue − compute_input − compute_infer − compute_output",
   outsideServerTimer:
     "client mean − stats success mean: HTTP parsing, fastify, response encoding and writing, loopback and the client's own work",
-  inlineExecution:
-    `the same model files served as '<model>${INLINE_SUFFIX}' with optimization: { inline_execution: true }, ` +
-    'by the same server: the session runs on its main thread, without the two worker-thread hops',
+  workerThreads:
+    `the same model files served as '<model>${WORKER_SUFFIX}' with optimization: { inline_execution: false }, ` +
+    'by the same server: the session runs in a worker thread, two thread hops per request (the default before `auto`)',
 } as const;
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 
 const USAGE = `usage: node --import tsx bench/rest-overhead.ts [options]
   --models <a,b>        models from the repository (default simple,mlp); each is also served as
-                        <model>${INLINE_SUFFIX} with optimization: { inline_execution: true }
+                        <model>${WORKER_SUFFIX} with optimization: { inline_execution: false }
   --repository <dir>    model repository (default examples/models); the server runs on a
-                        temporary copy holding the models and their inline copies
+                        temporary copy holding the models and their worker-thread copies
   --warmup-ms <n>       warm-up before the windows, per path (default 1000)
   --window-ms <n>       length of one measurement window (default 2000)
   --max-windows <n>     give up on stability after this many windows (default 6)
@@ -109,6 +109,14 @@ function serverSplit(before: InferenceStats, after: InferenceStats, clientMeanUs
     overheadExclQueueUs: per(d('success') - d('queue') - compute),
     outsideServerTimerUs: clientMeanUs - successUs,
   };
+}
+
+/** Where the server runs the model as configured, and why (`runtime` of /v2/models/{m}/config). */
+async function executionOf(client: KServeClient, model: string): Promise<string> {
+  const config = (await client.getJson(`/v2/models/${encodeURIComponent(model)}/config`)) as {
+    runtime?: { execution?: string; execution_reason?: string };
+  };
+  return `${config.runtime?.execution ?? '?'} (${config.runtime?.execution_reason ?? 'no reason given'})`;
 }
 
 function caseResult<S>(
@@ -210,7 +218,7 @@ async function main(): Promise<void> {
     kind: ServedPath,
     baseline: Baseline,
   ): Promise<CaseResult> => {
-    const request = kind === 'json' || kind === 'json-inline' ? baseline.json : baseline.binary;
+    const request = kind === 'json' || kind === 'json-worker' ? baseline.json : baseline.binary;
     const inferPath = `/v2/models/${encodeURIComponent(served)}/infer`;
     const send = (): ReturnType<KServeClient['request']> =>
       client.request('POST', inferPath, request.headers, request.body);
@@ -253,10 +261,10 @@ async function main(): Promise<void> {
   }
 
   // 2. The same inputs through a real inferd process over keep-alive HTTP/1.1: each model as
-  // configured (worker thread) and its inline copy, both served by one server.
+  // configured (default: auto) and its worker-thread copy, both served by one server.
   const benchRepository = await createBenchRepository(repository, models);
-  for (const model of benchRepository.alreadyInline) {
-    progress(`warning: '${model}' already sets inline_execution; its json and binary paths run inline too`);
+  for (const model of benchRepository.pinned) {
+    progress(`warning: '${model}' sets inline_execution itself; its json and binary paths do not show the default`);
   }
   let httpFloor: CaseResult;
   const modelResults: ModelResult[] = [];
@@ -264,7 +272,7 @@ async function main(): Promise<void> {
     const server = await startInferd({
       repoRoot: REPO_ROOT,
       modelRepository: benchRepository.dir,
-      models: models.flatMap((m) => [m, inlineModelName(m)]),
+      models: models.flatMap((m) => [m, workerModelName(m)]),
       nodeArgs: values['server-node-arg'],
       cpuCores,
       readyTimeoutMs: 60_000,
@@ -283,13 +291,16 @@ async function main(): Promise<void> {
         const r = raw.get(model);
         if (r === undefined) continue;
         const cases: CaseResult[] = [r.result];
+        const execution = await executionOf(client, model);
+        progress(`${model}: ${execution}`);
         for (const kind of SERVED_PATHS) {
-          const served = isInlinePath(kind) ? inlineModelName(model) : model;
+          const served = isWorkerPath(kind) ? workerModelName(model) : model;
           cases.push(await measureServed(client, model, served, kind, r));
         }
         const c = (kind: PathKind): CaseResult => caseOf(model, cases, kind);
         modelResults.push({
           model,
+          execution,
           sessionOptions: r.options,
           requestBytes: { json: r.json.body.length, binary: r.binary.body.length },
           cases,
@@ -300,12 +311,12 @@ async function main(): Promise<void> {
             rawOverJsonThroughput: c('raw').throughput / c('json').throughput,
             rawOverBinaryThroughput: c('raw').throughput / c('binary').throughput,
             binaryOverJsonThroughput: c('binary').throughput / c('json').throughput,
-            jsonInlineOverRawP50: c('json-inline').p50Us / c('raw').p50Us,
-            binaryInlineOverRawP50: c('binary-inline').p50Us / c('raw').p50Us,
-            jsonOverJsonInlineP50: c('json').p50Us / c('json-inline').p50Us,
-            binaryOverBinaryInlineP50: c('binary').p50Us / c('binary-inline').p50Us,
-            jsonInlineOverJsonThroughput: c('json-inline').throughput / c('json').throughput,
-            binaryInlineOverBinaryThroughput: c('binary-inline').throughput / c('binary').throughput,
+            jsonWorkerOverRawP50: c('json-worker').p50Us / c('raw').p50Us,
+            binaryWorkerOverRawP50: c('binary-worker').p50Us / c('raw').p50Us,
+            jsonWorkerOverJsonP50: c('json').p50Us / c('json-worker').p50Us,
+            binaryWorkerOverBinaryP50: c('binary').p50Us / c('binary-worker').p50Us,
+            jsonOverJsonWorkerThroughput: c('json-worker').throughput / c('json').throughput,
+            binaryOverBinaryWorkerThroughput: c('binary-worker').throughput / c('binary').throughput,
           },
         });
       }
@@ -343,15 +354,15 @@ async function main(): Promise<void> {
       client: 'node:http, one keep-alive connection, in the benchmark process',
       server:
         `bin/inferd.js serve --cpu-cores ${cpuCores} --log-level warn --metrics-port off, child process, ` +
-        `on a temporary repository holding each model and its <model>${INLINE_SUFFIX} copy`,
+        `on a temporary repository holding each model and its <model>${WORKER_SUFFIX} copy`,
     },
     definitions: DEFINITIONS,
     httpFloor,
     models: modelResults,
     goal: {
       overheadUs: GOAL_US,
-      met: allMet(checks.filter((c) => !isInlinePath(c.path))),
-      metInline: allMet(checks.filter((c) => isInlinePath(c.path))),
+      met: allMet(checks.filter((c) => !isWorkerPath(c.path))),
+      metWorker: allMet(checks.filter((c) => isWorkerPath(c.path))),
       byPath: Object.fromEntries(SERVED_PATHS.map((p) => [p, allMet(checks.filter((c) => c.path === p))])),
       checks,
     },
@@ -374,9 +385,9 @@ async function main(): Promise<void> {
     ...modelResults.map(
       (m) =>
         `${m.model}: session ${JSON.stringify(m.sessionOptions)}; request ${m.requestBytes.json} B JSON, ` +
-        `${m.requestBytes.binary} B binary.`,
+        `${m.requestBytes.binary} B binary; served as configured: ${m.execution}.`,
     ),
-    `Inline execution: ${DEFINITIONS.inlineExecution}.`,
+    `Worker threads: ${DEFINITIONS.workerThreads}.`,
     '',
     latencyTable(result),
     '',
@@ -391,7 +402,7 @@ async function main(): Promise<void> {
     '',
     ratioTable(result),
     '',
-    inlineRatioTable(result),
+    workerRatioTable(result),
     '',
     ...goalLines(result),
     '',

@@ -149,6 +149,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     loadModels: config.loadModels,
     pollSeconds: config.repositoryPollSeconds,
     cpuCores: config.cpuCores,
+    autoInlineMaxUs: config.autoInlineMaxUs,
     metrics,
     logger,
     ...(config.cacheBytes > 0 ? { cache: new ResponseCache(config.cacheBytes) } : {}),

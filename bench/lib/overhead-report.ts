@@ -4,23 +4,23 @@
 import type { MachineInfo } from './machine.js';
 import type { WindowOptions, WindowSummary } from './measurement-windows.js';
 
-export type PathKind = 'raw' | 'json' | 'binary' | 'json-inline' | 'binary-inline';
+export type PathKind = 'raw' | 'json' | 'binary' | 'json-worker' | 'binary-worker';
 
-/** The paths through the server: the model as configured (worker thread), then its inline copy. */
-export const SERVED_PATHS = ['json', 'binary', 'json-inline', 'binary-inline'] as const;
+/** The paths through the server: the model as configured (`auto` by default), then its worker-thread copy. */
+export const SERVED_PATHS = ['json', 'binary', 'json-worker', 'binary-worker'] as const;
 export type ServedPath = (typeof SERVED_PATHS)[number];
 
 export const PATH_LABELS: Record<PathKind | 'http-floor', string> = {
   raw: 'raw session.run (in-process)',
-  json: 'inferd REST, JSON',
-  binary: 'inferd REST, binary tensors',
-  'json-inline': 'inferd REST, JSON, inline execution',
-  'binary-inline': 'inferd REST, binary tensors, inline execution',
+  json: 'inferd REST, JSON (default)',
+  binary: 'inferd REST, binary tensors (default)',
+  'json-worker': 'inferd REST, JSON, worker threads',
+  'binary-worker': 'inferd REST, binary, worker threads',
   'http-floor': 'HTTP floor: GET /v2/health/live',
 };
 
-export function isInlinePath(kind: PathKind): boolean {
-  return kind === 'json-inline' || kind === 'binary-inline';
+export function isWorkerPath(kind: PathKind): boolean {
+  return kind === 'json-worker' || kind === 'binary-worker';
 }
 
 /** Per-request means in µs over the reported windows, from /v2/models/{m}/stats deltas. */
@@ -54,11 +54,13 @@ export interface CaseResult {
   /** Client p50 − raw session.run p50. */
   readonly endToEndOverheadUs?: number;
   readonly server?: ServerSplit;
-  /** The model the requests named: the benchmarked model, or its `<model>_inline` copy. */
+  /** The model the requests named: the benchmarked model, or its `<model>_worker` copy. */
   readonly servedModel?: string;
 }
 
 export interface ModelResult {
+  /** Where the server ran the model as configured, and why (its config's runtime block). */
+  readonly execution: string;
   readonly model: string;
   readonly sessionOptions: unknown;
   readonly requestBytes: { readonly json: number; readonly binary: number };
@@ -71,13 +73,13 @@ export interface ModelResult {
     readonly rawOverJsonThroughput: number;
     readonly rawOverBinaryThroughput: number;
     readonly binaryOverJsonThroughput: number;
-    readonly jsonInlineOverRawP50: number;
-    readonly binaryInlineOverRawP50: number;
-    /** Worker-thread p50 / inline p50, same body format. */
-    readonly jsonOverJsonInlineP50: number;
-    readonly binaryOverBinaryInlineP50: number;
-    readonly jsonInlineOverJsonThroughput: number;
-    readonly binaryInlineOverBinaryThroughput: number;
+    readonly jsonWorkerOverRawP50: number;
+    readonly binaryWorkerOverRawP50: number;
+    /** Worker-thread p50 / default p50, same body format. */
+    readonly jsonWorkerOverJsonP50: number;
+    readonly binaryWorkerOverBinaryP50: number;
+    readonly jsonOverJsonWorkerThroughput: number;
+    readonly binaryOverBinaryWorkerThroughput: number;
   };
 }
 
@@ -102,8 +104,8 @@ export interface BenchResult {
     readonly overheadUs: number;
     /** Judged on the worker-thread paths, the server's default execution. */
     readonly met: boolean;
-    /** Judged on the inline-execution paths. */
-    readonly metInline: boolean;
+    /** Judged on the worker-thread paths. */
+    readonly metWorker: boolean;
     /** Every model met it on this path. */
     readonly byPath: Readonly<Partial<Record<PathKind, boolean>>>;
     readonly checks: readonly GoalCheck[];
@@ -246,25 +248,25 @@ export function ratioTable(result: BenchResult): string {
   );
 }
 
-export function inlineRatioTable(result: BenchResult): string {
+export function workerRatioTable(result: BenchResult): string {
   const rows = result.models.map((m) => [
     m.model,
-    ratio(m.ratios.jsonInlineOverRawP50),
-    ratio(m.ratios.binaryInlineOverRawP50),
-    ratio(m.ratios.jsonOverJsonInlineP50),
-    ratio(m.ratios.binaryOverBinaryInlineP50),
-    ratio(m.ratios.jsonInlineOverJsonThroughput),
-    ratio(m.ratios.binaryInlineOverBinaryThroughput),
+    ratio(m.ratios.jsonWorkerOverRawP50),
+    ratio(m.ratios.binaryWorkerOverRawP50),
+    ratio(m.ratios.jsonWorkerOverJsonP50),
+    ratio(m.ratios.binaryWorkerOverBinaryP50),
+    ratio(m.ratios.jsonOverJsonWorkerThroughput),
+    ratio(m.ratios.binaryOverBinaryWorkerThroughput),
   ]);
   return markdownTable(
     [
       'model',
-      'p50 JSON inline / raw',
-      'p50 binary inline / raw',
-      'p50 JSON worker / inline',
-      'p50 binary worker / inline',
-      'req/s JSON inline / worker',
-      'req/s binary inline / worker',
+      'p50 JSON worker / raw',
+      'p50 binary worker / raw',
+      'p50 JSON worker / default',
+      'p50 binary worker / default',
+      'req/s JSON default / worker',
+      'req/s binary default / worker',
     ],
     rows,
     1,
@@ -283,8 +285,8 @@ export function goalLines(result: BenchResult): string[] {
   const byPath = Object.entries(result.goal.byPath).map(([path, met]) => `${path} ${met ? 'MET' : 'NOT MET'}`);
   lines.push(`Goal by path (every model): ${byPath.join(', ')}.`);
   lines.push(
-    `Goal ${result.goal.met ? 'MET' : 'NOT MET'} with worker-thread execution (the default), ` +
-      `${result.goal.metInline ? 'MET' : 'NOT MET'} with inline execution ` +
+    `Goal ${result.goal.met ? 'MET' : 'NOT MET'} with the default configuration, ` +
+      `${result.goal.metWorker ? 'MET' : 'NOT MET'} with worker threads pinned ` +
       '(judged on server overhead; end-to-end shown as the upper bound).',
   );
   return lines;

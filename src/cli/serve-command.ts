@@ -40,6 +40,7 @@ interface ServeOptions {
   maxTensorSize: number;
   cacheSize: number;
   cpuCores?: number;
+  autoInlineMaxUs: number;
   drainDelaySecs: number;
   shutdownGraceSecs: number;
   batchDir: string;
@@ -305,6 +306,12 @@ export function serveCommand(): Command {
     )
     .option('--cpu-cores <n>', 'cores the runtime may use in total (default: all available)', integer(1, 4096))
     .option(
+      '--auto-inline-max-us <us>',
+      'models left at optimization.inline_execution: auto run on the main thread when one execution takes at most this long (timed at load; a worker-thread hop costs about as much); 0 = always worker threads',
+      nonNegativeNumber,
+      d.autoInlineMaxUs,
+    )
+    .option(
       '--drain-delay-secs <seconds>',
       'on SIGTERM: readiness false at once, but keep accepting and serving this long while load balancers stop routing here (Kubernetes: a few seconds)',
       nonNegativeNumber,
@@ -529,6 +536,7 @@ Examples:
         maxTensorBytes: opts.maxTensorSize,
         cacheBytes: opts.cacheSize,
         ...(opts.cpuCores === undefined ? {} : { cpuCores: opts.cpuCores }),
+        autoInlineMaxUs: opts.autoInlineMaxUs,
         drainDelaySeconds: opts.drainDelaySecs,
         shutdownGraceSeconds: opts.shutdownGraceSecs,
         batchDir: opts.batchDir,

@@ -67,8 +67,10 @@ const optimizationSchema = z
     /**
      * Run the session on the main thread instead of a worker thread: saves the two thread hops
      * per request but blocks the event loop while the model runs. For models that run in microseconds.
+     * `auto` (the default): the server times a few executions of a zero sample when the model loads
+     * and runs it inline when they take less than a worker hop costs (`--auto-inline-max-us`).
      */
-    inline_execution: z.boolean().default(false),
+    inline_execution: z.union([z.boolean(), z.literal('auto')]).default('auto'),
     /**
      * Let onnxruntime's intra-op threads spin while waiting for work (lower latency, but they keep
      * their cores busy). Default: on for the server; `inferd batch run` turns it off, since its reader
@@ -381,6 +383,8 @@ export const modelConfigSchema = z
         auto_completed: z.boolean(),
         kind: z.string(),
         endpoints: z.array(z.string()),
+        execution: z.string(),
+        execution_reason: z.string(),
       })
       .partial()
       .strict()

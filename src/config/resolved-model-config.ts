@@ -47,7 +47,8 @@ export interface ResolvedModelConfig {
     readonly intraOpThreads: number;
     readonly interOpThreads: number;
     readonly executionProviders: readonly ExecutionProvider[];
-    readonly inlineExecution: boolean;
+    /** As configured; `auto` is decided when the version loads (its `execution` says how). */
+    readonly inlineExecution: boolean | 'auto';
     /** Whether intra-op threads spin when idle; undefined: the process default (on, off for batch jobs). */
     readonly allowSpinning?: boolean;
   };

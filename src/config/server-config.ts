@@ -80,6 +80,12 @@ export const serverConfigSchema = z
     /** Cores the runtime may use in total; instances × intra-op threads stay within it. */
     cpuCores: z.number().int().positive().default(os.availableParallelism()),
     /**
+     * Models left at `inline_execution: auto` run on the main thread when one execution of a zero
+     * sample takes at most this many microseconds (about what the two worker-thread hops of a
+     * request cost); 0: such models run in worker threads.
+     */
+    autoInlineMaxUs: z.number().nonnegative().max(1_000_000).default(200),
+    /**
      * On SIGTERM, readiness turns false at once and the server goes on accepting and serving for
      * this long, while load balancers (Kubernetes endpoints, ingresses) stop routing to it.
      */

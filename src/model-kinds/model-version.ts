@@ -11,6 +11,7 @@ import type { EmbeddingEngine, RerankEngine, TextGenerationEngine } from '../gen
 import type { ModelStats } from '../observability/model-stats.js';
 import type { Instance } from '../runtime/index.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import type { ExecutionChoice } from './auto-inline.js';
 
 interface VersionCommon {
   readonly name: string;
@@ -35,6 +36,8 @@ interface VersionCommon {
 interface TensorServing extends VersionCommon {
   readonly scheduler: Scheduler;
   readonly instances: readonly Instance[];
+  /** Whether the sessions run on the main thread or in worker threads, and why. */
+  readonly execution: ExecutionChoice;
 }
 
 export interface TensorModelVersion extends TensorServing {

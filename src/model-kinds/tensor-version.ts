@@ -2,6 +2,7 @@
 // config from the first one's graph, reads labels, and puts the scheduler the config asks for in
 // front: the sequence batcher for `sequence_batching` (kind `stateful`), else the dynamic batcher.
 
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { readLabels } from '../config/model-config-file.js';
@@ -17,6 +18,14 @@ import { SequenceBatcher } from '../scheduler/sequence-batcher.js';
 import type { StatefulModelVersion, TensorModelVersion } from './model-version.js';
 import { failedLoad, type VersionBuildContext, type VersionSpec } from './version-spec.js';
 import { warmUpInstances } from './warmup.js';
+import {
+  autoInlineRefusal,
+  choiceFromProbe,
+  probeExecutionUs,
+  PROBE_STOP_FACTOR,
+  resolvedAutoInlineRefusal,
+  type ExecutionChoice,
+} from './auto-inline.js';
 
 /** A tensor version with its instances running and its scheduler in front. */
 export type TensorParts = Omit<TensorModelVersion, 'kind'>;
@@ -45,10 +54,17 @@ export async function startTensorParts(spec: VersionSpec, ctx: VersionBuildConte
     ...(ctx.optimizedModelCacheDir === undefined ? {} : { optimizedModelCacheDir: ctx.optimizedModelCacheDir }),
   });
   const label = `${folder.name}/${version}`;
+  // Where the sessions run: as configured, or (`auto`) timed on the main thread below.
+  const setting = ctx.inlineExecution === true ? true : exec.optimization.inlineExecution;
+  const refusal =
+    setting === 'auto' ? autoInlineRefusal(exec, ctx.autoInlineMaxUs, await fileBytes(modelPath)) : undefined;
+  let inline = setting === true || (setting === 'auto' && refusal === undefined);
+  // A model timed for the main thread runs there on one intra-op thread unless its config says
+  // otherwise: it computes in microseconds, and more threads would only wait for each other.
+  const inlineOptions =
+    setting === 'auto' && exec.optimization.intraOpThreads === 0 ? { ...options, intraOpNumThreads: 1 } : options;
   const loadInstance = (name: string) =>
-    exec.optimization.inlineExecution || ctx.inlineExecution === true
-      ? InlineInstance.load(name, modelPath, options)
-      : ModelInstance.load(name, modelPath, options);
+    inline ? InlineInstance.load(name, modelPath, inlineOptions) : ModelInstance.load(name, modelPath, options);
   let first;
   try {
     first = await loadInstance(`${label}#0`);
@@ -70,6 +86,29 @@ export async function startTensorParts(spec: VersionSpec, ctx: VersionBuildConte
     };
   }
   const config = resolved.value;
+  let execution: ExecutionChoice =
+    setting === 'auto'
+      ? { inline: false, reason: `auto: ${refusal ?? ''}` }
+      : {
+          inline,
+          reason:
+            ctx.inlineExecution === true
+              ? 'this command runs every model on its main thread'
+              : `inline_execution: ${String(setting)}`,
+        };
+  if (setting === 'auto' && refusal === undefined) {
+    execution = await decideByProbe(first.instance, config, ctx.autoInlineMaxUs ?? 0);
+    if (!execution.inline) {
+      // Too slow for the main thread: the same session opens in a worker thread instead.
+      await first.instance.close();
+      inline = false;
+      try {
+        first = await loadInstance(`${label}#0`);
+      } catch (err) {
+        return failedLoad(modelPath, '', 'cannot load the model: ', err);
+      }
+    }
+  }
   const instances: Instance[] = [first.instance];
   const more = await Promise.allSettled(
     Array.from({ length: instanceCount(config) - 1 }, (_, i) => loadInstance(`${label}#${i + 1}`)),
@@ -123,6 +162,7 @@ export async function startTensorParts(spec: VersionSpec, ctx: VersionBuildConte
       stats,
       instances,
       providers: first.metadata.providers,
+      execution,
       close: async () => {
         await scheduler.drain();
         await Promise.all(instances.map((i) => i.close()));
@@ -190,4 +230,27 @@ function schedulerFor(
     defaultPriorityLevel: config.queuePolicy.defaultPriorityLevel,
     ...(config.queuePolicy.priorityLevels === undefined ? {} : { priorityLevels: config.queuePolicy.priorityLevels }),
   });
+}
+
+async function fileBytes(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch {
+    // A missing file fails the load itself, with its own message.
+    return 0;
+  }
+}
+
+/** Times the inline instance; a model that cannot run its zero sample goes to a worker thread. */
+async function decideByProbe(instance: Instance, config: ResolvedModelConfig, maxUs: number): Promise<ExecutionChoice> {
+  const refusal = resolvedAutoInlineRefusal(config);
+  if (refusal !== undefined) return { inline: false, reason: `auto: ${refusal}` };
+  try {
+    return choiceFromProbe(await probeExecutionUs(instance, config, maxUs * PROBE_STOP_FACTOR), maxUs);
+  } catch (err) {
+    return {
+      inline: false,
+      reason: `auto: a zero sample failed on the main thread (${err instanceof Error ? err.message : String(err)})`,
+    };
+  }
 }

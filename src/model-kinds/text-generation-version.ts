@@ -31,7 +31,8 @@ export async function buildTextGenerationVersion(
       modelFile: path.basename(spec.modelPath),
       config: parsed.text_generation,
       session: sessionOptionsFor(resolveExecution(parsed), ctx.cpuCores),
-      inline: parsed.optimization?.inline_execution ?? false,
+      // `auto` keeps decoders in a worker thread: a step's time depends on the batch it runs.
+      inline: parsed.optimization?.inline_execution === true,
       metrics: ctx.metrics,
     });
   } catch (err) {

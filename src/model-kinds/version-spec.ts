@@ -20,6 +20,11 @@ export interface VersionBuildContext {
    */
   readonly inlineExecution?: boolean;
   /**
+   * `inline_execution: auto` runs a model on the main thread when one execution takes at most this
+   * many microseconds (`--auto-inline-max-us`); undefined or 0: `auto` means worker threads.
+   */
+  readonly autoInlineMaxUs?: number;
+  /**
    * max_batch_size of models whose config leaves it out and whose graph takes a batch of every
    * size (default AUTO_MAX_BATCH_SIZE, 64; `inferd sql` scores a DuckDB chunk of 2,048 rows at once).
    */

@@ -79,6 +79,9 @@ export function modelConfigView(mv: ModelVersion): Record<string, unknown> {
     // Read-only: a config file may carry this block (a saved /config), and loading ignores it.
     runtime: {
       execution_providers_in_use: [...mv.providers],
+      ...('execution' in mv
+        ? { execution: mv.execution.inline ? 'inline' : 'worker_threads', execution_reason: mv.execution.reason }
+        : {}),
       auto_completed: c.autoCompleted,
       kind: mv.kind,
       endpoints: servingEndpoints(mv),
@@ -108,7 +111,9 @@ export function optimizationView(o: ResolvedModelConfig['optimization']): Record
     intra_op_threads: o.intraOpThreads,
     inter_op_threads: o.interOpThreads,
     execution_providers: [...o.executionProviders],
-    inline_execution: o.inlineExecution,
+    // `auto`, the default, is left out (a proto bool cannot say it); the runtime block says where
+    // the sessions run.
+    ...(o.inlineExecution === 'auto' ? {} : { inline_execution: o.inlineExecution }),
     ...(o.allowSpinning === undefined ? {} : { allow_spinning: o.allowSpinning }),
   };
 }

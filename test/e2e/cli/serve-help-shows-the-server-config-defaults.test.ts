@@ -66,6 +66,7 @@ const OPTIONS: Record<string, [flag: string, asShown?: (v: unknown) => unknown]>
   maxTensorBytes: ['--max-tensor-size', asSize],
   cacheBytes: ['--cache-size', asSize],
   cpuCores: ['--cpu-cores'],
+  autoInlineMaxUs: ['--auto-inline-max-us'],
   drainDelaySeconds: ['--drain-delay-secs'],
   shutdownGraceSeconds: ['--shutdown-grace-secs'],
   batchDir: ['--batch-dir'],

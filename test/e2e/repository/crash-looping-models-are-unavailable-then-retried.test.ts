@@ -29,7 +29,12 @@ describe('a crash-looping model over REST and gRPC', () => {
   const timer = new ManualTimer();
 
   before(async () => {
-    repo = await makeRepository(simpleModel());
+    // Pinned to a worker thread: `inline_execution: auto` would run this microsecond model inline.
+    repo = await makeRepository(
+      simpleModel().map((f) =>
+        f.path.endsWith('config.yaml') ? { ...f, bytes: `${String(f.bytes)}optimization: { inline_execution: false }\n` } : f,
+      ),
+    );
     server = await startTestServer({ modelRepository: repo }, { repositoryTimer: timer });
     clients = connect(server);
   });
