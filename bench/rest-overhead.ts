@@ -12,6 +12,7 @@ import { KServeClient, type InferenceStats } from './lib/kserve-client.js';
 import { startInferd } from './lib/inferd-process.js';
 import { createBenchRepository, WORKER_SUFFIX, workerModelName } from './lib/worker-twin-repository.js';
 import { describeMachine } from './lib/machine.js';
+import { measureLoad } from './lib/concurrent-load.js';
 import {
   measureWindows,
   type Measurement,
@@ -22,6 +23,7 @@ import {
   comparisonLines,
   goalLines,
   workerRatioTable,
+  highConcurrencyTable,
   isWorkerPath,
   latencyTable,
   PATH_LABELS,
@@ -31,6 +33,7 @@ import {
   type BenchResult,
   type CaseResult,
   type GoalCheck,
+  type HighConcurrencyResult,
   type ModelResult,
   type PathKind,
   type ServedPath,
@@ -70,7 +73,10 @@ const USAGE = `usage: node --import tsx bench/rest-overhead.ts [options]
   --cpu-cores <n>       cores given to the runtime, in both the server and the raw session
                         (default: all available, the server's own default)
   --out <file>          JSON results (default bench/results/rest-overhead.json)
-  --server-node-arg <a> extra node flag for the server process, repeatable (e.g. --cpu-prof)`;
+  --server-node-arg <a> extra node flag for the server process, repeatable (e.g. --cpu-prof)
+  --high-concurrency <n> then binary requests from this many keep-alive connections, the model as
+                        configured against its worker-thread copy, rounds interleaved (default 64)
+  --rounds <n>          rounds of that comparison; the median of each side is reported (default 3)`;
 
 function numberOption(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -108,6 +114,57 @@ function serverSplit(before: InferenceStats, after: InferenceStats, clientMeanUs
     overheadUs: per(d('success') - compute),
     overheadExclQueueUs: per(d('success') - d('queue') - compute),
     outsideServerTimerUs: clientMeanUs - successUs,
+  };
+}
+
+/**
+ * Throughput of binary requests from `connections` keep-alive connections: the model as configured
+ * against its worker-thread copy, `rounds` interleaved rounds of 2 windows each, medians compared.
+ */
+async function compareUnderLoad(
+  server: { host: string; port: number },
+  model: string,
+  request: PreparedRequest,
+  connections: number,
+  rounds: number,
+  windows: WindowOptions,
+): Promise<HighConcurrencyResult> {
+  const throughputOf = async (served: string): Promise<number> => {
+    const clients = Array.from({ length: connections }, () => new KServeClient(server.host, server.port));
+    const inferPath = `/v2/models/${encodeURIComponent(served)}/infer`;
+    const ops: TimedOperation[] = clients.map((client) => async () => {
+      const reply = await client.request('POST', inferPath, request.headers, request.body);
+      if (reply.status !== 200) throw new Error(`${served}: HTTP ${reply.status} ${reply.body.toString()}`);
+      return reply.latencyNs;
+    });
+    try {
+      const options = {
+        warmupMs: windows.warmupMs / 2,
+        windowMs: windows.windowMs,
+        windows: 2,
+        maxWindows: 2,
+        tolerance: windows.tolerance,
+      };
+      return (await measureLoad(ops, options, () => Promise.resolve(undefined))).throughput;
+    } finally {
+      for (const c of clients) c.close();
+    }
+  };
+  const defaults: number[] = [];
+  const workers: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    defaults.push(await throughputOf(model));
+    workers.push(await throughputOf(workerModelName(model)));
+  }
+  const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] ?? Number.NaN;
+  const defaultThroughput = median(defaults);
+  const workerThroughput = median(workers);
+  return {
+    connections,
+    rounds: defaults.map((d, i) => ({ defaultThroughput: d, workerThroughput: workers[i] ?? Number.NaN })),
+    defaultThroughput,
+    workerThroughput,
+    defaultOverWorkerRatio: defaultThroughput / workerThroughput,
   };
 }
 
@@ -180,6 +237,8 @@ async function main(): Promise<void> {
       'cpu-cores': { type: 'string' },
       out: { type: 'string', default: path.join(REPO_ROOT, 'bench', 'results', 'rest-overhead.json') },
       'server-node-arg': { type: 'string', multiple: true, default: [] },
+      'high-concurrency': { type: 'string' },
+      rounds: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -209,6 +268,8 @@ async function main(): Promise<void> {
   const measure = <S>(op: TimedOperation, snapshot: () => Promise<S>): Promise<Measurement<S>> =>
     measureWindows(op, windowOptions, snapshot);
   const noSnapshot = (): Promise<undefined> => Promise.resolve(undefined);
+  const highConcurrency = Math.round(numberOption(values['high-concurrency'], 'high-concurrency', 64));
+  const rounds = Math.round(numberOption(values.rounds, 'rounds', 3));
 
   /** One served path: check its outputs against the raw ones, then measure it and the server's split. */
   const measureServed = async (
@@ -298,9 +359,15 @@ async function main(): Promise<void> {
           cases.push(await measureServed(client, model, served, kind, r));
         }
         const c = (kind: PathKind): CaseResult => caseOf(model, cases, kind);
+        const high = await compareUnderLoad(server, model, r.binary, highConcurrency, rounds, windowOptions);
+        progress(
+          `${model} at concurrency ${highConcurrency}: ${high.defaultThroughput.toFixed(0)} req/s as configured, ` +
+            `${high.workerThroughput.toFixed(0)} with worker threads (${high.defaultOverWorkerRatio.toFixed(2)}×)`,
+        );
         modelResults.push({
           model,
           execution,
+          highConcurrency: high,
           sessionOptions: r.options,
           requestBytes: { json: r.json.body.length, binary: r.binary.body.length },
           cases,
@@ -403,6 +470,8 @@ async function main(): Promise<void> {
     ratioTable(result),
     '',
     workerRatioTable(result),
+    '',
+    highConcurrencyTable(result),
     '',
     ...goalLines(result),
     '',

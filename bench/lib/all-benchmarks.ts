@@ -76,6 +76,11 @@ export function restOverheadMetrics(json: unknown): Metric[] {
       });
       if (raw !== undefined) out.push(lowerRatio(b, `${model} ${p}`, 'p50 ÷ raw', num(c['p50Us']) / num(raw['p50Us'])));
     }
+    const high = obj(m['highConcurrency']);
+    if ('defaultOverWorkerRatio' in high) {
+      const c = `${model} c${num(high['connections'])} binary`;
+      out.push(ratio(b, c, 'req/s default ÷ worker threads', num(high['defaultOverWorkerRatio']), AT_LEAST(1)));
+    }
   }
   return out;
 }

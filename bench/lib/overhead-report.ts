@@ -61,6 +61,8 @@ export interface CaseResult {
 export interface ModelResult {
   /** Where the server ran the model as configured, and why (its config's runtime block). */
   readonly execution: string;
+  /** Throughput under many connections, as configured against worker threads. */
+  readonly highConcurrency: HighConcurrencyResult;
   readonly model: string;
   readonly sessionOptions: unknown;
   readonly requestBytes: { readonly json: number; readonly binary: number };
@@ -268,6 +270,31 @@ export function workerRatioTable(result: BenchResult): string {
       'req/s JSON default / worker',
       'req/s binary default / worker',
     ],
+    rows,
+    1,
+  );
+}
+
+export interface HighConcurrencyResult {
+  readonly connections: number;
+  readonly rounds: readonly { readonly defaultThroughput: number; readonly workerThroughput: number }[];
+  /** Medians over the rounds. */
+  readonly defaultThroughput: number;
+  readonly workerThroughput: number;
+  readonly defaultOverWorkerRatio: number;
+}
+
+export function highConcurrencyTable(result: BenchResult): string {
+  const rows = result.models.map((m) => [
+    m.model,
+    String(m.highConcurrency.connections),
+    m.highConcurrency.defaultThroughput.toFixed(0),
+    m.highConcurrency.workerThroughput.toFixed(0),
+    ratio(m.highConcurrency.defaultOverWorkerRatio),
+    m.highConcurrency.rounds.map((r) => ratio(r.defaultThroughput / r.workerThroughput)).join(', '),
+  ]);
+  return markdownTable(
+    ['model', 'connections', 'req/s as configured', 'req/s worker threads', 'default / worker', 'each round'],
     rows,
     1,
   );
