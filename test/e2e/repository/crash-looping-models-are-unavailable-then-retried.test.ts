@@ -32,7 +32,9 @@ describe('a crash-looping model over REST and gRPC', () => {
     // Pinned to a worker thread: `inline_execution: auto` would run this microsecond model inline.
     repo = await makeRepository(
       simpleModel().map((f) =>
-        f.path.endsWith('config.yaml') ? { ...f, bytes: `${String(f.bytes)}optimization: { inline_execution: false }\n` } : f,
+        f.path.endsWith('config.yaml')
+          ? { ...f, bytes: `${String(f.bytes)}optimization: { inline_execution: false }\n` }
+          : f,
       ),
     );
     server = await startTestServer({ modelRepository: repo }, { repositoryTimer: timer });
@@ -91,7 +93,8 @@ describe('a crash-looping model over REST and gRPC', () => {
     timer.advance(1);
     await waitFor(
       () => server.logs.some((l) => l.msg === 'loading the failed model again failed' && l.retryInMs === 2000),
-      5000,
+      // A guard, not a timing: the retry starts a worker thread, which a loaded machine makes slow.
+      20_000,
       'the first retry to fail',
     );
     assert.deepEqual(timer.delays, [1000, 2000]);
