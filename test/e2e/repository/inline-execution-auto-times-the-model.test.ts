@@ -101,7 +101,7 @@ describe('inline execution', () => {
     assert.equal(runtime.execution, 'inline');
     assert.match(
       runtime.execution_reason ?? '',
-      /^auto: an execution takes [\d.]+ µs, at most --auto-inline-max-us 200$/,
+      new RegExp(`^auto: an execution takes [\\d.]+ µs, at most --auto-inline-max-us ${LIMIT_US}$`),
     );
   });
 
