@@ -11,6 +11,7 @@ import type { EmbeddingEngine, RerankEngine, TextGenerationEngine } from '../gen
 import type { ModelStats } from '../observability/model-stats.js';
 import type { Instance } from '../runtime/index.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import type { InstancePlacement } from './gpu-instances.js';
 
 interface VersionCommon {
   readonly name: string;
@@ -35,6 +36,8 @@ interface VersionCommon {
 interface TensorServing extends VersionCommon {
   readonly scheduler: Scheduler;
   readonly instances: readonly Instance[];
+  /** Where each instance runs (device ids of KIND_GPU instances), as the config view shows it. */
+  readonly placements?: readonly InstancePlacement[];
 }
 
 export interface TensorModelVersion extends TensorServing {

@@ -79,6 +79,10 @@ export function modelConfigView(mv: ModelVersion): Record<string, unknown> {
     // Read-only: a config file may carry this block (a saved /config), and loading ignores it.
     runtime: {
       execution_providers_in_use: [...mv.providers],
+      // Each instance and its device: Triton's groups say `gpus`, this says which one each runs on.
+      ...('placements' in mv && mv.placements !== undefined
+        ? { instances: mv.placements.map((p) => ({ ...p, providers: [...p.providers] })) }
+        : {}),
       auto_completed: c.autoCompleted,
       kind: mv.kind,
       endpoints: servingEndpoints(mv),
