@@ -58,6 +58,17 @@ async function vulkanDrivers(): Promise<string[]> {
   return found;
 }
 
+/**
+ * Whether the only Vulkan device here can be Mesa's lavapipe (a software Vulkan on the CPU): its
+ * driver is installed and no GPU device node exists for another driver to open.
+ */
+async function softwareVulkanOnly(drivers: readonly string[]): Promise<boolean> {
+  if (!drivers.some((d) => d.startsWith('lvp_icd'))) return false;
+  const dri = existsSync('/dev/dri') ? (await readdir('/dev/dri')).some((f) => f.startsWith('render')) : false;
+  const nvidia = (await readdir('/dev')).some((f) => /^nvidia\d+$/.test(f));
+  return !dri && !nvidia;
+}
+
 /** Whether the CUDA provider's library sits next to the binding (the install script puts it there). */
 function cudaInstalled(): boolean {
   const require = createRequire(import.meta.url);
@@ -136,6 +147,7 @@ interface Row {
 const work = await mkdtemp(path.join(os.tmpdir(), 'inferd-bench-gpu-'));
 const machine = describeMachine(REPO_ROOT);
 const drivers = await vulkanDrivers();
+const softwareVulkan = await softwareVulkanOnly(drivers);
 try {
   const models: ModelCase[] = [
     { name: 'mlp', what: 'examples/models/mlp (256→1024→10)', file: path.join(work, 'mlp.onnx') },
@@ -151,7 +163,9 @@ try {
     if (reason === undefined) gpus.push(p);
     else reasons[p] = reason;
   }
-  process.stdout.write(`Vulkan drivers: ${drivers.length === 0 ? 'none' : drivers.join(', ')}\n`);
+  process.stdout.write(
+    `Vulkan drivers: ${drivers.length === 0 ? 'none' : drivers.join(', ')}${softwareVulkan ? ' (no GPU device: WebGPU runs on lavapipe, a software Vulkan on the CPU)' : ''}\n`,
+  );
   for (const [p, r] of Object.entries(reasons)) process.stdout.write(`${p}: not measured: ${r}\n`);
   await mkdir(path.dirname(out), { recursive: true });
   if (gpus.length === 0) {
@@ -163,7 +177,7 @@ try {
     );
     await writeFile(
       out,
-      `${JSON.stringify({ machine, vulkanDrivers: drivers, measured: false, reason: why, unavailable: reasons, rows: [] }, null, 2)}\n`,
+      `${JSON.stringify({ machine, vulkanDrivers: drivers, softwareVulkan, measured: false, reason: why, unavailable: reasons, rows: [] }, null, 2)}\n`,
     );
   } else {
     const providers: Provider[] = ['cpu', ...gpus];
@@ -277,7 +291,7 @@ try {
     );
     await writeFile(
       out,
-      `${JSON.stringify({ machine, vulkanDrivers: drivers, measured: true, unavailable: reasons, windowMs, rounds, rows }, null, 2)}\n`,
+      `${JSON.stringify({ machine, vulkanDrivers: drivers, softwareVulkan, measured: true, unavailable: reasons, windowMs, rounds, rows }, null, 2)}\n`,
     );
   }
   process.stdout.write(`results: ${path.relative(REPO_ROOT, out)}\n`);

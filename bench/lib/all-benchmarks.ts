@@ -282,13 +282,12 @@ export function costMetrics(json: unknown): Metric[] {
 
 /**
  * GPU: each GPU provider's throughput ÷ the CPU's, per model, batch and path (raw session.run,
- * REST). No rows when no GPU provider opened (the results file says why). A provider measured
- * over Mesa's lavapipe (a software Vulkan, the only driver found) is marked: it is not a GPU.
+ * REST). No rows when no GPU provider opened (the results file says why). WebGPU measured over
+ * Mesa's lavapipe (a software Vulkan: the machine has no GPU device) is marked: it is not a GPU.
  */
 export function gpuMetrics(json: unknown): Metric[] {
   const j = obj(json);
-  const drivers = Array.isArray(j['vulkanDrivers']) ? j['vulkanDrivers'].map(str) : [];
-  const software = drivers.length > 0 && drivers.every((d) => d.startsWith('lvp_icd'));
+  const software = j['softwareVulkan'] === true;
   return list(j['rows'])
     .filter((r) => r['provider'] !== 'cpu')
     .map((r) => {
