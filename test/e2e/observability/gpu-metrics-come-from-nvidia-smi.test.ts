@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fakeNvidiaSmi, withPath, type FakeNvidiaSmi } from '../../helpers/fake-nvidia-smi.js';
+import { cudaInstalledReason, fakeNvidiaSmi, withPath, type FakeNvidiaSmi } from '../../helpers/fake-nvidia-smi.js';
 import {
   makeRepository,
   removeRepository,
@@ -42,7 +42,7 @@ const GPU_GROUP = `instance_group: [{ kind: KIND_GPU, count: 1, gpus: [0] }]
 optimization: { execution_providers: [cuda, cpu] }
 `;
 
-describe('GPU metrics from nvidia-smi', () => {
+describe('GPU metrics from nvidia-smi', { skip: cudaInstalledReason() }, () => {
   let repo = '';
   let smi: FakeNvidiaSmi;
   let server: TestServer;

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { fakeNvidiaSmi, withPath, type FakeNvidiaSmi } from '../../helpers/fake-nvidia-smi.js';
+import { cudaInstalledReason, fakeNvidiaSmi, withPath, type FakeNvidiaSmi } from '../../helpers/fake-nvidia-smi.js';
 import {
   makeRepository,
   removeRepository,
@@ -18,7 +18,7 @@ import { A16, B16, getJson, inferSimple, output, repositoryIndex } from '../repo
 
 const GPU = { name: 'NVIDIA H100 80GB HBM3', totalMiB: 81559, usedMiB: 0, utilizationPercent: 0, powerWatts: 70 };
 
-describe('GPU instance groups', () => {
+describe('GPU instance groups', { skip: cudaInstalledReason() }, () => {
   let repo = '';
   let smi: FakeNvidiaSmi;
   let server: TestServer;
