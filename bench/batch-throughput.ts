@@ -34,6 +34,7 @@ import { Metrics } from '../src/observability/metrics.js';
 import { ModelRepository } from '../src/repository/model-repository.js';
 import ts from 'typescript';
 import { GraphBuilder } from '../tools/onnx/onnx-builder.js';
+import { computeBoundMlp as sharedComputeBoundMlp } from './lib/compute-bound-mlp.js';
 import { describeMachine } from './lib/machine.js';
 import { markdownTable } from './lib/overhead-report.js';
 import { serverSessionOptions } from './lib/raw-session.js';
@@ -45,23 +46,7 @@ const OUTPUT = 'logits';
 
 /** 256 → 2048 → 2048 → 2048 → 10 with ReLU between: the compute-bound model (deterministic weights). */
 function computeBoundMlp(): Uint8Array {
-  const dims = [WIDTH, 2048, 2048, 2048, 10];
-  const b = new GraphBuilder('compute_mlp').input('input', 'FP32', [-1, WIDTH]);
-  let value = 'input';
-  for (let l = 0; l + 1 < dims.length; l++) {
-    const [n, m] = [dims[l] as number, dims[l + 1] as number];
-    const scale = Math.sqrt(3 / n);
-    const w = Float32Array.from({ length: n * m }, (_, i) => Math.sin(i * 12.9898 + l) * scale);
-    const bias = new Float32Array(m);
-    const last = l + 2 === dims.length;
-    b.initializer(`W${l}`, 'FP32', [n, m], w)
-      .initializer(`B${l}`, 'FP32', [m], bias)
-      .node('MatMul', [value, `W${l}`], [`mm${l}`])
-      .node('Add', [`mm${l}`, `B${l}`], [last ? OUTPUT : `pre${l}`]);
-    if (!last) b.node('Relu', [`pre${l}`], [`act${l}`]);
-    value = `act${l}`;
-  }
-  return b.output(OUTPUT, 'FP32', [-1, 10]).toBytes({ opset: 17, irVersion: 8 });
+  return sharedComputeBoundMlp(OUTPUT);
 }
 
 const JSONL_WIDTH = 64;

@@ -17,6 +17,8 @@ import { saturationOf } from './model-kinds/saturation.js';
 import type { WarmupHook } from './model-kinds/warmup.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { CostAccountant } from './observability/cost.js';
+import { GpuMonitor } from './observability/gpu-monitor.js';
+import { NvidiaSmi } from './observability/nvidia-smi.js';
 import { Metrics } from './observability/metrics.js';
 import { Predictions } from './monitoring/predictions.js';
 import { DriftMonitors } from './monitoring/drift-monitors.js';
@@ -142,6 +144,12 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     { logger, ...(options?.tlsPollTimer === undefined ? {} : { timer: options.tlsPollTimer }) },
   );
   const metrics = new Metrics();
+  // Per-GPU gauges from nvidia-smi, when it is on PATH and lists a GPU (docs/gpu.md).
+  const gpuSmi = config.gpuMetricsIntervalMs > 0 ? NvidiaSmi.find() : undefined;
+  const gpuMonitor =
+    gpuSmi === undefined
+      ? undefined
+      : await GpuMonitor.start(gpuSmi, metrics, { intervalMs: config.gpuMetricsIntervalMs, logger });
   const cacheDir = optimizedModelCacheDir(config);
   const repository = new ModelRepository({
     path: config.modelRepository,
@@ -373,6 +381,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
   } catch (err) {
     // A port in use (or any start-up failure) must not leave workers and listeners running.
     grpc?.forceClose();
+    gpuMonitor?.stop();
     await Promise.allSettled([http.close(), metricsServer?.close(), repository.close(), security.close()]);
     tls.stop();
     await Promise.allSettled([http.close(), metricsServer?.close(), repository.close()]);
@@ -440,6 +449,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
       // The traces of the requests answered are written once none is left running.
       await tracer.close();
       cost.stop();
+      gpuMonitor?.stop();
       await security.close();
       logger.info('shut down');
       logger.flush();

@@ -285,6 +285,28 @@ export function costMetrics(json: unknown): Metric[] {
   );
 }
 
+/**
+ * GPU: each GPU provider's throughput ÷ the CPU's, per model, batch and path (raw session.run,
+ * REST). No rows when no GPU provider opened (the results file says why). WebGPU measured over
+ * Mesa's lavapipe (a software Vulkan: the machine has no GPU device) is marked: it is not a GPU.
+ */
+export function gpuMetrics(json: unknown): Metric[] {
+  const j = obj(json);
+  const software = j['softwareVulkan'] === true;
+  return list(j['rows'])
+    .filter((r) => r['provider'] !== 'cpu')
+    .map((r) => {
+      const provider = str(r['provider']);
+      const mark = software && provider === 'webgpu' ? ' (lavapipe)' : '';
+      return ratio(
+        'gpu',
+        `${str(r['model'])} b${str(r['batch'])} ${str(r['path'])} ${provider}${mark}`,
+        'GPU ÷ CPU rows/s',
+        num(r['vsCpu']),
+      );
+    });
+}
+
 export function coldStartMetrics(json: unknown): Metric[] {
   return list(obj(json)['results']).flatMap((r) =>
     r['ratio'] === null || r['ratio'] === undefined
@@ -569,6 +591,14 @@ export const BENCHMARKS: readonly BenchmarkSpec[] = [
     ],
     results: 'flood.json',
     extract: floodMetrics,
+  },
+  {
+    name: 'gpu',
+    script: 'gpu.ts',
+    // Without a GPU provider it only probes and writes why; with one, a round of short windows.
+    quickArgs: ['--window-ms', '300', '--rounds', '1'],
+    results: 'gpu.json',
+    extract: gpuMetrics,
   },
   {
     name: 'density',

@@ -78,6 +78,7 @@ interface ServeOptions {
   feedbackMaxAge: number;
   costPerCpuHour?: number;
   costPerGpuHour?: number;
+  gpuMetricsInterval: number;
   traceFile: string;
   traceLevel: ServerConfig['traceLevel'];
   traceRate: number;
@@ -493,6 +494,12 @@ export function serveCommand(): Command {
       'price of one GPU for an hour, in the same currency, for models on a GPU provider (none = GPU-seconds only)',
       nonNegativeNumber,
     )
+    .option(
+      '--gpu-metrics-interval <ms>',
+      'how often nvidia-smi is read for the per-GPU metrics nv_gpu_utilization, nv_gpu_memory_total_bytes, nv_gpu_memory_used_bytes and nv_gpu_power_usage (0 = off; without nvidia-smi on PATH there are none)',
+      integer(0, 3_600_000),
+      d.gpuMetricsIntervalMs,
+    )
     .addHelpText(
       'after',
       `
@@ -572,6 +579,7 @@ Examples:
         feedbackMaxAgeSeconds: opts.feedbackMaxAge,
         costPerCpuHour: opts.costPerCpuHour ?? null,
         costPerGpuHour: opts.costPerGpuHour ?? null,
+        gpuMetricsIntervalMs: opts.gpuMetricsInterval,
         traceFile: opts.traceFile,
         traceLevel: opts.traceLevel,
         traceRate: opts.traceRate,

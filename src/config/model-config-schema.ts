@@ -380,6 +380,12 @@ export const modelConfigSchema = z
     runtime: z
       .object({
         execution_providers_in_use: z.array(z.string()),
+        instances: z.array(
+          z
+            .object({ name: z.string(), kind: z.string(), gpu: z.number(), providers: z.array(z.string()) })
+            .partial()
+            .strict(),
+        ),
         auto_completed: z.boolean(),
         kind: z.string(),
         endpoints: z.array(z.string()),

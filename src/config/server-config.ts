@@ -188,6 +188,8 @@ export const serverConfigSchema = z
     costPerCpuHour: z.number().nonnegative().nullable().default(null),
     /** Price of one GPU for an hour, in the same currency; null = unset. */
     costPerGpuHour: z.number().nonnegative().nullable().default(null),
+    /** How often nvidia-smi is read for the nv_gpu_* metrics (Triton's --metrics-interval-ms); 0 = off. */
+    gpuMetricsIntervalMs: z.number().int().nonnegative().default(2000),
     /** Triton's trace settings at start (GET/POST /v2/trace/setting changes them): where traces go. */
     traceFile: z.string().default(''),
     /** ['OFF'], or TIMESTAMPS and/or TENSORS. */

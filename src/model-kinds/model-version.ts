@@ -12,6 +12,7 @@ import type { ModelStats } from '../observability/model-stats.js';
 import type { Instance } from '../runtime/index.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { ExecutionChoice } from './auto-inline.js';
+import type { InstancePlacement } from './gpu-instances.js';
 
 interface VersionCommon {
   readonly name: string;
@@ -38,6 +39,8 @@ interface TensorServing extends VersionCommon {
   readonly instances: readonly Instance[];
   /** Whether the sessions run on the main thread or in worker threads, and why. */
   readonly execution: ExecutionChoice;
+  /** Where each instance runs (device ids of KIND_GPU instances), as the config view shows it. */
+  readonly placements?: readonly InstancePlacement[];
 }
 
 export interface TensorModelVersion extends TensorServing {

@@ -11,12 +11,22 @@ import { resolveExecution, resolveModelConfig } from '../config/model-config-res
 import type { Loaded } from '../config/model-config-file.js';
 import type { ResolvedModelConfig } from '../config/resolved-model-config.js';
 import { ModelStats } from '../observability/model-stats.js';
-import { InlineInstance, instanceCount, ModelInstance, sessionOptionsFor, type Instance } from '../runtime/index.js';
+import { NvidiaSmi } from '../observability/nvidia-smi.js';
+import { InlineInstance, ModelInstance, placeInstances, type Instance, type InstancePlan } from '../runtime/index.js';
 import { DynamicBatcher } from '../scheduler/dynamic-batcher.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { SequenceBatcher } from '../scheduler/sequence-batcher.js';
 import type { StatefulModelVersion, TensorModelVersion } from './model-version.js';
 import { failedLoad, type VersionBuildContext, type VersionSpec } from './version-spec.js';
+import {
+  countingGpuBusy,
+  type InstancePlacement,
+  gpuCountFor,
+  gpuMemoryBefore,
+  recordGpuMemoryGrowth,
+  runsOnGpuProvider,
+  wantsGpu,
+} from './gpu-instances.js';
 import { warmUpInstances } from './warmup.js';
 import {
   autoInlineRefusal,
@@ -49,28 +59,63 @@ export async function buildTensorVersion(
 export async function startTensorParts(spec: VersionSpec, ctx: VersionBuildContext): Promise<Loaded<TensorParts>> {
   const { folder, parsed, version, modelPath } = spec;
   const exec = resolveExecution(parsed);
-  const options = sessionOptionsFor(exec, ctx.cpuCores, {
-    ...(ctx.allowSpinning === undefined ? {} : { allowSpinning: ctx.allowSpinning }),
-    ...(ctx.optimizedModelCacheDir === undefined ? {} : { optimizedModelCacheDir: ctx.optimizedModelCacheDir }),
-  });
+  // KIND_GPU groups: `count` instances on each listed device, ids checked against nvidia-smi.
+  const smi = wantsGpu(exec) ? NvidiaSmi.find() : undefined;
+  const placement = placeInstances(
+    exec,
+    ctx.cpuCores,
+    {
+      ...(ctx.allowSpinning === undefined ? {} : { allowSpinning: ctx.allowSpinning }),
+      ...(ctx.optimizedModelCacheDir === undefined ? {} : { optimizedModelCacheDir: ctx.optimizedModelCacheDir }),
+    },
+    gpuCountFor(exec, smi),
+  );
+  const configFile = path.join(folder.dir, folder.configFiles[0] ?? '');
+  if (!placement.ok)
+    return { ok: false, issues: [{ file: configFile, field: placement.field, reason: placement.reason }] };
+  const plans = placement.plans;
   const label = `${folder.name}/${version}`;
   // Where the sessions run: as configured, or (`auto`) timed on the main thread below.
   const setting = ctx.inlineExecution === true ? true : exec.optimization.inlineExecution;
   const refusal =
     setting === 'auto' ? autoInlineRefusal(exec, ctx.autoInlineMaxUs, await fileBytes(modelPath)) : undefined;
   let inline = setting === true || (setting === 'auto' && refusal === undefined);
-  // A model timed for the main thread runs there on one intra-op thread unless its config says
-  // otherwise: it computes in microseconds, and more threads would only wait for each other.
-  const inlineOptions =
-    setting === 'auto' && exec.optimization.intraOpThreads === 0 ? { ...options, intraOpNumThreads: 1 } : options;
-  const loadInstance = (name: string) =>
-    inline ? InlineInstance.load(name, modelPath, inlineOptions) : ModelInstance.load(name, modelPath, options);
+  const gpuMetrics = ctx.metrics.modelGpu;
+  const loadInstance = async (name: string, plan: InstancePlan) => {
+    // A model timed for the main thread runs there on one intra-op thread unless its config says
+    // otherwise: it computes in microseconds, and more threads would only wait for each other.
+    const loaded = await (inline
+      ? InlineInstance.load(
+          name,
+          modelPath,
+          setting === 'auto' && exec.optimization.intraOpThreads === 0
+            ? { ...plan.options, intraOpNumThreads: 1 }
+            : plan.options,
+        )
+      : ModelInstance.load(name, modelPath, plan.options));
+    const device = plan.device;
+    if (device === undefined || !runsOnGpuProvider(loaded.metadata)) return loaded;
+    const instance = countingGpuBusy(loaded.instance, (s) =>
+      gpuMetrics.addBusy(folder.name, String(version), device, s),
+    );
+    return { instance, metadata: loaded.metadata };
+  };
+  const placements: InstancePlacement[] = [];
+  const placed = (name: string, plan: InstancePlan, metadata: { readonly providers: readonly string[] }) =>
+    placements.push({
+      name,
+      kind: plan.kind,
+      ...(plan.device === undefined ? {} : { gpu: plan.device }),
+      providers: [...metadata.providers],
+    });
+  const memoryBefore = await gpuMemoryBefore(smi);
   let first;
   try {
-    first = await loadInstance(`${label}#0`);
+    first = await loadInstance(`${label}#0`, plans[0] as InstancePlan);
   } catch (err) {
     return failedLoad(modelPath, '', 'cannot load the model: ', err);
   }
+  placed(`${label}#0`, plans[0] as InstancePlan, first.metadata);
   const resolved = resolveModelConfig(folder, parsed, first.metadata, ctx.autoMaxBatchSize);
   const labels = resolved.ok ? await readLabels(folder, resolved.value) : undefined;
   const warmupData = resolved.ok ? await readWarmupData(folder, resolved.value) : undefined;
@@ -103,17 +148,22 @@ export async function startTensorParts(spec: VersionSpec, ctx: VersionBuildConte
       await first.instance.close();
       inline = false;
       try {
-        first = await loadInstance(`${label}#0`);
+        first = await loadInstance(`${label}#0`, plans[0] as InstancePlan);
       } catch (err) {
         return failedLoad(modelPath, '', 'cannot load the model: ', err);
       }
     }
   }
   const instances: Instance[] = [first.instance];
-  const more = await Promise.allSettled(
-    Array.from({ length: instanceCount(config) - 1 }, (_, i) => loadInstance(`${label}#${i + 1}`)),
+  const more = await Promise.allSettled(plans.slice(1).map((plan, i) => loadInstance(`${label}#${i + 1}`, plan)));
+  for (const [i, m] of more.entries()) {
+    if (m.status !== 'fulfilled') continue;
+    instances.push(m.value.instance);
+    placed(`${label}#${i + 1}`, plans[i + 1] as InstancePlan, m.value.metadata);
+  }
+  await recordGpuMemoryGrowth(smi, memoryBefore, (uuid, bytes) =>
+    gpuMetrics.setMemory(folder.name, String(version), uuid, bytes),
   );
-  for (const m of more) if (m.status === 'fulfilled') instances.push(m.value.instance);
   const failed = more.find((m): m is PromiseRejectedResult => m.status === 'rejected');
   if (failed !== undefined) {
     // Every instance that did start is stopped again: nothing is left running.
@@ -163,9 +213,11 @@ export async function startTensorParts(spec: VersionSpec, ctx: VersionBuildConte
       instances,
       providers: first.metadata.providers,
       execution,
+      placements,
       close: async () => {
         await scheduler.drain();
         await Promise.all(instances.map((i) => i.close()));
+        gpuMetrics.forgetMemory(folder.name, String(version));
       },
       onUnavailable: watchInstances(instances),
     },

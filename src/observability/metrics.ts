@@ -5,6 +5,8 @@
 
 import os from 'node:os';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { modelGpuMetrics, registerGpuDeviceGauges, type ModelGpuMetrics } from './gpu-metrics.js';
+import type { GpuSample } from './nvidia-smi.js';
 
 /** Seconds buckets from 25 µs to ~13 s (×2 steps): small models are fast, big ones are not. */
 const LATENCY_BUCKETS_SECONDS = Array.from({ length: 20 }, (_, i) => 25e-6 * 2 ** i);
@@ -60,6 +62,8 @@ export interface CostSource {
 
 export class Metrics {
   readonly registry = new Registry();
+  /** GPU busy time and load memory per model version; registered on first use (gpu-metrics.ts). */
+  readonly modelGpu: ModelGpuMetrics = modelGpuMetrics(this.registry);
 
   readonly requestSuccess = this.modelCounter(
     'nv_inference_request_success',
@@ -297,6 +301,11 @@ export class Metrics {
         this.set(os.totalmem() - os.freemem());
       },
     });
+  }
+
+  /** Triton's per-GPU gauges (nv_gpu_*), read from the latest nvidia-smi sample at each scrape. */
+  watchGpus(latest: () => readonly GpuSample[]): void {
+    registerGpuDeviceGauges(this.registry, latest);
   }
 
   /** Sets a generation engine's gauges, under inferd's and vLLM's names. */

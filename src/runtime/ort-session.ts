@@ -33,6 +33,18 @@ function providerAvailable(name: string): boolean {
   return existsSync(path.join(binDir, `libonnxruntime_providers_${name}.so`));
 }
 
+/**
+ * What onnxruntime-node is given for each provider: the CUDA provider with the instance's device id
+ * (`{ name: 'cuda', deviceId }`, which the binding passes to OrtCUDAProviderOptionsV2.device_id);
+ * the others by name (its WebGPU provider refuses a `deviceId` option).
+ */
+export function providerConfigs(
+  providers: readonly string[],
+  deviceId: number | undefined,
+): ort.InferenceSession.ExecutionProviderConfig[] {
+  return providers.map((name) => (name === 'cuda' && deviceId !== undefined ? { name: 'cuda', deviceId } : name));
+}
+
 function metadataOf(list: readonly ort.InferenceSession.ValueMetadata[]): IoMetadata[] {
   return list.map((m) => {
     if (!m.isTensor)
@@ -81,7 +93,7 @@ export async function openSession(modelPath: string, options: SessionOptionsWire
       ...(source?.optimizedModelFilePath === undefined
         ? {}
         : { optimizedModelFilePath: source.optimizedModelFilePath }),
-      executionProviders: providers,
+      executionProviders: providerConfigs(providers, options.deviceId),
       // Inter-op parallelism only exists in onnxruntime's parallel mode.
       executionMode: options.interOpNumThreads > 1 ? 'parallel' : 'sequential',
       // onnxruntime would print its own copy of every failure to stderr; inferd reports and logs them.

@@ -9,6 +9,8 @@ export interface SessionOptionsWire {
   readonly interOpNumThreads: number;
   readonly graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
   readonly executionProviders: readonly string[];
+  /** The GPU of the providers that take a device id (cuda); undefined: the provider's default, 0. */
+  readonly deviceId?: number;
   /** False turns off onnxruntime's spin-waiting of intra-op threads (undefined: onnxruntime's default, on). */
   readonly allowSpinning?: boolean;
   /** Folder of optimised models that loads start from (optimized-model-cache.ts); undefined = none. */

@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import {
   BENCHMARKS,
   batchMetrics,
+  gpuMetrics,
   grpcMetrics,
   openaiMetrics,
   restOverheadMetrics,
@@ -78,6 +79,18 @@ describe('reading results files', () => {
     close(find(metrics, 'mlp unary c64', 'gRPC ÷ REST inf/s').value, 1.1);
     close(find(metrics, 'mlp stream c64', 'stream ÷ unary inf/s').value, 1.25);
     assert.equal(metrics.length, 4);
+  });
+
+  it('GPU: each GPU provider against the CPU of the same run; none when no provider opened', () => {
+    const row = (provider: string, path: string, vsCpu: number) => ({ model: 'mlp', batch: 64, provider, path, vsCpu });
+    const rows = [row('cpu', 'raw', 1), row('webgpu', 'raw', 2.5), row('cuda', 'rest', 4)];
+    const metrics = gpuMetrics({ softwareVulkan: false, measured: true, rows });
+    assert.equal(metrics.length, 2);
+    close(find(metrics, 'mlp b64 raw webgpu', 'GPU ÷ CPU rows/s').value, 2.5);
+    close(find(metrics, 'mlp b64 rest cuda', 'GPU ÷ CPU rows/s').value, 4);
+    const lavapipe = gpuMetrics({ softwareVulkan: true, rows });
+    close(find(lavapipe, 'mlp b64 raw webgpu (lavapipe)', 'GPU ÷ CPU rows/s').value, 2.5);
+    assert.deepEqual(gpuMetrics({ measured: false, reason: 'no GPU provider opened here', rows: [] }), []);
   });
 
   it('REST overhead: server overhead in µs against the 50 µs goal, lower is better', () => {

@@ -119,6 +119,11 @@ export const PLAN: Readonly<Record<string, PlanEntry>> = {
   'docs/container.md#3': { starts: 'apt-get install', plan: PODMAN },
   'docs/generation.md#0': { starts: '', plan: { do: 'yaml' } },
   'docs/generation.md#1': { starts: 'task: text-generation', plan: { do: 'yaml' } },
+  'docs/gpu.md#0': { starts: 'instance_group:', plan: { do: 'yaml' } },
+  'docs/gpu.md#1': {
+    starts: 'scripts/gpu/run-on-gpu.sh',
+    plan: { do: 'skip', why: 'needs a GPU machine (and the CUDA download)' },
+  },
   'docs/grpc.md#0': {
     starts: 'grpcurl',
     plan: { do: 'skip', why: 'needs grpcurl, not an npm package; the Node client below makes the same call' },

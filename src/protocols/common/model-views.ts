@@ -82,6 +82,10 @@ export function modelConfigView(mv: ModelVersion): Record<string, unknown> {
       ...('execution' in mv
         ? { execution: mv.execution.inline ? 'inline' : 'worker_threads', execution_reason: mv.execution.reason }
         : {}),
+      // Each instance and its device: Triton's groups say `gpus`, this says which one each runs on.
+      ...('placements' in mv && mv.placements !== undefined
+        ? { instances: mv.placements.map((p) => ({ ...p, providers: [...p.providers] })) }
+        : {}),
       auto_completed: c.autoCompleted,
       kind: mv.kind,
       endpoints: servingEndpoints(mv),

@@ -102,6 +102,7 @@ const OPTIONS: Record<string, [flag: string, asShown?: (v: unknown) => unknown]>
   // Unset by default (null): no default shown.
   costPerCpuHour: ['--cost-per-cpu-hour'],
   costPerGpuHour: ['--cost-per-gpu-hour'],
+  gpuMetricsIntervalMs: ['--gpu-metrics-interval'],
   traceFile: ['--trace-file'],
   traceLevel: ['--trace-level'],
   traceRate: ['--trace-rate'],
