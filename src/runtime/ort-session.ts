@@ -181,6 +181,10 @@ export async function runSession(
   return {
     outputs,
     buffers,
-    timings: { computeInputNs: Number(t1 - t0), computeInferNs: Number(t2 - started), computeOutputNs: Number(t3 - t2) },
+    timings: {
+      computeInputNs: Number(t1 - t0),
+      computeInferNs: Number(t2 - started),
+      computeOutputNs: Number(t3 - t2),
+    },
   };
 }
