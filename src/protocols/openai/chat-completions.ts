@@ -13,6 +13,7 @@ import type {
 } from '../../generation/engine-types.js';
 import {
   chatChunk,
+  chatContentChunks,
   chatLogprobs,
   completionId,
   nowSeconds,
@@ -182,6 +183,7 @@ export async function streamChat(
   const streams = running.streams;
   sse.open();
   const withUsage = plan.includeUsage;
+  const contentChunk = chatContentChunks(head, withUsage);
   try {
     for (let index = 0; index < streams.length; index++) {
       await sse.send(
@@ -197,8 +199,13 @@ export async function streamChat(
         if (plan.tools !== undefined && plan.tools.choice !== 'none') {
           return streamToolChoice(plan, stream, index, (choice) => sse.send(chatChunk(head, [choice], withUsage)));
         }
+        const sendJson = plan.logprobs ? undefined : sse.sendJson?.bind(sse);
         for await (const chunk of stream) {
           if (chunk.text === '' && chunk.logprobs === undefined) continue;
+          if (sendJson !== undefined) {
+            await sendJson(contentChunk(index, chunk.text));
+            continue;
+          }
           const logprobs = plan.logprobs ? chatLogprobs(chunk.logprobs ?? []) : null;
           await sse.send(
             chatChunk(head, [{ index, delta: { content: chunk.text }, logprobs, finish_reason: null }], withUsage),

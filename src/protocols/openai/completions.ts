@@ -7,6 +7,7 @@ import {
   completionChunk,
   completionId,
   completionLogprobs,
+  completionTextChunks,
   nowSeconds,
   type ResponseHead,
   type TextCompletion,
@@ -136,6 +137,7 @@ export async function streamCompletion(plan: CompletionPlan, context: RunContext
   const running = startChoices(plan.engine, plan.choices, context);
   sse.open();
   const withUsage = plan.includeUsage;
+  const textChunk = completionTextChunks(head, withUsage);
   try {
     const results = await Promise.all(
       running.streams.map(async (stream, index) => {
@@ -149,8 +151,12 @@ export async function streamCompletion(plan: CompletionPlan, context: RunContext
           if (chunk.text === '' && chunk.logprobs === undefined) continue;
           // The chunk's tokens start where the text sent so far ends.
           const start = offset;
-          const logprobs = plan.logprobs ? completionLogprobs(chunk.logprobs ?? [], () => start) : null;
           offset += chunk.text.length;
+          if (!plan.logprobs) {
+            await sse.sendJson(textChunk(index, chunk.text));
+            continue;
+          }
+          const logprobs = completionLogprobs(chunk.logprobs ?? [], () => start);
           await sse.send(
             completionChunk(head, [{ index, text: chunk.text, logprobs, finish_reason: null }], withUsage),
           );
