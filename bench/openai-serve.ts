@@ -8,7 +8,8 @@
 // process's CPU time per token is compared too.
 // Run: node --import tsx bench/openai-serve.ts (--help).
 
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import net, { type AddressInfo } from 'node:net';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -188,6 +189,46 @@ async function kjvRepository(maxRunning: number, threads: number): Promise<strin
   return makeRepository(files);
 }
 
+/**
+ * What one streamed token's socket write costs on this machine, the part of the edge no code can
+ * remove: a chunk-sized frame written to a loopback connection whose reader is another process,
+ * with `gapUs` of busy main thread between writes (as an engine step), median of `n` writes, in
+ * µs. It is the system call and the reader's wake-up, which a token's chunk pays once per stream.
+ */
+async function socketWriteMicros(n: number, gapUs: number): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+  const reader = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const s = require('node:net').connect(${port}, '127.0.0.1'); s.on('data', () => {}); s.on('error', () => {});`,
+    ],
+    { stdio: 'ignore' },
+  );
+  const socket = await accepted;
+  socket.setNoDelay(true);
+  const frame = Buffer.alloc(250, 'x');
+  const micros: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const until = process.hrtime.bigint() + BigInt(gapUs * 1000);
+      while (process.hrtime.bigint() < until); // the engine's step
+      const t = process.hrtime.bigint();
+      socket.write(frame);
+      micros.push(Number(process.hrtime.bigint() - t) / 1000);
+    }
+  } finally {
+    socket.destroy();
+    reader.kill();
+    server.close();
+  }
+  return percentileOfMs(micros, 50);
+}
+
 /** The median of the per-round ratios (each round's HTTP case against the engine case run beside it). */
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -283,6 +324,7 @@ async function main(): Promise<void> {
       }
     }
 
+    const writeUs = await socketWriteMicros(2000, 250);
     const f = (v: number): string => v.toFixed(2);
     const rows = results.map((c) => [
       String(c.concurrency),
@@ -331,6 +373,7 @@ async function main(): Promise<void> {
       cpuRatio: number;
       bestRatio: number;
       cpuAddedPerTokenUs: number;
+      writeCeiling: number;
     }[] = [];
     for (const c of levels) {
       for (const mode of modes) {
@@ -343,7 +386,12 @@ async function main(): Promise<void> {
         const bestRatio = h.tokensPerSecond / e.tokensPerSecond;
         // The server's CPU the edge adds per token: HTTP's CPU-seconds per token less the engine's.
         const cpuAddedPerTokenUs = 1e6 * (1 / h.tokensPerCpuSecond - 1 / e.tokensPerCpuSecond);
-        ratioJson.push({ concurrency: c, mode, wallRatio, cpuRatio, bestRatio, cpuAddedPerTokenUs });
+        // The best the edge can do when each token costs the engine's CPU plus one socket write
+        // (streamed) or a share of one (whole: one write per answer).
+        const engineUs = 1e6 / e.tokensPerCpuSecond;
+        const writesPerToken = mode === 'stream' ? 1 : 1 / outputTokens;
+        const writeCeiling = engineUs / (engineUs + writesPerToken * writeUs);
+        ratioJson.push({ concurrency: c, mode, wallRatio, cpuRatio, bestRatio, cpuAddedPerTokenUs, writeCeiling });
         const sign = (v: number): string => `${v >= 0 ? '+' : ''}${f(v)} ms`;
         ratioRows.push([
           String(c),
@@ -352,11 +400,15 @@ async function main(): Promise<void> {
           `${f(wallRatio)}×`,
           `${f(cpuRatio)}×`,
           cpuAddedPerTokenUs.toFixed(0),
+          `${f(writeCeiling)}×`,
           sign(h.ttftP50Ms - e.ttftP50Ms),
           mode === 'stream' ? sign(h.tpotP50Ms - e.tpotP50Ms) : '–',
         ]);
       }
     }
+    console.log(
+      `one socket write (250 B to a reader in another process, 250 µs of work between writes): ${writeUs.toFixed(1)} µs, median of 2000\n`,
+    );
     if (ratioRows.length > 0) {
       console.log(
         markdownTable(
@@ -367,6 +419,7 @@ async function main(): Promise<void> {
             'per round (median)',
             'tok/CPU-s (median)',
             'server CPU µs added per token',
+            'ceiling: engine CPU + writes',
             'TTFT p50 added',
             'TPOT p50 added',
           ],
@@ -385,6 +438,7 @@ async function main(): Promise<void> {
           outputTokens,
           threads,
           client: client_,
+          socketWriteUs: writeUs,
           results,
           ratios: ratioJson,
         },
