@@ -46,6 +46,7 @@ interface ServeOptions {
   maxBatchFileSize: number;
   batchConcurrency: number;
   responsesStoreMax: number;
+  streamInterval: number;
   maxInflightRequestSize: number;
   maxUnsentResponseSize: number;
   maxRequestsPerConnection: number;
@@ -332,6 +333,12 @@ export function serveCommand(): Command {
       integer(0, 10_000_000),
       d.responsesStoreMax,
     )
+    .option(
+      '--stream-interval <n>',
+      "tokens of a streamed completions or chat answer sent per event, as vLLM's --stream-interval: 1 sends each token as it is generated; n writes to each client's socket n times less often (each write is a system call), for more tokens/s and coarser streaming (answers with logprobs or tool calls stream per token)",
+      integer(1, 1024),
+      d.streamInterval,
+    )
     .addOption(
       sizeOption(
         '--max-inflight-request-size <size>',
@@ -535,6 +542,7 @@ Examples:
         maxBatchFileBytes: opts.maxBatchFileSize,
         batchConcurrency: opts.batchConcurrency,
         responsesStoreMax: opts.responsesStoreMax,
+        streamInterval: opts.streamInterval,
         maxInflightRequestBytes: opts.maxInflightRequestSize,
         maxUnsentResponseBytes: opts.maxUnsentResponseSize,
         maxRequestsPerConnection: opts.maxRequestsPerConnection,
