@@ -31,6 +31,7 @@ const USAGE = `usage: node --import tsx bench/openai-serve.ts [options]
   --modes <list>       stream, whole or both (default stream,whole)
   --paths <list>       engine, http or both (default engine,http; one alone is for profiling)
   --client <where>     process: the HTTP client in a process of its own (default); same: in this one
+  --stream-interval <n> tokens per streamed event (the server's --stream-interval; default 1)
   --threads <n>        onnxruntime intra-op threads, the same for both paths (default 1, as bench:generation)
   --repeats <n>        rounds over every case, interleaved; each case reports its best round (default 3)
   --out <file>         JSON results (default bench/results/openai-serve.json)`;
@@ -245,6 +246,7 @@ async function main(): Promise<void> {
       paths: { type: 'string', default: 'engine,http' },
       client: { type: 'string', default: 'process' },
       threads: { type: 'string', default: '1' },
+      'stream-interval': { type: 'string', default: '1' },
       repeats: { type: 'string', default: '3' },
       out: { type: 'string', default: path.join(REPO_ROOT, 'bench', 'results', 'openai-serve.json') },
       help: { type: 'boolean', default: false },
@@ -263,6 +265,7 @@ async function main(): Promise<void> {
   if (values.client !== 'process' && values.client !== 'same') throw new Error('--client is process or same');
 
   const threads = Number(values.threads);
+  const streamInterval = Number(values['stream-interval']);
   const repo = await kjvRepository(maxLevel, threads);
   let server: RunningServer | undefined;
   const client = values.client === 'process' ? new ClientProcess() : undefined;
@@ -276,6 +279,7 @@ async function main(): Promise<void> {
       logLevel: 'warn',
       modelControlMode: 'explicit',
       loadModels: ['kjv-tiny'],
+      streamInterval,
     });
     const engine = requireKind(server.repository.resolve('kjv-tiny'), 'completions').textGeneration;
     // Eight verses as prompts, tokenized with the model's tokenizer (a few dozen tokens each).
@@ -341,7 +345,7 @@ async function main(): Promise<void> {
     ]);
     console.log(
       `kjv-tiny, ${outputTokens} output tokens per request, greedy, EOS ignored, prefix cache off, ` +
-        `${threads} intra-op thread(s); ` +
+        `${threads} intra-op thread(s), ${streamInterval} token(s) per streamed event; ` +
         `HTTP client in ${client ? 'its own process' : 'the server process'}; best of ${repeats} interleaved rounds ` +
         `(TTFT of a whole answer is its end-to-end time)\n`,
     );
@@ -389,7 +393,7 @@ async function main(): Promise<void> {
         // The best the edge can do when each token costs the engine's CPU plus one socket write
         // (streamed) or a share of one (whole: one write per answer).
         const engineUs = 1e6 / e.tokensPerCpuSecond;
-        const writesPerToken = mode === 'stream' ? 1 : 1 / outputTokens;
+        const writesPerToken = mode === 'stream' ? 1 / streamInterval : 1 / outputTokens;
         const writeCeiling = engineUs / (engineUs + writesPerToken * writeUs);
         ratioJson.push({ concurrency: c, mode, wallRatio, cpuRatio, bestRatio, cpuAddedPerTokenUs, writeCeiling });
         const sign = (v: number): string => `${v >= 0 ? '+' : ''}${f(v)} ms`;
@@ -437,6 +441,7 @@ async function main(): Promise<void> {
           machine: describeMachine(REPO_ROOT),
           outputTokens,
           threads,
+          streamInterval,
           client: client_,
           socketWriteUs: writeUs,
           results,
