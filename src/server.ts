@@ -306,6 +306,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     maxBodyBytes: config.maxBodyBytes,
     tokens: (request) => security.quotas.tokenBudget(request.principal),
     responsesStoreMax: config.responsesStoreMax,
+    streamInterval: config.streamInterval,
     owner: (request) => request.principal?.id,
   });
   registerUsageRoute(http, security.quotas);

@@ -47,6 +47,7 @@ interface ServeOptions {
   maxBatchFileSize: number;
   batchConcurrency: number;
   responsesStoreMax: number;
+  streamInterval: number;
   maxInflightRequestSize: number;
   maxUnsentResponseSize: number;
   maxRequestsPerConnection: number;
@@ -340,6 +341,12 @@ export function serveCommand(): Command {
       integer(0, 10_000_000),
       d.responsesStoreMax,
     )
+    .option(
+      '--stream-interval <n>',
+      "tokens of a streamed completions or chat answer sent per event, as vLLM's --stream-interval: 1 sends each token as it is generated; n writes to each client's socket n times less often (each write is a system call), for more tokens/s and coarser streaming (answers with logprobs or tool calls stream per token)",
+      integer(1, 1024),
+      d.streamInterval,
+    )
     .addOption(
       sizeOption(
         '--max-inflight-request-size <size>',
@@ -550,6 +557,7 @@ Examples:
         maxBatchFileBytes: opts.maxBatchFileSize,
         batchConcurrency: opts.batchConcurrency,
         responsesStoreMax: opts.responsesStoreMax,
+        streamInterval: opts.streamInterval,
         maxInflightRequestBytes: opts.maxInflightRequestSize,
         maxUnsentResponseBytes: opts.maxUnsentResponseSize,
         maxRequestsPerConnection: opts.maxRequestsPerConnection,

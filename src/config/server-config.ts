@@ -135,6 +135,8 @@ export const serverConfigSchema = z
     batchConcurrency: z.number().int().min(1).max(1024).default(8),
     /** Responses of POST /v1/responses kept for GET and previous_response_id; the least recently used go first; 0 = keep none. */
     responsesStoreMax: z.number().int().nonnegative().max(10_000_000).default(1000),
+    /** Tokens of a streamed completion or chat answer per event (vLLM's --stream-interval); 1 = each as it comes. */
+    streamInterval: z.number().int().min(1).max(1024).default(1),
     /** Key file (YAML or JSON; each key as its SHA-256, with scopes, expiry, quotas), re-read when it changes. */
     apiKeysFile: z.string().min(1).nullable().default(null),
     /** Keys given directly (the CLI reads them from INFERD_API_KEYS): each holds every scope. */

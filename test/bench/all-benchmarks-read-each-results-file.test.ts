@@ -148,6 +148,22 @@ describe('reading results files', () => {
     assert.deepEqual(find(metrics, 'c8', 'HTTP ÷ engine tok/s').goal, { op: '>=', value: 0.9 });
   });
 
+  it('OpenAI: the median per-round ratios, streamed and whole, tok/s and tok/CPU-s', () => {
+    const metrics = openaiMetrics({
+      results: [{ concurrency: 1, mode: 'stream', path: 'engine', tokensPerSecond: 1000 }],
+      ratios: [
+        { concurrency: 1, mode: 'stream', wallRatio: 0.92, cpuRatio: 0.88 },
+        { concurrency: 1, mode: 'whole', wallRatio: 0.97, cpuRatio: 0.95 },
+      ],
+    });
+    assert.equal(find(metrics, 'c1', 'HTTP ÷ engine tok/s').value, 0.92);
+    assert.equal(find(metrics, 'c1', 'HTTP ÷ engine tok/CPU-s').value, 0.88);
+    assert.equal(find(metrics, 'c1 whole', 'HTTP ÷ engine tok/s').value, 0.97);
+    assert.deepEqual(find(metrics, 'c1 whole', 'HTTP ÷ engine tok/s').goal, { op: '>=', value: 0.9 });
+    assert.equal(find(metrics, 'c1 whole', 'HTTP ÷ engine tok/CPU-s').goal, undefined);
+    assert.equal(metrics.length, 4);
+  });
+
   it('structured output: JSON against free text, wall and CPU time (goal ≥ 0.9)', () => {
     const metrics = structuredMetrics({ results: [{ concurrency: 8, wallRatio: 0.93, cpuRatio: 0.88 }] });
     assert.equal(find(metrics, 'c8', 'JSON ÷ free tok/s').value, 0.93);

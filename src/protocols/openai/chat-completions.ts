@@ -13,6 +13,7 @@ import type {
 } from '../../generation/engine-types.js';
 import {
   chatChunk,
+  chatContentChunks,
   chatLogprobs,
   completionId,
   nowSeconds,
@@ -170,11 +171,16 @@ export async function chatCompletion(plan: ChatPlan, context: RunContext): Promi
   };
 }
 
-/** Streams the choices as chunks; the sequences are queued before the headers go out, so a refusal is still a status. */
+/**
+ * Streams the choices as chunks; the sequences are queued before the headers go out, so a refusal
+ * is still a status. A sink that takes JSON gets `tokensPerEvent` tokens of content per chunk
+ * (`--stream-interval`); with logprobs or tools, and to a translating sink, each engine chunk is one.
+ */
 export async function streamChat(
   plan: ChatPlan,
   context: RunContext,
   sse: ChunkSink<ChatCompletionChunk>,
+  tokensPerEvent = 1,
 ): Promise<void> {
   const head: ResponseHead = { id: completionId('chatcmpl'), created: nowSeconds(), model: plan.model };
   await prepareConstraint(plan.engine, plan.constraint);
@@ -182,6 +188,7 @@ export async function streamChat(
   const streams = running.streams;
   sse.open();
   const withUsage = plan.includeUsage;
+  const contentChunk = chatContentChunks(head, withUsage);
   try {
     for (let index = 0; index < streams.length; index++) {
       await sse.send(
@@ -197,13 +204,27 @@ export async function streamChat(
         if (plan.tools !== undefined && plan.tools.choice !== 'none') {
           return streamToolChoice(plan, stream, index, (choice) => sse.send(chatChunk(head, [choice], withUsage)));
         }
+        const sendJson = plan.logprobs ? undefined : sse.sendJson?.bind(sse);
+        let held = '';
+        let heldTokens = 0;
         for await (const chunk of stream) {
           if (chunk.text === '' && chunk.logprobs === undefined) continue;
+          if (sendJson !== undefined) {
+            held += chunk.text;
+            heldTokens += Math.max(1, chunk.tokenIds.length);
+            if (heldTokens < tokensPerEvent) continue;
+            const content = held;
+            held = '';
+            heldTokens = 0;
+            await sendJson(contentChunk(index, content));
+            continue;
+          }
           const logprobs = plan.logprobs ? chatLogprobs(chunk.logprobs ?? []) : null;
           await sse.send(
             chatChunk(head, [{ index, delta: { content: chunk.text }, logprobs, finish_reason: null }], withUsage),
           );
         }
+        if (sendJson !== undefined && heldTokens > 0) await sendJson(contentChunk(index, held));
         const result = await stream.result;
         await sse.send(
           chatChunk(head, [{ index, delta: {}, logprobs: null, finish_reason: result.finishReason }], withUsage),

@@ -179,3 +179,37 @@ export function completionChunk(
   if (!includeUsage) delete (chunk as Partial<TextCompletion>).usage;
   return chunk;
 }
+
+/**
+ * The JSON of a chunk whose one choice is built per call, from the chunk's constant parts
+ * serialized once per response: byte for byte what `JSON.stringify` gives for the whole object,
+ * at the cost of stringifying the choice's own values (a token's text) only.
+ */
+function chunkTemplate(empty: object): { prefix: string; suffix: string } {
+  const json = JSON.stringify(empty);
+  // The generated id and the escaped model name cannot hold this unescaped.
+  const at = json.indexOf('"choices":[]');
+  if (at < 0) throw new Error('a chunk without "choices"');
+  const open = at + '"choices":['.length;
+  return { prefix: json.slice(0, open), suffix: json.slice(open) };
+}
+
+/** A `text_completion` chunk's JSON with one choice's text, no logprobs and no finish reason. */
+export function completionTextChunks(
+  head: ResponseHead,
+  includeUsage: boolean,
+): (index: number, text: string) => string {
+  const { prefix, suffix } = chunkTemplate(completionChunk(head, [], includeUsage));
+  return (index, text) =>
+    `${prefix}{"index":${index},"text":${JSON.stringify(text)},"logprobs":null,"finish_reason":null}${suffix}`;
+}
+
+/** A `chat.completion.chunk`'s JSON with one choice's content delta, no logprobs and no finish reason. */
+export function chatContentChunks(
+  head: ResponseHead,
+  includeUsage: boolean,
+): (index: number, content: string) => string {
+  const { prefix, suffix } = chunkTemplate(chatChunk(head, [], includeUsage));
+  return (index, content) =>
+    `${prefix}{"index":${index},"delta":{"content":${JSON.stringify(content)}},"logprobs":null,"finish_reason":null}${suffix}`;
+}

@@ -7,6 +7,7 @@ import {
   completionChunk,
   completionId,
   completionLogprobs,
+  completionTextChunks,
   nowSeconds,
   type ResponseHead,
   type TextCompletion,
@@ -130,12 +131,22 @@ export async function completion(plan: CompletionPlan, context: RunContext): Pro
   };
 }
 
-export async function streamCompletion(plan: CompletionPlan, context: RunContext, sse: SseStream): Promise<void> {
+/**
+ * Streams the choices as `text_completion` chunks, `tokensPerEvent` tokens of a choice's text to a
+ * chunk (`--stream-interval`; with logprobs, one engine chunk each).
+ */
+export async function streamCompletion(
+  plan: CompletionPlan,
+  context: RunContext,
+  sse: SseStream,
+  tokensPerEvent = 1,
+): Promise<void> {
   const head: ResponseHead = { id: completionId('cmpl'), created: nowSeconds(), model: plan.model };
   await prepareConstraint(plan.engine, plan.constraint);
   const running = startChoices(plan.engine, plan.choices, context);
   sse.open();
   const withUsage = plan.includeUsage;
+  const textChunk = completionTextChunks(head, withUsage);
   try {
     const results = await Promise.all(
       running.streams.map(async (stream, index) => {
@@ -145,16 +156,29 @@ export async function streamCompletion(plan: CompletionPlan, context: RunContext
           offset = text.length;
           await sse.send(completionChunk(head, [{ index, text, logprobs: null, finish_reason: null }], withUsage));
         }
+        let held = '';
+        let heldTokens = 0;
         for await (const chunk of stream) {
           if (chunk.text === '' && chunk.logprobs === undefined) continue;
           // The chunk's tokens start where the text sent so far ends.
           const start = offset;
-          const logprobs = plan.logprobs ? completionLogprobs(chunk.logprobs ?? [], () => start) : null;
           offset += chunk.text.length;
+          if (!plan.logprobs) {
+            held += chunk.text;
+            heldTokens += Math.max(1, chunk.tokenIds.length);
+            if (heldTokens < tokensPerEvent) continue;
+            const text = held;
+            held = '';
+            heldTokens = 0;
+            await sse.sendJson(textChunk(index, text));
+            continue;
+          }
+          const logprobs = completionLogprobs(chunk.logprobs ?? [], () => start);
           await sse.send(
             completionChunk(head, [{ index, text: chunk.text, logprobs, finish_reason: null }], withUsage),
           );
         }
+        if (heldTokens > 0) await sse.sendJson(textChunk(index, held));
         const result = await stream.result;
         await sse.send(
           completionChunk(head, [{ index, text: '', logprobs: null, finish_reason: result.finishReason }], withUsage),

@@ -37,6 +37,8 @@ export interface OpenAIApiOptions {
   readonly tokens?: (request: FastifyRequest) => TokenBudget | undefined;
   /** Stored responses of /v1/responses kept at most (least recently used evicted); default 1000. */
   readonly responsesStoreMax?: number;
+  /** Tokens of a streamed completions or chat answer per event (`--stream-interval`); default 1. */
+  readonly streamInterval?: number;
   /** Who the caller is (the access hook's principal id): stored responses belong to it. */
   readonly owner?: (request: FastifyRequest) => string | undefined;
 }
@@ -126,7 +128,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOpt
         const context = runContext(options, req, reply, arrivalNs);
         return counted(chosen, async () => {
           if (!plan.stream) return json(reply, await chatCompletion(plan, context));
-          await streamChat(plan, context, new SseStream(reply));
+          await streamChat(plan, context, new SseStream(reply), options.streamInterval);
           return reply;
         });
       });
@@ -139,7 +141,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIApiOpt
         const context = runContext(options, req, reply, arrivalNs);
         return counted(chosen, async () => {
           if (!plan.stream) return json(reply, await completion(plan, context));
-          await streamCompletion(plan, context, new SseStream(reply));
+          await streamCompletion(plan, context, new SseStream(reply), options.streamInterval);
           return reply;
         });
       });

@@ -1,6 +1,8 @@
 // Server-sent events as OpenAI streams them: `data: <json>\n\n` per event, `data: [DONE]\n\n` last.
 // Writes wait for the socket to drain (a slow reader slows its own sequence, never the server's
 // memory), and a client that goes away aborts the request's sequences through its AbortSignal.
+// Each write is a system call that wakes the client, so the headers travel with the first event
+// when it comes at once (the first token usually does), on their own a timer turn later if not.
 
 import type { FastifyReply } from 'fastify';
 import { openaiErrorObject } from '../../errors/index.js';
@@ -26,12 +28,19 @@ export function sseEvent(data: unknown, event?: string): string {
 export interface ChunkSink<T> {
   open(): void;
   send(data: T): Promise<void>;
+  /**
+   * Sends a chunk already serialized (`JSON.stringify(data)` byte for byte), for sinks that write
+   * the JSON as it is; a sink that translates the chunks has none, and is given the object.
+   */
+  sendJson?(json: string): Promise<void>;
   end(): void;
   fail(error: unknown): void;
 }
 
 export class SseStream {
   private ended = false;
+  /** True once an event (or the end) was written: the headers went out with it. */
+  private wrote = false;
 
   /** `doneMarker` false: no `data: [DONE]` at the end (the Responses API's streams have none). */
   constructor(
@@ -49,8 +58,12 @@ export class SseStream {
       connection: 'keep-alive',
       'x-request-id': String(this.reply.request.id),
     });
-    // Clients wait for the headers before they read events; send them before the first token.
-    this.reply.raw.flushHeaders();
+    // Clients wait for the headers before they read events. They go with the first event when it
+    // comes before the loop's next timers run (the engine's first step, queued ahead of them,
+    // usually brings the first token), else on their own then: a queued sequence, a long prefill.
+    setTimeout(() => {
+      if (!this.wrote && !this.reply.raw.destroyed) this.reply.raw.flushHeaders();
+    }, 0);
   }
 
   /** True once the client went away or the stream ended. */
@@ -58,10 +71,19 @@ export class SseStream {
     return this.ended || this.reply.raw.destroyed;
   }
 
-  async send(data: unknown, event?: string): Promise<void> {
+  send(data: unknown, event?: string): Promise<void> {
+    return this.write(sseEvent(data, event));
+  }
+
+  sendJson(json: string): Promise<void> {
+    return this.write(`data: ${json}\n\n`);
+  }
+
+  private async write(frame: string): Promise<void> {
     if (this.closed) return;
+    this.wrote = true;
     const raw = this.reply.raw;
-    if (raw.write(sseEvent(data, event))) return;
+    if (raw.write(frame)) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {
         raw.off('drain', done);
@@ -77,6 +99,7 @@ export class SseStream {
   end(): void {
     if (this.closed) return;
     this.ended = true;
+    this.wrote = true;
     if (this.doneMarker) this.reply.raw.end(sseEvent('[DONE]'));
     else this.reply.raw.end();
   }
@@ -90,6 +113,7 @@ export class SseStream {
     const err = reportError(error, requestId, this.reply.request.log);
     if (this.closed) return;
     this.ended = true;
+    this.wrote = true;
     this.reply.raw.write(sseEvent(openaiErrorObject(err, requestId)));
     this.reply.raw.end(sseEvent('[DONE]'));
   }

@@ -73,6 +73,7 @@ const OPTIONS: Record<string, [flag: string, asShown?: (v: unknown) => unknown]>
   maxBatchFileBytes: ['--max-batch-file-size', asSize],
   batchConcurrency: ['--batch-concurrency'],
   responsesStoreMax: ['--responses-store-max'],
+  streamInterval: ['--stream-interval'],
   maxInflightRequestBytes: ['--max-inflight-request-size', asSize],
   maxUnsentResponseBytes: ['--max-unsent-response-size', asSize],
   maxRequestsPerConnection: ['--max-requests-per-connection'],

@@ -16,7 +16,7 @@ import type {
 } from '../../../src/generation/engine-types.js';
 import { InferdError } from '../../../src/errors/index.js';
 import type { ModelSource } from '../../../src/protocols/openai/engine-lookup.js';
-import { registerOpenAIRoutes } from '../../../src/protocols/openai/openai-api.js';
+import { registerOpenAIRoutes, type OpenAIApiOptions } from '../../../src/protocols/openai/openai-api.js';
 
 export const EOS = 3;
 
@@ -201,11 +201,12 @@ export function fakeSource(engine: FakeEngine, embedder = new FakeEmbedder()): M
 /** A fastify app with only the OpenAI routes, listening on 127.0.0.1 port 0. */
 export async function startFakeApi(
   engine = new FakeEngine(),
+  options: Partial<OpenAIApiOptions> = {},
 ): Promise<{ app: FastifyInstance; url: string; engine: FakeEngine }> {
   const app = Fastify();
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  registerOpenAIRoutes(app, { repository: fakeSource(engine), maxBodyBytes: 1 << 20 });
+  registerOpenAIRoutes(app, { repository: fakeSource(engine), maxBodyBytes: 1 << 20, ...options });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, url, engine };
 }
