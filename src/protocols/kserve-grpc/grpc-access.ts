@@ -110,10 +110,17 @@ export function accessGate(options: GrpcAccessOptions): AccessGate {
   const { policy, audit, quotas, logger } = options;
   const now = options.now ?? Date.now;
   let counter = 0;
+  // Calls come in runs from one connection: its address is parsed once per run.
+  let lastPeerText = '';
+  let lastPeer = '';
   return (path, peerText) => {
     const group = RPC_ACCESS[path];
     const rpc = path.slice(path.lastIndexOf('/') + 1);
-    const peer = peerAddress(peerText);
+    if (peerText !== lastPeerText) {
+      lastPeerText = peerText;
+      lastPeer = peerAddress(peerText);
+    }
+    const peer = lastPeer;
     let principal: Principal | undefined;
     let admission: GateAdmission | undefined;
     let target: Record<string, string> = {};

@@ -77,21 +77,27 @@ function headerText(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The request headers as call metadata (`-bin` values base64-decoded), built when first read. */
+/** One header as metadata: the first value, `-bin` values base64-decoded; protocol headers are not metadata. */
+function metadataValue(key: string, value: string | string[] | undefined): string | Buffer | undefined {
+  if (key.startsWith(':') || RESERVED_HEADERS.has(key)) return undefined;
+  const first = headerText(value);
+  if (first === undefined) return undefined;
+  return key.endsWith('-bin') ? Buffer.from(first, 'base64') : first;
+}
+
+/** The request headers as call metadata; a lookup reads the one header, the map is built on demand. */
 function metadataOf(headers: http2.IncomingHttpHeaders): CallMetadata {
-  let map: Record<string, string | Buffer> | undefined;
-  const build = (): Record<string, string | Buffer> => {
-    if (map !== undefined) return map;
-    map = {};
-    for (const [key, value] of Object.entries(headers)) {
-      if (key.startsWith(':') || RESERVED_HEADERS.has(key)) continue;
-      const first = headerText(value);
-      if (first === undefined) continue;
-      map[key] = key.endsWith('-bin') ? Buffer.from(first, 'base64') : first;
-    }
-    return map;
+  return {
+    get: (key) => metadataValue(key, headers[key]),
+    getMap: () => {
+      const map: Record<string, string | Buffer> = {};
+      for (const [key, value] of Object.entries(headers)) {
+        const v = metadataValue(key, value);
+        if (v !== undefined) map[key] = v;
+      }
+      return map;
+    },
   };
-  return { get: (key) => build()[key], getMap: () => ({ ...build() }) };
 }
 
 /** One call on one HTTP/2 stream: what it has sent, its deadline, its cancellation. */
@@ -136,6 +142,11 @@ class Http2Call {
     });
   }
 
+  /** The stream was reset or closed under the call: nothing can be sent on it. */
+  private gone(): boolean {
+    return this.stream.destroyed || this.stream.closed;
+  }
+
   onCancelled(listener: () => void): void {
     this.cancelListeners.push(listener);
   }
@@ -161,7 +172,14 @@ class Http2Call {
 
   /** The response message as its frame, or undefined (the call ended RESOURCE_EXHAUSTED) when too large. */
   private frame(message: unknown): Buffer[] | undefined {
-    const body = this.serialize(message);
+    let body: Buffer;
+    try {
+      body = this.serialize(message);
+    } catch (err) {
+      this.options.logger.error({ err }, 'gRPC response could not be serialized');
+      this.sendStatus({ code: GRPC_STATUS.INTERNAL, details: 'Error serializing response' });
+      return undefined;
+    }
     if (body.length > this.options.maxMessageBytes) {
       this.sendStatus({
         code: GRPC_STATUS.RESOURCE_EXHAUSTED,
@@ -174,7 +192,7 @@ class Http2Call {
 
   /** Writes one message; `flushed` runs once HTTP/2 has taken it. */
   write(message: unknown, flushed?: () => void): void {
-    if (this.finished || this.stream.destroyed) return;
+    if (this.finished || this.gone()) return;
     const parts = this.frame(message);
     if (parts === undefined) return;
     this.respond();
@@ -184,7 +202,7 @@ class Http2Call {
 
   /** The unary answer: headers, the message and the OK trailers in one go. */
   answer(message: unknown): void {
-    if (this.finished || this.stream.destroyed) return;
+    if (this.finished || this.gone()) return;
     const parts = this.frame(message);
     if (parts === undefined) return;
     this.respond();
@@ -195,7 +213,7 @@ class Http2Call {
 
   /** Ends the call with the status: in trailers after a response, else as a trailers-only response. */
   sendStatus(status: CallStatus): void {
-    if (this.finished || this.stream.destroyed) return;
+    if (this.finished || this.gone()) return;
     if (this.headersSent) {
       this.finish(status);
       this.stream.end();
@@ -395,11 +413,18 @@ function dispatch(call: Http2Call, queue: MessageQueue, handler: MethodHandler):
   }
 }
 
+/** The client's address as grpc-js names peers ("ipv4:1.2.3.4:5678", "ipv6:[::1]:5678"), once per connection. */
+const peers = new WeakMap<http2.Http2Session, string>();
 function peerOf(stream: http2.ServerHttp2Stream): string {
-  const socket = stream.session?.socket;
+  const session = stream.session;
+  const known = session === undefined ? undefined : peers.get(session);
+  if (known !== undefined) return known;
+  const socket = session?.socket;
   const address = socket?.remoteAddress ?? '';
   const port = socket?.remotePort ?? 0;
-  return address.includes(':') ? `ipv6:[${address}]:${port}` : `ipv4:${address}:${port}`;
+  const peer = address.includes(':') ? `ipv6:[${address}]:${port}` : `ipv4:${address}:${port}`;
+  if (session !== undefined) peers.set(session, peer);
+  return peer;
 }
 
 export function http2Transport(options: GrpcTransportOptions): GrpcTransport {
