@@ -60,7 +60,11 @@ async function infer(
 ): Promise<ModelInferResponse> {
   const name = request.model_name ?? '';
   // An experiment's routing key: its header as call metadata, else the body's (`routing_key`).
-  const headerKey = ctx.serving.experiments.routingHeaderKey(name, metadata?.getMap() ?? {});
+  // (The metadata map is built only for a name an experiment serves.)
+  const headerKey =
+    ctx.serving.experiments.get(name) === undefined
+      ? undefined
+      : ctx.serving.experiments.routingHeaderKey(name, metadata?.getMap() ?? {});
   const { routed, decoded } = await ctx.serving.routeAndDecode(
     name,
     given(request.model_version),
