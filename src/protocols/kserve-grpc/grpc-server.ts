@@ -3,6 +3,7 @@
 // with message limits at the server's body size limit in both directions, and its graceful
 // shutdown: stop taking calls, let streams finish their work, then close.
 
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../observability/logger.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
 import type { TlsFileWatcher } from '../../security/tls.js';
@@ -15,9 +16,11 @@ import type { GrpcService, GrpcTransport, GrpcTransportOptions } from './grpc-tr
 import { healthService } from './health-service.js';
 import { http2Transport } from './http2-transport.js';
 import type { Predictions } from '../../monitoring/predictions.js';
+import { decodeModelInferRequestMessage, encodeModelInferResponseMessage } from './infer-message-codec.js';
 import { modelInferHandler, modelStreamInferHandler, type InferContext } from './infer-handlers.js';
 import { loadInferenceProtos } from './proto-definitions.js';
 import { serviceHandlers } from './service-handlers.js';
+import type { ModelInferResponse } from './wire-types.js';
 
 /** The gRPC transports (--grpc-server): Node's own HTTP/2, or @grpc/grpc-js. */
 export const GRPC_SERVERS = ['http2', 'grpc-js'] as const;
@@ -56,6 +59,28 @@ export interface GrpcEdge {
 /** Open calls per gRPC connection (nginx's http2_max_concurrent_streams default is 128). */
 export const GRPC_MAX_CONCURRENT_STREAMS = 128;
 
+/**
+ * The inference service's definition with the hand-written codec (infer-message-codec.ts) for the
+ * hot messages: ModelInferRequest in (unary and stream) and ModelInferResponse out (unary). A copy:
+ * the cached definition also serves clients.
+ */
+function withInferCodec(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const infer = service.ModelInfer;
+  const stream = service.ModelStreamInfer;
+  if (infer === undefined || stream === undefined) return service;
+  const serialize = infer.responseSerialize;
+  return {
+    ...service,
+    ModelInfer: {
+      ...infer,
+      requestDeserialize: decodeModelInferRequestMessage,
+      responseSerialize: (message: unknown) =>
+        encodeModelInferResponseMessage(message as ModelInferResponse) ?? serialize(message),
+    },
+    ModelStreamInfer: { ...stream, requestDeserialize: decodeModelInferRequestMessage },
+  };
+}
+
 export function buildGrpcServer(options: GrpcServerOptions): GrpcEdge {
   const protos = loadInferenceProtos();
   let counter = 0;
@@ -74,7 +99,7 @@ export function buildGrpcServer(options: GrpcServerOptions): GrpcEdge {
   const health = healthService(options.server);
   const services: GrpcService[] = [
     {
-      definition: protos.inference.service,
+      definition: withInferCodec(protos.inference.service),
       handlers: {
         ...serviceHandlers(ctx),
         ModelInfer: modelInferHandler(ctx),
