@@ -1,11 +1,17 @@
-// What the KServe v2 gRPC edge costs against REST with binary tensors, on the same server process:
-// unary ModelInfer vs POST .../infer (binary), at concurrency 1 and 64, and ModelStreamInfer with
-// 64 requests outstanding on one stream vs 64 concurrent unary calls; and, as the transport's floor,
-// a bare grpc-js server answering the same RPC with a canned response. Prints ratios in one table.
+// What the KServe v2 gRPC edge costs against REST with binary tensors: unary ModelInfer vs POST
+// .../infer (binary) at concurrency 1 and 64, on each gRPC transport (--grpc-server http2, the
+// default, and grpc-js), in interleaved rounds so drift on a shared machine falls on every case
+// alike. Each gRPC case runs with the @grpc/grpc-js client users run, and with a lean node:http2
+// client sending pre-encoded frames (what the server costs when the client is not the bottleneck);
+// the server's event-loop CPU time per inference (from /proc) is shown beside. Also ModelStreamInfer with 64
+// requests outstanding on one stream, and, as grpc-js's floor, a bare grpc-js server answering
+// canned bytes. Prints ratios in one table.
 // Run: npm run bench:grpc (or node --import tsx bench/grpc-vs-rest.ts --help).
 
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http2 from 'node:http2';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,36 +37,75 @@ const HOST = '127.0.0.1';
 const USAGE = `usage: node --import tsx bench/grpc-vs-rest.ts [options]
   --models <a,b>      models from examples/models (default simple,mlp)
   --concurrency <a,b> unary concurrencies (default 1,64); the last is also the stream depth
-  --warmup-ms <n>     warm-up per case (default 1000)
-  --window-ms <n>     one measurement window (default 2000)
-  --windows <n>       windows per case (default 3)
+  --rounds <n>        interleaved rounds of every case (default 3); tables show medians
+  --warmup-ms <n>     warm-up per case (default 500)
+  --window-ms <n>     one measurement window (default 1000)
+  --windows <n>       windows per case (default 2)
   --out <file>        JSON results (default bench/results/grpc-vs-rest.json)
-The server is bin/inferd.js (dist/, built by npm run build) in its own process, both protocols on.`;
+The servers are bin/inferd.js (dist/, built by npm run build), one per gRPC transport, each in
+its own process with both protocols on.`;
 
 type Message = Record<string, unknown>;
-type Path = 'rest-binary' | 'grpc-unary' | 'grpc-stream' | 'grpc-bare';
+type Transport = 'http2' | 'grpc-js';
+/**
+ * rest-binary: REST on the http2 server; grpc-unary / grpc-unary-grpc-js: the grpc-js client on the
+ * http2 / grpc-js transport; lean-unary / lean-unary-grpc-js: the lean client on each;
+ * grpc-stream: ModelStreamInfer on the http2 transport; grpc-bare: the bare grpc-js server.
+ */
+type Path =
+  | 'rest-binary'
+  | 'grpc-unary'
+  | 'grpc-unary-grpc-js'
+  | 'lean-unary'
+  | 'lean-unary-grpc-js'
+  | 'grpc-stream'
+  | 'grpc-bare';
 
 interface CaseResult {
   readonly model: string;
   readonly path: Path;
   readonly concurrency: number;
+  readonly round: number;
   readonly throughput: number;
   readonly p50Us: number;
   readonly p99Us: number;
+  /** The server's event-loop (main thread) CPU time per inference, or null where not measured. */
+  readonly serverCpuUs: number | null;
   readonly stable: boolean;
 }
 
+/**
+ * CPU seconds (user + system) of a process's main thread, from /proc (NaN where there is none):
+ * the event loop, where the protocol edges run. The model's worker threads (onnxruntime's pool
+ * spins while it waits) are left out, so this is what each edge itself costs.
+ */
+function mainThreadCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+interface InferdServer {
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  readonly pid: number | undefined;
+  stop(): Promise<void>;
+}
+
 /** Starts inferd with REST and gRPC on free ports; resolves once /v2/health/ready answers 200. */
-async function startServer(
-  models: readonly string[],
-): Promise<{ httpPort: number; grpcPort: number; stop(): Promise<void> }> {
+async function startServer(models: readonly string[], transport: Transport): Promise<InferdServer> {
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   const args = [
     path.join(REPO_ROOT, 'bin', 'inferd.js'),
     'serve',
     ...['--model-repository', path.join(REPO_ROOT, 'examples', 'models'), '--host', HOST],
     ...['--http-port', String(httpPort), '--grpc-port', String(grpcPort), '--metrics-port', 'off'],
-    ...['--log-level', 'warn', '--model-control-mode', 'explicit'],
+    ...['--log-level', 'warn', '--model-control-mode', 'explicit', '--grpc-server', transport],
     ...models.flatMap((m) => ['--load-model', m]),
   ];
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
@@ -83,6 +128,7 @@ async function startServer(
   return {
     httpPort,
     grpcPort,
+    pid: child.pid,
     async stop() {
       child.kill('SIGTERM');
       await exited;
@@ -90,8 +136,49 @@ async function startServer(
   };
 }
 
+/**
+ * A lean unary gRPC client on node:http2: one connection, the request encoded once, each call a
+ * stream with the frame and END_STREAM, the answer's status read from its trailers.
+ */
+function leanUnary(port: number, request: Message): { infer: () => Promise<void>; close: () => void } {
+  const method = loadInferenceProtos().inference.service.ModelInfer;
+  if (method === undefined) throw new Error('no ModelInfer in the protos');
+  const body = method.requestSerialize(request);
+  const frame = Buffer.alloc(5 + body.length);
+  frame.writeUInt32BE(body.length, 1);
+  body.copy(frame, 5);
+  const session = http2.connect(`http://${HOST}:${port}`);
+  session.on('error', () => undefined);
+  const headers = {
+    ':method': 'POST',
+    ':path': method.path,
+    'content-type': 'application/grpc',
+    te: 'trailers',
+  };
+  return {
+    infer: () =>
+      new Promise<void>((resolve, reject) => {
+        const stream = session.request(headers, { endStream: false });
+        let status: string | undefined;
+        stream.on('response', (h) => {
+          if (h['grpc-status'] !== undefined) status = String(h['grpc-status']);
+        });
+        stream.on('trailers', (t: http2.IncomingHttpHeaders) => {
+          status = String(t['grpc-status']);
+        });
+        stream.on('data', () => undefined);
+        stream.on('end', () => (status === '0' ? resolve() : reject(new Error(`lean gRPC call: status ${status}`))));
+        stream.on('error', reject);
+        stream.end(frame);
+      }),
+    close: () => session.close(),
+  };
+}
+
 /** The bare grpc-js server (bench/lib/bare-grpc-server.ts) answering with inferd's own responses. */
-async function startBareServer(canned: Record<string, Message>): Promise<{ port: number; stop(): Promise<void> }> {
+async function startBareServer(
+  canned: Record<string, Message>,
+): Promise<{ port: number; pid: number | undefined; stop(): Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'inferd-bare-grpc-'));
   const file = path.join(dir, 'canned.json');
   const encoded = Object.fromEntries(
@@ -117,6 +204,7 @@ async function startBareServer(canned: Record<string, Message>): Promise<{ port:
   });
   return {
     port,
+    pid: child.pid,
     async stop() {
       child.kill('SIGTERM');
       await exited;
@@ -205,14 +293,22 @@ function timed(op: () => Promise<unknown>): TimedOperation {
 const fmt = (n: number, digits = 0): string =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
+/** The median of a list (the middle value, or the mean of the two middle ones). */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       models: { type: 'string', default: 'simple,mlp' },
       concurrency: { type: 'string', default: '1,64' },
-      'warmup-ms': { type: 'string', default: '1000' },
-      'window-ms': { type: 'string', default: '2000' },
-      windows: { type: 'string', default: '3' },
+      rounds: { type: 'string', default: '3' },
+      'warmup-ms': { type: 'string', default: '500' },
+      'window-ms': { type: 'string', default: '1000' },
+      windows: { type: 'string', default: '2' },
       out: { type: 'string', default: path.join(REPO_ROOT, 'bench', 'results', 'grpc-vs-rest.json') },
       help: { type: 'boolean', default: false },
     },
@@ -223,6 +319,7 @@ async function main(): Promise<void> {
   }
   const models = values.models.split(',').filter((m) => m !== '');
   const concurrencies = values.concurrency.split(',').map(Number);
+  const rounds = Number(values.rounds);
   const windows = Number(values.windows);
   const options: LoadOptions = {
     warmupMs: Number(values['warmup-ms']),
@@ -232,7 +329,10 @@ async function main(): Promise<void> {
     tolerance: 0.1,
   };
   const streamDepth = Math.max(...concurrencies);
-  const server = await startServer(models);
+  const servers: Record<Transport, InferdServer> = {
+    http2: await startServer(models, 'http2'),
+    'grpc-js': await startServer(models, 'grpc-js'),
+  };
   const protos = loadInferenceProtos();
   const channelOptions = {
     'grpc.max_receive_message_length': -1,
@@ -242,69 +342,124 @@ async function main(): Promise<void> {
   const results: CaseResult[] = [];
   const canned: Record<string, Message> = {};
   const requests: Record<string, Message> = {};
-  const record = (model: string, p: Path, concurrency: number, m: LoadMeasurement<undefined>): void => {
+  const measure = async (
+    model: string,
+    p: Path,
+    round: number,
+    ops: readonly TimedOperation[],
+    pid: number | undefined,
+  ): Promise<void> => {
+    const cpu = (): Promise<number> => Promise.resolve(mainThreadCpuSeconds(pid));
+    const m: LoadMeasurement<number> = await measureLoad(ops, options, cpu);
+    const used = m.accepted.reduce((s, a) => s + (a.after - a.before), 0);
+    const serverCpuUs = Number.isFinite(used) && m.count > 0 ? (used / m.count) * 1e6 : null;
     results.push({
       model,
       path: p,
-      concurrency,
+      concurrency: ops.length,
+      round,
       throughput: m.throughput,
       p50Us: m.p50Us,
       p99Us: m.p99Us,
+      serverCpuUs,
       stable: m.stable,
     });
     console.error(
-      `  ${model} ${p} c${concurrency}: ${fmt(m.throughput)} inf/s, p99 ${fmt(m.p99Us)} µs${m.stable ? '' : ' (unstable)'}`,
+      `  r${round} ${model} ${p} c${ops.length}: ${fmt(m.throughput)} inf/s, p99 ${fmt(m.p99Us)} µs` +
+        `${serverCpuUs === null ? '' : `, server ${fmt(serverCpuUs)} µs CPU/inf`}${m.stable ? '' : ' (unstable)'}`,
     );
   };
-  const noSnapshot = (): Promise<undefined> => Promise.resolve(undefined);
   try {
-    const meta = new KServeClient(HOST, server.httpPort);
+    const meta = new KServeClient(HOST, servers.http2.httpPort);
+    const clients = {
+      http2: new protos.inference(
+        `${HOST}:${servers.http2.grpcPort}`,
+        grpc.credentials.createInsecure(),
+        channelOptions,
+      ),
+      'grpc-js': new protos.inference(
+        `${HOST}:${servers['grpc-js'].grpcPort}`,
+        grpc.credentials.createInsecure(),
+        channelOptions,
+      ),
+    };
+    const bodies = new Map<string, ReturnType<typeof binaryRequest>>();
     for (const model of models) {
       const inputs = await modelInputs(meta, model);
       const body = binaryRequest(inputs);
+      bodies.set(model, body);
       const request = grpcRequest(model, inputs);
-      const grpcClient = new protos.inference(
-        `${HOST}:${server.grpcPort}`,
-        grpc.credentials.createInsecure(),
-        channelOptions,
-      );
-      const unaryInfer = grpcUnary(grpcClient);
-      // Both protocols must give the same answer before anything is timed.
-      const restAnswer = [
-        ...readOutputs(await meta.request('POST', `/v2/models/${model}/infer`, body.headers, body.body)).values(),
-      ][0];
-      const grpcResponse = await unaryInfer(request);
-      canned[model] = grpcResponse;
       requests[model] = request;
-      const grpcAnswer = firstGrpcOutput(grpcResponse);
-      if (JSON.stringify(restAnswer) !== JSON.stringify(grpcAnswer))
-        throw new Error(`${model}: REST and gRPC outputs differ`);
-
-      for (const c of concurrencies) {
-        const restClients = Array.from({ length: c }, () => new KServeClient(HOST, server.httpPort));
-        const restOps = restClients.map((client) =>
-          timed(async () => {
-            const reply = await client.request('POST', `/v2/models/${model}/infer`, body.headers, body.body);
-            if (reply.status !== 200) throw new Error(`REST infer: HTTP ${reply.status}`);
-          }),
-        );
-        record(model, 'rest-binary', c, await measureLoad(restOps, options, noSnapshot));
-        for (const client of restClients) client.close();
-        // One channel (one HTTP/2 connection) carries every concurrent call, as gRPC clients do.
-        const grpcOps = Array.from({ length: c }, () => timed(() => unaryInfer(request)));
-        record(model, 'grpc-unary', c, await measureLoad(grpcOps, options, noSnapshot));
+      // Every protocol and transport must give the same answer before anything is timed.
+      const restAnswer = JSON.stringify(
+        [...readOutputs(await meta.request('POST', `/v2/models/${model}/infer`, body.headers, body.body)).values()][0],
+      );
+      for (const transport of ['http2', 'grpc-js'] as const) {
+        const response = await grpcUnary(clients[transport])(request);
+        if (transport === 'http2') canned[model] = response;
+        if (JSON.stringify(firstGrpcOutput(response)) !== restAnswer)
+          throw new Error(`${model}: REST and gRPC (${transport}) outputs differ`);
       }
-      const stream = grpcStream(grpcClient);
-      const streamOps = Array.from({ length: streamDepth }, () => timed(() => stream.infer(request)));
-      record(model, 'grpc-stream', streamDepth, await measureLoad(streamOps, options, noSnapshot));
-      stream.close();
-      grpcClient.close();
     }
+    for (let round = 1; round <= rounds; round++) {
+      for (const model of models) {
+        const body = bodies.get(model);
+        const request = requests[model];
+        if (body === undefined || request === undefined) continue;
+        for (const c of concurrencies) {
+          const restClients = Array.from({ length: c }, () => new KServeClient(HOST, servers.http2.httpPort));
+          const restOps = restClients.map((client) =>
+            timed(async () => {
+              const reply = await client.request('POST', `/v2/models/${model}/infer`, body.headers, body.body);
+              if (reply.status !== 200) throw new Error(`REST infer: HTTP ${reply.status}`);
+            }),
+          );
+          const leans = {
+            http2: leanUnary(servers.http2.grpcPort, request),
+            'grpc-js': leanUnary(servers['grpc-js'].grpcPort, request),
+          };
+          // One channel (one HTTP/2 connection) carries every concurrent call, as gRPC clients do.
+          const cases: [Path, readonly TimedOperation[], number | undefined][] = [
+            ['rest-binary', restOps, servers.http2.pid],
+            [
+              'grpc-unary',
+              Array.from({ length: c }, () => timed(() => grpcUnary(clients.http2)(request))),
+              servers.http2.pid,
+            ],
+            [
+              'grpc-unary-grpc-js',
+              Array.from({ length: c }, () => timed(() => grpcUnary(clients['grpc-js'])(request))),
+              servers['grpc-js'].pid,
+            ],
+            ['lean-unary', Array.from({ length: c }, () => timed(leans.http2.infer)), servers.http2.pid],
+            [
+              'lean-unary-grpc-js',
+              Array.from({ length: c }, () => timed(leans['grpc-js'].infer)),
+              servers['grpc-js'].pid,
+            ],
+          ];
+          // Each round starts at a different case, so a slow spell does not always fall on one.
+          for (let i = 0; i < cases.length; i++) {
+            const [p, ops, pid] = cases[(i + round - 1) % cases.length]!;
+            await measure(model, p, round, ops, pid);
+          }
+          for (const client of restClients) client.close();
+          leans.http2.close();
+          leans['grpc-js'].close();
+        }
+        const stream = grpcStream(clients.http2);
+        const streamOps = Array.from({ length: streamDepth }, () => timed(() => stream.infer(request)));
+        await measure(model, 'grpc-stream', round, streamOps, servers.http2.pid);
+        stream.close();
+      }
+    }
+    clients.http2.close();
+    clients['grpc-js'].close();
     meta.close();
   } finally {
-    await server.stop();
+    await Promise.all([servers.http2.stop(), servers['grpc-js'].stop()]);
   }
-  // The transport's floor, measured with inferd stopped so both get the same machine.
+  // grpc-js's floor, measured with inferd stopped so both get the same machine.
   const bare = await startBareServer(canned);
   try {
     const bareClient = new protos.inference(`${HOST}:${bare.port}`, grpc.credentials.createInsecure(), channelOptions);
@@ -315,7 +470,7 @@ async function main(): Promise<void> {
       if (request === undefined) continue;
       for (const c of concurrencies) {
         const ops = Array.from({ length: c }, () => timed(() => bareInfer(request)));
-        record(model, 'grpc-bare', c, await measureLoad(ops, options, noSnapshot));
+        await measure(model, 'grpc-bare', 1, ops, bare.pid);
       }
     }
     bareClient.close();
@@ -325,79 +480,89 @@ async function main(): Promise<void> {
   printTable(results, concurrencies, streamDepth);
   const machine = describeMachine(REPO_ROOT);
   await mkdir(path.dirname(values.out), { recursive: true });
-  await writeFile(values.out, `${JSON.stringify({ machine, options, results }, null, 2)}\n`);
+  await writeFile(values.out, `${JSON.stringify({ machine, options, rounds, results }, null, 2)}\n`);
   console.log(`\nmachine: ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}; results in ${values.out}`);
 }
 
 function printTable(results: readonly CaseResult[], concurrencies: readonly number[], streamDepth: number): void {
-  const find = (model: string, p: Path, c: number) =>
-    results.find((r) => r.model === model && r.path === p && r.concurrency === c);
   const models = [...new Set(results.map((r) => r.model))];
+  const rounds = [...new Set(results.map((r) => r.round))];
+  const one = (model: string, p: Path, c: number, round: number): CaseResult | undefined =>
+    results.find((r) => r.model === model && r.path === p && r.concurrency === c && r.round === round);
+  const all = (model: string, p: Path, c: number): CaseResult[] =>
+    results.filter((r) => r.model === model && r.path === p && r.concurrency === c);
+  /** Median throughput over the rounds, or undefined. */
+  const tp = (model: string, p: Path, c: number): number | undefined => {
+    const rs = all(model, p, c);
+    return rs.length === 0 ? undefined : median(rs.map((r) => r.throughput));
+  };
+  /** Median over rounds of the ratio measured within each round. */
+  const ratio = (model: string, a: Path, b: Path, c: number): number | undefined => {
+    const values = rounds.flatMap((round) => {
+      const x = one(model, a, c, round);
+      const y = one(model, b, c, round);
+      return x === undefined || y === undefined ? [] : [x.throughput / y.throughput];
+    });
+    return values.length === 0 ? undefined : median(values);
+  };
+  const cpu = (model: string, p: Path, c: number): string => {
+    const values = all(model, p, c).flatMap((r) => (r.serverCpuUs === null ? [] : [r.serverCpuUs]));
+    return values.length === 0 ? '–' : fmt(median(values));
+  };
+  const n = (v: number | undefined): string => (v === undefined ? '–' : fmt(v));
+  const x = (v: number | undefined): string => (v === undefined ? '–' : `${fmt(v, 2)}×`);
   const rows: string[][] = [
     [
       'model',
       'case',
       'REST inf/s',
-      'gRPC inf/s',
-      'gRPC/REST',
+      'http2 inf/s',
+      'grpc-js inf/s',
+      'http2/REST',
+      'http2/grpc-js',
+      'lean: http2/REST',
+      'lean: http2/grpc-js',
+      'event-loop CPU µs/inf REST · http2 · grpc-js',
       'bare grpc-js inf/s',
-      'gRPC/bare',
-      'REST p99 µs',
-      'gRPC p99 µs',
     ],
   ];
-  for (const model of models) {
-    for (const c of concurrencies) {
-      const rest = find(model, 'rest-binary', c);
-      const g = find(model, 'grpc-unary', c);
-      const bare = find(model, 'grpc-bare', c);
-      if (rest === undefined || g === undefined) continue;
+  for (const model of models)
+    for (const c of concurrencies)
       rows.push([
         model,
         `unary c${c}`,
-        fmt(rest.throughput),
-        fmt(g.throughput),
-        `${fmt(g.throughput / rest.throughput, 2)}×`,
-        bare === undefined ? '–' : fmt(bare.throughput),
-        bare === undefined ? '–' : `${fmt(g.throughput / bare.throughput, 2)}×`,
-        fmt(rest.p99Us),
-        fmt(g.p99Us),
+        n(tp(model, 'rest-binary', c)),
+        n(tp(model, 'grpc-unary', c)),
+        n(tp(model, 'grpc-unary-grpc-js', c)),
+        x(ratio(model, 'grpc-unary', 'rest-binary', c)),
+        x(ratio(model, 'grpc-unary', 'grpc-unary-grpc-js', c)),
+        x(ratio(model, 'lean-unary', 'rest-binary', c)),
+        x(ratio(model, 'lean-unary', 'lean-unary-grpc-js', c)),
+        `${cpu(model, 'rest-binary', c)} · ${cpu(model, 'lean-unary', c)} · ${cpu(model, 'lean-unary-grpc-js', c)}`,
+        n(tp(model, 'grpc-bare', c)),
       ]);
-    }
-  }
   const streamRows: string[][] = [
-    [
-      'model',
-      'unary c' + streamDepth + ' inf/s',
-      `stream ${streamDepth} outstanding inf/s`,
-      'stream/unary',
-      'unary p99 µs',
-      'stream p99 µs',
-    ],
+    ['model', `unary c${streamDepth} inf/s`, `stream ${streamDepth} outstanding inf/s`, 'stream/unary'],
   ];
-  for (const model of models) {
-    const u = find(model, 'grpc-unary', streamDepth);
-    const s = find(model, 'grpc-stream', streamDepth);
-    if (u === undefined || s === undefined) continue;
+  for (const model of models)
     streamRows.push([
       model,
-      fmt(u.throughput),
-      fmt(s.throughput),
-      `${fmt(s.throughput / u.throughput, 2)}×`,
-      fmt(u.p99Us),
-      fmt(s.p99Us),
+      n(tp(model, 'grpc-unary', streamDepth)),
+      n(tp(model, 'grpc-stream', streamDepth)),
+      x(ratio(model, 'grpc-stream', 'grpc-unary', streamDepth)),
     ]);
-  }
   const print = (table: string[][]): void => {
     const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length)));
     for (const r of table)
       console.log(r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
   };
   console.log(
-    '\ngRPC unary vs REST binary (same server, inferences/s and client p99), and vs a bare grpc-js server (canned answers)',
+    `\ngRPC unary (the @grpc/grpc-js client) on --grpc-server http2 and grpc-js vs REST binary; "lean" is a
+node:http2 client with pre-encoded frames; server CPU: the event loop's per inference (lean clients for gRPC).
+Medians of ${rounds.length} interleaved round(s), ratios taken within each round.`,
   );
   print(rows);
-  console.log('\nModelStreamInfer, pipelined on one stream, vs the same number of concurrent unary calls');
+  console.log('\nModelStreamInfer (http2), pipelined on one stream, vs the same number of concurrent unary calls');
   print(streamRows);
   if (results.some((r) => !r.stable))
     console.log('\nsome cases did not settle within 10% over their windows (shared, loaded machine?)');

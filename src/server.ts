@@ -336,6 +336,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
           access: { policy: security.grpc, audit: security.audit, quotas: security.quotas, now: security.now },
           countError: (reason) => metrics.requestErrors.inc({ protocol: 'grpc', reason }),
           predictions,
+          transport: config.grpcServer,
         });
   let grpcPort: number | undefined;
 
@@ -350,7 +351,7 @@ export async function startServer(input: ServerConfigInput, options?: StartOptio
     );
     if (grpc !== undefined && config.grpcPort !== null)
       grpcPort = await namingTheFlag(
-        grpc.listen(config.host, config.grpcPort, tls.grpcCredentials()),
+        grpc.listen(config.host, config.grpcPort, tls.grpc),
         'gRPC',
         '--grpc-port',
         config.grpcPort,

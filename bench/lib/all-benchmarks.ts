@@ -120,27 +120,48 @@ export function batchMetrics(json: unknown): Metric[] {
   return out;
 }
 
-/** gRPC against REST on the same server (goal ≥ 1.0), against a bare grpc-js server, and streaming. */
+/**
+ * gRPC against REST on the same server (goal ≥ 1.0), the node:http2 transport against grpc-js (with
+ * the grpc-js client and with the lean one), against a bare grpc-js server, and streaming. With
+ * several rounds, each ratio is the median of the ratios measured within a round.
+ */
 export function grpcMetrics(json: unknown): Metric[] {
   const b = 'grpc-vs-rest';
   const results = list(obj(json)['results']);
-  const find = (model: string, p: string, c: number): Json | undefined =>
-    results.find((r) => r['model'] === model && r['path'] === p && r['concurrency'] === c);
+  const of = (model: string, p: string, c: number): Json[] =>
+    results.filter((r) => r['model'] === model && r['path'] === p && r['concurrency'] === c);
+  const middle = (values: number[]): number => {
+    const sorted = values.sort((x, y) => x - y);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+  };
+  const tp = (r: Json): number => num(r['throughput']);
+  /** The median over rounds of a ÷ b (a round with one side missing, or no round field, pairs by order). */
+  const ratioOf = (model: string, a: string, bPath: string, c: number): number | undefined => {
+    const xs = of(model, a, c);
+    const ys = of(model, bPath, c);
+    if (xs.length === 0 || ys.length === 0) return undefined;
+    const pairs = xs.flatMap((x, i) => {
+      const y = ys.find((r) => r['round'] !== undefined && r['round'] === x['round']) ?? ys[Math.min(i, ys.length - 1)];
+      return y === undefined ? [] : [tp(x) / tp(y)];
+    });
+    return pairs.length === 0 ? undefined : middle(pairs);
+  };
   const out: Metric[] = [];
   const models = [...new Set(results.map((r) => str(r['model'])))];
   const levels = [...new Set(results.map((r) => num(r['concurrency'])))].sort((x, y) => x - y);
   for (const model of models) {
     for (const c of levels) {
-      const g = find(model, 'grpc-unary', c);
-      const rest = find(model, 'rest-binary', c);
-      const bare = find(model, 'grpc-bare', c);
-      const stream = find(model, 'grpc-stream', c);
-      if (g === undefined) continue;
-      const tp = (r: Json): number => num(r['throughput']);
-      if (rest !== undefined)
-        out.push(ratio(b, `${model} unary c${c}`, 'gRPC ÷ REST inf/s', tp(g) / tp(rest), AT_LEAST(1)));
-      if (bare !== undefined) out.push(ratio(b, `${model} unary c${c}`, 'gRPC ÷ bare grpc-js inf/s', tp(g) / tp(bare)));
-      if (stream !== undefined) out.push(ratio(b, `${model} stream c${c}`, 'stream ÷ unary inf/s', tp(stream) / tp(g)));
+      if (of(model, 'grpc-unary', c).length === 0) continue;
+      const push = (name: string, metric: string, value: number | undefined, goal?: Metric['goal']): void => {
+        if (value !== undefined) out.push(ratio(b, name, metric, value, goal));
+      };
+      const unaryCase = `${model} unary c${c}`;
+      push(unaryCase, 'gRPC ÷ REST inf/s', ratioOf(model, 'grpc-unary', 'rest-binary', c), AT_LEAST(1));
+      push(unaryCase, 'http2 ÷ grpc-js transport inf/s', ratioOf(model, 'grpc-unary', 'grpc-unary-grpc-js', c));
+      push(unaryCase, 'lean client: gRPC ÷ REST inf/s', ratioOf(model, 'lean-unary', 'rest-binary', c));
+      push(unaryCase, 'gRPC ÷ bare grpc-js inf/s', ratioOf(model, 'grpc-unary', 'grpc-bare', c));
+      push(`${model} stream c${c}`, 'stream ÷ unary inf/s', ratioOf(model, 'grpc-stream', 'grpc-unary', c));
     }
   }
   return out;
@@ -451,7 +472,7 @@ export const BENCHMARKS: readonly BenchmarkSpec[] = [
   {
     name: 'grpc-vs-rest',
     script: 'grpc-vs-rest.ts',
-    quickArgs: ['--warmup-ms', '300', '--window-ms', '1000', '--windows', '3'],
+    quickArgs: ['--rounds', '2', '--warmup-ms', '300', '--window-ms', '600', '--windows', '2'],
     results: 'grpc-vs-rest.json',
     extract: grpcMetrics,
   },

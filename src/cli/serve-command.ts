@@ -31,6 +31,7 @@ interface ServeOptions {
   httpPort: number;
   metricsPort: number | 'off';
   grpcPort: number | 'off';
+  grpcServer: ServerConfig['grpcServer'];
   modelControlMode: ServerConfig['modelControlMode'];
   loadModel: string[];
   repositoryPollSecs: number;
@@ -243,6 +244,14 @@ export function serveCommand(): Command {
       "KServe v2 gRPC port, Triton's GRPCInferenceService and grpc.health.v1 ('off' = no gRPC; 0 = any free port)",
       portOrOff,
       portOrOffValue(d.grpcPort),
+    )
+    .addOption(
+      new Option(
+        '--grpc-server <transport>',
+        "what serves gRPC: http2 (Node's own HTTP/2, the leaner and faster) or grpc-js (@grpc/grpc-js, as before; kept for one release)",
+      )
+        .choices(['http2', 'grpc-js'])
+        .default(d.grpcServer),
     )
     .addOption(
       new Option(
@@ -541,6 +550,7 @@ Examples:
         httpPort: opts.httpPort,
         metricsPort: opts.metricsPort === 'off' ? null : opts.metricsPort,
         grpcPort: opts.grpcPort === 'off' ? null : opts.grpcPort,
+        grpcServer: opts.grpcServer,
         modelControlMode: opts.modelControlMode,
         loadModels: opts.loadModel,
         repositoryPollSeconds: opts.repositoryPollSecs,

@@ -52,6 +52,8 @@ export const serverConfigSchema = z
     metricsPort: port.nullable().default(8002),
     /** KServe v2 gRPC listener (Triton's 8001); null = no gRPC. */
     grpcPort: port.nullable().default(8001),
+    /** What serves gRPC: Node's own HTTP/2 (lean), or @grpc/grpc-js (kept selectable for one release). */
+    grpcServer: z.enum(['http2', 'grpc-js']).default('http2'),
     modelControlMode: z.enum(MODEL_CONTROL_MODES).default('none'),
     /** Models loaded at start in explicit mode ('*' = all). */
     loadModels: z.array(z.string().min(1)).default([]),

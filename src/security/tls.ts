@@ -1,8 +1,8 @@
 // TLS material for the listeners: reads and checks the PEM files (certificate chain, private key,
 // and for mTLS the CA that client certificates must chain to) before a listener opens, builds the
 // options Node's TLS servers take, and keeps them current: the files are polled, and a change that
-// checks out is put on every listener (HTTPS: `server.setSecureContext`; gRPC: a grpc-js
-// certificate provider). A change that does not check out (a half-written file, a key of another
+// checks out is put on every listener (HTTPS and gRPC on node:http2: `server.setSecureContext`;
+// gRPC on grpc-js: a certificate provider). A change that does not check out (a half-written file, a key of another
 // certificate) keeps the certificate in use and logs a warning.
 
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';

@@ -69,6 +69,8 @@ describe('reading results files', () => {
         row('rest-binary', 64, 4000),
         row('grpc-unary', 64, 4400),
         row('grpc-stream', 64, 5500),
+        row('grpc-unary-grpc-js', 64, 2200),
+        row('lean-unary', 64, 6000),
       ],
     });
     const c1 = find(metrics, 'mlp unary c1', 'gRPC ÷ REST inf/s');
@@ -78,7 +80,31 @@ describe('reading results files', () => {
     close(find(metrics, 'mlp unary c1', 'gRPC ÷ bare grpc-js inf/s').value, 0.5);
     close(find(metrics, 'mlp unary c64', 'gRPC ÷ REST inf/s').value, 1.1);
     close(find(metrics, 'mlp stream c64', 'stream ÷ unary inf/s').value, 1.25);
-    assert.equal(metrics.length, 4);
+    close(find(metrics, 'mlp unary c64', 'http2 ÷ grpc-js transport inf/s').value, 2);
+    close(find(metrics, 'mlp unary c64', 'lean client: gRPC ÷ REST inf/s').value, 1.5);
+    assert.equal(metrics.length, 6);
+  });
+
+  it('gRPC: several rounds give the median of the ratios taken within each round', () => {
+    const row = (p: string, round: number, throughput: number) => ({
+      model: 'simple',
+      path: p,
+      concurrency: 1,
+      round,
+      throughput,
+    });
+    const metrics = grpcMetrics({
+      results: [
+        row('rest-binary', 1, 1000),
+        row('grpc-unary', 1, 1200),
+        row('rest-binary', 2, 500),
+        row('grpc-unary', 2, 400),
+        row('rest-binary', 3, 2000),
+        row('grpc-unary', 3, 2200),
+      ],
+    });
+    // Within-round ratios 1.2, 0.8, 1.1: the median is 1.1 (the ratio of medians would be 1.2).
+    close(find(metrics, 'simple unary c1', 'gRPC ÷ REST inf/s').value, 1.1);
   });
 
   it('GPU: each GPU provider against the CPU of the same run; none when no provider opened', () => {

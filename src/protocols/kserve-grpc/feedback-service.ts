@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { InferdError, invalidArgument } from '../../errors/index.js';
 import type { FeedbackOutcome, Predictions } from '../../monitoring/predictions.js';
+import type { ServiceHandlers } from './grpc-call.js';
 import { LOADER_OPTIONS } from './proto-definitions.js';
 import { unary, type HandlerContext } from './service-handlers.js';
 
@@ -64,7 +65,7 @@ function okResult(outcome: FeedbackOutcome): FeedbackResultMessage {
   };
 }
 
-export function feedbackHandlers(ctx: HandlerContext, predictions: Predictions): grpc.UntypedServiceImplementation {
+export function feedbackHandlers(ctx: HandlerContext, predictions: Predictions): ServiceHandlers {
   return {
     SendFeedback: unary<FeedbackRequestMessage, { results: FeedbackResultMessage[] }>(ctx, (request) => {
       if (request.items.length === 0) return { results: [okResult(send(predictions, request, 'SendFeedback'))] };

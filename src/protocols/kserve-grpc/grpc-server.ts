@@ -1,19 +1,30 @@
-// Builds the KServe v2 gRPC server (inference.GRPCInferenceService and grpc.health.v1.Health) on
-// @grpc/grpc-js, with message limits raised to the server's body size limit in both directions,
-// and its graceful shutdown: stop taking calls, let streams finish their work, then close.
+// Builds the KServe v2 gRPC server (inference.GRPCInferenceService, grpc.health.v1.Health and,
+// with predictions, inferd.v1.Feedback) on the chosen transport (node:http2 or @grpc/grpc-js),
+// with message limits at the server's body size limit in both directions, and its graceful
+// shutdown: stop taking calls, let streams finish their work, then close.
 
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../observability/logger.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
+import type { TlsFileWatcher } from '../../security/tls.js';
 import type { ServerState } from '../common/server-state.js';
 import type { ServingPath } from '../../experiments/serving.js';
-import { accessInterceptor, checkServiceAccess, type GrpcAccessOptions } from './grpc-access.js';
+import { accessGate, checkServiceAccess, type GrpcAccessOptions } from './grpc-access.js';
 import { feedbackHandlers, loadFeedbackProto } from './feedback-service.js';
+import { grpcJsTransport } from './grpc-js-transport.js';
+import type { GrpcService, GrpcTransport, GrpcTransportOptions } from './grpc-transport.js';
 import { healthService } from './health-service.js';
+import { http2Transport } from './http2-transport.js';
 import type { Predictions } from '../../monitoring/predictions.js';
+import { decodeModelInferRequestMessage, encodeModelInferResponseMessage } from './infer-message-codec.js';
 import { modelInferHandler, modelStreamInferHandler, type InferContext } from './infer-handlers.js';
 import { loadInferenceProtos } from './proto-definitions.js';
 import { serviceHandlers } from './service-handlers.js';
+import type { ModelInferResponse } from './wire-types.js';
+
+/** The gRPC transports (--grpc-server): Node's own HTTP/2, or @grpc/grpc-js. */
+export const GRPC_SERVERS = ['http2', 'grpc-js'] as const;
+export type GrpcServerKind = (typeof GRPC_SERVERS)[number];
 
 export interface GrpcServerOptions {
   readonly repository: ModelRepository;
@@ -30,25 +41,13 @@ export interface GrpcServerOptions {
   readonly countError?: (reason: string) => void;
   /** Delayed labels (inferd.v1.Feedback); absent = the service is not served. */
   readonly predictions?: Predictions;
-}
-
-/** Sees every call's status on its way out, access refusals included, and counts the errors. */
-function errorCountInterceptor(count: (reason: string) => void): grpc.ServerInterceptor {
-  return (_method, call) =>
-    new grpc.ServerInterceptingCall(call, {
-      sendStatus(status, next) {
-        if (status.code !== grpc.status.OK) count(grpc.status[status.code] ?? String(status.code));
-        next(status);
-      },
-    });
+  /** The transport; http2 unless told otherwise. */
+  readonly transport?: GrpcServerKind;
 }
 
 export interface GrpcEdge {
-  /**
-   * Binds host:port (0 = a free port) with the given credentials (TLS, or
-   * `grpc.ServerCredentials.createInsecure()` for plaintext) and returns the bound port.
-   */
-  listen(host: string, port: number, credentials: grpc.ServerCredentials): Promise<number>;
+  /** Binds host:port (0 = a free port), TLS following the watcher or plaintext; returns the bound port. */
+  listen(host: string, port: number, tls: TlsFileWatcher | undefined): Promise<number>;
   /** Stops accepting calls and resolves once the calls in flight (streams included) have finished. */
   drain(): Promise<void>;
   /** Cancels whatever is still running. */
@@ -60,27 +59,30 @@ export interface GrpcEdge {
 /** Open calls per gRPC connection (nginx's http2_max_concurrent_streams default is 128). */
 export const GRPC_MAX_CONCURRENT_STREAMS = 128;
 
+/**
+ * The inference service's definition with the hand-written codec (infer-message-codec.ts) for the
+ * hot messages: ModelInferRequest in (unary and stream) and ModelInferResponse out (unary). A copy:
+ * the cached definition also serves clients.
+ */
+function withInferCodec(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const infer = service.ModelInfer;
+  const stream = service.ModelStreamInfer;
+  if (infer === undefined || stream === undefined) return service;
+  const serialize = infer.responseSerialize;
+  return {
+    ...service,
+    ModelInfer: {
+      ...infer,
+      requestDeserialize: decodeModelInferRequestMessage,
+      responseSerialize: (message: unknown) =>
+        encodeModelInferResponseMessage(message as ModelInferResponse) ?? serialize(message),
+    },
+    ModelStreamInfer: { ...stream, requestDeserialize: decodeModelInferRequestMessage },
+  };
+}
+
 export function buildGrpcServer(options: GrpcServerOptions): GrpcEdge {
-  // grpc-js writes its own errors to stderr as bare "E ..." lines (a failed bind, say); the server
-  // reports those itself, so grpc-js's lines go to the log at debug level.
-  grpc.setLogger({
-    error: (...args: unknown[]) => options.logger.debug({ grpc: args.map(String).join(' ') }, 'grpc-js'),
-  });
   const protos = loadInferenceProtos();
-  const grpcServer = new grpc.Server({
-    'grpc.max_receive_message_length': options.maxMessageBytes,
-    'grpc.max_send_message_length': options.maxMessageBytes,
-    // Channelz keeps per-call tracing for an admin service inferd does not expose.
-    'grpc.enable_channelz': 0,
-    // Calls one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS; clients
-    // queue the rest): without it a client that opens unary calls and reads no answers could make
-    // the server hold answers without limit.
-    'grpc.max_concurrent_streams': GRPC_MAX_CONCURRENT_STREAMS,
-    interceptors: [
-      ...(options.countError === undefined ? [] : [errorCountInterceptor(options.countError)]),
-      ...(options.access === undefined ? [] : [accessInterceptor({ ...options.access, logger: options.logger })]),
-    ],
-  });
   let counter = 0;
   const prefix = `${process.pid.toString(36)}-g`;
   let closing = false;
@@ -95,37 +97,47 @@ export function buildGrpcServer(options: GrpcServerOptions): GrpcEdge {
     openStreams: new Set(),
   };
   const health = healthService(options.server);
+  const services: GrpcService[] = [
+    {
+      definition: withInferCodec(protos.inference.service),
+      handlers: {
+        ...serviceHandlers(ctx),
+        ModelInfer: modelInferHandler(ctx),
+        ModelStreamInfer: modelStreamInferHandler(ctx),
+      },
+    },
+    { definition: protos.health.service, handlers: health.implementation },
+  ];
+  if (options.predictions !== undefined)
+    services.push({ definition: loadFeedbackProto().service, handlers: feedbackHandlers(ctx, options.predictions) });
   // Every RPC of every service declares its API group (grpc-access.ts) before it can be served.
-  checkServiceAccess(protos.inference.service);
-  checkServiceAccess(protos.health.service);
-  grpcServer.addService(protos.inference.service, {
-    ...serviceHandlers(ctx),
-    ModelInfer: modelInferHandler(ctx),
-    ModelStreamInfer: modelStreamInferHandler(ctx),
-  });
-  grpcServer.addService(protos.health.service, health.implementation);
-  if (options.predictions !== undefined) {
-    const feedback = loadFeedbackProto();
-    checkServiceAccess(feedback.service);
-    grpcServer.addService(feedback.service, feedbackHandlers(ctx, options.predictions));
-  }
+  for (const service of services) checkServiceAccess(service.definition);
+  const transportOptions: GrpcTransportOptions = {
+    services,
+    logger: options.logger,
+    maxMessageBytes: options.maxMessageBytes,
+    // Calls one connection may have open at once (clients queue the rest): without it a client
+    // that opens unary calls and reads no answers could make the server hold answers without limit.
+    maxConcurrentStreams: GRPC_MAX_CONCURRENT_STREAMS,
+    ...(options.access === undefined ? {} : { access: accessGate({ ...options.access, logger: options.logger }) }),
+    ...(options.countError === undefined ? {} : { countError: options.countError }),
+  };
+  const transport: GrpcTransport =
+    options.transport === 'grpc-js' ? grpcJsTransport(transportOptions) : http2Transport(transportOptions);
 
   return {
-    listen(host, port, credentials) {
-      const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-      return new Promise((resolve, reject) => {
-        grpcServer.bindAsync(address, credentials, (err, bound) => (err === null ? resolve(bound) : reject(err)));
-      });
+    listen(host, port, tls) {
+      return transport.listen(host, port, tls);
     },
     drain() {
       closing = true;
       health.endWatches();
       // Streams with nothing in flight end now; the others end when their last response is written.
       for (const finishIfIdle of [...ctx.openStreams]) finishIfIdle();
-      return new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      return transport.close();
     },
     forceClose() {
-      grpcServer.forceShutdown();
+      transport.forceClose();
     },
     readinessChanged() {
       health.notifyWatchers();

@@ -7,10 +7,10 @@
 // STREAM_MAX_IN_FLIGHT requests unanswered, or with UNSENT_BYTES_WATERMARK of answers handed to
 // HTTP/2 and not yet sent (a client that does not read), is not read until that falls again.
 
-import type * as grpc from '@grpc/grpc-js';
 import { clientMessage, InferdError } from '../../errors/index.js';
 import { UNSENT_BYTES_WATERMARK } from '../common/request-gate.js';
-import { asInferdError, serviceError } from './grpc-status.js';
+import { bidiMethod, unaryMethod, type CallMetadata, type MethodHandler } from './grpc-call.js';
+import { asInferdError, callStatus } from './grpc-status.js';
 import { decodeModelInferRequest, outputNamesFor } from './infer-request-decoder.js';
 import { encodeModelInferResponse } from './infer-response-encoder.js';
 import { peekSequenceId } from './infer-parameters.js';
@@ -36,13 +36,6 @@ export interface InferContext extends HandlerContext {
   readonly openStreams: Set<() => void>;
 }
 
-/** Milliseconds since the epoch of the call's deadline, or undefined for none. */
-function deadlineMs(call: { getDeadline(): grpc.Deadline }): number | undefined {
-  const d = call.getDeadline();
-  const ms = d instanceof Date ? d.getTime() : d;
-  return Number.isFinite(ms) ? ms : undefined;
-}
-
 /** The request's timeout: its "timeout" parameter or the call's deadline, whichever is sooner. */
 function effectiveTimeoutUs(parameterUs: number, deadline: number | undefined): number {
   if (deadline === undefined) return parameterUs;
@@ -63,11 +56,15 @@ async function infer(
   arrivalNs: bigint,
   signal: AbortSignal,
   deadline: number | undefined,
-  metadata: grpc.Metadata | undefined,
+  metadata: CallMetadata | undefined,
 ): Promise<ModelInferResponse> {
   const name = request.model_name ?? '';
   // An experiment's routing key: its header as call metadata, else the body's (`routing_key`).
-  const headerKey = ctx.serving.experiments.routingHeaderKey(name, metadata?.getMap() ?? {});
+  // (The metadata map is built only for a name an experiment serves.)
+  const headerKey =
+    ctx.serving.experiments.get(name) === undefined
+      ? undefined
+      : ctx.serving.experiments.routingHeaderKey(name, metadata?.getMap() ?? {});
   const { routed, decoded } = await ctx.serving.routeAndDecode(
     name,
     given(request.model_version),
@@ -98,27 +95,27 @@ async function infer(
   return variant === undefined ? response : { ...response, parameters: { variant: { string_param: variant } } };
 }
 
-export function modelInferHandler(ctx: InferContext): grpc.handleUnaryCall<ModelInferRequest, ModelInferResponse> {
-  return (call, callback) => {
+export function modelInferHandler(ctx: InferContext): MethodHandler {
+  return unaryMethod<ModelInferRequest, ModelInferResponse>((call, callback) => {
     const arrivalNs = process.hrtime.bigint();
     const requestId = given(call.request.id) ?? ctx.nextRequestId();
     // A client that cancels (or whose deadline passes) drops its queued work.
     const abort = new AbortController();
     let answered = false;
-    call.once('cancelled', () => {
+    call.onCancelled(() => {
       if (!answered) abort.abort();
     });
-    infer(ctx, call.request, requestId, arrivalNs, abort.signal, deadlineMs(call), call.metadata).then(
+    infer(ctx, call.request, requestId, arrivalNs, abort.signal, call.deadlineMs, call.metadata).then(
       (response) => {
         answered = true;
         callback(null, response);
       },
       (err: unknown) => {
         answered = true;
-        callback(serviceError(err, requestId, ctx.logger));
+        callback(callStatus(err, requestId, ctx.logger));
       },
     );
-  };
+  });
 }
 
 function streamError(request: ModelInferRequest, err: InferdError, requestId: string): ModelStreamInferResponse {
@@ -132,11 +129,9 @@ function streamError(request: ModelInferRequest, err: InferdError, requestId: st
   };
 }
 
-export function modelStreamInferHandler(
-  ctx: InferContext,
-): grpc.handleBidiStreamingCall<ModelInferRequest, ModelStreamInferResponse> {
-  return (call) => {
-    const deadline = deadlineMs(call);
+export function modelStreamInferHandler(ctx: InferContext): MethodHandler {
+  return bidiMethod<ModelInferRequest, ModelStreamInferResponse>((call) => {
+    const deadline = call.deadlineMs;
     const pending = new Set<AbortController>();
     /** The last write of each sequence on this stream, so the next waits for it. */
     const sequenceTail = new Map<string, Promise<void>>();
@@ -152,7 +147,7 @@ export function modelStreamInferHandler(
     };
     ctx.openStreams.add(finishIfIdle);
 
-    /** Writes whose callback has not come; grpc-js never calls it on a call that ends meanwhile. */
+    /** Writes whose callback has not come; it never comes on a call that ends meanwhile. */
     const unflushed = new Set<() => void>();
     /** Tensor bytes of the answers written and not yet flushed (what a client that does not read leaves here). */
     let unflushedBytes = 0;
@@ -176,7 +171,7 @@ export function modelStreamInferHandler(
         call.write(message, flushed);
       });
 
-    call.on('data', (request: ModelInferRequest) => {
+    call.onMessage((request) => {
       const arrivalNs = process.hrtime.bigint();
       const requestId = given(request.id) ?? ctx.nextRequestId();
       const abort = new AbortController();
@@ -204,7 +199,7 @@ export function modelStreamInferHandler(
         finishIfIdle();
       });
     });
-    call.on('end', () => {
+    call.onEnd(() => {
       inputEnded = true;
       finishIfIdle();
     });
@@ -215,7 +210,6 @@ export function modelStreamInferHandler(
       for (const a of pending) a.abort();
       for (const flushed of [...unflushed]) flushed();
     };
-    call.on('cancelled', cancel);
-    call.on('error', cancel);
-  };
+    call.onCancelled(cancel);
+  });
 }

@@ -1,15 +1,15 @@
 // The non-inference RPCs of GRPCInferenceService: health, server and model metadata, model
 // configuration, statistics and the repository extension, answering as the REST routes do.
 
-import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../observability/logger.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
 import { assertValidModelName } from '../../repository/model-name.js';
 import { modelMetadataView } from '../common/model-views.js';
 import { assertNoLoadOverrides, statisticsVersions } from '../common/repository-queries.js';
 import { EXTENSIONS, type ServerState } from '../common/server-state.js';
+import { unaryMethod, type MethodHandler, type ServiceHandlers } from './grpc-call.js';
 import { grpcModelConfig } from './grpc-model-config.js';
-import { serviceError } from './grpc-status.js';
+import { callStatus } from './grpc-status.js';
 import type { ModelRef, RepositoryIndexRequest, RepositoryModelRequest } from './wire-types.js';
 
 export interface HandlerContext {
@@ -20,20 +20,17 @@ export interface HandlerContext {
   nextRequestId(): string;
 }
 
-/** A unary handler from an async function; any failure goes through the error table. */
-export function unary<Req, Res>(
-  ctx: HandlerContext,
-  fn: (request: Req) => Res | Promise<Res>,
-): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => {
+/** A unary handler from an async function; a failure goes through the error table. */
+export function unary<Req, Res>(ctx: HandlerContext, fn: (request: Req) => Res | Promise<Res>): MethodHandler {
+  return unaryMethod<Req, Res>((call, callback) => {
     const requestId = ctx.nextRequestId();
     Promise.resolve()
       .then(() => fn(call.request))
       .then(
         (response) => callback(null, response),
-        (err: unknown) => callback(serviceError(err, requestId, ctx.logger)),
+        (err: unknown) => callback(callStatus(err, requestId, ctx.logger)),
       );
-  };
+  });
 }
 
 /** "" means "not given" in proto3 strings. */
@@ -41,7 +38,7 @@ function given(text: string | undefined): string | undefined {
   return text === undefined || text === '' ? undefined : text;
 }
 
-export function serviceHandlers(ctx: HandlerContext): grpc.UntypedServiceImplementation {
+export function serviceHandlers(ctx: HandlerContext): ServiceHandlers {
   const { repository, server } = ctx;
   return {
     ServerLive: unary(ctx, () => ({ live: true })),

@@ -57,6 +57,7 @@ const OPTIONS: Record<string, [flag: string, asShown?: (v: unknown) => unknown]>
   httpPort: ['--http-port'],
   metricsPort: ['--metrics-port', (v) => v ?? 'off'],
   grpcPort: ['--grpc-port', (v) => v ?? 'off'],
+  grpcServer: ['--grpc-server'],
   modelControlMode: ['--model-control-mode'],
   loadModels: ['--load-model'],
   repositoryPollSeconds: ['--repository-poll-secs'],
