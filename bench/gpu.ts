@@ -13,11 +13,11 @@
 
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { providerAvailable } from '../src/runtime/ort-session.js';
 import { computeBoundMlp } from './lib/compute-bound-mlp.js';
 import { startInferd } from './lib/inferd-process.js';
 import { binaryRequest, sampleTensor } from './lib/kserve-bodies.js';
@@ -69,20 +69,6 @@ async function softwareVulkanOnly(drivers: readonly string[]): Promise<boolean> 
   return !dri && !nvidia;
 }
 
-/** Whether the CUDA provider's library sits next to the binding (the install script puts it there). */
-function cudaInstalled(): boolean {
-  const require = createRequire(import.meta.url);
-  const bin = path.join(
-    path.dirname(require.resolve('onnxruntime-node')),
-    '..',
-    'bin',
-    'napi-v6',
-    process.platform,
-    process.arch,
-  );
-  return existsSync(path.join(bin, 'libonnxruntime_providers_cuda.so'));
-}
-
 interface ModelCase {
   readonly name: string;
   readonly what: string;
@@ -100,7 +86,7 @@ function sessionOptions(provider: Provider): ort.InferenceSession.SessionOptions
 
 /** Why `provider` cannot run `file` here; undefined when a session opens and runs. */
 async function unavailableReason(provider: Provider, file: string): Promise<string | undefined> {
-  if (provider === 'cuda' && !cudaInstalled())
+  if (provider === 'cuda' && !providerAvailable('cuda'))
     return 'the CUDA provider is not installed (ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js)';
   try {
     const s = await ort.InferenceSession.create(file, sessionOptions(provider));

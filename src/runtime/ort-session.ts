@@ -15,8 +15,11 @@ import type { IoMetadata, RunTimings, SessionOptionsWire, WireTensor } from './w
 const utf8 = new TextDecoder('utf-8');
 const utf8Encoder = new TextEncoder();
 
-/** Providers that are not bundled (CUDA, TensorRT) need their shared library next to the binding. */
-function providerAvailable(name: string): boolean {
+/**
+ * Whether onnxruntime-node can open sessions on `name`: bundled providers always can; the others
+ * (CUDA, TensorRT) need their shared library next to the binding, where its install script puts it.
+ */
+export function providerAvailable(name: string): boolean {
   if (name === 'cpu') return true;
   const backend = ort.listSupportedBackends().find((b) => b.name === name);
   if (backend === undefined) return false;

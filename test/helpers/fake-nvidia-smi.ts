@@ -2,11 +2,10 @@
 // folder that prints canned CSV for the queries inferd makes. Tests put its folder first on PATH,
 // so the server reaches it the way it reaches the real one (a process, its arguments, its output).
 
-import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { providerAvailable } from '../../src/runtime/ort-session.js';
 
 export interface FakeGpu {
   readonly uuid: string;
@@ -81,16 +80,7 @@ export async function withPath<T>(dirs: readonly string[], fn: () => Promise<T>)
  * provider installed they would open on the real GPUs, which the fake does not describe.
  */
 export function cudaInstalledReason(): string | undefined {
-  const require = createRequire(import.meta.url);
-  const bin = path.join(
-    path.dirname(require.resolve('onnxruntime-node')),
-    '..',
-    'bin',
-    'napi-v6',
-    process.platform,
-    process.arch,
-  );
-  return existsSync(path.join(bin, 'libonnxruntime_providers_cuda.so'))
+  return providerAvailable('cuda')
     ? 'the CUDA provider is installed: its sessions would open on the real GPUs, not the fake ones'
     : undefined;
 }
