@@ -11,10 +11,10 @@ import { open } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ARRAY_TYPES, type Datatype, type FixedData, type FixedDatatype } from '../tensor/datatype.js';
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from '../tensor/half.js';
-import { copyElements, makeTensor, type Tensor } from '../tensor/tensor.js';
+import { copyElements } from '../tensor/tensor.js';
 import type { InputPlan, MappingPlan } from './column-mapping.js';
 import type { InputSet } from './input-files.js';
-import { readBatches, type ReadOptions, type RowBatch, type RowError, type RowId } from './row-reader.js';
+import { batchTensors, readBatches, type ReadOptions, type RowBatch, type RowError, type RowId } from './row-reader.js';
 import { jsonlLineSource, type TableSource } from './table-source.js';
 
 const LF = 0x0a;
@@ -240,18 +240,12 @@ export async function* readJsonlBatches(
   let next = start;
 
   const finish = (): RowBatch => {
-    const n = rows.length;
-    const tensors = inputs.map((p, k): Tensor => {
-      const full = data[k] as FixedData;
-      const d = n * p.width === full.length ? full : full.slice(0, n * p.width);
-      return makeTensor(p.input, p.datatype, batched ? [n, ...p.dims] : [...p.dims], d);
-    });
     const batch: RowBatch = {
       firstRow,
       endRow: next,
       rows,
       ids: plan.idColumn === undefined ? undefined : ids,
-      inputs: tensors,
+      inputs: batchTensors(inputs, data, rows.length, batched),
       errors,
     };
     data = alloc();

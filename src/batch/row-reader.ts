@@ -33,6 +33,23 @@ export interface RowBatch {
   readonly errors: readonly RowError[];
 }
 
+/**
+ * The tensors of a batch of `n` rows from the buffers they were read into (`data[k]` for input k,
+ * allocated for a full batch): a buffer the rows fill is used as it is, a shorter batch's is cut.
+ */
+export function batchTensors(
+  inputs: readonly InputPlan[],
+  data: readonly TensorData[],
+  n: number,
+  batched: boolean,
+): Tensor[] {
+  return inputs.map((p, k): Tensor => {
+    const full = data[k] ?? [];
+    const d: TensorData = n * p.width === full.length ? full : full.slice(0, n * p.width);
+    return makeTensor(p.input, p.datatype, batched ? [n, ...p.dims] : [...p.dims], d);
+  });
+}
+
 export interface ReadOptions {
   /** First row to read (0-based, in input order). */
   readonly start: number;
@@ -273,18 +290,12 @@ export async function* readBatches(
   let next = start;
 
   const finish = (): RowBatch => {
-    const n = rows.length;
-    const inputs = plan.inputs.map((p, k): Tensor => {
-      const full = data[k] ?? [];
-      const d: TensorData = n * p.width === full.length ? full : full.slice(0, n * p.width);
-      return makeTensor(p.input, p.datatype, batched ? [n, ...p.dims] : [...p.dims], d);
-    });
     const batch: RowBatch = {
       firstRow,
       endRow: next,
       rows,
       ids: plan.idColumn === undefined ? undefined : ids,
-      inputs,
+      inputs: batchTensors(plan.inputs, data, rows.length, batched),
       errors,
     };
     data = alloc();
