@@ -17,6 +17,7 @@ import { argmax } from '../src/generation/sampler.js';
 import { InlineDecoder } from '../src/runtime/decoder-inline.js';
 import { DecoderSession } from '../src/runtime/decoder-session.js';
 import type { SessionOptionsWire } from '../src/runtime/worker-messages.js';
+import { benchSampling } from './lib/engine-runs.js';
 import { describeMachine } from './lib/machine.js';
 import { markdownTable } from './lib/overhead-report.js';
 import { percentileOfMs } from './lib/latency-stats.js';
@@ -183,23 +184,7 @@ async function engineCase(
         requestId: String(issued),
         promptTokenIds: prompt,
         arrivalNs,
-        sampling: {
-          maxTokens: outputTokens,
-          minTokens: 0,
-          temperature: 0,
-          topK: 0,
-          topP: 1,
-          minP: 0,
-          repetitionPenalty: 1,
-          frequencyPenalty: 0,
-          presencePenalty: 0,
-          logitBias: new Map(),
-          seed: undefined,
-          stop: [],
-          stopTokenIds: [],
-          ignoreEos: true,
-          logprobs: undefined,
-        },
+        sampling: benchSampling({ maxTokens: outputTokens, temperature: 0, ignoreEos: true }),
       });
       let last = arrivalNs;
       let n = 0;

@@ -17,6 +17,7 @@ import type { TextGenerationEngine } from '../src/generation/engine-types.js';
 import { requireKind } from '../src/model-kinds/serving-kinds.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { makeRepository, removeRepository } from '../test/helpers/test-server.js';
+import { benchSampling } from './lib/engine-runs.js';
 import { describeMachine } from './lib/machine.js';
 import { runClientCase, type ClientCase, type ClientResult, type Sample } from './lib/openai-client.js';
 import { markdownTable } from './lib/overhead-report.js';
@@ -65,23 +66,7 @@ async function engineRequest(engine: TextGenerationEngine, prompt: readonly numb
     requestId: 'bench',
     promptTokenIds: prompt,
     arrivalNs: start,
-    sampling: {
-      maxTokens: tokens,
-      minTokens: 0,
-      temperature: 0,
-      topK: 0,
-      topP: 1,
-      minP: 0,
-      repetitionPenalty: 1,
-      frequencyPenalty: 0,
-      presencePenalty: 0,
-      logitBias: new Map(),
-      seed: undefined,
-      stop: [],
-      stopTokenIds: [],
-      ignoreEos: true,
-      logprobs: undefined,
-    },
+    sampling: benchSampling({ maxTokens: tokens, temperature: 0, ignoreEos: true }),
   });
   const sample: Sample = { ttftMs: NaN, e2eMs: 0, tokens: 0, itlMs: [] };
   let last = start;

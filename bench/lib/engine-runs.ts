@@ -22,13 +22,14 @@ export function loadKjvEngine(): Promise<GenerationEngine> {
 }
 
 /**
- * A benchmark request's sampling: temperature 0.8, every other knob off, the seed given. The caller
- * says how free text is held to its budget (`minTokens` or `ignoreEos`) and, for the constrained
- * case, the constraint.
+ * A benchmark request's sampling: temperature 0.8 unless given (0 = greedy), every other knob off,
+ * the seed given. The caller says how free text is held to its budget (`minTokens` or `ignoreEos`)
+ * and, for the constrained case, the constraint.
  */
 export function benchSampling(o: {
   readonly maxTokens: number;
-  readonly seed: number;
+  readonly seed?: number;
+  readonly temperature?: number;
   readonly constraint?: OutputConstraint | undefined;
   readonly minTokens?: number;
   readonly ignoreEos?: boolean;
@@ -36,7 +37,7 @@ export function benchSampling(o: {
   return {
     maxTokens: o.maxTokens,
     minTokens: o.minTokens ?? 0,
-    temperature: 0.8,
+    temperature: o.temperature ?? 0.8,
     topK: 0,
     topP: 1,
     minP: 0,
