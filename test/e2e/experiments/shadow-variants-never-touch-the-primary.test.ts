@@ -13,6 +13,10 @@ import {
   type TestServer,
 } from '../../helpers/test-server.js';
 
+// The shadows run in worker threads: a copy stays in flight while the next primaries answer, which
+// the in-flight bound is about (`inline_execution: auto` would finish each copy within one turn).
+const WORKER = 'optimization: { inline_execution: false }\n';
+
 const SIMPLE_CONFIG = (input: string) => `max_batch_size: 8
 input:
   - { name: ${input}, data_type: TYPE_INT32, dims: [16] }
@@ -20,7 +24,7 @@ input:
 output:
   - { name: OUTPUT0, data_type: TYPE_INT32, dims: [16] }
   - { name: OUTPUT1, data_type: TYPE_INT32, dims: [16] }
-`;
+${WORKER}`;
 
 /** `simple` with its outputs swapped (a shadow that disagrees), or with another input name (one that fails). */
 function variant(name: string, input: string, swapped: boolean) {
@@ -64,7 +68,7 @@ describe('shadow variants', () => {
   before(async () => {
     repo = await makeRepository([
       ...(await simpleVariant('primary')),
-      ...(await simpleVariant('twin')),
+      ...(await simpleVariant('twin', WORKER)),
       ...variant('swapped', 'INPUT0', true),
       ...variant('broken', 'OTHER', false),
       {
